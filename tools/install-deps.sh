@@ -9,7 +9,7 @@ PACKAGES=(
   clang clang-format libclang-rt-14-dev
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc
   libprotobuf-dev protobuf-compiler
-  libabsl-dev libssl-dev librocksdb-dev
+  libabsl-dev libssl-dev librocksdb-dev nlohmann-json3-dev
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   nodejs python3

@@ -1,0 +1,145 @@
+// The ports through which the chain state reads and writes persistent data.
+// chain/ defines them; storage/ implements them with RocksDB and
+// chain/memory_store.h with plain maps (tests, tools). Every mutation of the
+// active chain goes through ChainStore::Commit as one atomic unit.
+#ifndef PBCHAIN_CHAIN_STORE_H_
+#define PBCHAIN_CHAIN_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "chain/address.h"
+#include "chain/block.h"
+#include "chain/bytes.h"
+#include "chain/uint256.h"
+
+namespace pbchain {
+
+// Status bits of a block index entry.
+enum BlockStatus : uint32_t {
+  kBlockHaveData = 1,  // the body is stored
+  kBlockFailed =
+      2,  // the block broke a rule when connected (or descends from one)
+};
+
+// What the node knows of one block, kept in memory for every block and
+// persisted so that a restart does not re-read bodies.
+struct BlockIndexEntry {
+  Hash256 hash;
+  BlockHeader header;
+  uint32_t height = 0;
+  UInt256 chain_work;     // sum of the work of this block and its ancestors
+  uint32_t status = 0;    // BlockStatus bits
+  uint64_t sequence = 0;  // order of arrival; the lower wins ties of work
+  uint32_t tx_count = 0;
+
+  // Fixed-width encoding for stores: hash 32 | header 80 | height u32 |
+  // chain_work 32 (little-endian) | status u32 | sequence u64 | tx_count u32.
+  Bytes Encode() const;
+  static absl::StatusOr<BlockIndexEntry> Decode(ByteSpan data);
+  friend bool operator==(const BlockIndexEntry&,
+                         const BlockIndexEntry&) = default;
+};
+
+struct AccountState {
+  uint64_t balance = 0;
+  uint64_t nonce = 0;    // number of transfers sent = the next expected nonce
+  Bytes Encode() const;  // balance u64 | nonce u64
+  static absl::StatusOr<AccountState> Decode(ByteSpan data);
+  friend bool operator==(const AccountState&, const AccountState&) = default;
+};
+
+// Where a data record was written.
+struct RecordLocation {
+  Hash256 txid;
+  Hash256 block_hash;
+  uint32_t height = 0;
+  Bytes Encode() const;  // txid 32 | block_hash 32 | height u32
+  static absl::StatusOr<RecordLocation> Decode(ByteSpan data);
+  friend bool operator==(const RecordLocation&,
+                         const RecordLocation&) = default;
+};
+
+// The record index key: namespace, 0x00, then 'k' + key for a keyed record
+// or 't' + txid (32 bytes) for a record without a key. Sorting by it groups
+// a namespace together.
+std::string RecordIndexKey(const std::string& ns,
+                           const std::optional<std::string>& key,
+                           const Hash256& txid);
+// The prefix shared by all index keys of a namespace.
+std::string RecordNamespacePrefix(const std::string& ns);
+
+// What connecting a block changed, so that disconnecting can undo it.
+struct BlockUndo {
+  // Each touched account with its value before the block (nullopt: it did not
+  // exist).
+  std::vector<std::pair<Address, std::optional<AccountState>>> prev_accounts;
+  // Record index keys the block created.
+  std::vector<std::string> created_records;
+  Bytes Encode() const;
+  static absl::StatusOr<BlockUndo> Decode(ByteSpan data);
+  friend bool operator==(const BlockUndo&, const BlockUndo&) = default;
+};
+
+// One atomic change of the active chain (a connect or a disconnect).
+struct StateDelta {
+  std::vector<std::pair<Address, std::optional<AccountState>>>
+      accounts;  // nullopt = erase
+  std::vector<std::pair<std::string, std::optional<RecordLocation>>>
+      records;  // nullopt = erase
+  std::optional<std::pair<Hash256, BlockUndo>> put_undo;
+  std::optional<Hash256> erase_undo;
+  std::vector<BlockIndexEntry> index_updates;
+  // Main-chain height index: set (hash) or erase (nullopt) the entry at height.
+  std::vector<std::pair<uint32_t, std::optional<Hash256>>> main_chain;
+  Hash256 new_tip;
+};
+
+class ChainStore {
+ public:
+  virtual ~ChainStore() = default;
+
+  // Stores a block body and its index entry (not yet on the active chain).
+  // Durable when it returns OK.
+  virtual absl::Status PutBlock(const BlockIndexEntry& entry,
+                                const Block& block) = 0;
+  // Writes index entries alone (status changes). Durable when OK.
+  virtual absl::Status PutIndexEntries(
+      const std::vector<BlockIndexEntry>& entries) = 0;
+  // Applies `delta` atomically (all or nothing) and durably.
+  virtual absl::Status Commit(const StateDelta& delta) = 0;
+
+  // Readers. Missing data is nullopt, never an error; errors are I/O or
+  // corruption (INTERNAL / DATA_LOSS).
+  virtual absl::StatusOr<std::optional<Block>> GetBlock(
+      const Hash256& hash) = 0;
+  virtual absl::Status ForEachIndexEntry(
+      const std::function<absl::Status(const BlockIndexEntry&)>& fn) = 0;
+  virtual absl::StatusOr<std::optional<AccountState>> GetAccount(
+      const Address& address) = 0;
+  virtual absl::StatusOr<std::optional<RecordLocation>> GetRecord(
+      const std::string& key) = 0;
+  // Index keys and locations of records whose key starts with `prefix`,
+  // in key order, at most `limit`, starting after `start_after` (exclusive).
+  virtual absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
+  ScanRecords(const std::string& prefix, const std::string& start_after,
+              size_t limit) = 0;
+  virtual absl::StatusOr<std::optional<BlockUndo>> GetUndo(
+      const Hash256& hash) = 0;
+  virtual absl::StatusOr<std::optional<Hash256>> GetTip() = 0;
+  virtual absl::StatusOr<std::optional<Hash256>> GetMainChainHash(
+      uint32_t height) = 0;
+  // Every account, in address order (for verification and tests).
+  virtual absl::Status ForEachAccount(
+      const std::function<absl::Status(const Address&, const AccountState&)>&
+          fn) = 0;
+};
+
+}  // namespace pbchain
+
+#endif  // PBCHAIN_CHAIN_STORE_H_

@@ -1,0 +1,291 @@
+#include "chain/chain_state.h"
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "chain/consensus.h"
+#include "chain/memory_store.h"
+#include "gtest/gtest.h"
+#include "tests/chain/test_chain.h"
+
+namespace pbchain {
+namespace {
+
+using testing::MakeBlock;
+using testing::MakeTransfer;
+using testing::TestKey;
+using testing::TestParams;
+
+ChainStateOptions FixedClock() {
+  ChainStateOptions o;
+  o.clock = [] { return int64_t{testing::kTestGenesisTime} + 1'000'000; };
+  return o;
+}
+
+std::map<Address, AccountState> Accounts(ChainStore& store) {
+  std::map<Address, AccountState> out;
+  EXPECT_TRUE(store
+                  .ForEachAccount([&](const Address& a, const AccountState& s) {
+                    out[a] = s;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  return out;
+}
+
+std::vector<std::pair<std::string, RecordLocation>> Records(ChainStore& store) {
+  return *store.ScanRecords("", "", 1'000'000);
+}
+
+TEST(ChainStateTest, GenesisAllocationsAndParamsRecord) {
+  ChainParams p = TestParams(2, 777);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  EXPECT_EQ(state->Tip().height, 0u);
+  EXPECT_EQ(state->Tip().hash, MakeGenesisBlock(p).Hash());
+  EXPECT_EQ(state->GetAccount(AddressFromPublicKey(TestKey(1).public_key()))->balance, 777u);
+  auto records = state->ListRecords(kGenesisNamespace, "", 10);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].record.payload, p.CanonicalText());
+}
+
+TEST(ChainStateTest, ReopenResumesAndRejectsOtherGenesis) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  Hash256 tip;
+  {
+    auto state = *ChainState::Create(p, &store, FixedClock());
+    Block b1 = MakeBlock(p, MakeGenesisBlock(p).header, 0, {});
+    ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kActive);
+    tip = b1.Hash();
+  }
+  auto again = ChainState::Create(p, &store, FixedClock());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Tip().hash, tip);
+  EXPECT_EQ((*again)->Tip().height, 1u);
+
+  ChainParams other = p;
+  other.chain_id = "another-net";
+  ASSERT_TRUE(MineGenesis(other).ok());
+  auto wrong = ChainState::Create(other, &store, FixedClock());
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ChainStateTest, ReorgToMoreWorkReturnsTransactionsAndFirstSeenWinsTies) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  Block g = MakeGenesisBlock(p);
+  Address a = AddressFromPublicKey(TestKey(0).public_key());
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+  Transaction pay = MakeTransfer(p, TestKey(0), b, 100, 1, 0, DataRecord{"votes", "v1", "x"});
+
+  Block a1 = MakeBlock(p, g.header, 0, {pay}, a, /*extra=*/1);
+  Block b1 = MakeBlock(p, g.header, 0, {}, b, /*extra=*/2);
+  ASSERT_EQ(state->AcceptBlock(a1)->status, AcceptStatus::kActive);
+  // Equal work: the first seen (a1) stays.
+  ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kSideBranch);
+  EXPECT_EQ(state->Tip().hash, a1.Hash());
+  EXPECT_EQ(state->GetAccount(b)->balance, 1'000'100u);
+  EXPECT_TRUE(state->GetRecord("votes", "v1")->has_value());
+
+  // b2 gives the b branch more work: reorg.
+  Block b2 = MakeBlock(p, b1.header, 1, {}, b, 3);
+  absl::StatusOr<AcceptResult> r = state->AcceptBlock(b2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, AcceptStatus::kActive);
+  EXPECT_EQ(r->disconnected, std::vector<Hash256>{a1.Hash()});
+  EXPECT_EQ(r->connected, (std::vector<Hash256>{b1.Hash(), b2.Hash()}));
+  ASSERT_EQ(r->returned_txs.size(), 1u);
+  EXPECT_EQ(r->returned_txs[0].Id(), pay.Id());
+  EXPECT_EQ(state->Tip().hash, b2.Hash());
+  EXPECT_EQ(state->GetAccount(a)->balance, 1'000'000u);       // payment undone
+  EXPECT_EQ(state->GetAccount(b)->balance, 1'000'000u + 100u);  // two rewards of 50
+  EXPECT_FALSE(state->GetRecord("votes", "v1")->has_value());   // record undone
+  EXPECT_EQ(state->ActiveHashAt(1), b1.Hash());
+  EXPECT_FALSE(state->IsActive(a1.Hash()));
+}
+
+TEST(ChainStateTest, InvalidBlockDeepInBranchFallsBackToBestValid) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  Block g = MakeGenesisBlock(p);
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+  Block m1 = MakeBlock(p, g.header, 0, {}, b, 1);
+  ASSERT_EQ(state->AcceptBlock(m1)->status, AcceptStatus::kActive);
+  // Side branch x1 (valid), x2 (overspends: invalid on connect), x3.
+  Block x1 = MakeBlock(p, g.header, 0, {}, b, 2);
+  Block x2 = MakeBlock(p, x1.header, 1, {MakeTransfer(p, TestKey(0), b, 5'000'000, 0, 0)}, b, 3);
+  ASSERT_EQ(state->AcceptBlock(x1)->status, AcceptStatus::kSideBranch);
+  absl::StatusOr<AcceptResult> r = state->AcceptBlock(x2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, AcceptStatus::kInvalid);
+  EXPECT_EQ(r->validation.reason(), RejectReason::kTxInsufficientFunds);
+  // Back on m1 (x1 has equal work but was seen later).
+  EXPECT_EQ(state->Tip().hash, m1.Hash());
+  EXPECT_TRUE(state->GetIndexEntry(x2.Hash())->status & kBlockFailed);
+  EXPECT_EQ(state->AcceptBlock(MakeBlock(p, x2.header, 2, {}, b, 4))->validation.reason(),
+            RejectReason::kHeaderInvalidParent);
+}
+
+TEST(ChainStateTest, TemplateSkipsInvalidCandidatesAndIsValid) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+  std::vector<Transaction> candidates = {
+      MakeTransfer(p, TestKey(0), b, 10, 2, 0),
+      MakeTransfer(p, TestKey(0), b, 10, 2, 5),         // nonce gap: skipped
+      MakeTransfer(p, TestKey(0), b, 10, 3, 1),
+      MakeTransfer(p, TestKey(1), b, 9'999'999, 0, 0),  // overspend: skipped
+  };
+  absl::StatusOr<Block> t = state->CreateBlockTemplate(b, candidates, testing::kTestGenesisTime + 5);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->txs.size(), 3u);
+  EXPECT_EQ(t->txs[0].amount, p.block_reward + 5);
+  std::atomic<bool> abort{false};
+  ASSERT_TRUE(MineBlock(*t, 1, abort).found);
+  EXPECT_EQ(state->AcceptBlock(*t)->status, AcceptStatus::kActive);
+  EXPECT_EQ(state->GetAccount(b)->balance, 1'000'000u + 20 + p.block_reward + 5);
+
+  auto check = state->CheckTransactionOnTip(MakeTransfer(p, TestKey(0), b, 1, 0, 1), {});
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->reason(), RejectReason::kTxBadNonce);
+  Transaction next = MakeTransfer(p, TestKey(0), b, 1, 0, 2);
+  EXPECT_TRUE(state->CheckTransactionOnTip(next, {})->ok());
+  std::vector<Transaction> pending = {next};
+  EXPECT_EQ(state->CheckTransactionOnTip(MakeTransfer(p, TestKey(0), b, 1, 0, 3), pending)->reason(),
+            RejectReason::kNone);
+}
+
+TEST(ChainStateTest, LocatorStartsAtTipAndEndsAtGenesis) {
+  ChainParams p = TestParams(1);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  BlockHeader parent = MakeGenesisBlock(p).header;
+  for (uint32_t h = 0; h < 40; ++h) {
+    Block b = MakeBlock(p, parent, h, {});
+    ASSERT_EQ(state->AcceptBlock(b)->status, AcceptStatus::kActive);
+    parent = b.header;
+  }
+  std::vector<Hash256> loc = state->GetLocator();
+  EXPECT_EQ(loc.front(), state->Tip().hash);
+  EXPECT_EQ(loc.back(), MakeGenesisBlock(p).Hash());
+  EXPECT_LT(loc.size(), 20u);
+}
+
+// After any sequence of blocks on competing branches (some invalid), the
+// state equals a replay of the best chain from genesis into a fresh store,
+// and the tip is the block with the most work, the first seen among equals.
+TEST(ChainStateTest, RandomizedReorgsMatchReplayOfBestChain) {
+  constexpr int kKeys = 4;
+  ChainParams p = TestParams(kKeys, 1000);
+  std::vector<Address> addrs;
+  for (int i = 0; i < kKeys; ++i) addrs.push_back(AddressFromPublicKey(TestKey(i).public_key()));
+
+  size_t reorgs = 0, invalid_detected = 0;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    std::mt19937_64 rng(seed);
+    MemoryChainStore store;
+    auto state = *ChainState::Create(p, &store, FixedClock());
+
+    // The test's own model of each valid block: height, header, accounts.
+    struct Model {
+      BlockHeader header;
+      uint32_t height;
+      std::map<Address, AccountState> accounts;
+      std::set<std::string> keys;
+      uint64_t arrival;
+    };
+    std::vector<Model> valid;
+    Model g{MakeGenesisBlock(p).header, 0, {}, {}, 0};
+    for (const Address& a : addrs) g.accounts[a] = AccountState{1000, 0};
+    valid.push_back(g);
+    uint64_t arrival = 1;
+
+    for (int step = 0; step < 60; ++step) {
+      // Prefer recent blocks as parents so branches grow and compete.
+      size_t lo = valid.size() > 8 ? valid.size() - 8 : 0;
+      const Model parent = valid[lo + rng() % (valid.size() - lo)];
+      Model child = parent;
+      std::vector<Transaction> txs;
+      int ntx = rng() % 4;
+      for (int t = 0; t < ntx; ++t) {
+        int from = rng() % kKeys, to = rng() % kKeys;
+        AccountState& s = child.accounts[addrs[from]];
+        uint64_t amount = rng() % 50, fee = rng() % 3;
+        if (s.balance < amount + fee) continue;
+        std::optional<DataRecord> rec;
+        if (rng() % 3 == 0) {
+          std::string key = "k" + std::to_string(rng() % 6);
+          if (child.keys.contains(key)) continue;
+          child.keys.insert(key);
+          rec = DataRecord{"votes", key, "p"};
+        }
+        if (amount == 0 && !rec) amount = 1;
+        if (s.balance < amount + fee) continue;
+        txs.push_back(MakeTransfer(p, TestKey(from), addrs[to], amount, fee, s.nonce, rec));
+        s.balance -= amount + fee;
+        s.nonce += 1;
+        child.accounts[addrs[to]].balance += amount;
+      }
+      bool make_invalid = rng() % 10 == 0;
+      if (make_invalid) {
+        // An overspend that only the state can catch.
+        txs.push_back(MakeTransfer(p, TestKey(0), addrs[1], 1'000'000, 0,
+                                   child.accounts[addrs[0]].nonce));
+      }
+      Address miner = addrs[rng() % kKeys];
+      uint64_t fees = 0;
+      for (const Transaction& tx : txs) fees += tx.fee;
+      Block b = MakeBlock(p, parent.header, parent.height, txs, miner, rng());
+      absl::StatusOr<AcceptResult> r = state->AcceptBlock(b);
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (!r->disconnected.empty()) ++reorgs;
+      if (r->status == AcceptStatus::kInvalid) ++invalid_detected;
+      if (make_invalid) {
+        // It may be detected now (if its branch became best) or never.
+        EXPECT_NE(r->status, AcceptStatus::kActive);
+        continue;
+      }
+      ASSERT_NE(r->status, AcceptStatus::kInvalid) << r->validation.ToString();
+      child.accounts[miner].balance += p.block_reward + fees;
+      child.header = b.header;
+      child.height = parent.height + 1;
+      child.arrival = arrival++;
+      valid.push_back(child);
+    }
+
+    // Expected tip: most work (= height here), first seen among equals.
+    const Model* best = &valid[0];
+    for (const Model& m : valid) {
+      if (m.height > best->height) best = &m;
+    }
+    EXPECT_EQ(state->Tip().hash, best->header.Hash()) << "seed " << seed;
+
+    // The model's accounts at the tip agree.
+    for (const auto& [addr, acct] : best->accounts) {
+      EXPECT_EQ(*state->GetAccount(addr), acct) << "seed " << seed;
+    }
+
+    // Replay the active chain into a fresh store: identical state.
+    MemoryChainStore replay_store;
+    auto replay = *ChainState::Create(p, &replay_store, FixedClock());
+    for (uint32_t h = 1; h <= state->Tip().height; ++h) {
+      Block b = *state->GetBlock(*state->ActiveHashAt(h));
+      ASSERT_EQ(replay->AcceptBlock(b)->status, AcceptStatus::kActive);
+    }
+    EXPECT_EQ(replay->Tip().hash, state->Tip().hash);
+    EXPECT_EQ(Accounts(replay_store), Accounts(store)) << "seed " << seed;
+    EXPECT_EQ(Records(replay_store), Records(store)) << "seed " << seed;
+  }
+  // The sequences really did reorganize and meet invalid blocks.
+  EXPECT_GT(reorgs, 5u);
+  EXPECT_GT(invalid_detected, 0u);
+}
+
+}  // namespace
+}  // namespace pbchain

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Lints proto/ with buf (npm package @bufbuild/buf, pinned in tools/package.json).
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -x node_modules/.bin/buf ]; then
+  npm ci --silent --no-audit --no-fund
+fi
+cd ../proto
+../tools/node_modules/.bin/buf lint
+echo "buf lint: proto/ is clean"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds pbchain and runs every test (unit, process and protocol-lint checks).
+#
+#   bash tools/test.sh              # build in build/ and run the suite
+#   bash tools/test.sh --sanitize   # the same under AddressSanitizer + UBSan, in build-asan/
+#
+# Installs missing Debian packages first (tools/install-deps.sh; needs root or sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/install-deps.sh
+
+build_dir=build
+cmake_args=(-G Ninja)
+if [ "${1:-}" = "--sanitize" ]; then
+  build_dir=build-asan
+  cmake_args+=(-DPBCHAIN_SANITIZE=ON -DPBCHAIN_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  bash tools/lint-proto.sh
+fi
+
+cmake -S . -B "$build_dir" "${cmake_args[@]}"
+cmake --build "$build_dir" -j2
+ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 900

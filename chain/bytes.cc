@@ -38,8 +38,8 @@ absl::StatusOr<Bytes> HexDecode(std::string_view hex) {
     int hi = HexValue(hex[2 * i]);
     int lo = HexValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("not a hex digit at position ", hi < 0 ? 2 * i : 2 * i + 1));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "not a hex digit at position ", hi < 0 ? 2 * i : 2 * i + 1));
     }
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
@@ -47,7 +47,8 @@ absl::StatusOr<Bytes> HexDecode(std::string_view hex) {
 }
 
 bool Hash256::IsZero() const {
-  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+  return std::all_of(bytes.begin(), bytes.end(),
+                     [](uint8_t b) { return b == 0; });
 }
 
 std::string Hash256::ToHex() const { return HexEncode(bytes); }

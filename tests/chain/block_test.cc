@@ -7,19 +7,25 @@
 namespace pbchain {
 namespace {
 
-Hash256 D(std::string_view display_hex) { return *Hash256::FromDisplayHex(display_hex); }
+Hash256 D(std::string_view display_hex) {
+  return *Hash256::FromDisplayHex(display_hex);
+}
 
 TEST(BlockTest, BitcoinBlock100000HeaderHashAndPow) {
   Bytes raw = *HexDecode(
-      "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd00200000000006657a9252aacd5c0"
-      "b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b5710");
+      "0100000050120119172a610421a6c3011dd330d9df07b63616c2cc1f1cd0020000000000"
+      "6657a9252aacd5c0"
+      "b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f337221b4d4c86041b0f2b571"
+      "0");
   absl::StatusOr<BlockHeader> h = BlockHeader::Parse(raw);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->version, 1u);
   EXPECT_EQ(h->time, 1293623863u);
   EXPECT_EQ(h->bits, 0x1b04864cu);
   EXPECT_EQ(h->nonce, 274148111u);
-  EXPECT_EQ(h->prev_hash, D("000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250"));
+  EXPECT_EQ(
+      h->prev_hash,
+      D("000000000002d01c1fccc21636b607dfd930d31d01c3a62104612a1719011250"));
   EXPECT_EQ(h->Hash().ToDisplayHex(),
             "000000000003ba27aa200b1cecaad478d2b00432346c3f1f3986da1afd33e506");
   EXPECT_TRUE(HashMeetsTarget(h->Hash(), DecodeCompact(h->bits).target));
@@ -48,8 +54,10 @@ TEST(BlockTest, BitcoinBlock100000MerkleRoot) {
 }
 
 TEST(BlockTest, MerkleSingleAndOddAndMutation) {
-  Hash256 a = D("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b");
-  EXPECT_EQ(ComputeMerkleRoot({a}), a);  // Bitcoin genesis: root == coinbase txid
+  Hash256 a =
+      D("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b");
+  EXPECT_EQ(ComputeMerkleRoot({a}),
+            a);  // Bitcoin genesis: root == coinbase txid
   Hash256 b = a, c = a;
   b.bytes[0] ^= 1;
   c.bytes[1] ^= 1;
@@ -65,9 +73,10 @@ TEST(BlockTest, MerkleSingleAndOddAndMutation) {
 TEST(BlockTest, EncodeDecodeRoundTripAndRejectsJunk) {
   ChainParams p = testing::TestParams(2);
   Block genesis = MakeGenesisBlock(p);
-  Transaction tx = testing::MakeTransfer(p, testing::TestKey(0),
-                                         AddressFromPublicKey(testing::TestKey(1).public_key()),
-                                         5, 1, 0, DataRecord{"votes", "alice", "a"});
+  Transaction tx = testing::MakeTransfer(
+      p, testing::TestKey(0),
+      AddressFromPublicKey(testing::TestKey(1).public_key()), 5, 1, 0,
+      DataRecord{"votes", "alice", "a"});
   Block b = testing::MakeBlock(p, genesis.header, 0, {tx});
   Bytes enc = b.Encode();
   absl::StatusOr<Block> back = Block::Decode(enc);

@@ -16,7 +16,8 @@ TEST(BytesTest, HexRoundTrip) {
 TEST(BytesTest, HexDecodeRejectsBadInput) {
   EXPECT_FALSE(HexDecode("abc").ok());
   EXPECT_FALSE(HexDecode("zz").ok());
-  EXPECT_EQ(HexDecode("0g").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HexDecode("0g").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(BytesTest, DisplayHexIsReversed) {

@@ -44,7 +44,9 @@ TEST(ChainStateTest, GenesisAllocationsAndParamsRecord) {
   auto state = *ChainState::Create(p, &store, FixedClock());
   EXPECT_EQ(state->Tip().height, 0u);
   EXPECT_EQ(state->Tip().hash, MakeGenesisBlock(p).Hash());
-  EXPECT_EQ(state->GetAccount(AddressFromPublicKey(TestKey(1).public_key()))->balance, 777u);
+  EXPECT_EQ(
+      state->GetAccount(AddressFromPublicKey(TestKey(1).public_key()))->balance,
+      777u);
   auto records = state->ListRecords(kGenesisNamespace, "", 10);
   ASSERT_TRUE(records.ok());
   ASSERT_EQ(records->size(), 1u);
@@ -80,7 +82,8 @@ TEST(ChainStateTest, ReorgToMoreWorkReturnsTransactionsAndFirstSeenWinsTies) {
   Block g = MakeGenesisBlock(p);
   Address a = AddressFromPublicKey(TestKey(0).public_key());
   Address b = AddressFromPublicKey(TestKey(1).public_key());
-  Transaction pay = MakeTransfer(p, TestKey(0), b, 100, 1, 0, DataRecord{"votes", "v1", "x"});
+  Transaction pay =
+      MakeTransfer(p, TestKey(0), b, 100, 1, 0, DataRecord{"votes", "v1", "x"});
 
   Block a1 = MakeBlock(p, g.header, 0, {pay}, a, /*extra=*/1);
   Block b1 = MakeBlock(p, g.header, 0, {}, b, /*extra=*/2);
@@ -101,9 +104,10 @@ TEST(ChainStateTest, ReorgToMoreWorkReturnsTransactionsAndFirstSeenWinsTies) {
   ASSERT_EQ(r->returned_txs.size(), 1u);
   EXPECT_EQ(r->returned_txs[0].Id(), pay.Id());
   EXPECT_EQ(state->Tip().hash, b2.Hash());
-  EXPECT_EQ(state->GetAccount(a)->balance, 1'000'000u);       // payment undone
-  EXPECT_EQ(state->GetAccount(b)->balance, 1'000'000u + 100u);  // two rewards of 50
-  EXPECT_FALSE(state->GetRecord("votes", "v1")->has_value());   // record undone
+  EXPECT_EQ(state->GetAccount(a)->balance, 1'000'000u);  // payment undone
+  EXPECT_EQ(state->GetAccount(b)->balance,
+            1'000'000u + 100u);  // two rewards of 50
+  EXPECT_FALSE(state->GetRecord("votes", "v1")->has_value());  // record undone
   EXPECT_EQ(state->ActiveHashAt(1), b1.Hash());
   EXPECT_FALSE(state->IsActive(a1.Hash()));
 }
@@ -118,7 +122,8 @@ TEST(ChainStateTest, InvalidBlockDeepInBranchFallsBackToBestValid) {
   ASSERT_EQ(state->AcceptBlock(m1)->status, AcceptStatus::kActive);
   // Side branch x1 (valid), x2 (overspends: invalid on connect), x3.
   Block x1 = MakeBlock(p, g.header, 0, {}, b, 2);
-  Block x2 = MakeBlock(p, x1.header, 1, {MakeTransfer(p, TestKey(0), b, 5'000'000, 0, 0)}, b, 3);
+  Block x2 = MakeBlock(p, x1.header, 1,
+                       {MakeTransfer(p, TestKey(0), b, 5'000'000, 0, 0)}, b, 3);
   ASSERT_EQ(state->AcceptBlock(x1)->status, AcceptStatus::kSideBranch);
   absl::StatusOr<AcceptResult> r = state->AcceptBlock(x2);
   ASSERT_TRUE(r.ok());
@@ -127,7 +132,8 @@ TEST(ChainStateTest, InvalidBlockDeepInBranchFallsBackToBestValid) {
   // Back on m1 (x1 has equal work but was seen later).
   EXPECT_EQ(state->Tip().hash, m1.Hash());
   EXPECT_TRUE(state->GetIndexEntry(x2.Hash())->status & kBlockFailed);
-  EXPECT_EQ(state->AcceptBlock(MakeBlock(p, x2.header, 2, {}, b, 4))->validation.reason(),
+  EXPECT_EQ(state->AcceptBlock(MakeBlock(p, x2.header, 2, {}, b, 4))
+                ->validation.reason(),
             RejectReason::kHeaderInvalidParent);
 }
 
@@ -138,26 +144,32 @@ TEST(ChainStateTest, TemplateSkipsInvalidCandidatesAndIsValid) {
   Address b = AddressFromPublicKey(TestKey(1).public_key());
   std::vector<Transaction> candidates = {
       MakeTransfer(p, TestKey(0), b, 10, 2, 0),
-      MakeTransfer(p, TestKey(0), b, 10, 2, 5),         // nonce gap: skipped
+      MakeTransfer(p, TestKey(0), b, 10, 2, 5),  // nonce gap: skipped
       MakeTransfer(p, TestKey(0), b, 10, 3, 1),
       MakeTransfer(p, TestKey(1), b, 9'999'999, 0, 0),  // overspend: skipped
   };
-  absl::StatusOr<Block> t = state->CreateBlockTemplate(b, candidates, testing::kTestGenesisTime + 5);
+  absl::StatusOr<Block> t =
+      state->CreateBlockTemplate(b, candidates, testing::kTestGenesisTime + 5);
   ASSERT_TRUE(t.ok());
   ASSERT_EQ(t->txs.size(), 3u);
   EXPECT_EQ(t->txs[0].amount, p.block_reward + 5);
   std::atomic<bool> abort{false};
   ASSERT_TRUE(MineBlock(*t, 1, abort).found);
   EXPECT_EQ(state->AcceptBlock(*t)->status, AcceptStatus::kActive);
-  EXPECT_EQ(state->GetAccount(b)->balance, 1'000'000u + 20 + p.block_reward + 5);
+  EXPECT_EQ(state->GetAccount(b)->balance,
+            1'000'000u + 20 + p.block_reward + 5);
 
-  auto check = state->CheckTransactionOnTip(MakeTransfer(p, TestKey(0), b, 1, 0, 1), {});
+  auto check =
+      state->CheckTransactionOnTip(MakeTransfer(p, TestKey(0), b, 1, 0, 1), {});
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check->reason(), RejectReason::kTxBadNonce);
   Transaction next = MakeTransfer(p, TestKey(0), b, 1, 0, 2);
   EXPECT_TRUE(state->CheckTransactionOnTip(next, {})->ok());
   std::vector<Transaction> pending = {next};
-  EXPECT_EQ(state->CheckTransactionOnTip(MakeTransfer(p, TestKey(0), b, 1, 0, 3), pending)->reason(),
+  EXPECT_EQ(state
+                ->CheckTransactionOnTip(MakeTransfer(p, TestKey(0), b, 1, 0, 3),
+                                        pending)
+                ->reason(),
             RejectReason::kNone);
 }
 
@@ -184,7 +196,8 @@ TEST(ChainStateTest, RandomizedReorgsMatchReplayOfBestChain) {
   constexpr int kKeys = 4;
   ChainParams p = TestParams(kKeys, 1000);
   std::vector<Address> addrs;
-  for (int i = 0; i < kKeys; ++i) addrs.push_back(AddressFromPublicKey(TestKey(i).public_key()));
+  for (int i = 0; i < kKeys; ++i)
+    addrs.push_back(AddressFromPublicKey(TestKey(i).public_key()));
 
   size_t reorgs = 0, invalid_detected = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
@@ -227,7 +240,8 @@ TEST(ChainStateTest, RandomizedReorgsMatchReplayOfBestChain) {
         }
         if (amount == 0 && !rec) amount = 1;
         if (s.balance < amount + fee) continue;
-        txs.push_back(MakeTransfer(p, TestKey(from), addrs[to], amount, fee, s.nonce, rec));
+        txs.push_back(MakeTransfer(p, TestKey(from), addrs[to], amount, fee,
+                                   s.nonce, rec));
         s.balance -= amount + fee;
         s.nonce += 1;
         child.accounts[addrs[to]].balance += amount;

@@ -38,7 +38,9 @@ TEST(ParamsTest, WrongNonceIsRejected) {
 }
 
 TEST(ParamsTest, BadFieldsAreNamed) {
-  auto err = [](std::string json) { return std::string(ChainParams::FromJson(json).status().message()); };
+  auto err = [](std::string json) {
+    return std::string(ChainParams::FromJson(json).status().message());
+  };
   EXPECT_NE(err("not json").find("JSON"), std::string::npos);
   EXPECT_NE(err("{}").find("chain_id"), std::string::npos);
   std::string base = testing::TestParams(1).ToJson();
@@ -49,9 +51,12 @@ TEST(ParamsTest, BadFieldsAreNamed) {
     size_t end = j.find_first_of(",\n", colon);
     return j.substr(0, colon + 1) + " " + value + j.substr(end);
   };
-  EXPECT_NE(err(with("target_interval_ms", "0")).find("target_interval_ms"), std::string::npos);
-  EXPECT_NE(err(with("block_reward", "-5")).find("block_reward"), std::string::npos);
-  EXPECT_NE(err(with("genesis_bits", "\"0x01003456\"")).find("genesis_bits"), std::string::npos);
+  EXPECT_NE(err(with("target_interval_ms", "0")).find("target_interval_ms"),
+            std::string::npos);
+  EXPECT_NE(err(with("block_reward", "-5")).find("block_reward"),
+            std::string::npos);
+  EXPECT_NE(err(with("genesis_bits", "\"0x01003456\"")).find("genesis_bits"),
+            std::string::npos);
   EXPECT_NE(err(with("chain_id", "\"\"")).find("chain_id"), std::string::npos);
   EXPECT_FALSE(LoadGenesisFile("/nonexistent/genesis.json").ok());
 }

@@ -36,16 +36,18 @@ inline ChainParams TestParams(int n_keys = 4, uint64_t funds = 1'000'000) {
   p.difficulty_window = 0;
   p.max_future_block_time_s = 15;
   for (int i = 0; i < n_keys; ++i) {
-    p.allocations.push_back({AddressFromPublicKey(TestKey(i).public_key()), funds});
+    p.allocations.push_back(
+        {AddressFromPublicKey(TestKey(i).public_key()), funds});
   }
   (void)MineGenesis(p);
   return p;
 }
 
 // A signed transfer.
-inline Transaction MakeTransfer(const ChainParams& p, const PrivateKey& from, const Address& to,
-                                uint64_t amount, uint64_t fee, uint64_t nonce,
-                                std::optional<DataRecord> record = std::nullopt) {
+inline Transaction MakeTransfer(
+    const ChainParams& p, const PrivateKey& from, const Address& to,
+    uint64_t amount, uint64_t fee, uint64_t nonce,
+    std::optional<DataRecord> record = std::nullopt) {
   Transaction tx;
   tx.kind = TxKind::kTransfer;
   tx.chain_id = p.chain_id;

@@ -41,8 +41,9 @@ TEST(TransactionTest, EncodingLayoutIsByteExact) {
 
 TEST(TransactionTest, RoundTripWithRecordAndCoinbase) {
   ChainParams p = TestParams(2);
-  Transaction tx = MakeTransfer(p, TestKey(0), AddressFromPublicKey(TestKey(1).public_key()),
-                                10, 2, 7, DataRecord{"shop.orders", "order-1", "monkey x2"});
+  Transaction tx =
+      MakeTransfer(p, TestKey(0), AddressFromPublicKey(TestKey(1).public_key()),
+                   10, 2, 7, DataRecord{"shop.orders", "order-1", "monkey x2"});
   absl::StatusOr<Transaction> back = Transaction::Decode(tx.Encode());
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, tx);
@@ -62,8 +63,9 @@ TEST(TransactionTest, RoundTripWithRecordAndCoinbase) {
 
 TEST(TransactionTest, SignatureCoversEveryField) {
   ChainParams p = TestParams(2);
-  Transaction tx = MakeTransfer(p, TestKey(0), AddressFromPublicKey(TestKey(1).public_key()), 10,
-                                2, 0, DataRecord{"n", "k", "v"});
+  Transaction tx =
+      MakeTransfer(p, TestKey(0), AddressFromPublicKey(TestKey(1).public_key()),
+                   10, 2, 0, DataRecord{"n", "k", "v"});
   ASSERT_TRUE(tx.HasValidSignature());
   auto tamper = [&](auto mutate) {
     Transaction t = tx;
@@ -78,14 +80,16 @@ TEST(TransactionTest, SignatureCoversEveryField) {
   EXPECT_FALSE(tamper([](Transaction& t) { t.record->payload = "w"; }));
   EXPECT_FALSE(tamper([](Transaction& t) { t.record->key.reset(); }));
   EXPECT_FALSE(tamper([](Transaction& t) { t.signature[5] ^= 1; }));
-  EXPECT_FALSE(tamper([](Transaction& t) { t.sender = TestKey(1).public_key(); }));
+  EXPECT_FALSE(
+      tamper([](Transaction& t) { t.sender = TestKey(1).public_key(); }));
 }
 
 TEST(TransactionTest, DecodeRejectsMalformed) {
   ChainParams p = TestParams(2);
   Bytes good = MakeTransfer(p, TestKey(0), Address{}, 1, 0, 0).Encode();
   for (size_t n = 0; n < good.size(); ++n) {
-    EXPECT_FALSE(Transaction::Decode(ByteSpan(good.data(), n)).ok()) << "prefix " << n;
+    EXPECT_FALSE(Transaction::Decode(ByteSpan(good.data(), n)).ok())
+        << "prefix " << n;
   }
   Bytes bad_version = good;
   bad_version[0] = 2;

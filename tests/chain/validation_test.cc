@@ -4,8 +4,8 @@
 
 #include "chain/chain_state.h"
 #include "chain/consensus.h"
-#include "chain/pow.h"
 #include "chain/memory_store.h"
+#include "chain/pow.h"
 #include "gtest/gtest.h"
 #include "tests/chain/test_chain.h"
 
@@ -31,7 +31,8 @@ class ValidationTest : public ::testing::Test {
 
   Transaction Pay(uint64_t amount, uint64_t fee = 1, uint64_t nonce = 0,
                   std::optional<DataRecord> rec = std::nullopt) {
-    return MakeTransfer(params_, TestKey(0), b_, amount, fee, nonce, std::move(rec));
+    return MakeTransfer(params_, TestKey(0), b_, amount, fee, nonce,
+                        std::move(rec));
   }
   // Re-mines a block after a test changed it, keeping the merkle root honest
   // unless `keep_root`.
@@ -67,27 +68,38 @@ TEST_F(ValidationTest, TxWrongChain) {
   Transaction tx = Pay(10);
   tx.chain_id = "other";
   tx.Sign(TestKey(0));
-  EXPECT_EQ(CheckTransaction(tx, params_).reason(), RejectReason::kTxWrongChain);
-  EXPECT_EQ(Accept(MakeBlock(params_, genesis_.header, 0, {tx})), RejectReason::kTxWrongChain);
+  EXPECT_EQ(CheckTransaction(tx, params_).reason(),
+            RejectReason::kTxWrongChain);
+  EXPECT_EQ(Accept(MakeBlock(params_, genesis_.header, 0, {tx})),
+            RejectReason::kTxWrongChain);
 }
 
 TEST_F(ValidationTest, TxBadSignature) {
   Transaction tx = Pay(10);
   tx.signature[0] ^= 1;
-  EXPECT_EQ(Accept(MakeBlock(params_, genesis_.header, 0, {tx})), RejectReason::kTxBadSignature);
+  EXPECT_EQ(Accept(MakeBlock(params_, genesis_.header, 0, {tx})),
+            RejectReason::kTxBadSignature);
 }
 
 TEST_F(ValidationTest, TxEmptyAndOverflowAndMalformedRecord) {
-  EXPECT_EQ(CheckTransaction(Pay(0, 1), params_).reason(), RejectReason::kTxEmpty);
-  EXPECT_TRUE(CheckTransaction(Pay(0, 1, 0, DataRecord{"v", "k", ""}), params_).ok());
-  EXPECT_EQ(CheckTransaction(Pay(UINT64_MAX, 1), params_).reason(), RejectReason::kTxOverflow);
-  EXPECT_EQ(CheckTransaction(Pay(1, 1, 0, DataRecord{"Bad NS", std::nullopt, ""}), params_).reason(),
-            RejectReason::kTxMalformed);
-  EXPECT_EQ(CheckTransaction(Pay(1, 1, 0, DataRecord{"v", std::string(129, 'k'), ""}), params_)
+  EXPECT_EQ(CheckTransaction(Pay(0, 1), params_).reason(),
+            RejectReason::kTxEmpty);
+  EXPECT_TRUE(
+      CheckTransaction(Pay(0, 1, 0, DataRecord{"v", "k", ""}), params_).ok());
+  EXPECT_EQ(CheckTransaction(Pay(UINT64_MAX, 1), params_).reason(),
+            RejectReason::kTxOverflow);
+  EXPECT_EQ(CheckTransaction(
+                Pay(1, 1, 0, DataRecord{"Bad NS", std::nullopt, ""}), params_)
                 .reason(),
             RejectReason::kTxMalformed);
-  EXPECT_EQ(CheckTransaction(Pay(1, 1, 0, DataRecord{kGenesisNamespace, std::nullopt, ""}),
-                             params_)
+  EXPECT_EQ(
+      CheckTransaction(Pay(1, 1, 0, DataRecord{"v", std::string(129, 'k'), ""}),
+                       params_)
+          .reason(),
+      RejectReason::kTxMalformed);
+  EXPECT_EQ(CheckTransaction(
+                Pay(1, 1, 0, DataRecord{kGenesisNamespace, std::nullopt, ""}),
+                params_)
                 .reason(),
             RejectReason::kTxMalformed);
 }
@@ -106,15 +118,23 @@ TEST_F(ValidationTest, TxDuplicateRecordInChainAndInBlock) {
   DataRecord vote{"votes", "voter-1", "a"};
   Block b1 = MakeBlock(params_, genesis_.header, 0, {Pay(0, 0, 0, vote)});
   ASSERT_EQ(Accept(b1), RejectReason::kNone);
-  Transaction again = MakeTransfer(params_, TestKey(1), b_, 0, 0, 0, DataRecord{"votes", "voter-1", "b"});
-  EXPECT_EQ(Accept(MakeBlock(params_, b1.header, 1, {again})), RejectReason::kTxDuplicateRecord);
-  Transaction t1 = MakeTransfer(params_, TestKey(1), b_, 0, 0, 0, DataRecord{"votes", "v2", "a"});
-  Transaction t2 = MakeTransfer(params_, TestKey(2), b_, 0, 0, 0, DataRecord{"votes", "v2", "b"});
-  EXPECT_EQ(Accept(MakeBlock(params_, b1.header, 1, {t1, t2})), RejectReason::kTxDuplicateRecord);
+  Transaction again = MakeTransfer(params_, TestKey(1), b_, 0, 0, 0,
+                                   DataRecord{"votes", "voter-1", "b"});
+  EXPECT_EQ(Accept(MakeBlock(params_, b1.header, 1, {again})),
+            RejectReason::kTxDuplicateRecord);
+  Transaction t1 = MakeTransfer(params_, TestKey(1), b_, 0, 0, 0,
+                                DataRecord{"votes", "v2", "a"});
+  Transaction t2 = MakeTransfer(params_, TestKey(2), b_, 0, 0, 0,
+                                DataRecord{"votes", "v2", "b"});
+  EXPECT_EQ(Accept(MakeBlock(params_, b1.header, 1, {t1, t2})),
+            RejectReason::kTxDuplicateRecord);
   // Keyless records never collide.
-  Transaction k1 = MakeTransfer(params_, TestKey(1), b_, 0, 0, 0, DataRecord{"log", std::nullopt, "x"});
-  Transaction k2 = MakeTransfer(params_, TestKey(2), b_, 0, 0, 0, DataRecord{"log", std::nullopt, "x"});
-  EXPECT_EQ(Accept(MakeBlock(params_, b1.header, 1, {k1, k2})), RejectReason::kNone);
+  Transaction k1 = MakeTransfer(params_, TestKey(1), b_, 0, 0, 0,
+                                DataRecord{"log", std::nullopt, "x"});
+  Transaction k2 = MakeTransfer(params_, TestKey(2), b_, 0, 0, 0,
+                                DataRecord{"log", std::nullopt, "x"});
+  EXPECT_EQ(Accept(MakeBlock(params_, b1.header, 1, {k1, k2})),
+            RejectReason::kNone);
 }
 
 TEST_F(ValidationTest, HeaderBadVersion) {
@@ -127,7 +147,8 @@ TEST_F(ValidationTest, HeaderBadVersion) {
 TEST_F(ValidationTest, HeaderBadPow) {
   Block b = MakeBlock(params_, genesis_.header, 0, {});
   // Find a nonce that does NOT meet the target.
-  while (HashMeetsTarget(b.Hash(), DecodeCompact(b.header.bits).target)) ++b.header.nonce;
+  while (HashMeetsTarget(b.Hash(), DecodeCompact(b.header.bits).target))
+    ++b.header.nonce;
   EXPECT_EQ(Accept(b), RejectReason::kHeaderBadPow);
   b.header.bits = 0x2100ffff;  // a valid target, but above the pow limit
   Remine(b);
@@ -147,7 +168,8 @@ TEST_F(ValidationTest, HeaderTimeTooOldAndTooNew) {
   Remine(old_time);
   EXPECT_EQ(Accept(old_time), RejectReason::kHeaderTimeTooOld);
   Block future = MakeBlock(params_, genesis_.header, 0, {});
-  future.header.time = static_cast<uint32_t>(now_ + params_.max_future_block_time_s + 1);
+  future.header.time =
+      static_cast<uint32_t>(now_ + params_.max_future_block_time_s + 1);
   Remine(future);
   EXPECT_EQ(Accept(future), RejectReason::kHeaderTimeTooNew);
   now_ += 10;  // the same block becomes valid later: it was not marked failed
@@ -157,10 +179,13 @@ TEST_F(ValidationTest, HeaderTimeTooOldAndTooNew) {
 TEST_F(ValidationTest, HeaderUnknownAndInvalidParent) {
   BlockHeader fake = genesis_.header;
   fake.nonce += 12345;
-  EXPECT_EQ(Accept(MakeBlock(params_, fake, 0, {})), RejectReason::kHeaderUnknownParent);
-  Block bad = MakeBlock(params_, genesis_.header, 0, {Pay(10, 1, 5)});  // bad nonce: fails on connect
+  EXPECT_EQ(Accept(MakeBlock(params_, fake, 0, {})),
+            RejectReason::kHeaderUnknownParent);
+  Block bad = MakeBlock(params_, genesis_.header, 0,
+                        {Pay(10, 1, 5)});  // bad nonce: fails on connect
   EXPECT_EQ(Accept(bad), RejectReason::kTxBadNonce);
-  EXPECT_EQ(Accept(MakeBlock(params_, bad.header, 1, {})), RejectReason::kHeaderInvalidParent);
+  EXPECT_EQ(Accept(MakeBlock(params_, bad.header, 1, {})),
+            RejectReason::kHeaderInvalidParent);
 }
 
 TEST_F(ValidationTest, BlockBadMerkleRoot) {
@@ -190,14 +215,17 @@ TEST_F(ValidationTest, BlockMutatedMerkleTreeRejected) {
 TEST_F(ValidationTest, BlockTooLargeAndTooManyTxs) {
   std::vector<Transaction> big;
   for (uint64_t n = 0; n < 20; ++n) {
-    big.push_back(Pay(0, 0, n, DataRecord{"blob", std::nullopt, std::string(60000, 'x')}));
+    big.push_back(Pay(
+        0, 0, n, DataRecord{"blob", std::nullopt, std::string(60000, 'x')}));
   }
-  EXPECT_EQ(Accept(MakeBlock(params_, genesis_.header, 0, big)), RejectReason::kBlockTooLarge);
+  EXPECT_EQ(Accept(MakeBlock(params_, genesis_.header, 0, big)),
+            RejectReason::kBlockTooLarge);
   Block many = MakeBlock(params_, genesis_.header, 0, {});
   Transaction tiny = Pay(1, 0);
   many.txs.resize(kMaxBlockTxs + 1, tiny);
   Remine(many);
-  EXPECT_EQ(CheckBlock(many, params_, false).reason(), RejectReason::kBlockTooManyTxs);
+  EXPECT_EQ(CheckBlock(many, params_, false).reason(),
+            RejectReason::kBlockTooManyTxs);
 }
 
 TEST_F(ValidationTest, BlockCoinbaseRules) {

@@ -19,25 +19,30 @@ struct ToolRun {
 };
 
 ToolRun Pbtool(const std::string& args) {
-  std::string cmd = std::string(PBCHAIN_BIN_DIR) + "/pbtool " + args + " 2>/dev/null";
+  std::string cmd =
+      std::string(PBCHAIN_BIN_DIR) + "/pbtool " + args + " 2>/dev/null";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe))
+    out.append(buf.data(), n);
   int status = pclose(pipe);
   return {WEXITSTATUS(status), out};
 }
 
 constexpr char kBitcoinGenesis[] =
-    "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27a"
+    "0100000000000000000000000000000000000000000000000000000000000000000000003b"
+    "a3edfd7a7b12b27a"
     "c72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c";
 
 TEST(PbtoolTest, HashHeaderOfBitcoinGenesis) {
   ToolRun r = Pbtool(std::string("hash-header ") + kBitcoinGenesis);
   ASSERT_EQ(r.code, 0);
   nlohmann::json j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["hash"], "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
-  EXPECT_EQ(j["target"], "00000000ffff0000000000000000000000000000000000000000000000000000");
+  EXPECT_EQ(j["hash"],
+            "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
+  EXPECT_EQ(j["target"],
+            "00000000ffff0000000000000000000000000000000000000000000000000000");
   EXPECT_EQ(j["meets_target"], true);
   EXPECT_EQ(j["work"], "4295032833");
   std::string tampered = kBitcoinGenesis;
@@ -55,12 +60,15 @@ TEST(PbtoolTest, HashHeaderBadInputExitsTwo) {
 
 TEST(PbtoolTest, MerkleRootOfBlock100000) {
   ToolRun r = Pbtool(
-      "merkle-root 8c14f0db3df150123e6f3dbbf30f8b955a8249b62ac1d1ff16284aefa3d06d87 "
+      "merkle-root "
+      "8c14f0db3df150123e6f3dbbf30f8b955a8249b62ac1d1ff16284aefa3d06d87 "
       "fff2525b8931402dd09222c50775608f75787bd2b87e56995a7bdd30f79702c4 "
       "6359f0868171b1d194cbee1af2f16ea598ae8fad666d9b012c8ed2b79a236ec4 "
       "e9a66845e05d5abc0ad04ec80f774a7e585c6e8db975962d069a522137b80c1d");
   ASSERT_EQ(r.code, 0);
-  EXPECT_EQ(r.out, "f3e94742aca4b5ef85488dc37c06c3282295ffec960994b2c0d5ac2a25a95766\n");
+  EXPECT_EQ(
+      r.out,
+      "f3e94742aca4b5ef85488dc37c06c3282295ffec960994b2c0d5ac2a25a95766\n");
   EXPECT_EQ(Pbtool("merkle-root nothex").code, 2);
 }
 
@@ -68,15 +76,18 @@ TEST(PbtoolTest, KeygenThenGenesisMakesALoadableNetwork) {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("pbtool_test_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
-  std::string key = (dir / "key.json").string(), gen = (dir / "genesis.json").string();
+  std::string key = (dir / "key.json").string(),
+              gen = (dir / "genesis.json").string();
   ToolRun k = Pbtool("keygen --out " + key);
   ASSERT_EQ(k.code, 0);
   std::string address = k.out.substr(0, k.out.find('\n'));
   EXPECT_EQ(Pbtool("keygen --out " + key).code, 1);  // refuses to overwrite
-  EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::others_read,
+  EXPECT_EQ(std::filesystem::status(key).permissions() &
+                std::filesystem::perms::others_read,
             std::filesystem::perms::none);
-  ToolRun g = Pbtool("genesis --out " + gen + " --chain-id unit-net --target-interval-ms 500 --alloc " +
-                 address + "=1234");
+  ToolRun g = Pbtool("genesis --out " + gen +
+                     " --chain-id unit-net --target-interval-ms 500 --alloc " +
+                     address + "=1234");
   ASSERT_EQ(g.code, 0);
   absl::StatusOr<ChainParams> p = LoadGenesisFile(gen);
   ASSERT_TRUE(p.ok()) << p.status();
@@ -85,8 +96,13 @@ TEST(PbtoolTest, KeygenThenGenesisMakesALoadableNetwork) {
   ASSERT_EQ(p->allocations.size(), 1u);
   EXPECT_EQ(p->allocations[0].amount, 1234u);
   EXPECT_EQ(g.out, MakeGenesisBlock(*p).Hash().ToDisplayHex() + "\n");
-  EXPECT_EQ(Pbtool("genesis --out " + (dir / "x.json").string() + " --alloc nope=1").code, 2);
-  EXPECT_EQ(Pbtool("genesis --out " + (dir / "x.json").string() + " --bogus 1").code, 2);
+  EXPECT_EQ(
+      Pbtool("genesis --out " + (dir / "x.json").string() + " --alloc nope=1")
+          .code,
+      2);
+  EXPECT_EQ(
+      Pbtool("genesis --out " + (dir / "x.json").string() + " --bogus 1").code,
+      2);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,9 +1,10 @@
 // pbtool: offline tools on pbchain data (no network).
 //
-//   pbtool hash-header HEX                 hash, target, pow check and work of an 80-byte header
-//   pbtool merkle-root TXID...             merkle root of display-hex txids
-//   pbtool keygen --out FILE               a new Ed25519 wallet key file (mode 0600)
-//   pbtool genesis --out FILE [options]    a genesis file for a new network
+//   pbtool hash-header HEX                 hash, target, pow check and work of
+//   an 80-byte header pbtool merkle-root TXID...             merkle root of
+//   display-hex txids pbtool keygen --out FILE               a new Ed25519
+//   wallet key file (mode 0600) pbtool genesis --out FILE [options]    a
+//   genesis file for a new network
 //
 // Exit codes: 0 success, 1 runtime failure (I/O), 2 bad usage or bad input.
 #include <sys/stat.h>
@@ -57,16 +58,20 @@ int Fail(int code, const std::string& message) {
 }
 
 int HashHeader(const std::vector<std::string>& args) {
-  if (args.size() != 1) return Fail(2, "hash-header takes exactly one argument: 160 hex chars");
+  if (args.size() != 1)
+    return Fail(2, "hash-header takes exactly one argument: 160 hex chars");
   const std::string& hex = args[0];
   if (hex.size() != 2 * kHeaderSize) {
-    return Fail(2, absl::StrCat("header must be 160 hex chars (80 bytes), got ", hex.size()));
+    return Fail(2, absl::StrCat("header must be 160 hex chars (80 bytes), got ",
+                                hex.size()));
   }
   absl::StatusOr<Bytes> raw = HexDecode(hex);
-  if (!raw.ok()) return Fail(2, absl::StrCat("header is not hex: ", raw.status().message()));
+  if (!raw.ok())
+    return Fail(2, absl::StrCat("header is not hex: ", raw.status().message()));
   BlockHeader header = *BlockHeader::Parse(*raw);
   CompactDecode target = DecodeCompact(header.bits);
-  bool valid_target = !target.negative && !target.overflow && !target.target.IsZero();
+  bool valid_target =
+      !target.negative && !target.overflow && !target.target.IsZero();
   Hash256 hash = header.Hash();
   nlohmann::ordered_json out;
   out["hash"] = hash.ToDisplayHex();
@@ -82,13 +87,17 @@ int MerkleRoot(const std::vector<std::string>& args) {
   std::vector<Hash256> ids;
   for (const std::string& a : args) {
     absl::StatusOr<Hash256> h = Hash256::FromDisplayHex(a);
-    if (!h.ok()) return Fail(2, absl::StrCat("bad txid '", a, "': ", h.status().message()));
+    if (!h.ok())
+      return Fail(2,
+                  absl::StrCat("bad txid '", a, "': ", h.status().message()));
     ids.push_back(*h);
   }
   bool mutated = false;
   Hash256 root = ComputeMerkleRoot(ids, &mutated);
   std::cout << root.ToDisplayHex() << "\n";
-  if (mutated) std::cerr << "pbtool: warning: duplicate txids: a block with them is invalid\n";
+  if (mutated)
+    std::cerr
+        << "pbtool: warning: duplicate txids: a block with them is invalid\n";
   return 0;
 }
 
@@ -103,8 +112,9 @@ struct Options {
   }
 };
 
-bool ParseOptions(const std::vector<std::string>& args, const std::vector<std::string>& known,
-                  Options& out, std::string& error) {
+bool ParseOptions(const std::vector<std::string>& args,
+                  const std::vector<std::string>& known, Options& out,
+                  std::string& error) {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i], value;
     if (name.rfind("--", 0) != 0) {
@@ -137,11 +147,14 @@ bool ParseU64(const std::string& text, uint64_t& out) {
   return absl::SimpleAtoi(text, &out);
 }
 
-int WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
+int WriteNewFile(const std::string& path, const std::string& content,
+                 mode_t mode) {
   struct stat st;
-  if (stat(path.c_str(), &st) == 0) return Fail(1, absl::StrCat(path, " exists; not overwriting"));
+  if (stat(path.c_str(), &st) == 0)
+    return Fail(1, absl::StrCat(path, " exists; not overwriting"));
   std::ofstream out(path);
-  if (!out || !(out << content) || !(out.flush())) return Fail(1, absl::StrCat("cannot write ", path));
+  if (!out || !(out << content) || !(out.flush()))
+    return Fail(1, absl::StrCat("cannot write ", path));
   out.close();
   chmod(path.c_str(), mode);
   return 0;
@@ -154,7 +167,8 @@ int Keygen(const std::vector<std::string>& args) {
   const std::string* out = opts.Get("out");
   if (out == nullptr) return Fail(2, "keygen needs --out FILE");
   absl::StatusOr<PrivateKey> generated = PrivateKey::Generate();
-  if (!generated.ok()) return Fail(1, std::string(generated.status().message()));
+  if (!generated.ok())
+    return Fail(1, std::string(generated.status().message()));
   const PrivateKey& key = *generated;
   nlohmann::ordered_json j;
   j["seed"] = HexEncode(key.seed());
@@ -169,8 +183,9 @@ int Genesis(const std::vector<std::string>& args) {
   Options opts;
   std::string error;
   if (!ParseOptions(args,
-                    {"out", "chain-id", "target-interval-ms", "alloc", "bits", "pow-limit-bits",
-                     "reward", "difficulty-window", "genesis-time", "max-future-block-time-s"},
+                    {"out", "chain-id", "target-interval-ms", "alloc", "bits",
+                     "pow-limit-bits", "reward", "difficulty-window",
+                     "genesis-time", "max-future-block-time-s"},
                     opts, error)) {
     return Fail(2, error);
   }
@@ -195,16 +210,18 @@ int Genesis(const std::vector<std::string>& args) {
     const char* field;
     bool hex;
   };
-  for (const Numeric& n : {Numeric{"target-interval-ms", "target_interval_ms", false},
-                           Numeric{"bits", "genesis_bits", true},
-                           Numeric{"pow-limit-bits", "pow_limit_bits", true},
-                           Numeric{"reward", "block_reward", false},
-                           Numeric{"difficulty-window", "difficulty_window", false},
-                           Numeric{"genesis-time", "genesis_time", false},
-                           Numeric{"max-future-block-time-s", "max_future_block_time_s", false}}) {
+  for (const Numeric& n :
+       {Numeric{"target-interval-ms", "target_interval_ms", false},
+        Numeric{"bits", "genesis_bits", true},
+        Numeric{"pow-limit-bits", "pow_limit_bits", true},
+        Numeric{"reward", "block_reward", false},
+        Numeric{"difficulty-window", "difficulty_window", false},
+        Numeric{"genesis-time", "genesis_time", false},
+        Numeric{"max-future-block-time-s", "max_future_block_time_s", false}}) {
     if (const std::string* v = opts.Get(n.option)) {
       uint64_t value;
-      if (!ParseU64(*v, value)) return Fail(2, absl::StrCat("--", n.option, ": not a number: ", *v));
+      if (!ParseU64(*v, value))
+        return Fail(2, absl::StrCat("--", n.option, ": not a number: ", *v));
       if (n.hex) {
         j[n.field] = *v;
       } else {
@@ -215,16 +232,19 @@ int Genesis(const std::vector<std::string>& args) {
   if (const std::string* v = opts.Get("chain-id")) j["chain_id"] = *v;
   for (const auto& [name, value] : opts.values) {
     if (name != "alloc") continue;
-    std::vector<std::string> parts = absl::StrSplit(value, absl::MaxSplits('=', 1));
+    std::vector<std::string> parts =
+        absl::StrSplit(value, absl::MaxSplits('=', 1));
     uint64_t amount;
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &amount)) {
-      return Fail(2, absl::StrCat("--alloc wants ADDRESS=AMOUNT, got '", value, "'"));
+      return Fail(
+          2, absl::StrCat("--alloc wants ADDRESS=AMOUNT, got '", value, "'"));
     }
     j["allocations"].push_back({{"address", parts[0]}, {"amount", amount}});
   }
   absl::StatusOr<ChainParams> params = ChainParams::FromJson(j.dump());
   if (!params.ok()) return Fail(2, std::string(params.status().message()));
-  if (absl::Status s = MineGenesis(*params); !s.ok()) return Fail(2, std::string(s.message()));
+  if (absl::Status s = MineGenesis(*params); !s.ok())
+    return Fail(2, std::string(s.message()));
   if (int rc = WriteNewFile(*out, params->ToJson(), 0644); rc != 0) return rc;
   std::cout << MakeGenesisBlock(*params).Hash().ToDisplayHex() << "\n";
   return 0;
@@ -235,7 +255,8 @@ int Genesis(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+  if (args.empty() || args[0] == "help" || args[0] == "--help" ||
+      args[0] == "-h") {
     std::cout << pbchain::kUsage;
     return args.empty() ? 2 : 0;
   }
@@ -245,6 +266,7 @@ int main(int argc, char** argv) {
   if (command == "merkle-root") return pbchain::MerkleRoot(args);
   if (command == "keygen") return pbchain::Keygen(args);
   if (command == "genesis") return pbchain::Genesis(args);
-  std::cerr << "pbtool: unknown command '" << command << "' (try 'pbtool help')\n";
+  std::cerr << "pbtool: unknown command '" << command
+            << "' (try 'pbtool help')\n";
   return 2;
 }

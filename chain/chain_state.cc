@@ -135,6 +135,7 @@ static absl::StatusOr<ValidationResult> ApplyTransfer(
   s.balance -= cost;
   s.nonce += 1;
   view.Set(from, s);
+  if (tx.amount == 0) return ApplyRecord(view, tx, txid, where);
   absl::StatusOr<AccountState> r = view.Get(tx.recipient);
   if (!r.ok()) return r.status();
   AccountState rs = *r;
@@ -147,6 +148,7 @@ static absl::StatusOr<ValidationResult> ApplyTransfer(
 static absl::StatusOr<ValidationResult> ApplyCoinbase(
     ChainState::View& view, const Transaction& tx, const Hash256& txid,
     const RecordLocation& where) {
+  if (tx.amount == 0) return ApplyRecord(view, tx, txid, where);
   absl::StatusOr<AccountState> r = view.Get(tx.recipient);
   if (!r.ok()) return r.status();
   if (r->balance > UINT64_MAX - tx.amount) {

@@ -1,6 +1,8 @@
 #include "chain/params.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -37,13 +39,21 @@ absl::Status GetUint(const Json& j, const char* field, uint64_t max,
     if (v.get<int64_t>() < 0) return FieldError(field, "must not be negative");
     value = v.get<uint64_t>();
   } else if (v.is_string()) {
-    std::string s = v.get<std::string>();
+    // Strictly decimal digits, or 0x followed by hex digits: no sign, no
+    // spaces, no octal (a client in another language must read the same).
+    const std::string s = v.get<std::string>();
+    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const std::string digits = hex ? s.substr(2) : s;
+    const bool well_formed =
+        !digits.empty() && std::all_of(digits.begin(), digits.end(), [&](char c) {
+          return hex ? std::isxdigit(static_cast<unsigned char>(c)) != 0
+                     : (c >= '0' && c <= '9');
+        });
+    if (!well_formed) return FieldError(field, "not a decimal or 0x-hex number");
     try {
-      size_t used = 0;
-      value = std::stoull(s, &used, 0);
-      if (used != s.size()) return FieldError(field, "not a number");
+      value = std::stoull(digits, nullptr, hex ? 16 : 10);
     } catch (...) {
-      return FieldError(field, "not a number");
+      return FieldError(field, "out of range");
     }
   } else {
     return FieldError(field, "must be a number");

@@ -12,7 +12,7 @@ PACKAGES=(
   libabsl-dev libssl-dev librocksdb-dev nlohmann-json3-dev
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  nodejs python3
+  nodejs python3 python3-cryptography
 )
 
 SUDO=""

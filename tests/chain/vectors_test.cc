@@ -120,9 +120,9 @@ TEST(VectorsTest, FileLoads) {
   ASSERT_FALSE(Vectors().empty())
       << "cannot read " PBCHAIN_SOURCE_DIR "/tests/vectors/vectors.json";
   for (const char* section :
-       {"keys", "address_text_cases", "transactions", "merkle", "headers",
-        "compact", "compact_encode", "genesis", "blocks", "difficulty",
-        "median_time_past"}) {
+       {"keys", "signatures", "address_text_cases", "transactions", "merkle",
+        "headers", "compact", "compact_encode", "genesis", "blocks",
+        "difficulty", "median_time_past"}) {
     ASSERT_TRUE(Vectors().contains(section)) << section;
     EXPECT_FALSE(Vectors()[section].empty()) << section;
   }
@@ -141,6 +141,19 @@ TEST(VectorsTest, KeysAndAddresses) {
         Address::FromText(k["address_text"].get<std::string>());
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(*parsed, addr);
+  }
+}
+
+TEST(VectorsTest, Rfc8032Signatures) {
+  for (const Json& c : Section("signatures")) {
+    SCOPED_TRACE(c["seed"].get<std::string>());
+    absl::StatusOr<PrivateKey> key = PrivateKey::FromSeed(Hex(c["seed"]));
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_EQ(HexEncode(key->public_key()), c["public_key"]);
+    const Bytes msg = Hex(c["message"]);
+    const Signature sig = key->Sign(msg);
+    EXPECT_EQ(HexEncode(sig), c["signature"]);
+    EXPECT_TRUE(VerifySignature(key->public_key(), msg, sig));
   }
 }
 

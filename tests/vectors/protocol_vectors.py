@@ -17,6 +17,7 @@ Ed25519.
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 
@@ -319,12 +320,19 @@ def decode_block(data):
 
 # --- section 14: genesis ---------------------------------------------------
 def parse_uint(v):
+    """A genesis number: a JSON integer >= 0, or a string of decimal digits or
+    "0x" + hex digits (section 14). Nothing else (no sign, spaces, octal)."""
     if isinstance(v, bool):
         raise ValueError("bool")
     if isinstance(v, int):
+        if v < 0:
+            raise ValueError("negative")
         return v
     if isinstance(v, str):
-        return int(v, 16) if v.lower().startswith("0x") else int(v, 10)
+        if re.fullmatch(r"0[xX][0-9a-fA-F]+", v):
+            return int(v[2:], 16)
+        if re.fullmatch(r"[0-9]+", v):
+            return int(v, 10)
     raise ValueError("not a number")
 
 
@@ -469,6 +477,15 @@ RFC8032_TEST2_SEED = ("4ccd089b28ff96da9db6c346ec114e0f"
 RFC8032_TEST2_PUB = ("3d4017c3e843895a92b70aa74d1b7ebc"
                      "9c982ccf2ec4968cc0cd55f12af4660c")
 SEED3 = bytes(range(32)).hex()
+# RFC 8032 section 7.1 TEST 1 (empty message) and TEST 2 (one byte 0x72).
+RFC8032_SIGNATURES = [
+    (RFC8032_TEST1_SEED, "",
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+     "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+    (RFC8032_TEST2_SEED, "72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+     "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+]
 
 CHAIN_ID = "pbchain-vectors"
 
@@ -599,6 +616,13 @@ def difficulty_inputs():
 # ===========================================================================
 # Computation of expected values (shared by generate and check).
 # ===========================================================================
+def compute_signature(c):
+    seed = bytes.fromhex(c["seed"])
+    return {"seed": c["seed"], "public_key": public_key(seed).hex(),
+            "message": c["message"],
+            "signature": ed25519_sign(seed, bytes.fromhex(c["message"])).hex()}
+
+
 def compute_keys(inputs):
     return [key_entry(k["seed"]) for k in inputs]
 
@@ -705,6 +729,10 @@ def generate():
                                                RFC8032_TEST2_SEED, SEED3)])
     assert keys[0]["public_key"] == RFC8032_TEST1_PUB
     assert keys[1]["public_key"] == RFC8032_TEST2_PUB
+    sigs = [compute_signature({"seed": sd, "message": m})
+            for sd, m, _ in RFC8032_SIGNATURES]
+    for got, (_, _, want) in zip(sigs, RFC8032_SIGNATURES):
+        assert got["signature"] == want, got
     good = keys[0]["address_text"]
     bad_sum = good[:-1] + ("0" if good[-1] != "0" else "1")
     addr_cases = [
@@ -756,6 +784,7 @@ def generate():
                        "are byte-reversed; u64 values are decimal strings; "
                        "bytes are lowercase hex.",
         "keys": keys,
+        "signatures": sigs,
         "address_text_cases": addr_cases,
         "transactions": txs,
         "merkle": merkle,
@@ -800,6 +829,11 @@ def check():
 
     for k in v["keys"]:
         expect("key " + k["seed"][:8], key_entry(k["seed"]), k)
+    for c in v["signatures"]:
+        expect("signature " + c["seed"][:8], compute_signature(c), c)
+        expect("verify " + c["seed"][:8], ed25519_verify(
+            bytes.fromhex(c["public_key"]), bytes.fromhex(c["message"]),
+            bytes.fromhex(c["signature"])), True)
     for c in v["address_text_cases"]:
         expect("address text " + c["name"],
                address_text_case(c["name"], c["text"]), c)

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 if [ ! -x node_modules/.bin/buf ]; then
-  npm ci --silent --no-audit --no-fund
+  npm install --no-audit --no-fund --loglevel=error
 fi
 cd ../proto
 ../tools/node_modules/.bin/buf lint

@@ -23,13 +23,6 @@ std::array<uint8_t, kChecksumSize> Checksum(const Address& a) {
   return out;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 bool Address::IsZero() const {
@@ -55,8 +48,8 @@ absl::StatusOr<Address> Address::FromText(std::string_view text) {
   std::array<uint8_t, 20 + kChecksumSize> raw;
   std::string_view hex = text.substr(kPrefixSize);
   for (size_t i = 0; i < raw.size(); ++i) {
-    const int hi = HexValue(hex[2 * i]);
-    const int lo = HexValue(hex[2 * i + 1]);
+    const int hi = HexDigitValue(hex[2 * i]);
+    const int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       const size_t pos = kPrefixSize + 2 * i + (hi < 0 ? 0 : 1);
       return absl::InvalidArgumentError(

@@ -6,16 +6,12 @@
 #include "absl/strings/str_cat.h"
 
 namespace pbchain {
-namespace {
-
-int HexValue(char c) {
+int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 std::string HexEncode(ByteSpan data) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -35,8 +31,8 @@ absl::StatusOr<Bytes> HexDecode(std::string_view hex) {
   }
   Bytes out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
+    int hi = HexDigitValue(hex[2 * i]);
+    int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "not a hex digit at position ", hi < 0 ? 2 * i : 2 * i + 1));

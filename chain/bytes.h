@@ -46,6 +46,9 @@ struct Hash256 {
   }
 };
 
+// Value 0..15 of a hex digit (either case), or -1 if `c` is not one.
+int HexDigitValue(char c);
+
 // Lowercase hex of `data`.
 std::string HexEncode(ByteSpan data);
 // Decodes hex (upper or lower case, even length). INVALID_ARGUMENT otherwise.

@@ -262,15 +262,7 @@ absl::Status ChainState::Load() {
   }
 
   // A chain with more work than the tip (a reorg cut short by a crash).
-  Node* best = active_.back();
-  for (const auto& [hash, node] : index_) {
-    const uint32_t st = node->entry.status;
-    if ((st & kBlockHaveData) && !(st & kBlockFailed) &&
-        Better(node.get(), best)) {
-      best = node.get();
-    }
-  }
-  if (best != active_.back()) {
+  if (Node* best = FindBestCandidate(); best != active_.back()) {
     AcceptResult ignored;
     if (s = ActivateChain(best, ignored); !s.ok()) return s;
   }
@@ -348,7 +340,11 @@ absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,
             absl::StrCat("transaction ", i, " (", where.txid.ToDisplayHex(),
                          "): ", v->message()));
       }
-      fees += tx.fee;  // cannot overflow: every fee was paid from a u64 supply
+      if (tx.fee > UINT64_MAX - fees) {
+        return ValidationResult::Invalid(R::kBlockBadCoinbase,
+                                         "the sum of the fees overflows u64");
+      }
+      fees += tx.fee;
     }
     const Transaction& cb = block.txs[0];
     if (cb.height != height) {
@@ -467,32 +463,36 @@ absl::Status ChainState::MarkFailed(Node* node) {
   return store_->PutIndexEntries(updates);
 }
 
+ChainState::Node* ChainState::FindBestCandidate() const {
+  Node* best = active_.back();
+  for (const auto& [hash, node] : index_) {
+    const uint32_t st = node->entry.status;
+    if ((st & kBlockHaveData) && !(st & kBlockFailed) &&
+        Better(node.get(), best)) {
+      best = node.get();
+    }
+  }
+  return best;
+}
+
 absl::Status ChainState::ActivateChain(Node* target, AcceptResult& result) {
   Node* old_tip = active_.back();
   std::vector<Block> disconnected, connected;
-  Node* failed = nullptr;
-  ValidationResult failure;
-  if (absl::Status s =
-          MoveTo(target, disconnected, connected, &failed, &failure);
-      !s.ok()) {
-    return s;
-  }
-  if (failed != nullptr) {
-    if (absl::Status s = MarkFailed(failed); !s.ok()) return s;
-    result.validation = failure;
-    if (Better(old_tip, active_.back())) {
-      Node* failed_again = nullptr;
-      if (absl::Status s =
-              MoveTo(old_tip, disconnected, connected, &failed_again, &failure);
-          !s.ok()) {
-        return s;
-      }
-      if (failed_again != nullptr) {
-        return absl::InternalError(
-            absl::StrCat("a block of the previous active chain failed: ",
-                         failure.ToString()));
-      }
+  // Each round either reaches `target` or marks at least one more block
+  // failed, so this ends; after a failure the target becomes the best chain
+  // that is still valid (which may be where we already are).
+  while (target != active_.back()) {
+    Node* failed = nullptr;
+    ValidationResult failure;
+    if (absl::Status s =
+            MoveTo(target, disconnected, connected, &failed, &failure);
+        !s.ok()) {
+      return s;
     }
+    if (failed == nullptr) break;
+    if (absl::Status s = MarkFailed(failed); !s.ok()) return s;
+    if (result.validation.ok()) result.validation = failure;
+    target = FindBestCandidate();
   }
   // Net effect, from the old tip to the new one.
   Node* new_tip = active_.back();
@@ -527,43 +527,71 @@ absl::Status ChainState::ActivateChain(Node* target, AcceptResult& result) {
 absl::StatusOr<AcceptResult> ChainState::AcceptBlock(const Block& block) {
   AcceptResult result;
   result.hash = block.Hash();
+  auto known_result = [&](const Node* known) {
+    if (known->entry.status & kBlockFailed) {
+      result.validation = ValidationResult::Invalid(
+          R::kHeaderInvalidParent, "block is known to be invalid");
+    } else {
+      result.status = AcceptStatus::kAlreadyKnown;
+    }
+  };
+  // 1. Cheap header checks against the parent first, so that a peer must do
+  //    the expected proof of work before we spend time on signatures.
   {
     absl::ReaderMutexLock lock(&mu_);
-    if (Node* known = Lookup(result.hash)) {
-      if (known->entry.status & kBlockFailed) {
-        result.validation = ValidationResult::Invalid(
-            R::kHeaderInvalidParent, "block is known to be invalid");
+    if (const Node* known = Lookup(result.hash)) {
+      known_result(known);
+      if (result.status != AcceptStatus::kAlreadyKnown ||
+          !Better(known, active_.back())) {
         return result;
       }
-      result.status = AcceptStatus::kAlreadyKnown;
-      return result;
+      // A known valid block that beats the tip (a reorg cut short by a
+      // store error): retry activating it below.
+    } else {
+      const Node* parent = Lookup(block.header.prev_hash);
+      if (parent == nullptr) {
+        result.validation = ValidationResult::Invalid(
+            R::kHeaderUnknownParent,
+            absl::StrCat("parent ", block.header.prev_hash.ToDisplayHex(),
+                         " is unknown"));
+        return result;
+      }
+      if (parent->entry.status & kBlockFailed) {
+        result.validation = ValidationResult::Invalid(
+            R::kHeaderInvalidParent, "parent block is invalid");
+        return result;
+      }
+      HeaderContext ctx{NextBits(parent), MedianTimePast(parent), Now()};
+      result.validation = ContextualCheckHeader(block.header, ctx, params_);
+      if (!result.validation.ok()) return result;
     }
   }
-  // Context-free checks (signatures included) run without the lock.
+  if (result.status == AcceptStatus::kAlreadyKnown) {
+    absl::MutexLock lock(&mu_);
+    Node* known = Lookup(result.hash);
+    if (!(known->entry.status & kBlockFailed) &&
+        Better(known, active_.back())) {
+      if (absl::Status s = ActivateChain(known, result); !s.ok()) return s;
+    }
+    return result;
+  }
+  // 2. Context-free checks (proof of work, structure, every signature),
+  //    without the lock.
   result.validation = CheckBlock(block, params_, options_.verify_signatures);
   if (!result.validation.ok()) return result;
 
+  // 3. Store, and activate if its chain now has the most work.
   absl::MutexLock lock(&mu_);
-  if (Lookup(result.hash) != nullptr) {
-    result.status = AcceptStatus::kAlreadyKnown;
+  if (const Node* known = Lookup(result.hash)) {
+    known_result(known);
     return result;
   }
   Node* parent = Lookup(block.header.prev_hash);
-  if (parent == nullptr) {
-    result.validation = ValidationResult::Invalid(
-        R::kHeaderUnknownParent,
-        absl::StrCat("parent ", block.header.prev_hash.ToDisplayHex(),
-                     " is unknown"));
-    return result;
-  }
   if (parent->entry.status & kBlockFailed) {
     result.validation = ValidationResult::Invalid(R::kHeaderInvalidParent,
                                                   "parent block is invalid");
     return result;
   }
-  HeaderContext ctx{NextBits(parent), MedianTimePast(parent), Now()};
-  result.validation = ContextualCheckHeader(block.header, ctx, params_);
-  if (!result.validation.ok()) return result;
   if (block.txs[0].height != parent->entry.height + 1) {
     result.validation = ValidationResult::Invalid(
         R::kBlockBadCoinbase,
@@ -731,6 +759,10 @@ absl::StatusOr<ValidationResult> ChainState::CheckTransactionOnTip(
   ValidationResult v =
       CheckTransaction(tx, params_, options_.verify_signatures);
   if (!v.ok()) return v;
+  if (tx.fee > UINT64_MAX - params_.block_reward) {
+    return ValidationResult::Invalid(
+        R::kTxOverflow, "fee + block reward overflows: no block could pay it");
+  }
   absl::ReaderMutexLock lock(&mu_);
   View view(store_);
   RecordLocation where;
@@ -766,11 +798,12 @@ absl::StatusOr<Block> ChainState::CreateBlockTemplate(
     }
     size_t tx_size = tx.Encode().size();
     if (size + tx_size > kMaxBlockSize) continue;
+    // reward + fees must fit the coinbase amount.
+    if (tx.fee > UINT64_MAX - params_.block_reward - fees) continue;
     absl::StatusOr<ValidationResult> v =
         ApplyTransfer(view, tx, tx.Id(), where);
     if (!v.ok()) return v.status();
     if (!v->ok()) continue;
-    if (fees > UINT64_MAX - tx.fee - params_.block_reward) break;
     fees += tx.fee;
     size += tx_size;
     block.txs.push_back(tx);

@@ -164,6 +164,9 @@ class ChainState {
   absl::Status ActivateChain(Node* target, AcceptResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MarkFailed(Node* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The block with the most work (first seen among equals) whose body is
+  // stored and that is not known invalid; the tip if none beats it. O(index).
+  Node* FindBestCandidate() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status MoveTo(Node* target, std::vector<Block>& disconnected,
                       std::vector<Block>& connected, Node** failed,
                       ValidationResult* failure)

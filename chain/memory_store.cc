@@ -89,8 +89,8 @@ MemoryChainStore::ScanRecords(const std::string& prefix,
                               const std::string& start_after, size_t limit) {
   absl::MutexLock lock(&mu_);
   std::vector<std::pair<std::string, RecordLocation>> out;
-  auto it = start_after.empty() ? records_.lower_bound(prefix)
-                                : records_.upper_bound(start_after);
+  auto it = records_.lower_bound(prefix);
+  if (start_after >= prefix) it = records_.upper_bound(start_after);
   for (; it != records_.end() && out.size() < limit; ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
     out.emplace_back(it->first, it->second);

@@ -42,14 +42,17 @@ absl::Status GetUint(const Json& j, const char* field, uint64_t max,
     // Strictly decimal digits, or 0x followed by hex digits: no sign, no
     // spaces, no octal (a client in another language must read the same).
     const std::string s = v.get<std::string>();
-    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const bool hex =
+        s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
     const std::string digits = hex ? s.substr(2) : s;
     const bool well_formed =
-        !digits.empty() && std::all_of(digits.begin(), digits.end(), [&](char c) {
+        !digits.empty() &&
+        std::all_of(digits.begin(), digits.end(), [&](char c) {
           return hex ? std::isxdigit(static_cast<unsigned char>(c)) != 0
                      : (c >= '0' && c <= '9');
         });
-    if (!well_formed) return FieldError(field, "not a decimal or 0x-hex number");
+    if (!well_formed)
+      return FieldError(field, "not a decimal or 0x-hex number");
     try {
       value = std::stoull(digits, nullptr, hex ? 16 : 10);
     } catch (...) {
@@ -146,6 +149,17 @@ absl::StatusOr<ChainParams> ChainParams::FromJson(std::string_view text) {
       total += amount;
       p.allocations.push_back({*addr, amount});
     }
+  }
+  // The genesis block must be a block this software can store and decode.
+  if (p.allocations.size() > kMaxBlockTxs - 1) {
+    return FieldError("allocations",
+                      absl::StrCat("at most ", kMaxBlockTxs - 1, " entries"));
+  }
+  if (p.CanonicalText().size() > kMaxRecordPayload) {
+    return FieldError(
+        "allocations",
+        absl::StrCat("too many: the parameter text exceeds ", kMaxRecordPayload,
+                     " bytes (about 1000 allocations fit)"));
   }
   return p;
 }

@@ -137,6 +137,75 @@ TEST(ChainStateTest, InvalidBlockDeepInBranchFallsBackToBestValid) {
             RejectReason::kHeaderInvalidParent);
 }
 
+// A store whose Commit fails on demand (a full disk, an I/O error).
+class FlakyStore : public MemoryChainStore {
+ public:
+  int fail_commit_after = -1;  // commits left before one fails; -1 = never
+  absl::Status Commit(const StateDelta& d) override {
+    if (fail_commit_after == 0) {
+      fail_commit_after = -1;
+      return absl::InternalError("injected commit failure");
+    }
+    if (fail_commit_after > 0) --fail_commit_after;
+    return MemoryChainStore::Commit(d);
+  }
+};
+
+// A reorg cut short by a store error, towards a branch that turns out
+// invalid further up: after a restart the node must settle on the best valid
+// chain (the old one), not on wherever the reorg stopped.
+TEST(ChainStateTest, InterruptedReorgSettlesOnBestValidChainAfterRestart) {
+  ChainParams p = TestParams(2);
+  FlakyStore store;
+  Block g = MakeGenesisBlock(p);
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+  Block a1 = MakeBlock(p, g.header, 0, {}, b, 1);
+  Block a2 = MakeBlock(p, a1.header, 1, {}, b, 2);
+  Block b1 = MakeBlock(p, g.header, 0, {}, b, 3);
+  Block b2 =
+      MakeBlock(p, b1.header, 1, {MakeTransfer(p, TestKey(0), b, 1, 0, 7)}, b,
+                4);  // bad nonce: fails when connected
+  Block b3 = MakeBlock(p, b2.header, 2, {}, b, 5);
+  {
+    auto state = *ChainState::Create(p, &store, FixedClock());
+    for (const Block* blk : {&a1, &a2, &b1, &b2}) {
+      ASSERT_TRUE(state->AcceptBlock(*blk).ok());
+    }
+    ASSERT_EQ(state->Tip().hash, a2.Hash());
+    store.fail_commit_after = 1;  // the second disconnect fails
+    EXPECT_FALSE(state->AcceptBlock(b3).ok());
+  }
+  auto reopened = ChainState::Create(p, &store, FixedClock());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->Tip().hash, a2.Hash());
+  EXPECT_TRUE((*reopened)->GetIndexEntry(b2.Hash())->status & kBlockFailed);
+}
+
+TEST(ChainStateTest, ListRecordsPagesWithinANamespace) {
+  ChainParams p = TestParams(3);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+  std::vector<Transaction> txs;
+  for (int i = 0; i < 3; ++i) {
+    txs.push_back(
+        MakeTransfer(p, TestKey(i), b, 0, 0, 0,
+                     DataRecord{"shop", "item" + std::to_string(i), "x"}));
+  }
+  ASSERT_EQ(state->AcceptBlock(MakeBlock(p, MakeGenesisBlock(p).header, 0, txs))
+                ->status,
+            AcceptStatus::kActive);
+  auto page1 = state->ListRecords("shop", "", 2);
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->size(), 2u);
+  auto page2 = state->ListRecords("shop", page1->back().index_key, 2);
+  ASSERT_EQ(page2->size(), 1u);
+  EXPECT_EQ(page2->front().record.key, "item2");
+  // A cursor from before the namespace starts at its beginning.
+  EXPECT_EQ(state->ListRecords("shop", "a", 10)->size(), 3u);
+  EXPECT_TRUE(state->ListRecords("sho", "", 10)->empty());
+}
+
 TEST(ChainStateTest, TemplateSkipsInvalidCandidatesAndIsValid) {
   ChainParams p = TestParams(2);
   MemoryChainStore store;

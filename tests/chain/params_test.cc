@@ -37,6 +37,35 @@ TEST(ParamsTest, WrongNonceIsRejected) {
   EXPECT_FALSE(ParseGenesis(p.ToJson()).ok());
 }
 
+TEST(ParamsTest, GenesisMustFitInABlock) {
+  ChainParams p = testing::TestParams(1);
+  p.allocations.assign(1200, p.allocations[0]);
+  absl::StatusOr<ChainParams> back = ChainParams::FromJson(p.ToJson());
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+  p.allocations.resize(500);
+  ASSERT_TRUE(ChainParams::FromJson(p.ToJson()).ok());
+  Block g = MakeGenesisBlock(p);
+  EXPECT_TRUE(Block::Decode(g.Encode()).ok());
+}
+
+TEST(ParamsTest, NumbersAreStrictDecimalOrHex) {
+  std::string base = testing::TestParams(1).ToJson();
+  auto reward = [&](const std::string& value) {
+    std::string j = base;
+    size_t pos = j.find("\"block_reward\"");
+    size_t colon = j.find(':', pos);
+    size_t end = j.find_first_of(",\n", colon);
+    return ChainParams::FromJson(j.substr(0, colon + 1) + " " + value +
+                                 j.substr(end));
+  };
+  EXPECT_EQ(reward("\"010\"")->block_reward, 10u);  // not octal
+  EXPECT_EQ(reward("\"0x10\"")->block_reward, 16u);
+  EXPECT_FALSE(reward("\"-1\"").ok());
+  EXPECT_FALSE(reward("\" 7\"").ok());
+  EXPECT_FALSE(reward("\"+7\"").ok());
+  EXPECT_FALSE(reward("\"99999999999999999999999\"").ok());
+}
+
 TEST(ParamsTest, BadFieldsAreNamed) {
   auto err = [](std::string json) {
     return std::string(ChainParams::FromJson(json).status().message());

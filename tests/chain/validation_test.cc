@@ -152,7 +152,34 @@ TEST_F(ValidationTest, HeaderBadPow) {
   EXPECT_EQ(Accept(b), RejectReason::kHeaderBadPow);
   b.header.bits = 0x2100ffff;  // a valid target, but above the pow limit
   Remine(b);
-  EXPECT_EQ(Accept(b), RejectReason::kHeaderBadPow);
+  EXPECT_EQ(CheckBlock(b, params_).reason(), RejectReason::kHeaderBadPow);
+  // Against the chain, the bits rule is checked first (before signatures).
+  EXPECT_EQ(Accept(b), RejectReason::kHeaderBadBits);
+}
+
+TEST_F(ValidationTest, FeeSumOverflowIsRejected) {
+  // Two senders whose fees together exceed u64: the sum must not wrap.
+  ChainParams p = params_;
+  p.allocations = {{a_, UINT64_MAX - 1001}, {b_, 1000}};
+  ASSERT_TRUE(MineGenesis(p).ok());
+  MemoryChainStore store;
+  ChainStateOptions opts;
+  opts.clock = [this] { return now_; };
+  auto state = *ChainState::Create(p, &store, opts);
+  Transaction t1 = MakeTransfer(p, TestKey(0), a_, 1, UINT64_MAX - 1002, 0);
+  Transaction t2 = MakeTransfer(p, TestKey(1), b_, 1, 990, 0);
+  Block b = MakeBlock(p, MakeGenesisBlock(p).header, 0, {t1, t2});
+  ASSERT_EQ(b.txs[0].amount,
+            p.block_reward + (UINT64_MAX - 1002) + 990);  // wrapped
+  EXPECT_EQ(state->AcceptBlock(b)->validation.reason(),
+            RejectReason::kBlockBadCoinbase);
+  // A fee that no coinbase could carry is refused up front, and never put
+  // into a template.
+  Transaction huge = MakeTransfer(p, TestKey(0), a_, 1, UINT64_MAX - 10, 0);
+  EXPECT_EQ(state->CheckTransactionOnTip(huge, {})->reason(),
+            RejectReason::kTxOverflow);
+  std::vector<Transaction> candidates = {huge};
+  EXPECT_EQ(state->CreateBlockTemplate(b_, candidates, now_)->txs.size(), 1u);
 }
 
 TEST_F(ValidationTest, HeaderBadBits) {

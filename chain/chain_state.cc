@@ -207,6 +207,9 @@ absl::Status ChainState::Load() {
   if (!s.ok()) return Propagate(s, "reading the block index");
 
   if (entries.empty()) {
+    if (s = store_->PutMeta(kMetaGenesisParams, params_.ToJson()); !s.ok()) {
+      return Propagate(s, "writing genesis parameters");
+    }
     Block genesis = MakeGenesisBlock(params_);
     BlockIndexEntry e;
     e.hash = genesis_hash_;
@@ -261,10 +264,23 @@ absl::Status ChainState::Load() {
     }
   }
 
-  // A chain with more work than the tip (a reorg cut short by a crash).
+  // A reorg cut short by a crash: the head marker names where it was going.
+  // Resume towards it, then make sure no valid chain has more work.
+  absl::StatusOr<std::optional<Hash256>> marker = store_->GetHeadMarker();
+  if (!marker.ok()) return Propagate(marker.status(), "reading the head marker");
+  AcceptResult ignored;
+  if (marker->has_value()) {
+    Node* target = Lookup(**marker);
+    if (target != nullptr && !(target->entry.status & kBlockFailed) &&
+        Better(target, active_.back())) {
+      if (s = ActivateChain(target, ignored); !s.ok()) return s;
+    }
+  }
   if (Node* best = FindBestCandidate(); best != active_.back()) {
-    AcceptResult ignored;
     if (s = ActivateChain(best, ignored); !s.ok()) return s;
+  }
+  if (marker->has_value()) {
+    if (s = store_->SetHeadMarker(std::nullopt); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -478,6 +494,14 @@ ChainState::Node* ChainState::FindBestCandidate() const {
 absl::Status ChainState::ActivateChain(Node* target, AcceptResult& result) {
   Node* old_tip = active_.back();
   std::vector<Block> disconnected, connected;
+  // Anything but a plain extension of the tip by one block takes several
+  // commits: mark where we are going first (see ChainStore::SetHeadMarker).
+  const bool multi_step = target->parent != old_tip;
+  if (multi_step) {
+    if (absl::Status s = store_->SetHeadMarker(target->entry.hash); !s.ok()) {
+      return Propagate(s, "writing the head marker");
+    }
+  }
   // Each round either reaches `target` or marks at least one more block
   // failed, so this ends; after a failure the target becomes the best chain
   // that is still valid (which may be where we already are).
@@ -493,6 +517,11 @@ absl::Status ChainState::ActivateChain(Node* target, AcceptResult& result) {
     if (absl::Status s = MarkFailed(failed); !s.ok()) return s;
     if (result.validation.ok()) result.validation = failure;
     target = FindBestCandidate();
+  }
+  if (multi_step) {
+    if (absl::Status s = store_->SetHeadMarker(std::nullopt); !s.ok()) {
+      return Propagate(s, "clearing the head marker");
+    }
   }
   // Net effect, from the old tip to the new one.
   Node* new_tip = active_.back();

@@ -133,4 +133,31 @@ absl::Status MemoryChainStore::ForEachAccount(
   return absl::OkStatus();
 }
 
+absl::Status MemoryChainStore::PutMeta(const std::string& key,
+                                      const std::string& value) {
+  absl::MutexLock lock(&mu_);
+  meta_[key] = value;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> MemoryChainStore::GetMeta(
+    const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  auto it = meta_.find(key);
+  if (it == meta_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status MemoryChainStore::SetHeadMarker(
+    const std::optional<Hash256>& target) {
+  absl::MutexLock lock(&mu_);
+  head_marker_ = target;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Hash256>> MemoryChainStore::GetHeadMarker() {
+  absl::MutexLock lock(&mu_);
+  return head_marker_;
+}
+
 }  // namespace pbchain

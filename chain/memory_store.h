@@ -32,6 +32,12 @@ class MemoryChainStore : public ChainStore {
   absl::StatusOr<std::optional<Hash256>> GetTip() override;
   absl::StatusOr<std::optional<Hash256>> GetMainChainHash(
       uint32_t height) override;
+  absl::Status PutMeta(const std::string& key,
+                       const std::string& value) override;
+  absl::StatusOr<std::optional<std::string>> GetMeta(
+      const std::string& key) override;
+  absl::Status SetHeadMarker(const std::optional<Hash256>& target) override;
+  absl::StatusOr<std::optional<Hash256>> GetHeadMarker() override;
   absl::Status ForEachAccount(
       const std::function<absl::Status(const Address&, const AccountState&)>&
           fn) override;
@@ -45,6 +51,8 @@ class MemoryChainStore : public ChainStore {
   std::map<Hash256, BlockUndo> undo_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, Hash256> main_chain_ ABSL_GUARDED_BY(mu_);
   std::optional<Hash256> tip_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
+  std::optional<Hash256> head_marker_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pbchain

@@ -20,6 +20,10 @@
 
 namespace pbchain {
 
+// Meta key under which ChainState keeps the genesis parameters (JSON), so
+// that tools can open a datadir without the genesis file.
+inline constexpr char kMetaGenesisParams[] = "genesis_params";
+
 // Status bits of a block index entry.
 enum BlockStatus : uint32_t {
   kBlockHaveData = 1,  // the body is stored
@@ -134,6 +138,16 @@ class ChainStore {
   virtual absl::StatusOr<std::optional<Hash256>> GetTip() = 0;
   virtual absl::StatusOr<std::optional<Hash256>> GetMainChainHash(
       uint32_t height) = 0;
+  // Small named values (the genesis parameters, ...). Durable when OK.
+  virtual absl::Status PutMeta(const std::string& key,
+                               const std::string& value) = 0;
+  virtual absl::StatusOr<std::optional<std::string>> GetMeta(
+      const std::string& key) = 0;
+  // The head marker: the block a multi-step reorg is moving to. Written
+  // (durably) before the first step and cleared after the last, so that a
+  // node killed in between knows on restart where it was going.
+  virtual absl::Status SetHeadMarker(const std::optional<Hash256>& target) = 0;
+  virtual absl::StatusOr<std::optional<Hash256>> GetHeadMarker() = 0;
   // Every account, in address order (for verification and tests).
   virtual absl::Status ForEachAccount(
       const std::function<absl::Status(const Address&, const AccountState&)>&

@@ -1,0 +1,464 @@
+#include "storage/rocksdb_store.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/utilities/backup_engine.h"
+#include "rocksdb/write_batch.h"
+
+namespace pbchain {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reserved meta keys; PutMeta keys live under "meta/".
+constexpr char kKeySchema[] = "schema_version";
+constexpr char kKeyTip[] = "tip";
+constexpr char kKeyHeadMarker[] = "head_marker";
+
+std::string MetaKey(const std::string& key) { return "meta/" + key; }
+
+std::string AsString(ByteSpan b) { return std::string(b.begin(), b.end()); }
+std::string HashKey(const Hash256& h) { return AsString(h.bytes); }
+std::string HeightKey(uint32_t height) {
+  std::string k(4, '\0');
+  for (int i = 0; i < 4; ++i) k[i] = static_cast<char>(height >> (24 - 8 * i));
+  return k;
+}
+ByteSpan Span(const rocksdb::Slice& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+ByteSpan Span(const std::string& s) { return AsBytes(s); }
+
+// Maps a RocksDB status to an absl::Status with context.
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": the datadir is in use by another process (",
+                     s.ToString(), ")"));
+  }
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  return absl::InternalError(msg);
+}
+
+template <typename T>
+absl::StatusOr<std::optional<T>> DecodeOptional(
+    const absl::StatusOr<std::optional<std::string>>& raw,
+    absl::StatusOr<T> (*decode)(ByteSpan)) {
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::nullopt;
+  absl::StatusOr<T> value = decode(Span(**raw));
+  if (!value.ok()) return value.status();
+  return std::optional<T>(*std::move(value));
+}
+
+absl::StatusOr<Hash256> DecodeHash(ByteSpan b) {
+  absl::StatusOr<Hash256> h = Hash256::FromBytes(b);
+  if (!h.ok()) return absl::DataLossError("corrupt stored hash");
+  return h;
+}
+
+uint64_t DirectorySize(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace
+
+const std::vector<std::string>& ColumnNames() {
+  static const std::vector<std::string>* names = new std::vector<std::string>{
+      rocksdb::kDefaultColumnFamilyName, "meta", "blocks", "index", "heights",
+      "accounts", "records", "undo"};
+  return *names;
+}
+
+RocksChainStore::RocksChainStore(std::string datadir, RocksStoreOptions options)
+    : datadir_(std::move(datadir)), options_(options) {}
+
+RocksChainStore::~RocksChainStore() {
+  if (db_) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h);
+    }
+    db_->Close();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
+    const std::string& datadir, RocksStoreOptions options) {
+  const fs::path dir(datadir);
+  const fs::path db_path = dir / "chain";
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    if (!options.create_if_missing) {
+      return absl::NotFoundError(absl::StrCat("no datadir at ", datadir));
+    }
+    fs::create_directories(db_path, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot create datadir ", datadir, ": ", ec.message()));
+    }
+  }
+  const bool existing = fs::exists(db_path / "CURRENT", ec);
+  if (!existing && fs::exists(db_path, ec) && !fs::is_empty(db_path, ec)) {
+    return absl::DataLossError(absl::StrCat(
+        "datadir ", datadir,
+        ": chain/ holds files but no CURRENT file: the database is damaged "
+        "(restore it from a backup; nothing was changed)"));
+  }
+  if (!existing && !options.create_if_missing) {
+    return absl::NotFoundError(absl::StrCat("no chain database in ", datadir));
+  }
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = !existing;
+  db_options.create_missing_column_families = !existing;
+  db_options.paranoid_checks = true;
+  db_options.max_open_files = 256;
+  db_options.keep_log_file_num = 5;
+
+  if (existing) {
+    std::vector<std::string> found;
+    rocksdb::Status s =
+        rocksdb::DB::ListColumnFamilies(db_options, db_path.string(), &found);
+    if (!s.ok()) return FromRocks(s, absl::StrCat("opening datadir ", datadir));
+    std::vector<std::string> sorted_found = found, expected = ColumnNames();
+    std::sort(sorted_found.begin(), sorted_found.end());
+    std::sort(expected.begin(), expected.end());
+    if (sorted_found != expected) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "datadir ", datadir, " has column families [",
+          absl::StrJoin(found, ", "), "], not pbchain's [",
+          absl::StrJoin(ColumnNames(), ", "), "]"));
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : ColumnNames()) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::unique_ptr<RocksChainStore> store(
+      new RocksChainStore(datadir, options));
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, db_path.string(),
+                                        descriptors, &store->handles_, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening datadir ", datadir));
+  store->db_.reset(raw);
+
+  absl::StatusOr<std::optional<std::string>> schema =
+      store->Get(Column::kMeta, kKeySchema);
+  if (!schema.ok()) return schema.status();
+  if (!schema->has_value()) {
+    if (existing) {
+      return absl::DataLossError(absl::StrCat(
+          "datadir ", datadir, " has no schema version: not a pbchain store "
+          "or damaged"));
+    }
+    ByteWriter w;
+    w.U32(kSchemaVersion);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = store->db_->Put(wo, store->cf(Column::kMeta), kKeySchema,
+                        AsString(w.bytes()));
+    if (!s.ok()) return FromRocks(s, "writing the schema version");
+  } else {
+    ByteReader r(Span(**schema));
+    uint32_t version = 0;
+    if (!r.U32(version) || !r.AtEnd()) {
+      return absl::DataLossError(
+          absl::StrCat("datadir ", datadir, ": corrupt schema version"));
+    }
+    if (version != kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "datadir ", datadir, " has schema version ", version,
+          "; this pbchain reads version ", kSchemaVersion,
+          version > kSchemaVersion ? " (it was written by newer software)"
+                                   : ""));
+    }
+  }
+  return store;
+}
+
+absl::StatusOr<std::optional<std::string>> RocksChainStore::Get(
+    Column c, const std::string& key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(c), key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "reading the store");
+  return value;
+}
+
+absl::Status RocksChainStore::PutBlock(const BlockIndexEntry& entry,
+                                       const Block& block) {
+  rocksdb::WriteBatch batch;
+  batch.Put(cf(Column::kBlocks), HashKey(entry.hash), AsString(block.Encode()));
+  batch.Put(cf(Column::kIndex), HashKey(entry.hash), AsString(entry.Encode()));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Write(wo, &batch), "storing a block");
+}
+
+absl::Status RocksChainStore::PutIndexEntries(
+    const std::vector<BlockIndexEntry>& entries) {
+  rocksdb::WriteBatch batch;
+  for (const BlockIndexEntry& e : entries) {
+    batch.Put(cf(Column::kIndex), HashKey(e.hash), AsString(e.Encode()));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Write(wo, &batch), "updating the block index");
+}
+
+absl::Status RocksChainStore::Commit(const StateDelta& d) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [addr, value] : d.accounts) {
+    if (value) {
+      batch.Put(cf(Column::kAccounts), AsString(addr.bytes),
+                AsString(value->Encode()));
+    } else {
+      batch.Delete(cf(Column::kAccounts), AsString(addr.bytes));
+    }
+  }
+  for (const auto& [key, value] : d.records) {
+    if (value) {
+      batch.Put(cf(Column::kRecords), key, AsString(value->Encode()));
+    } else {
+      batch.Delete(cf(Column::kRecords), key);
+    }
+  }
+  if (d.put_undo) {
+    batch.Put(cf(Column::kUndo), HashKey(d.put_undo->first),
+              AsString(d.put_undo->second.Encode()));
+  }
+  if (d.erase_undo) batch.Delete(cf(Column::kUndo), HashKey(*d.erase_undo));
+  for (const BlockIndexEntry& e : d.index_updates) {
+    batch.Put(cf(Column::kIndex), HashKey(e.hash), AsString(e.Encode()));
+  }
+  for (const auto& [height, hash] : d.main_chain) {
+    if (hash) {
+      batch.Put(cf(Column::kHeights), HeightKey(height), HashKey(*hash));
+    } else {
+      batch.Delete(cf(Column::kHeights), HeightKey(height));
+    }
+  }
+  batch.Put(cf(Column::kMeta), kKeyTip, HashKey(d.new_tip));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Write(wo, &batch), "committing a block");
+}
+
+absl::StatusOr<std::optional<Block>> RocksChainStore::GetBlock(
+    const Hash256& hash) {
+  absl::StatusOr<std::optional<Block>> b =
+      DecodeOptional<Block>(Get(Column::kBlocks, HashKey(hash)), &Block::Decode);
+  if (!b.ok() && b.status().code() == absl::StatusCode::kInvalidArgument) {
+    return absl::DataLossError(absl::StrCat("stored block ",
+                                            hash.ToDisplayHex(), " is corrupt: ",
+                                            b.status().message()));
+  }
+  return b;
+}
+
+absl::Status RocksChainStore::ForEachIndexEntry(
+    const std::function<absl::Status(const BlockIndexEntry&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kIndex)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    absl::StatusOr<BlockIndexEntry> e = BlockIndexEntry::Decode(Span(it->value()));
+    if (!e.ok()) return e.status();
+    if (absl::Status s = fn(*e); !s.ok()) return s;
+  }
+  return FromRocks(it->status(), "reading the block index");
+}
+
+absl::StatusOr<std::optional<AccountState>> RocksChainStore::GetAccount(
+    const Address& address) {
+  return DecodeOptional<AccountState>(
+      Get(Column::kAccounts, AsString(address.bytes)), &AccountState::Decode);
+}
+
+absl::StatusOr<std::optional<RecordLocation>> RocksChainStore::GetRecord(
+    const std::string& key) {
+  return DecodeOptional<RecordLocation>(Get(Column::kRecords, key),
+                                        &RecordLocation::Decode);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
+RocksChainStore::ScanRecords(const std::string& prefix,
+                             const std::string& start_after, size_t limit) {
+  std::vector<std::pair<std::string, RecordLocation>> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kRecords)));
+  const bool after = start_after >= prefix;
+  it->Seek(after ? start_after : prefix);
+  if (after && it->Valid() && it->key() == start_after) it->Next();
+  for (; it->Valid() && out.size() < limit; it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    absl::StatusOr<RecordLocation> loc = RecordLocation::Decode(Span(it->value()));
+    if (!loc.ok()) return loc.status();
+    out.emplace_back(it->key().ToString(), *loc);
+  }
+  if (absl::Status s = FromRocks(it->status(), "reading records"); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<BlockUndo>> RocksChainStore::GetUndo(
+    const Hash256& hash) {
+  return DecodeOptional<BlockUndo>(Get(Column::kUndo, HashKey(hash)),
+                                   &BlockUndo::Decode);
+}
+
+absl::StatusOr<std::optional<Hash256>> RocksChainStore::GetTip() {
+  return DecodeOptional<Hash256>(Get(Column::kMeta, kKeyTip), &DecodeHash);
+}
+
+absl::StatusOr<std::optional<Hash256>> RocksChainStore::GetMainChainHash(
+    uint32_t height) {
+  return DecodeOptional<Hash256>(Get(Column::kHeights, HeightKey(height)),
+                                 &DecodeHash);
+}
+
+absl::Status RocksChainStore::PutMeta(const std::string& key,
+                                      const std::string& value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Put(wo, cf(Column::kMeta), MetaKey(key), value),
+                   "writing meta");
+}
+
+absl::StatusOr<std::optional<std::string>> RocksChainStore::GetMeta(
+    const std::string& key) {
+  return Get(Column::kMeta, MetaKey(key));
+}
+
+absl::Status RocksChainStore::SetHeadMarker(
+    const std::optional<Hash256>& target) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  rocksdb::Status s =
+      target ? db_->Put(wo, cf(Column::kMeta), kKeyHeadMarker, HashKey(*target))
+             : db_->Delete(wo, cf(Column::kMeta), kKeyHeadMarker);
+  return FromRocks(s, "writing the head marker");
+}
+
+absl::StatusOr<std::optional<Hash256>> RocksChainStore::GetHeadMarker() {
+  return DecodeOptional<Hash256>(Get(Column::kMeta, kKeyHeadMarker),
+                                 &DecodeHash);
+}
+
+absl::Status RocksChainStore::ForEachAccount(
+    const std::function<absl::Status(const Address&, const AccountState&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kAccounts)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    absl::StatusOr<Address> addr = Address::FromBytes(Span(it->key()));
+    absl::StatusOr<AccountState> state = AccountState::Decode(Span(it->value()));
+    if (!addr.ok()) return absl::DataLossError("corrupt account key");
+    if (!state.ok()) return state.status();
+    if (absl::Status s = fn(*addr, *state); !s.ok()) return s;
+  }
+  return FromRocks(it->status(), "reading accounts");
+}
+
+absl::StatusOr<StoreStats> RocksChainStore::Stats() {
+  StoreStats stats;
+  auto count = [&](Column c, uint64_t& out) -> absl::Status {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(c)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++out;
+    return FromRocks(it->status(), "counting");
+  };
+  for (auto [c, out] : {std::pair{Column::kBlocks, &stats.blocks},
+                        std::pair{Column::kIndex, &stats.index_entries},
+                        std::pair{Column::kAccounts, &stats.accounts},
+                        std::pair{Column::kRecords, &stats.records}}) {
+    if (absl::Status s = count(c, *out); !s.ok()) return s;
+  }
+  stats.bytes_on_disk = DirectorySize(datadir_);
+  return stats;
+}
+
+absl::StatusOr<uint32_t> RocksChainStore::Backup(const std::string& backup_dir,
+                                                 int keep) {
+  if (keep < 1) return absl::InvalidArgumentError("keep at least one backup");
+  rocksdb::BackupEngine* raw = nullptr;
+  rocksdb::IOStatus s = rocksdb::BackupEngine::Open(
+      rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  std::unique_ptr<rocksdb::BackupEngine> engine(raw);
+  rocksdb::CreateBackupOptions create;
+  create.flush_before_backup = true;
+  rocksdb::BackupID id = 0;
+  s = engine->CreateNewBackup(create, db_.get(), &id);
+  if (!s.ok()) return FromRocks(s, "creating a backup");
+  s = engine->PurgeOldBackups(static_cast<uint32_t>(keep));
+  if (!s.ok()) return FromRocks(s, "deleting old backups");
+  return id;
+}
+
+absl::Status RestoreBackup(const std::string& backup_dir,
+                           const std::string& datadir) {
+  std::error_code ec;
+  if (fs::exists(datadir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        datadir, " exists: restore only into a new datadir"));
+  }
+  if (!fs::exists(fs::path(backup_dir) / "meta", ec)) {
+    return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
+      rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  const std::string db_path = (fs::path(datadir) / "chain").string();
+  fs::create_directories(db_path, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", db_path, ": ", ec.message()));
+  }
+  s = engine->RestoreDBFromLatestBackup(db_path, db_path);
+  if (!s.ok()) {
+    fs::remove_all(datadir, ec);
+    return FromRocks(s, "restoring the backup");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<BackupInfo>> ListBackups(
+    const std::string& backup_dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(backup_dir) / "meta", ec)) {
+    return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
+      rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  std::vector<rocksdb::BackupInfo> infos;
+  engine->GetBackupInfo(&infos);
+  std::vector<BackupInfo> out;
+  for (const rocksdb::BackupInfo& i : infos) {
+    out.push_back({i.backup_id, i.timestamp, i.size});
+  }
+  return out;
+}
+
+}  // namespace pbchain

@@ -1,0 +1,144 @@
+// The RocksDB implementation of the kernel's ChainStore port: one RocksDB
+// database per datadir (DATADIR/chain), one column family per kind of data,
+// every mutation of the active chain one synced WriteBatch. The only place
+// in pbchain that includes rocksdb/.
+#ifndef PBCHAIN_STORAGE_ROCKSDB_STORE_H_
+#define PBCHAIN_STORAGE_ROCKSDB_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "chain/store.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace pbchain {
+
+// Version of the on-disk layout this software writes and reads. A datadir
+// with a higher version was written by newer software and is refused.
+inline constexpr uint32_t kSchemaVersion = 1;
+
+// The column families, declared in one place; Open checks that a datadir has
+// exactly these.
+enum class Column : int {
+  kDefault = 0,  // unused (RocksDB requires it)
+  kMeta,         // schema version, tip, head marker, genesis params
+  kBlocks,       // block hash -> Block::Encode()
+  kIndex,        // block hash -> BlockIndexEntry::Encode()
+  kHeights,      // height (u32 big-endian) -> hash of the active chain's block
+  kAccounts,     // address (20 bytes) -> AccountState::Encode()
+  kRecords,      // record index key -> RecordLocation::Encode()
+  kUndo,         // block hash -> BlockUndo::Encode()
+  kCount,
+};
+// RocksDB names of the column families, indexed by Column.
+const std::vector<std::string>& ColumnNames();
+
+struct RocksStoreOptions {
+  // Create the datadir if it does not exist. When false, a missing datadir
+  // is NOT_FOUND (tools that only read use this).
+  bool create_if_missing = true;
+  // fsync every write (the WAL). Off only for benchmarks that say so.
+  bool sync = true;
+};
+
+// Counts and sizes for `pbtool inspect`.
+struct StoreStats {
+  uint64_t blocks = 0;
+  uint64_t index_entries = 0;
+  uint64_t accounts = 0;
+  uint64_t records = 0;
+  uint64_t bytes_on_disk = 0;
+};
+
+class RocksChainStore : public ChainStore {
+ public:
+  // Opens or creates the store in `datadir` (the database lives in
+  // DATADIR/chain). Errors, each with a message naming the datadir:
+  //   NOT_FOUND           no datadir and create_if_missing is false;
+  //   FAILED_PRECONDITION another process has it open (RocksDB's LOCK), or
+  //                       it was written by newer software (schema), or its
+  //                       column families are not pbchain's;
+  //   DATA_LOSS           corrupted or truncated files (never repaired
+  //                       silently), or a database missing its CURRENT file.
+  static absl::StatusOr<std::unique_ptr<RocksChainStore>> Open(
+      const std::string& datadir, RocksStoreOptions options = {});
+  ~RocksChainStore() override;
+
+  absl::Status PutBlock(const BlockIndexEntry& entry,
+                        const Block& block) override;
+  absl::Status PutIndexEntries(
+      const std::vector<BlockIndexEntry>& entries) override;
+  absl::Status Commit(const StateDelta& delta) override;
+  absl::StatusOr<std::optional<Block>> GetBlock(const Hash256& hash) override;
+  absl::Status ForEachIndexEntry(
+      const std::function<absl::Status(const BlockIndexEntry&)>& fn) override;
+  absl::StatusOr<std::optional<AccountState>> GetAccount(
+      const Address& address) override;
+  absl::StatusOr<std::optional<RecordLocation>> GetRecord(
+      const std::string& key) override;
+  absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
+  ScanRecords(const std::string& prefix, const std::string& start_after,
+              size_t limit) override;
+  absl::StatusOr<std::optional<BlockUndo>> GetUndo(const Hash256& hash) override;
+  absl::StatusOr<std::optional<Hash256>> GetTip() override;
+  absl::StatusOr<std::optional<Hash256>> GetMainChainHash(
+      uint32_t height) override;
+  absl::Status PutMeta(const std::string& key,
+                       const std::string& value) override;
+  absl::StatusOr<std::optional<std::string>> GetMeta(
+      const std::string& key) override;
+  absl::Status SetHeadMarker(const std::optional<Hash256>& target) override;
+  absl::StatusOr<std::optional<Hash256>> GetHeadMarker() override;
+  absl::Status ForEachAccount(
+      const std::function<absl::Status(const Address&, const AccountState&)>&
+          fn) override;
+
+  // Counts by scanning (O(data)); size from the datadir's files.
+  absl::StatusOr<StoreStats> Stats();
+
+  // Writes a backup of the live database into `backup_dir` with RocksDB's
+  // BackupEngine (incremental: files shared with earlier backups are not
+  // copied again), then deletes all but the newest `keep` backups (keep >= 1).
+  // Safe while the store is in use. Returns the new backup's id.
+  absl::StatusOr<uint32_t> Backup(const std::string& backup_dir, int keep);
+
+  const std::string& datadir() const { return datadir_; }
+
+ private:
+  RocksChainStore(std::string datadir, RocksStoreOptions options);
+  rocksdb::ColumnFamilyHandle* cf(Column c) const {
+    return handles_[static_cast<int>(c)];
+  }
+  absl::StatusOr<std::optional<std::string>> Get(Column c,
+                                                 const std::string& key);
+
+  const std::string datadir_;
+  const RocksStoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+// Restores the newest backup in `backup_dir` into `datadir`, which must not
+// exist yet (FAILED_PRECONDITION otherwise: a restore never overwrites).
+absl::Status RestoreBackup(const std::string& backup_dir,
+                           const std::string& datadir);
+
+// Ids and times of the backups in `backup_dir`, oldest first.
+struct BackupInfo {
+  uint32_t id = 0;
+  int64_t timestamp = 0;  // unix seconds
+  uint64_t size = 0;      // bytes
+};
+absl::StatusOr<std::vector<BackupInfo>> ListBackups(
+    const std::string& backup_dir);
+
+}  // namespace pbchain
+
+#endif  // PBCHAIN_STORAGE_ROCKSDB_STORE_H_

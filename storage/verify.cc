@@ -1,0 +1,195 @@
+#include "storage/verify.h"
+
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "chain/chain_state.h"
+#include "chain/memory_store.h"
+#include "storage/rocksdb_store.h"
+
+namespace pbchain {
+namespace {
+
+constexpr size_t kMaxMismatchesListed = 20;
+
+void Mismatch(VerifyReport& r, std::string what) {
+  if (r.mismatches.size() < kMaxMismatchesListed) {
+    r.mismatches.push_back(std::move(what));
+  } else if (r.mismatches.size() == kMaxMismatchesListed) {
+    r.mismatches.push_back("(more mismatches not listed)");
+  }
+}
+
+absl::StatusOr<std::map<Address, AccountState>> AllAccounts(ChainStore& s) {
+  std::map<Address, AccountState> out;
+  absl::Status st = s.ForEachAccount([&](const Address& a, const AccountState& v) {
+    out[a] = v;
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ChainParams> LoadStoredParams(ChainStore& store) {
+  absl::StatusOr<std::optional<std::string>> raw =
+      store.GetMeta(kMetaGenesisParams);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) {
+    return absl::DataLossError("the store has no genesis parameters");
+  }
+  absl::StatusOr<ChainParams> params = ParseGenesis(**raw);
+  if (!params.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "stored genesis parameters are unreadable: ", params.status().message()));
+  }
+  return params;
+}
+
+absl::StatusOr<VerifyReport> VerifyStore(
+    ChainStore& store, const std::function<void(uint64_t, uint64_t)>& progress) {
+  VerifyReport report;
+  absl::StatusOr<ChainParams> params = LoadStoredParams(store);
+  if (!params.ok()) return params.status();
+  absl::StatusOr<std::optional<Hash256>> tip = store.GetTip();
+  if (!tip.ok()) return tip.status();
+  if (!tip->has_value()) return absl::DataLossError("the store has no tip");
+  report.tip = **tip;
+
+  // The stored index, and the active chain it implies (tip back to genesis).
+  absl::flat_hash_map<Hash256, BlockIndexEntry> index;
+  absl::Status s = store.ForEachIndexEntry([&](const BlockIndexEntry& e) {
+    index[e.hash] = e;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  report.index_entries = index.size();
+  auto tip_entry = index.find(report.tip);
+  if (tip_entry == index.end()) {
+    Mismatch(report, "the tip is not in the block index");
+    return report;
+  }
+  report.height = tip_entry->second.height;
+  std::vector<Hash256> chain(report.height + 1);
+  Hash256 at = report.tip;
+  for (int64_t h = report.height; h >= 0; --h) {
+    auto it = index.find(at);
+    if (it == index.end() || it->second.height != h) {
+      Mismatch(report, absl::StrCat("the block index breaks at height ", h));
+      return report;
+    }
+    chain[h] = at;
+    at = it->second.header.prev_hash;
+  }
+  const Hash256 genesis = MakeGenesisBlock(*params).Hash();
+  if (chain[0] != genesis) {
+    Mismatch(report, "the active chain does not start at this network's genesis");
+    return report;
+  }
+  for (uint32_t h = 0; h <= report.height; ++h) {
+    absl::StatusOr<std::optional<Hash256>> stored = store.GetMainChainHash(h);
+    if (!stored.ok()) return stored.status();
+    if (*stored != chain[h]) {
+      Mismatch(report, absl::StrCat("height index at ", h, " disagrees with the tip's ancestry"));
+    }
+  }
+  absl::StatusOr<std::optional<Hash256>> beyond = store.GetMainChainHash(report.height + 1);
+  if (!beyond.ok()) return beyond.status();
+  if (beyond->has_value()) Mismatch(report, "height index has entries above the tip");
+
+  // Replay the active chain into a fresh in-memory store. The clock is set
+  // far ahead: these blocks were accepted already, and the replay checks
+  // consistency, not the node's clock at the time.
+  MemoryChainStore replay_store;
+  ChainStateOptions options;
+  options.clock = [] { return int64_t{1} << 40; };
+  absl::StatusOr<std::unique_ptr<ChainState>> replay =
+      ChainState::Create(*params, &replay_store, options);
+  if (!replay.ok()) return replay.status();
+  if (progress) progress(0, report.height);
+  for (uint32_t h = 1; h <= report.height; ++h) {
+    absl::StatusOr<std::optional<Block>> block = store.GetBlock(chain[h]);
+    if (!block.ok()) return block.status();
+    if (!block->has_value()) {
+      Mismatch(report, absl::StrCat("body of block ", h, " (", chain[h].ToDisplayHex(),
+                                    ") is missing"));
+      return report;
+    }
+    if ((*block)->Hash() != chain[h]) {
+      Mismatch(report, absl::StrCat("stored body at height ", h, " hashes differently"));
+      return report;
+    }
+    absl::StatusOr<AcceptResult> r = (*replay)->AcceptBlock(**block);
+    if (!r.ok()) return r.status();
+    if (r->status != AcceptStatus::kActive) {
+      Mismatch(report, absl::StrCat("block ", h, " does not connect on replay: ",
+                                    r->validation.ToString()));
+      return report;
+    }
+    report.blocks_replayed++;
+    report.transactions += (*block)->txs.size();
+    std::optional<BlockIndexEntry> expected = (*replay)->GetIndexEntry(chain[h]);
+    const BlockIndexEntry& stored = index[chain[h]];
+    if (!expected || expected->chain_work != stored.chain_work ||
+        expected->tx_count != stored.tx_count || !(stored.status & kBlockHaveData) ||
+        (stored.status & kBlockFailed)) {
+      Mismatch(report, absl::StrCat("index entry of block ", h, " disagrees with the replay"));
+    }
+    absl::StatusOr<std::optional<BlockUndo>> undo = store.GetUndo(chain[h]);
+    absl::StatusOr<std::optional<BlockUndo>> replay_undo = replay_store.GetUndo(chain[h]);
+    if (!undo.ok()) return undo.status();
+    if (*undo != *replay_undo) {
+      Mismatch(report, absl::StrCat("undo data of block ", h, " disagrees with the replay"));
+    }
+    if (progress && (h % 1000 == 0 || h == report.height)) progress(h, report.height);
+  }
+
+  // State at the tip.
+  absl::StatusOr<std::map<Address, AccountState>> want = AllAccounts(replay_store);
+  absl::StatusOr<std::map<Address, AccountState>> have = AllAccounts(store);
+  if (!want.ok()) return want.status();
+  if (!have.ok()) return have.status();
+  report.accounts = have->size();
+  for (const auto& [addr, state] : *want) {
+    auto it = have->find(addr);
+    if (it == have->end()) {
+      Mismatch(report, absl::StrCat("account ", addr.ToText(), " is missing"));
+    } else if (it->second != state) {
+      Mismatch(report, absl::StrCat("account ", addr.ToText(), ": stored balance ",
+                                    it->second.balance, " nonce ", it->second.nonce,
+                                    ", replay gives balance ", state.balance, " nonce ",
+                                    state.nonce));
+    }
+  }
+  for (const auto& [addr, state] : *have) {
+    if (!want->contains(addr)) {
+      Mismatch(report, absl::StrCat("account ", addr.ToText(), " should not exist"));
+    }
+  }
+  constexpr size_t kAll = ~size_t{0};
+  auto want_records = replay_store.ScanRecords("", "", kAll);
+  auto have_records = store.ScanRecords("", "", kAll);
+  if (!want_records.ok()) return want_records.status();
+  if (!have_records.ok()) return have_records.status();
+  report.records = have_records->size();
+  if (*want_records != *have_records) {
+    Mismatch(report, absl::StrCat("data records differ: stored ", have_records->size(),
+                                  ", replay gives ", want_records->size()));
+  }
+  return report;
+}
+
+absl::StatusOr<VerifyReport> VerifyDatadir(
+    const std::string& datadir, const std::function<void(uint64_t, uint64_t)>& progress) {
+  RocksStoreOptions options;
+  options.create_if_missing = false;
+  absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
+      RocksChainStore::Open(datadir, options);
+  if (!store.ok()) return store.status();
+  return VerifyStore(**store, progress);
+}
+
+}  // namespace pbchain

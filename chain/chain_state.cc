@@ -267,7 +267,8 @@ absl::Status ChainState::Load() {
   // A reorg cut short by a crash: the head marker names where it was going.
   // Resume towards it, then make sure no valid chain has more work.
   absl::StatusOr<std::optional<Hash256>> marker = store_->GetHeadMarker();
-  if (!marker.ok()) return Propagate(marker.status(), "reading the head marker");
+  if (!marker.ok())
+    return Propagate(marker.status(), "reading the head marker");
   AcceptResult ignored;
   if (marker->has_value()) {
     Node* target = Lookup(**marker);

@@ -134,7 +134,7 @@ absl::Status MemoryChainStore::ForEachAccount(
 }
 
 absl::Status MemoryChainStore::PutMeta(const std::string& key,
-                                      const std::string& value) {
+                                       const std::string& value) {
   absl::MutexLock lock(&mu_);
   meta_[key] = value;
   return absl::OkStatus();

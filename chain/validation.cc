@@ -1,6 +1,7 @@
 #include "chain/validation.h"
 
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -198,16 +199,55 @@ ValidationResult CheckBlock(const Block& block, const ChainParams& params,
     return ValidationResult::Invalid(
         R::kBlockBadMerkleRoot, "merkle root does not match the transactions");
   }
+  // Cheap per-transaction checks first, signatures last (in parallel for big
+  // blocks); the first failing transaction in block order is reported.
   for (size_t i = 0; i < block.txs.size(); ++i) {
-    ValidationResult r =
-        CheckTransaction(block.txs[i], params, verify_signatures);
+    ValidationResult r = CheckTransaction(block.txs[i], params,
+                                          /*verify_signature=*/false);
     if (!r.ok()) {
       R reason = i == 0 ? R::kBlockBadCoinbase : r.reason();
       return ValidationResult::Invalid(
           reason, absl::StrCat("transaction ", i, ": ", r.ToString()));
     }
   }
+  if (verify_signatures) {
+    if (std::optional<size_t> bad = FirstBadSignature(block.txs)) {
+      return ValidationResult::Invalid(
+          R::kTxBadSignature,
+          absl::StrCat("transaction ", *bad,
+                       ": tx-bad-signature: signature does not verify for "
+                       "the sender key"));
+    }
+  }
   return ValidationResult::Valid();
+}
+
+std::optional<size_t> FirstBadSignature(std::span<const Transaction> txs) {
+  // Transfers only (the coinbase has no signature).
+  auto check_range = [&](size_t begin, size_t end) -> std::optional<size_t> {
+    for (size_t i = begin; i < end; ++i) {
+      if (!txs[i].IsCoinbase() && !txs[i].HasValidSignature()) return i;
+    }
+    return std::nullopt;
+  };
+  const size_t threads = std::min<size_t>(
+      {std::max(1u, std::thread::hardware_concurrency()), kMaxVerifyThreads,
+       txs.size() / kMinSignaturesPerThread});
+  if (threads <= 1) return check_range(0, txs.size());
+  std::vector<std::optional<size_t>> found(threads);
+  std::vector<std::thread> workers;
+  const size_t chunk = (txs.size() + threads - 1) / threads;
+  for (size_t t = 1; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      found[t] = check_range(t * chunk, std::min(txs.size(), (t + 1) * chunk));
+    });
+  }
+  found[0] = check_range(0, std::min(txs.size(), chunk));
+  for (std::thread& w : workers) w.join();
+  for (const std::optional<size_t>& f : found) {
+    if (f) return f;  // chunks are in block order
+  }
+  return std::nullopt;
 }
 
 ValidationResult ContextualCheckHeader(const BlockHeader& header,

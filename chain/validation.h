@@ -7,6 +7,7 @@
 #define PBCHAIN_CHAIN_VALIDATION_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -86,6 +87,16 @@ ValidationResult CheckTransaction(const Transaction& tx,
 // no duplicate txids, merkle root, every transaction's CheckTransaction.
 ValidationResult CheckBlock(const Block& block, const ChainParams& params,
                             bool verify_signatures = true);
+
+// Signature checks of big blocks are spread over at most this many threads,
+// each with at least kMinSignaturesPerThread signatures.
+inline constexpr size_t kMaxVerifyThreads = 8;
+inline constexpr size_t kMinSignaturesPerThread = 32;
+
+// Index of the first transfer in `txs` whose signature does not verify, or
+// nullopt. Uses up to kMaxVerifyThreads threads (one per core) for long
+// lists; thread-safe.
+std::optional<size_t> FirstBadSignature(std::span<const Transaction> txs);
 
 // What a header must agree with from its parent's chain.
 struct HeaderContext {

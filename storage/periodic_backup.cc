@@ -10,13 +10,16 @@ absl::StatusOr<std::unique_ptr<PeriodicBackup>> PeriodicBackup::Start(
   if (options.interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("backup interval must be positive");
   }
-  if (options.keep < 1) return absl::InvalidArgumentError("keep at least one backup");
-  std::unique_ptr<PeriodicBackup> p(new PeriodicBackup(store, std::move(options)));
+  if (options.keep < 1)
+    return absl::InvalidArgumentError("keep at least one backup");
+  std::unique_ptr<PeriodicBackup> p(
+      new PeriodicBackup(store, std::move(options)));
   p->thread_ = std::thread([raw = p.get()] { raw->Run(); });
   return p;
 }
 
-PeriodicBackup::PeriodicBackup(RocksChainStore* store, PeriodicBackupOptions options)
+PeriodicBackup::PeriodicBackup(RocksChainStore* store,
+                               PeriodicBackupOptions options)
     : store_(store), options_(std::move(options)) {}
 
 PeriodicBackup::~PeriodicBackup() {
@@ -35,7 +38,8 @@ void PeriodicBackup::Run() {
       mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval);
       if (stopping_) return;
     }
-    absl::StatusOr<uint32_t> id = store_->Backup(options_.backup_dir, options_.keep);
+    absl::StatusOr<uint32_t> id =
+        store_->Backup(options_.backup_dir, options_.keep);
     absl::MutexLock lock(&mu_);
     last_ = id.status();
     if (id.ok()) ++taken_;

@@ -80,9 +80,15 @@ uint64_t DirectorySize(const fs::path& dir) {
 }  // namespace
 
 const std::vector<std::string>& ColumnNames() {
-  static const std::vector<std::string>* names = new std::vector<std::string>{
-      rocksdb::kDefaultColumnFamilyName, "meta", "blocks", "index", "heights",
-      "accounts", "records", "undo"};
+  static const std::vector<std::string>* names =
+      new std::vector<std::string>{rocksdb::kDefaultColumnFamilyName,
+                                   "meta",
+                                   "blocks",
+                                   "index",
+                                   "heights",
+                                   "accounts",
+                                   "records",
+                                   "undo"};
   return *names;
 }
 
@@ -140,10 +146,10 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     std::sort(sorted_found.begin(), sorted_found.end());
     std::sort(expected.begin(), expected.end());
     if (sorted_found != expected) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "datadir ", datadir, " has column families [",
-          absl::StrJoin(found, ", "), "], not pbchain's [",
-          absl::StrJoin(ColumnNames(), ", "), "]"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("datadir ", datadir, " has column families [",
+                       absl::StrJoin(found, ", "), "], not pbchain's [",
+                       absl::StrJoin(ColumnNames(), ", "), "]"));
     }
   }
 
@@ -151,8 +157,7 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   for (const std::string& name : ColumnNames()) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
-  std::unique_ptr<RocksChainStore> store(
-      new RocksChainStore(datadir, options));
+  std::unique_ptr<RocksChainStore> store(new RocksChainStore(datadir, options));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, db_path.string(),
                                         descriptors, &store->handles_, &raw);
@@ -164,9 +169,10 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   if (!schema.ok()) return schema.status();
   if (!schema->has_value()) {
     if (existing) {
-      return absl::DataLossError(absl::StrCat(
-          "datadir ", datadir, " has no schema version: not a pbchain store "
-          "or damaged"));
+      return absl::DataLossError(
+          absl::StrCat("datadir ", datadir,
+                       " has no schema version: not a pbchain store "
+                       "or damaged"));
     }
     ByteWriter w;
     w.U32(kSchemaVersion);
@@ -263,12 +269,12 @@ absl::Status RocksChainStore::Commit(const StateDelta& d) {
 
 absl::StatusOr<std::optional<Block>> RocksChainStore::GetBlock(
     const Hash256& hash) {
-  absl::StatusOr<std::optional<Block>> b =
-      DecodeOptional<Block>(Get(Column::kBlocks, HashKey(hash)), &Block::Decode);
+  absl::StatusOr<std::optional<Block>> b = DecodeOptional<Block>(
+      Get(Column::kBlocks, HashKey(hash)), &Block::Decode);
   if (!b.ok() && b.status().code() == absl::StatusCode::kInvalidArgument) {
-    return absl::DataLossError(absl::StrCat("stored block ",
-                                            hash.ToDisplayHex(), " is corrupt: ",
-                                            b.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("stored block ", hash.ToDisplayHex(),
+                     " is corrupt: ", b.status().message()));
   }
   return b;
 }
@@ -278,7 +284,8 @@ absl::Status RocksChainStore::ForEachIndexEntry(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kIndex)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    absl::StatusOr<BlockIndexEntry> e = BlockIndexEntry::Decode(Span(it->value()));
+    absl::StatusOr<BlockIndexEntry> e =
+        BlockIndexEntry::Decode(Span(it->value()));
     if (!e.ok()) return e.status();
     if (absl::Status s = fn(*e); !s.ok()) return s;
   }
@@ -308,7 +315,8 @@ RocksChainStore::ScanRecords(const std::string& prefix,
   if (after && it->Valid() && it->key() == start_after) it->Next();
   for (; it->Valid() && out.size() < limit; it->Next()) {
     if (!it->key().starts_with(prefix)) break;
-    absl::StatusOr<RecordLocation> loc = RecordLocation::Decode(Span(it->value()));
+    absl::StatusOr<RecordLocation> loc =
+        RecordLocation::Decode(Span(it->value()));
     if (!loc.ok()) return loc.status();
     out.emplace_back(it->key().ToString(), *loc);
   }
@@ -363,12 +371,14 @@ absl::StatusOr<std::optional<Hash256>> RocksChainStore::GetHeadMarker() {
 }
 
 absl::Status RocksChainStore::ForEachAccount(
-    const std::function<absl::Status(const Address&, const AccountState&)>& fn) {
+    const std::function<absl::Status(const Address&, const AccountState&)>&
+        fn) {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kAccounts)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     absl::StatusOr<Address> addr = Address::FromBytes(Span(it->key()));
-    absl::StatusOr<AccountState> state = AccountState::Decode(Span(it->value()));
+    absl::StatusOr<AccountState> state =
+        AccountState::Decode(Span(it->value()));
     if (!addr.ok()) return absl::DataLossError("corrupt account key");
     if (!state.ok()) return state.status();
     if (absl::Status s = fn(*addr, *state); !s.ok()) return s;
@@ -400,7 +410,8 @@ absl::StatusOr<uint32_t> RocksChainStore::Backup(const std::string& backup_dir,
   rocksdb::BackupEngine* raw = nullptr;
   rocksdb::IOStatus s = rocksdb::BackupEngine::Open(
       rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  if (!s.ok())
+    return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
   std::unique_ptr<rocksdb::BackupEngine> engine(raw);
   rocksdb::CreateBackupOptions create;
   create.flush_before_backup = true;
@@ -416,8 +427,8 @@ absl::Status RestoreBackup(const std::string& backup_dir,
                            const std::string& datadir) {
   std::error_code ec;
   if (fs::exists(datadir, ec)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        datadir, " exists: restore only into a new datadir"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(datadir, " exists: restore only into a new datadir"));
   }
   if (!fs::exists(fs::path(backup_dir) / "meta", ec)) {
     return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
@@ -425,7 +436,8 @@ absl::Status RestoreBackup(const std::string& backup_dir,
   rocksdb::BackupEngineReadOnly* raw = nullptr;
   rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
       rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  if (!s.ok())
+    return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
   std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
   const std::string db_path = (fs::path(datadir) / "chain").string();
   fs::create_directories(db_path, ec);
@@ -450,7 +462,8 @@ absl::StatusOr<std::vector<BackupInfo>> ListBackups(
   rocksdb::BackupEngineReadOnly* raw = nullptr;
   rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
       rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  if (!s.ok())
+    return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
   std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
   std::vector<rocksdb::BackupInfo> infos;
   engine->GetBackupInfo(&infos);

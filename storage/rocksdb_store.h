@@ -86,7 +86,8 @@ class RocksChainStore : public ChainStore {
   absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
   ScanRecords(const std::string& prefix, const std::string& start_after,
               size_t limit) override;
-  absl::StatusOr<std::optional<BlockUndo>> GetUndo(const Hash256& hash) override;
+  absl::StatusOr<std::optional<BlockUndo>> GetUndo(
+      const Hash256& hash) override;
   absl::StatusOr<std::optional<Hash256>> GetTip() override;
   absl::StatusOr<std::optional<Hash256>> GetMainChainHash(
       uint32_t height) override;

@@ -24,10 +24,11 @@ void Mismatch(VerifyReport& r, std::string what) {
 
 absl::StatusOr<std::map<Address, AccountState>> AllAccounts(ChainStore& s) {
   std::map<Address, AccountState> out;
-  absl::Status st = s.ForEachAccount([&](const Address& a, const AccountState& v) {
-    out[a] = v;
-    return absl::OkStatus();
-  });
+  absl::Status st =
+      s.ForEachAccount([&](const Address& a, const AccountState& v) {
+        out[a] = v;
+        return absl::OkStatus();
+      });
   if (!st.ok()) return st;
   return out;
 }
@@ -43,14 +44,16 @@ absl::StatusOr<ChainParams> LoadStoredParams(ChainStore& store) {
   }
   absl::StatusOr<ChainParams> params = ParseGenesis(**raw);
   if (!params.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "stored genesis parameters are unreadable: ", params.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("stored genesis parameters are unreadable: ",
+                     params.status().message()));
   }
   return params;
 }
 
 absl::StatusOr<VerifyReport> VerifyStore(
-    ChainStore& store, const std::function<void(uint64_t, uint64_t)>& progress) {
+    ChainStore& store,
+    const std::function<void(uint64_t, uint64_t)>& progress) {
   VerifyReport report;
   absl::StatusOr<ChainParams> params = LoadStoredParams(store);
   if (!params.ok()) return params.status();
@@ -86,19 +89,23 @@ absl::StatusOr<VerifyReport> VerifyStore(
   }
   const Hash256 genesis = MakeGenesisBlock(*params).Hash();
   if (chain[0] != genesis) {
-    Mismatch(report, "the active chain does not start at this network's genesis");
+    Mismatch(report,
+             "the active chain does not start at this network's genesis");
     return report;
   }
   for (uint32_t h = 0; h <= report.height; ++h) {
     absl::StatusOr<std::optional<Hash256>> stored = store.GetMainChainHash(h);
     if (!stored.ok()) return stored.status();
     if (*stored != chain[h]) {
-      Mismatch(report, absl::StrCat("height index at ", h, " disagrees with the tip's ancestry"));
+      Mismatch(report, absl::StrCat("height index at ", h,
+                                    " disagrees with the tip's ancestry"));
     }
   }
-  absl::StatusOr<std::optional<Hash256>> beyond = store.GetMainChainHash(report.height + 1);
+  absl::StatusOr<std::optional<Hash256>> beyond =
+      store.GetMainChainHash(report.height + 1);
   if (!beyond.ok()) return beyond.status();
-  if (beyond->has_value()) Mismatch(report, "height index has entries above the tip");
+  if (beyond->has_value())
+    Mismatch(report, "height index has entries above the tip");
 
   // Replay the active chain into a fresh in-memory store. The clock is set
   // far ahead: these blocks were accepted already, and the replay checks
@@ -114,41 +121,49 @@ absl::StatusOr<VerifyReport> VerifyStore(
     absl::StatusOr<std::optional<Block>> block = store.GetBlock(chain[h]);
     if (!block.ok()) return block.status();
     if (!block->has_value()) {
-      Mismatch(report, absl::StrCat("body of block ", h, " (", chain[h].ToDisplayHex(),
-                                    ") is missing"));
+      Mismatch(report, absl::StrCat("body of block ", h, " (",
+                                    chain[h].ToDisplayHex(), ") is missing"));
       return report;
     }
     if ((*block)->Hash() != chain[h]) {
-      Mismatch(report, absl::StrCat("stored body at height ", h, " hashes differently"));
+      Mismatch(report, absl::StrCat("stored body at height ", h,
+                                    " hashes differently"));
       return report;
     }
     absl::StatusOr<AcceptResult> r = (*replay)->AcceptBlock(**block);
     if (!r.ok()) return r.status();
     if (r->status != AcceptStatus::kActive) {
-      Mismatch(report, absl::StrCat("block ", h, " does not connect on replay: ",
-                                    r->validation.ToString()));
+      Mismatch(report,
+               absl::StrCat("block ", h, " does not connect on replay: ",
+                            r->validation.ToString()));
       return report;
     }
     report.blocks_replayed++;
     report.transactions += (*block)->txs.size();
-    std::optional<BlockIndexEntry> expected = (*replay)->GetIndexEntry(chain[h]);
+    std::optional<BlockIndexEntry> expected =
+        (*replay)->GetIndexEntry(chain[h]);
     const BlockIndexEntry& stored = index[chain[h]];
     if (!expected || expected->chain_work != stored.chain_work ||
-        expected->tx_count != stored.tx_count || !(stored.status & kBlockHaveData) ||
-        (stored.status & kBlockFailed)) {
-      Mismatch(report, absl::StrCat("index entry of block ", h, " disagrees with the replay"));
+        expected->tx_count != stored.tx_count ||
+        !(stored.status & kBlockHaveData) || (stored.status & kBlockFailed)) {
+      Mismatch(report, absl::StrCat("index entry of block ", h,
+                                    " disagrees with the replay"));
     }
     absl::StatusOr<std::optional<BlockUndo>> undo = store.GetUndo(chain[h]);
-    absl::StatusOr<std::optional<BlockUndo>> replay_undo = replay_store.GetUndo(chain[h]);
+    absl::StatusOr<std::optional<BlockUndo>> replay_undo =
+        replay_store.GetUndo(chain[h]);
     if (!undo.ok()) return undo.status();
     if (*undo != *replay_undo) {
-      Mismatch(report, absl::StrCat("undo data of block ", h, " disagrees with the replay"));
+      Mismatch(report, absl::StrCat("undo data of block ", h,
+                                    " disagrees with the replay"));
     }
-    if (progress && (h % 1000 == 0 || h == report.height)) progress(h, report.height);
+    if (progress && (h % 1000 == 0 || h == report.height))
+      progress(h, report.height);
   }
 
   // State at the tip.
-  absl::StatusOr<std::map<Address, AccountState>> want = AllAccounts(replay_store);
+  absl::StatusOr<std::map<Address, AccountState>> want =
+      AllAccounts(replay_store);
   absl::StatusOr<std::map<Address, AccountState>> have = AllAccounts(store);
   if (!want.ok()) return want.status();
   if (!have.ok()) return have.status();
@@ -158,15 +173,17 @@ absl::StatusOr<VerifyReport> VerifyStore(
     if (it == have->end()) {
       Mismatch(report, absl::StrCat("account ", addr.ToText(), " is missing"));
     } else if (it->second != state) {
-      Mismatch(report, absl::StrCat("account ", addr.ToText(), ": stored balance ",
-                                    it->second.balance, " nonce ", it->second.nonce,
-                                    ", replay gives balance ", state.balance, " nonce ",
-                                    state.nonce));
+      Mismatch(report,
+               absl::StrCat("account ", addr.ToText(), ": stored balance ",
+                            it->second.balance, " nonce ", it->second.nonce,
+                            ", replay gives balance ", state.balance, " nonce ",
+                            state.nonce));
     }
   }
   for (const auto& [addr, state] : *have) {
     if (!want->contains(addr)) {
-      Mismatch(report, absl::StrCat("account ", addr.ToText(), " should not exist"));
+      Mismatch(report,
+               absl::StrCat("account ", addr.ToText(), " should not exist"));
     }
   }
   constexpr size_t kAll = ~size_t{0};
@@ -176,14 +193,16 @@ absl::StatusOr<VerifyReport> VerifyStore(
   if (!have_records.ok()) return have_records.status();
   report.records = have_records->size();
   if (*want_records != *have_records) {
-    Mismatch(report, absl::StrCat("data records differ: stored ", have_records->size(),
-                                  ", replay gives ", want_records->size()));
+    Mismatch(report,
+             absl::StrCat("data records differ: stored ", have_records->size(),
+                          ", replay gives ", want_records->size()));
   }
   return report;
 }
 
 absl::StatusOr<VerifyReport> VerifyDatadir(
-    const std::string& datadir, const std::function<void(uint64_t, uint64_t)>& progress) {
+    const std::string& datadir,
+    const std::function<void(uint64_t, uint64_t)>& progress) {
   RocksStoreOptions options;
   options.create_if_missing = false;
   absl::StatusOr<std::unique_ptr<RocksChainStore>> store =

@@ -20,11 +20,11 @@ namespace pbchain {
 absl::StatusOr<ChainParams> LoadStoredParams(ChainStore& store);
 
 struct VerifyReport {
-  uint32_t height = 0;              // stored tip height
-  Hash256 tip;                      // stored tip
-  uint64_t blocks_replayed = 0;     // active blocks above genesis
-  uint64_t transactions = 0;        // in replayed blocks, coinbases included
-  uint64_t index_entries = 0;       // all stored index entries (incl. side branches)
+  uint32_t height = 0;           // stored tip height
+  Hash256 tip;                   // stored tip
+  uint64_t blocks_replayed = 0;  // active blocks above genesis
+  uint64_t transactions = 0;     // in replayed blocks, coinbases included
+  uint64_t index_entries = 0;  // all stored index entries (incl. side branches)
   uint64_t accounts = 0;
   uint64_t records = 0;
   std::vector<std::string> mismatches;  // empty when everything agrees

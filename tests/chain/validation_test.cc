@@ -81,6 +81,24 @@ TEST_F(ValidationTest, TxBadSignature) {
             RejectReason::kTxBadSignature);
 }
 
+TEST_F(ValidationTest, BadSignatureFoundInBigBlockIsTheFirstOne) {
+  // Enough transfers for the parallel signature check.
+  std::vector<Transaction> txs;
+  for (uint64_t n = 0; n < 300; ++n) txs.push_back(Pay(1, 0, n));
+  txs[150].signature[3] ^= 1;
+  txs[250].signature[3] ^= 1;
+  EXPECT_EQ(FirstBadSignature(txs), 150u);
+  Block b = MakeBlock(params_, genesis_.header, 0, txs);
+  absl::StatusOr<AcceptResult> r = state_->AcceptBlock(b);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->validation.reason(), RejectReason::kTxBadSignature);
+  EXPECT_NE(r->validation.message().find("transaction 151"), std::string::npos)
+      << r->validation.message();  // index 0 is the coinbase
+  txs[150].signature[3] ^= 1;
+  txs[250].signature[3] ^= 1;
+  EXPECT_EQ(FirstBadSignature(txs), std::nullopt);
+}
+
 TEST_F(ValidationTest, TxEmptyAndOverflowAndMalformedRecord) {
   EXPECT_EQ(CheckTransaction(Pay(0, 1), params_).reason(),
             RejectReason::kTxEmpty);

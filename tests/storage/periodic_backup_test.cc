@@ -30,9 +30,14 @@ TEST(PeriodicBackupTest, TakesBackupsKeepsNewestAndRestores) {
     ASSERT_EQ(state->AcceptBlock(b)->status, AcceptStatus::kActive);
     tip = b.Hash();
 
-    EXPECT_FALSE(PeriodicBackup::Start(store.get(), {backups, absl::ZeroDuration(), 2}).ok());
-    EXPECT_FALSE(PeriodicBackup::Start(store.get(), {backups, absl::Seconds(1), 0}).ok());
-    auto periodic = PeriodicBackup::Start(store.get(), {backups, absl::Milliseconds(50), 2});
+    EXPECT_FALSE(
+        PeriodicBackup::Start(store.get(), {backups, absl::ZeroDuration(), 2})
+            .ok());
+    EXPECT_FALSE(
+        PeriodicBackup::Start(store.get(), {backups, absl::Seconds(1), 0})
+            .ok());
+    auto periodic = PeriodicBackup::Start(store.get(),
+                                          {backups, absl::Milliseconds(50), 2});
     ASSERT_TRUE(periodic.ok());
     // Bounded wait for three backups (not a timing assertion).
     for (int i = 0; i < 400 && (*periodic)->backups_taken() < 3; ++i) {

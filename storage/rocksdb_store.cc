@@ -1,5 +1,6 @@
 #include "storage/rocksdb_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -41,7 +42,9 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = absl::StrCat(what, ": ", s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(msg);
-  if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
+  // RocksDB names its lock file ".../LOCK"; match that, not any path that
+  // happens to contain "lock".
+  if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK")) {
     return absl::FailedPreconditionError(
         absl::StrCat(what, ": the datadir is in use by another process (",
                      s.ToString(), ")"));
@@ -57,7 +60,11 @@ absl::StatusOr<std::optional<T>> DecodeOptional(
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::nullopt;
   absl::StatusOr<T> value = decode(Span(**raw));
-  if (!value.ok()) return value.status();
+  if (!value.ok()) {
+    // Stored bytes that do not decode are damage, not bad input.
+    return absl::DataLossError(
+        absl::StrCat("corrupt stored value: ", value.status().message()));
+  }
   return std::optional<T>(*std::move(value));
 }
 
@@ -145,6 +152,18 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     std::vector<std::string> sorted_found = found, expected = ColumnNames();
     std::sort(sorted_found.begin(), sorted_found.end());
     std::sort(expected.begin(), expected.end());
+    const bool all_ours =
+        std::all_of(found.begin(), found.end(), [&](const std::string& name) {
+          return std::find(expected.begin(), expected.end(), name) !=
+                 expected.end();
+        });
+    if (sorted_found != expected && all_ours) {
+      return absl::DataLossError(absl::StrCat(
+          "datadir ", datadir, " is damaged: only column families [",
+          absl::StrJoin(found, ", "), "] of pbchain's [",
+          absl::StrJoin(ColumnNames(), ", "),
+          "] are listed (truncated MANIFEST?); restore it from a backup"));
+    }
     if (sorted_found != expected) {
       return absl::FailedPreconditionError(
           absl::StrCat("datadir ", datadir, " has column families [",
@@ -426,7 +445,7 @@ absl::StatusOr<uint32_t> RocksChainStore::Backup(const std::string& backup_dir,
 absl::Status RestoreBackup(const std::string& backup_dir,
                            const std::string& datadir) {
   std::error_code ec;
-  if (fs::exists(datadir, ec)) {
+  if (fs::exists(datadir, ec) || ec) {
     return absl::FailedPreconditionError(
         absl::StrCat(datadir, " exists: restore only into a new datadir"));
   }

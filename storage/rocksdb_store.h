@@ -107,7 +107,8 @@ class RocksChainStore : public ChainStore {
   // Writes a backup of the live database into `backup_dir` with RocksDB's
   // BackupEngine (incremental: files shared with earlier backups are not
   // copied again), then deletes all but the newest `keep` backups (keep >= 1).
-  // Safe while the store is in use. Returns the new backup's id.
+  // Safe while this process uses the store (a running node backs itself up;
+  // another process cannot open a live datadir). Returns the new backup id.
   absl::StatusOr<uint32_t> Backup(const std::string& backup_dir, int keep);
 
   const std::string& datadir() const { return datadir_; }

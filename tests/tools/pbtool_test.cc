@@ -27,7 +27,7 @@ ToolRun Pbtool(const std::string& args) {
   while (size_t n = fread(buf.data(), 1, buf.size(), pipe))
     out.append(buf.data(), n);
   int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 constexpr char kBitcoinGenesis[] =

@@ -1,5 +1,8 @@
 #include "storage/rocksdb_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
@@ -111,6 +114,56 @@ RocksChainStore::~RocksChainStore() {
   }
 }
 
+// Creates an empty store atomically: built (all column families and the
+// schema version, synced) in DATADIR/chain.new, then renamed to
+// DATADIR/chain. A kill at any moment leaves either no chain/ (a leftover
+// chain.new/ is discarded on the next try) or a complete one.
+static absl::Status CreateFresh(const fs::path& dir) {
+  const fs::path staging = dir / "chain.new";
+  const fs::path final_path = dir / "chain";
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : ColumnNames()) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(options, staging.string(), descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("creating ", staging.string()));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  ByteWriter w;
+  w.U32(kSchemaVersion);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db->Put(wo, handles[static_cast<int>(Column::kMeta)], kKeySchema,
+              AsString(w.bytes()));
+  for (rocksdb::ColumnFamilyHandle* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+  rocksdb::Status closed = db->Close();
+  if (!s.ok()) return FromRocks(s, "writing the schema version");
+  if (!closed.ok()) return FromRocks(closed, "closing the new store");
+  db.reset();
+  fs::remove(final_path, ec);  // an empty chain/ left by older versions
+  fs::rename(staging, final_path, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot rename ", staging.string(),
+                                            " to ", final_path.string(), ": ",
+                                            ec.message()));
+  }
+  // Make the rename durable.
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     const std::string& datadir, RocksStoreOptions options) {
   const fs::path dir(datadir);
@@ -120,13 +173,13 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     if (!options.create_if_missing) {
       return absl::NotFoundError(absl::StrCat("no datadir at ", datadir));
     }
-    fs::create_directories(db_path, ec);
+    fs::create_directories(dir, ec);
     if (ec) {
       return absl::InternalError(
           absl::StrCat("cannot create datadir ", datadir, ": ", ec.message()));
     }
   }
-  const bool existing = fs::exists(db_path / "CURRENT", ec);
+  bool existing = fs::exists(db_path / "CURRENT", ec);
   if (!existing && fs::exists(db_path, ec) && !fs::is_empty(db_path, ec)) {
     return absl::DataLossError(absl::StrCat(
         "datadir ", datadir,
@@ -136,10 +189,14 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   if (!existing && !options.create_if_missing) {
     return absl::NotFoundError(absl::StrCat("no chain database in ", datadir));
   }
+  if (!existing) {
+    if (absl::Status s = CreateFresh(dir); !s.ok()) return s;
+    existing = true;
+  }
 
   rocksdb::Options db_options;
-  db_options.create_if_missing = !existing;
-  db_options.create_missing_column_families = !existing;
+  db_options.create_if_missing = false;
+  db_options.create_missing_column_families = false;
   db_options.paranoid_checks = true;
   db_options.max_open_files = 256;
   db_options.keep_log_file_num = 5;
@@ -187,19 +244,9 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
       store->Get(Column::kMeta, kKeySchema);
   if (!schema.ok()) return schema.status();
   if (!schema->has_value()) {
-    if (existing) {
-      return absl::DataLossError(
-          absl::StrCat("datadir ", datadir,
-                       " has no schema version: not a pbchain store "
-                       "or damaged"));
-    }
-    ByteWriter w;
-    w.U32(kSchemaVersion);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = store->db_->Put(wo, store->cf(Column::kMeta), kKeySchema,
-                        AsString(w.bytes()));
-    if (!s.ok()) return FromRocks(s, "writing the schema version");
+    return absl::DataLossError(
+        absl::StrCat("datadir ", datadir,
+                     " has no schema version: not a pbchain store or damaged"));
   } else {
     ByteReader r(Span(**schema));
     uint32_t version = 0;

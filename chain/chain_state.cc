@@ -336,9 +336,12 @@ absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,
   const uint32_t height = node->entry.height;
   View view(store_);
   RecordLocation where{Hash256{}, node->entry.hash, height};
+  // Each txid once: for the records, then for the transaction index.
+  std::vector<Hash256> txids(block.txs.size());
   if (height == 0) {
-    for (const Transaction& tx : block.txs) {
-      where.txid = tx.Id();
+    for (size_t i = 0; i < block.txs.size(); ++i) {
+      const Transaction& tx = block.txs[i];
+      where.txid = txids[i] = tx.Id();
       absl::StatusOr<ValidationResult> v =
           ApplyCoinbase(view, tx, where.txid, where);
       if (!v.ok() || !v->ok()) return v;
@@ -347,7 +350,7 @@ absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,
     uint64_t fees = 0;
     for (size_t i = 1; i < block.txs.size(); ++i) {
       const Transaction& tx = block.txs[i];
-      where.txid = tx.Id();
+      where.txid = txids[i] = tx.Id();
       absl::StatusOr<ValidationResult> v =
           ApplyTransfer(view, tx, where.txid, where);
       if (!v.ok()) return v.status();
@@ -376,7 +379,7 @@ absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,
           absl::StrCat("coinbase pays ", cb.amount, ", expected reward ",
                        params_.block_reward, " + fees ", fees));
     }
-    where.txid = cb.Id();
+    where.txid = txids[0] = cb.Id();
     absl::StatusOr<ValidationResult> v =
         ApplyCoinbase(view, cb, where.txid, where);
     if (!v.ok() || !v->ok()) return v;
@@ -385,6 +388,11 @@ absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,
   StateDelta delta;
   BlockUndo undo;
   view.Finish(delta, undo);
+  delta.txs.reserve(txids.size());
+  for (size_t i = 0; i < txids.size(); ++i) {
+    delta.txs.emplace_back(txids[i], TxLocation{node->entry.hash, height,
+                                                static_cast<uint32_t>(i)});
+  }
   delta.put_undo.emplace(node->entry.hash, std::move(undo));
   delta.main_chain.emplace_back(height, node->entry.hash);
   delta.new_tip = node->entry.hash;
@@ -416,6 +424,9 @@ absl::StatusOr<Block> ChainState::DisconnectTip() {
     delta.accounts.emplace_back(addr, before);
   for (const std::string& key : (*undo)->created_records)
     delta.records.emplace_back(key, std::nullopt);
+  delta.txs.reserve((*block)->txs.size());
+  for (const Transaction& tx : (*block)->txs)
+    delta.txs.emplace_back(tx.Id(), std::nullopt);
   delta.erase_undo = hash;
   delta.main_chain.emplace_back(tip->entry.height, std::nullopt);
   delta.new_tip = tip->parent->entry.hash;
@@ -756,6 +767,38 @@ absl::StatusOr<std::vector<RecordEntry>> ChainState::ListRecords(
   return out;
 }
 
+absl::StatusOr<std::optional<std::pair<Transaction, TxLocation>>>
+ChainState::GetTransaction(const Hash256& txid) const {
+  absl::ReaderMutexLock lock(&mu_);
+  absl::StatusOr<std::optional<TxLocation>> loc = store_->GetTxLocation(txid);
+  if (!loc.ok()) return loc.status();
+  if (!loc->has_value()) return std::nullopt;
+  const TxLocation& where = **loc;
+  const Node* node = Lookup(where.block_hash);
+  if (node == nullptr || !IsActiveLocked(node) ||
+      node->entry.height != where.height) {
+    return absl::DataLossError(absl::StrCat(
+        "transaction index: ", txid.ToDisplayHex(), " is indexed in block ",
+        where.block_hash.ToDisplayHex(), " at height ", where.height,
+        ", which is not that active block"));
+  }
+  absl::StatusOr<std::optional<Block>> block =
+      store_->GetBlock(where.block_hash);
+  if (!block.ok()) return block.status();
+  if (!block->has_value()) {
+    return absl::DataLossError(absl::StrCat("body of active block ",
+                                            where.block_hash.ToDisplayHex(),
+                                            " is missing"));
+  }
+  std::vector<Transaction>& txs = (*block)->txs;
+  if (where.index >= txs.size() || txs[where.index].Id() != txid) {
+    return absl::DataLossError(absl::StrCat(
+        "transaction index: ", txid.ToDisplayHex(), " is not transaction ",
+        where.index, " of block ", where.block_hash.ToDisplayHex()));
+  }
+  return std::make_pair(std::move(txs[where.index]), where);
+}
+
 std::vector<Hash256> ChainState::GetLocator() const {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<Hash256> out;
@@ -781,13 +824,14 @@ int64_t ChainState::MedianTimePastOfTip() const {
 }
 
 absl::StatusOr<ValidationResult> ChainState::CheckTransactionOnTip(
-    const Transaction& tx, std::span<const Transaction> pending) const {
+    const Transaction& tx, std::span<const Transaction> pending,
+    bool verify_signature) const {
   if (tx.IsCoinbase()) {
     return ValidationResult::Invalid(R::kTxMalformed,
                                      "a coinbase cannot be submitted");
   }
-  ValidationResult v =
-      CheckTransaction(tx, params_, options_.verify_signatures);
+  ValidationResult v = CheckTransaction(
+      tx, params_, verify_signature && options_.verify_signatures);
   if (!v.ok()) return v;
   if (tx.fee > UINT64_MAX - params_.block_reward) {
     return ValidationResult::Invalid(

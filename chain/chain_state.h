@@ -108,6 +108,15 @@ class ChainState {
   absl::StatusOr<std::vector<RecordEntry>> ListRecords(
       const std::string& ns, const std::string& start_after,
       size_t limit) const;
+  // Transaction `txid` if it is on the active chain, with where it is (block,
+  // height, position; 0 is the coinbase, genesis included). nullopt if it
+  // is not on the active chain (unknown, in the mempool, or only in a side
+  // branch). The number of confirmations is Tip().height - height + 1; the
+  // tip may move between the two calls, so a caller that needs them to agree
+  // checks IsActive(location.block_hash) afterwards. DATA_LOSS if the index
+  // and the stored blocks disagree; store errors as such.
+  absl::StatusOr<std::optional<std::pair<Transaction, TxLocation>>>
+  GetTransaction(const Hash256& txid) const;
   // A block locator of the active chain: tip, then exponentially sparser
   // ancestors, ending with genesis.
   std::vector<Hash256> GetLocator() const;
@@ -119,9 +128,12 @@ class ChainState {
 
   // Checks `tx` against the tip state plus `pending` (transactions assumed
   // applied first, in order; e.g. the mempool's for the same sender).
-  // Returns the first broken rule. Store errors as status.
+  // Returns the first broken rule. Store errors as status. Callers that have
+  // verified the signature already (the mempool re-checking its own
+  // transactions) pass verify_signature = false.
   absl::StatusOr<ValidationResult> CheckTransactionOnTip(
-      const Transaction& tx, std::span<const Transaction> pending) const;
+      const Transaction& tx, std::span<const Transaction> pending,
+      bool verify_signature = true) const;
 
   // A block on the tip paying the reward and fees to `miner`, with as many
   // `candidates` as fit that are valid in the given order (invalid ones are

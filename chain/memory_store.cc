@@ -33,6 +33,13 @@ absl::Status MemoryChainStore::Commit(const StateDelta& d) {
       records_.erase(key);
     }
   }
+  for (const auto& [txid, value] : d.txs) {
+    if (value) {
+      txs_[txid] = *value;
+    } else {
+      txs_.erase(txid);
+    }
+  }
   if (d.put_undo) undo_[d.put_undo->first] = d.put_undo->second;
   if (d.erase_undo) undo_.erase(*d.erase_undo);
   for (const BlockIndexEntry& e : d.index_updates) index_[e.hash] = e;
@@ -96,6 +103,14 @@ MemoryChainStore::ScanRecords(const std::string& prefix,
     out.emplace_back(it->first, it->second);
   }
   return out;
+}
+
+absl::StatusOr<std::optional<TxLocation>> MemoryChainStore::GetTxLocation(
+    const Hash256& txid) {
+  absl::MutexLock lock(&mu_);
+  auto it = txs_.find(txid);
+  if (it == txs_.end()) return std::nullopt;
+  return it->second;
 }
 
 absl::StatusOr<std::optional<BlockUndo>> MemoryChainStore::GetUndo(

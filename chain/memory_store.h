@@ -27,6 +27,8 @@ class MemoryChainStore : public ChainStore {
   absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
   ScanRecords(const std::string& prefix, const std::string& start_after,
               size_t limit) override;
+  absl::StatusOr<std::optional<TxLocation>> GetTxLocation(
+      const Hash256& txid) override;
   absl::StatusOr<std::optional<BlockUndo>> GetUndo(
       const Hash256& hash) override;
   absl::StatusOr<std::optional<Hash256>> GetTip() override;
@@ -48,6 +50,7 @@ class MemoryChainStore : public ChainStore {
   std::map<Hash256, BlockIndexEntry> index_ ABSL_GUARDED_BY(mu_);
   std::map<Address, AccountState> accounts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, RecordLocation> records_ ABSL_GUARDED_BY(mu_);
+  std::map<Hash256, TxLocation> txs_ ABSL_GUARDED_BY(mu_);
   std::map<Hash256, BlockUndo> undo_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, Hash256> main_chain_ ABSL_GUARDED_BY(mu_);
   std::optional<Hash256> tip_ ABSL_GUARDED_BY(mu_);

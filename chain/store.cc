@@ -82,6 +82,24 @@ absl::StatusOr<RecordLocation> RecordLocation::Decode(ByteSpan data) {
   return loc;
 }
 
+Bytes TxLocation::Encode() const {
+  ByteWriter w;
+  w.Raw(block_hash.bytes);
+  w.U32(height);
+  w.U32(index);
+  return w.Take();
+}
+
+absl::StatusOr<TxLocation> TxLocation::Decode(ByteSpan data) {
+  ByteReader r(data);
+  TxLocation loc;
+  if (!ReadHash(r, loc.block_hash) || !r.U32(loc.height) || !r.U32(loc.index) ||
+      !r.AtEnd()) {
+    return Corrupt("transaction location");
+  }
+  return loc;
+}
+
 std::string RecordNamespacePrefix(const std::string& ns) {
   std::string prefix = ns;
   prefix.push_back('\0');

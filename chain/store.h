@@ -78,6 +78,18 @@ std::string RecordIndexKey(const std::string& ns,
 // The prefix shared by all index keys of a namespace.
 std::string RecordNamespacePrefix(const std::string& ns);
 
+// Where a transaction of the active chain is: its block, that block's
+// height, and its position in the block (0 = the coinbase).
+struct TxLocation {
+  Hash256 block_hash;
+  uint32_t height = 0;
+  uint32_t index = 0;
+  Bytes Encode() const;  // block_hash 32 | height u32 | index u32
+  // DATA_LOSS if `data` is not exactly such an encoding.
+  static absl::StatusOr<TxLocation> Decode(ByteSpan data);
+  friend bool operator==(const TxLocation&, const TxLocation&) = default;
+};
+
 // What connecting a block changed, so that disconnecting can undo it.
 struct BlockUndo {
   // Each touched account with its value before the block (nullopt: it did not
@@ -96,6 +108,10 @@ struct StateDelta {
       accounts;  // nullopt = erase
   std::vector<std::pair<std::string, std::optional<RecordLocation>>>
       records;  // nullopt = erase
+  // Transaction index: txid -> where it is on the active chain; every tx of
+  // a connected block is set, every tx of a disconnected block erased.
+  std::vector<std::pair<Hash256, std::optional<TxLocation>>>
+      txs;  // nullopt = erase
   std::optional<std::pair<Hash256, BlockUndo>> put_undo;
   std::optional<Hash256> erase_undo;
   std::vector<BlockIndexEntry> index_updates;
@@ -133,6 +149,9 @@ class ChainStore {
   virtual absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
   ScanRecords(const std::string& prefix, const std::string& start_after,
               size_t limit) = 0;
+  // Where transaction `txid` is on the active chain (nullopt: not on it).
+  virtual absl::StatusOr<std::optional<TxLocation>> GetTxLocation(
+      const Hash256& txid) = 0;
   virtual absl::StatusOr<std::optional<BlockUndo>> GetUndo(
       const Hash256& hash) = 0;
   virtual absl::StatusOr<std::optional<Hash256>> GetTip() = 0;

@@ -98,7 +98,8 @@ const std::vector<std::string>& ColumnNames() {
                                    "heights",
                                    "accounts",
                                    "records",
-                                   "undo"};
+                                   "undo",
+                                   "txindex"};
   return *names;
 }
 
@@ -312,6 +313,13 @@ absl::Status RocksChainStore::Commit(const StateDelta& d) {
       batch.Delete(cf(Column::kRecords), key);
     }
   }
+  for (const auto& [txid, value] : d.txs) {
+    if (value) {
+      batch.Put(cf(Column::kTxIndex), HashKey(txid), AsString(value->Encode()));
+    } else {
+      batch.Delete(cf(Column::kTxIndex), HashKey(txid));
+    }
+  }
   if (d.put_undo) {
     batch.Put(cf(Column::kUndo), HashKey(d.put_undo->first),
               AsString(d.put_undo->second.Encode()));
@@ -392,6 +400,12 @@ RocksChainStore::ScanRecords(const std::string& prefix,
   return out;
 }
 
+absl::StatusOr<std::optional<TxLocation>> RocksChainStore::GetTxLocation(
+    const Hash256& txid) {
+  return DecodeOptional<TxLocation>(Get(Column::kTxIndex, HashKey(txid)),
+                                    &TxLocation::Decode);
+}
+
 absl::StatusOr<std::optional<BlockUndo>> RocksChainStore::GetUndo(
     const Hash256& hash) {
   return DecodeOptional<BlockUndo>(Get(Column::kUndo, HashKey(hash)),
@@ -463,7 +477,8 @@ absl::StatusOr<StoreStats> RocksChainStore::Stats() {
   for (auto [c, out] : {std::pair{Column::kBlocks, &stats.blocks},
                         std::pair{Column::kIndex, &stats.index_entries},
                         std::pair{Column::kAccounts, &stats.accounts},
-                        std::pair{Column::kRecords, &stats.records}}) {
+                        std::pair{Column::kRecords, &stats.records},
+                        std::pair{Column::kTxIndex, &stats.transactions}}) {
     if (absl::Status s = count(c, *out); !s.ok()) return s;
   }
   stats.bytes_on_disk = DirectorySize(datadir_);

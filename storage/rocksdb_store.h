@@ -35,6 +35,7 @@ enum class Column : int {
   kAccounts,     // address (20 bytes) -> AccountState::Encode()
   kRecords,      // record index key -> RecordLocation::Encode()
   kUndo,         // block hash -> BlockUndo::Encode()
+  kTxIndex,      // txid -> TxLocation::Encode() (active chain only)
   kCount,
 };
 // RocksDB names of the column families, indexed by Column.
@@ -54,6 +55,7 @@ struct StoreStats {
   uint64_t index_entries = 0;
   uint64_t accounts = 0;
   uint64_t records = 0;
+  uint64_t transactions = 0;  // tx index entries: txs of the active chain
   uint64_t bytes_on_disk = 0;
 };
 
@@ -86,6 +88,8 @@ class RocksChainStore : public ChainStore {
   absl::StatusOr<std::vector<std::pair<std::string, RecordLocation>>>
   ScanRecords(const std::string& prefix, const std::string& start_after,
               size_t limit) override;
+  absl::StatusOr<std::optional<TxLocation>> GetTxLocation(
+      const Hash256& txid) override;
   absl::StatusOr<std::optional<BlockUndo>> GetUndo(
       const Hash256& hash) override;
   absl::StatusOr<std::optional<Hash256>> GetTip() override;

@@ -33,6 +33,31 @@ absl::StatusOr<std::map<Address, AccountState>> AllAccounts(ChainStore& s) {
   return out;
 }
 
+// Checks that the store indexes every transaction of `block` (active, at
+// `height`) at its position. Returns only store errors.
+absl::Status CheckTxIndex(ChainStore& store, const Block& block,
+                          const Hash256& hash, uint32_t height,
+                          VerifyReport& report) {
+  for (size_t i = 0; i < block.txs.size(); ++i) {
+    const Hash256 txid = block.txs[i].Id();
+    absl::StatusOr<std::optional<TxLocation>> loc = store.GetTxLocation(txid);
+    if (!loc.ok()) return loc.status();
+    const TxLocation want{hash, height, static_cast<uint32_t>(i)};
+    if (!loc->has_value()) {
+      Mismatch(report, absl::StrCat("transaction ", txid.ToDisplayHex(),
+                                    " (block ", height, ", index ", i,
+                                    ") is missing from the transaction index"));
+    } else if (**loc != want) {
+      Mismatch(report,
+               absl::StrCat("transaction ", txid.ToDisplayHex(), " (block ",
+                            height, ", index ", i, ") is indexed at height ",
+                            (*loc)->height, ", index ", (*loc)->index,
+                            " of block ", (*loc)->block_hash.ToDisplayHex()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ChainParams> LoadStoredParams(ChainStore& store) {
@@ -117,6 +142,9 @@ absl::StatusOr<VerifyReport> VerifyStore(
       ChainState::Create(*params, &replay_store, options);
   if (!replay.ok()) return replay.status();
   if (progress) progress(0, report.height);
+  const Block genesis_block = MakeGenesisBlock(*params);
+  if (s = CheckTxIndex(store, genesis_block, genesis, 0, report); !s.ok())
+    return s;
   for (uint32_t h = 1; h <= report.height; ++h) {
     absl::StatusOr<std::optional<Block>> block = store.GetBlock(chain[h]);
     if (!block.ok()) return block.status();
@@ -140,6 +168,8 @@ absl::StatusOr<VerifyReport> VerifyStore(
     }
     report.blocks_replayed++;
     report.transactions += (*block)->txs.size();
+    if (s = CheckTxIndex(store, **block, chain[h], h, report); !s.ok())
+      return s;
     std::optional<BlockIndexEntry> expected =
         (*replay)->GetIndexEntry(chain[h]);
     const BlockIndexEntry& stored = index[chain[h]];
@@ -196,6 +226,41 @@ absl::StatusOr<VerifyReport> VerifyStore(
     Mismatch(report,
              absl::StrCat("data records differ: stored ", have_records->size(),
                           ", replay gives ", want_records->size()));
+  }
+
+  // The transaction index holds the active chain only: transactions of
+  // stored side-branch blocks are not indexed (unless the active chain has
+  // them too, checked above), and the RocksDB store, which can count its
+  // entries, holds no more than the active chain's transactions.
+  for (const auto& [hash, entry] : index) {
+    if (!(entry.status & kBlockHaveData)) continue;
+    if (entry.height <= report.height && chain[entry.height] == hash) continue;
+    absl::StatusOr<std::optional<Block>> block = store.GetBlock(hash);
+    if (!block.ok()) return block.status();
+    if (!block->has_value()) continue;  // a missing side body is not state
+    for (const Transaction& tx : (*block)->txs) {
+      const Hash256 txid = tx.Id();
+      absl::StatusOr<std::optional<TxLocation>> loc = store.GetTxLocation(txid);
+      if (!loc.ok()) return loc.status();
+      if (loc->has_value() && ((*loc)->height > report.height ||
+                               chain[(*loc)->height] != (*loc)->block_hash)) {
+        Mismatch(report,
+                 absl::StrCat("transaction ", txid.ToDisplayHex(),
+                              " of side-branch block ", hash.ToDisplayHex(),
+                              " is in the transaction index"));
+      }
+    }
+  }
+  const uint64_t active_txs = report.transactions + genesis_block.txs.size();
+  if (auto* rocks = dynamic_cast<RocksChainStore*>(&store)) {
+    absl::StatusOr<StoreStats> stats = rocks->Stats();
+    if (!stats.ok()) return stats.status();
+    if (stats->transactions != active_txs) {
+      Mismatch(report,
+               absl::StrCat("the transaction index holds ", stats->transactions,
+                            " entries; the active chain has ", active_txs,
+                            " transactions"));
+    }
   }
   return report;
 }

@@ -17,9 +17,9 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake_args+=(-DPBCHAIN_SANITIZE=ON -DPBCHAIN_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-else
-  bash tools/lint-proto.sh
 fi
+# Lints proto/ and installs buf, which the reflection test uses as a client.
+bash tools/lint-proto.sh
 
 cmake -S . -B "$build_dir" "${cmake_args[@]}"
 cmake --build "$build_dir" -j2

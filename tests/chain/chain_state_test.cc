@@ -370,5 +370,106 @@ TEST(ChainStateTest, RandomizedReorgsMatchReplayOfBestChain) {
   EXPECT_GT(invalid_detected, 0u);
 }
 
+TEST(ChainStateTest, TransactionIndexFollowsTheActiveChain) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  Block g = MakeGenesisBlock(p);
+  Address a = AddressFromPublicKey(TestKey(0).public_key());
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+
+  // Genesis transactions are indexed too.
+  ASSERT_EQ(g.txs.size(), 3u);
+  for (uint32_t i = 0; i < g.txs.size(); ++i) {
+    auto found = state->GetTransaction(g.txs[i].Id());
+    ASSERT_TRUE(found.ok()) << found.status();
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->first.Id(), g.txs[i].Id());
+    EXPECT_EQ((*found)->second, (TxLocation{g.Hash(), 0, i}));
+  }
+
+  Transaction pay = MakeTransfer(p, TestKey(0), b, 100, 1, 0);
+  EXPECT_EQ(*state->GetTransaction(pay.Id()), std::nullopt);
+  Block a1 = MakeBlock(p, g.header, 0, {pay}, a, /*extra=*/1);
+  ASSERT_EQ(state->AcceptBlock(a1)->status, AcceptStatus::kActive);
+  auto found = state->GetTransaction(pay.Id());
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->first.Encode(), pay.Encode());
+  EXPECT_EQ((*found)->second, (TxLocation{a1.Hash(), 1, 1}));
+  EXPECT_EQ(state->Tip().height - (*found)->second.height + 1, 1u);
+  auto cb = state->GetTransaction(a1.txs[0].Id());
+  ASSERT_TRUE(cb.ok() && cb->has_value());
+  EXPECT_EQ((*cb)->second, (TxLocation{a1.Hash(), 1, 0}));
+
+  // A side branch is not indexed.
+  Block b1 = MakeBlock(p, g.header, 0, {}, b, /*extra=*/2);
+  ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kSideBranch);
+  EXPECT_EQ(*state->GetTransaction(b1.txs[0].Id()), std::nullopt);
+
+  // Reorg onto b1-b2: a1's transactions leave the index, b's enter it.
+  Block b2 = MakeBlock(p, b1.header, 1, {}, b, 3);
+  ASSERT_EQ(state->AcceptBlock(b2)->status, AcceptStatus::kActive);
+  EXPECT_EQ(*state->GetTransaction(pay.Id()), std::nullopt);
+  EXPECT_EQ(*state->GetTransaction(a1.txs[0].Id()), std::nullopt);
+  EXPECT_EQ((*state->GetTransaction(b1.txs[0].Id()))->second,
+            (TxLocation{b1.Hash(), 1, 0}));
+  EXPECT_EQ((*state->GetTransaction(b2.txs[0].Id()))->second,
+            (TxLocation{b2.Hash(), 2, 0}));
+
+  // The payment confirmed again on the new branch, at its new place.
+  Block b3 = MakeBlock(p, b2.header, 2, {pay}, b, 4);
+  ASSERT_EQ(state->AcceptBlock(b3)->status, AcceptStatus::kActive);
+  found = state->GetTransaction(pay.Id());
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->second, (TxLocation{b3.Hash(), 3, 1}));
+  Block b4 = MakeBlock(p, b3.header, 3, {}, b, 5);
+  ASSERT_EQ(state->AcceptBlock(b4)->status, AcceptStatus::kActive);
+  EXPECT_EQ(state->Tip().height - (*found)->second.height + 1, 2u);
+
+  // Back to the a branch, which has the payment at height 1 again.
+  Block a2 = MakeBlock(p, a1.header, 1, {}, a, 6);
+  Block a3 = MakeBlock(p, a2.header, 2, {}, a, 7);
+  Block a4 = MakeBlock(p, a3.header, 3, {}, a, 8);
+  Block a5 = MakeBlock(p, a4.header, 4, {}, a, 9);
+  for (const Block* blk : {&a2, &a3, &a4, &a5}) {
+    ASSERT_TRUE(state->AcceptBlock(*blk).ok());
+  }
+  ASSERT_EQ(state->Tip().hash, a5.Hash());
+  EXPECT_EQ((*state->GetTransaction(pay.Id()))->second,
+            (TxLocation{a1.Hash(), 1, 1}));
+  EXPECT_EQ(*state->GetTransaction(b3.txs[0].Id()), std::nullopt);
+  EXPECT_EQ(*state->GetTransaction(b1.txs[0].Id()), std::nullopt);
+}
+
+TEST(ChainStateTest, TransactionIndexDisagreeingWithBlocksIsDataLoss) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  Block g = MakeGenesisBlock(p);
+  Address b = AddressFromPublicKey(TestKey(1).public_key());
+  Transaction pay = MakeTransfer(p, TestKey(0), b, 100, 1, 0);
+  Block b1 = MakeBlock(p, g.header, 0, {pay}, b, 1);
+  ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kActive);
+
+  auto tamper = [&](TxLocation loc) {
+    StateDelta d;
+    d.txs.emplace_back(pay.Id(), loc);
+    d.new_tip = b1.Hash();
+    ASSERT_TRUE(store.Commit(d).ok());
+  };
+  tamper(TxLocation{b1.Hash(), 1, 0});  // the coinbase's position
+  EXPECT_EQ(state->GetTransaction(pay.Id()).status().code(),
+            absl::StatusCode::kDataLoss);
+  tamper(TxLocation{b1.Hash(), 1, 7});  // past the end
+  EXPECT_EQ(state->GetTransaction(pay.Id()).status().code(),
+            absl::StatusCode::kDataLoss);
+  tamper(TxLocation{g.Hash(), 1, 1});  // a block not at that height
+  EXPECT_EQ(state->GetTransaction(pay.Id()).status().code(),
+            absl::StatusCode::kDataLoss);
+  tamper(TxLocation{b1.Hash(), 1, 1});  // repaired
+  EXPECT_TRUE(state->GetTransaction(pay.Id()).ok());
+}
+
 }  // namespace
 }  // namespace pbchain

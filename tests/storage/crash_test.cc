@@ -172,6 +172,12 @@ TEST(CrashTest, KilledWriterLeavesAConsistentDurableStore) {
     {
       absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
           RocksChainStore::Open(datadir, {.create_if_missing = false});
+      if (all_committed.empty() &&
+          store.status().code() == absl::StatusCode::kNotFound) {
+        // Killed before it had created its store (creation is atomic, so
+        // there is simply none yet): nothing was acknowledged.
+        continue;
+      }
       ASSERT_TRUE(store.ok()) << "run " << kills << ": " << store.status();
       absl::StatusOr<std::unique_ptr<ChainState>> state =
           ChainState::Create(params, store->get());

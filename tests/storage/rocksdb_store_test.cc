@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "storage/verify.h"
 #include "tests/chain/test_chain.h"
 #include "tests/storage/storage_test_util.h"
 
@@ -566,6 +567,163 @@ TEST(RocksChainStoreBackupTest, KeepsNewestAndRestoresLatest) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store->Backup(backups, 0).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// ----- transaction index -----
+
+// The transaction index of the same random block sequence agrees between
+// the memory and RocksDB stores, holds exactly the active chain's
+// transactions, and passes verify-db.
+TEST(RocksChainStoreTxIndexTest, MatchesMemoryStoreAndVerifiesOnRandomReorgs) {
+  constexpr int kKeys = 4;
+  const ChainParams p = TestParams(kKeys, 1000);
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    TempDir tmp;
+    std::vector<Block> blocks = RandomBlocks(p, kKeys, seed, 60);
+    MemoryChainStore mem;
+    auto mem_state = *ChainState::Create(p, &mem, FixedClock());
+    std::unique_ptr<RocksChainStore> rocks = OpenOrDie(tmp.Sub("datadir"));
+    ASSERT_NE(rocks, nullptr);
+    auto rocks_state = *ChainState::Create(p, rocks.get(), FixedClock());
+    for (const Block& b : blocks) {
+      ASSERT_TRUE(mem_state->AcceptBlock(b).ok());
+      ASSERT_TRUE(rocks_state->AcceptBlock(b).ok());
+    }
+    ASSERT_EQ(mem_state->Tip().hash, rocks_state->Tip().hash);
+
+    // Expected: every transaction of every active block, at its place.
+    std::map<Hash256, TxLocation> want;
+    for (uint32_t h = 0; h <= rocks_state->Tip().height; ++h) {
+      Hash256 hash = *rocks_state->ActiveHashAt(h);
+      Block b = *rocks_state->GetBlock(hash);
+      for (uint32_t i = 0; i < b.txs.size(); ++i) {
+        want[b.txs[i].Id()] = TxLocation{hash, h, i};
+      }
+    }
+    size_t off_chain = 0;
+    std::vector<Block> all = blocks;
+    all.push_back(MakeGenesisBlock(p));
+    for (const Block& b : all) {
+      for (const Transaction& tx : b.txs) {
+        const Hash256 txid = tx.Id();
+        absl::StatusOr<std::optional<TxLocation>> m = mem.GetTxLocation(txid);
+        absl::StatusOr<std::optional<TxLocation>> r =
+            rocks->GetTxLocation(txid);
+        ASSERT_TRUE(m.ok() && r.ok());
+        EXPECT_EQ(*m, *r) << "seed " << seed;
+        auto it = want.find(txid);
+        if (it == want.end()) {
+          EXPECT_EQ(*r, std::nullopt) << "seed " << seed;
+          ++off_chain;
+        } else {
+          EXPECT_EQ(*r, it->second) << "seed " << seed;
+          auto got = rocks_state->GetTransaction(txid);
+          ASSERT_TRUE(got.ok()) << got.status();
+          ASSERT_TRUE(got->has_value());
+          EXPECT_EQ((*got)->first.Encode(), tx.Encode());
+        }
+      }
+    }
+    EXPECT_GT(off_chain, 0u) << "seed " << seed;  // reorgs and invalid blocks
+    absl::StatusOr<StoreStats> stats = rocks->Stats();
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->transactions, want.size());
+
+    absl::StatusOr<VerifyReport> report = VerifyStore(*rocks);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
+    report = VerifyStore(mem);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
+  }
+}
+
+TEST(RocksChainStoreTxIndexTest, SurvivesReopen) {
+  TempDir tmp;
+  const std::string datadir = tmp.Sub("datadir");
+  const ChainParams p = TestParams(2);
+  const Block g = MakeGenesisBlock(p);
+  const Address b = AddressFromPublicKey(TestKey(1).public_key());
+  const Transaction pay = MakeTransfer(p, TestKey(0), b, 10, 1, 0);
+  Block b1 = MakeBlock(p, g.header, 0, {}, b, 1);
+  Block b2 = MakeBlock(p, b1.header, 1, {pay}, b, 2);
+  {
+    std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir);
+    ASSERT_NE(store, nullptr);
+    auto state = *ChainState::Create(p, store.get(), FixedClock());
+    ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kActive);
+    ASSERT_EQ(state->AcceptBlock(b2)->status, AcceptStatus::kActive);
+  }
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->GetTxLocation(pay.Id()), (TxLocation{b2.Hash(), 2, 1}));
+  EXPECT_EQ(*store->GetTxLocation(g.txs[0].Id()), (TxLocation{g.Hash(), 0, 0}));
+  auto state = ChainState::Create(p, store.get(), FixedClock());
+  ASSERT_TRUE(state.ok()) << state.status();
+  auto found = (*state)->GetTransaction(pay.Id());
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->first.Encode(), pay.Encode());
+  EXPECT_EQ((*found)->second, (TxLocation{b2.Hash(), 2, 1}));
+  EXPECT_EQ((*store->Stats()).transactions, g.txs.size() + 1 + 2);
+}
+
+TEST(RocksChainStoreTxIndexTest, VerifyDetectsATamperedIndex) {
+  TempDir tmp;
+  const ChainParams p = TestParams(2);
+  const Block g = MakeGenesisBlock(p);
+  const Address b = AddressFromPublicKey(TestKey(1).public_key());
+  const Transaction pay = MakeTransfer(p, TestKey(0), b, 10, 1, 0);
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(tmp.Sub("datadir"));
+  ASSERT_NE(store, nullptr);
+  auto state = *ChainState::Create(p, store.get(), FixedClock());
+  Block b1 = MakeBlock(p, g.header, 0, {pay}, b, 1);
+  Block b2 = MakeBlock(p, b1.header, 1, {}, b, 2);
+  Block side = MakeBlock(p, g.header, 0, {}, b, 3);
+  ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kActive);
+  ASSERT_EQ(state->AcceptBlock(b2)->status, AcceptStatus::kActive);
+  ASSERT_EQ(state->AcceptBlock(side)->status, AcceptStatus::kSideBranch);
+  const TxLocation right{b1.Hash(), 1, 1};
+
+  auto set = [&](const Hash256& txid, std::optional<TxLocation> loc) {
+    StateDelta d;
+    d.txs.emplace_back(txid, loc);
+    d.new_tip = b2.Hash();
+    ASSERT_TRUE(store->Commit(d).ok());
+  };
+  auto verify = [&]() -> std::vector<std::string> {
+    absl::StatusOr<VerifyReport> r = VerifyStore(*store);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->mismatches : std::vector<std::string>{"error"};
+  };
+  ASSERT_EQ(verify(), std::vector<std::string>{});
+
+  // Indexed at the wrong position.
+  set(pay.Id(), TxLocation{b1.Hash(), 1, 0});
+  EXPECT_THAT(verify(), ::testing::Contains(HasSubstr("is indexed at height")));
+  set(pay.Id(), right);
+  EXPECT_EQ(verify(), std::vector<std::string>{});
+
+  // Missing.
+  set(pay.Id(), std::nullopt);
+  EXPECT_THAT(verify(), ::testing::Contains(
+                            HasSubstr("missing from the transaction index")));
+  set(pay.Id(), right);
+
+  // A side-branch transaction indexed.
+  set(side.txs[0].Id(), TxLocation{side.Hash(), 1, 0});
+  EXPECT_THAT(verify(), ::testing::Contains(HasSubstr("side-branch block")));
+  set(side.txs[0].Id(), std::nullopt);
+
+  // A stray entry for a transaction in no block at all.
+  Hash256 stray;
+  stray.bytes[0] = 0xab;
+  set(stray, right);
+  EXPECT_THAT(
+      verify(),
+      ::testing::Contains(HasSubstr("the transaction index holds 7 entries")));
+  set(stray, std::nullopt);
+  EXPECT_EQ(verify(), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -847,6 +847,25 @@ absl::StatusOr<ValidationResult> ChainState::CheckTransactionOnTip(
   return ApplyTransfer(view, tx, tx.Id(), where);
 }
 
+absl::StatusOr<size_t> ChainState::CheckSequenceOnTip(
+    std::span<const Transaction> txs) const {
+  absl::ReaderMutexLock lock(&mu_);
+  View view(store_);
+  RecordLocation where;
+  size_t valid = 0;
+  for (const Transaction& tx : txs) {
+    if (tx.IsCoinbase()) break;
+    if (!CheckTransaction(tx, params_, /*verify_signature=*/false).ok()) break;
+    if (tx.fee > UINT64_MAX - params_.block_reward) break;
+    absl::StatusOr<ValidationResult> v =
+        ApplyTransfer(view, tx, tx.Id(), where);
+    if (!v.ok()) return v.status();
+    if (!v->ok()) break;
+    ++valid;
+  }
+  return valid;
+}
+
 absl::StatusOr<Block> ChainState::CreateBlockTemplate(
     const Address& miner, std::span<const Transaction> candidates,
     int64_t now) const {

@@ -135,6 +135,12 @@ class ChainState {
       const Transaction& tx, std::span<const Transaction> pending,
       bool verify_signature = true) const;
 
+  // How many leading transactions of `txs` are valid when applied in order
+  // on the tip state (context-free rules without signatures, then state
+  // rules), in one pass. For re-checking a sender's pooled chain of nonces.
+  absl::StatusOr<size_t> CheckSequenceOnTip(
+      std::span<const Transaction> txs) const;
+
   // A block on the tip paying the reward and fees to `miner`, with as many
   // `candidates` as fit that are valid in the given order (invalid ones are
   // skipped). Time = max(now, median-time-past + 1). Nonce 0, extra nonce 0.

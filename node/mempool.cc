@@ -140,16 +140,14 @@ void Mempool::RecheckLaterLocked(const Address& sender, uint64_t tip_nonce,
   for (auto n = s->second.upper_bound(after); n != s->second.end(); ++n) {
     later.push_back(n->second);
   }
-  for (const Hash256& id : later) {
-    const Transaction& tx = entries_.at(id).tx;
-    absl::StatusOr<ValidationResult> v =
-        chain_->CheckTransactionOnTip(tx, pending, /*verify_signature=*/false);
-    if (!v.ok() || !v->ok()) {
-      RemoveWithLaterLocked(id);
-      return;
-    }
-    pending.push_back(tx);
-  }
+  if (later.empty()) return;
+  // One pass over the whole nonce chain (linear, not one replay per tx).
+  const size_t before = pending.size();
+  for (const Hash256& id : later) pending.push_back(entries_.at(id).tx);
+  absl::StatusOr<size_t> valid = chain_->CheckSequenceOnTip(pending);
+  const size_t first_bad =
+      valid.ok() ? (*valid > before ? *valid - before : 0) : 0;
+  if (first_bad < later.size()) RemoveWithLaterLocked(later[first_bad]);
 }
 
 void Mempool::EnforceLimitsLocked() {
@@ -364,20 +362,28 @@ void Mempool::OnChainUpdate(const AcceptResult& r) {
   for (const auto& [sender, nonces] : groups) {
     absl::StatusOr<AccountState> account = chain_->GetAccount(sender);
     if (!account.ok()) continue;  // cannot check them: drop
+    // The contiguous run of nonces from the account's next one, then one
+    // linear check of the run against the new tip.
     uint64_t expected = account->nonce;
-    std::vector<Transaction> pending;
+    std::vector<size_t> run;
+    std::vector<Transaction> txs;
+    absl::flat_hash_map<std::string, bool> run_claims;
     for (auto n = nonces.lower_bound(expected); n != nonces.end(); ++n) {
-      Entry& e = candidates[n->second];
+      const Entry& e = candidates[n->second];
       if (n->first != expected) break;
-      if (pending.size() >= options_.max_txs_per_sender) break;
-      if (e.claim && claims_.contains(*e.claim)) break;
-      absl::StatusOr<ValidationResult> v = chain_->CheckTransactionOnTip(
-          e.tx, pending, /*verify_signature=*/false);
-      if (!v.ok() || !v->ok()) break;
-      pending.push_back(e.tx);
-      InsertLocked(std::move(e));
+      if (run.size() >= options_.max_txs_per_sender) break;
+      if (e.claim &&
+          (claims_.contains(*e.claim) || run_claims.contains(*e.claim)))
+        break;
+      if (e.claim) run_claims[*e.claim] = true;
+      run.push_back(n->second);
+      txs.push_back(e.tx);
       ++expected;
     }
+    absl::StatusOr<size_t> valid = chain_->CheckSequenceOnTip(txs);
+    if (!valid.ok()) continue;  // cannot check them: drop
+    for (size_t i = 0; i < *valid; ++i)
+      InsertLocked(std::move(candidates[run[i]]));
   }
   EnforceLimitsLocked();
 }

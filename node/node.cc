@@ -66,6 +66,7 @@ void Node::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  tip_epoch_.fetch_add(1);
   abort_mining_.store(true);
   if (miner_.joinable()) miner_.join();
   if (housekeeping_.joinable()) housekeeping_.join();
@@ -97,17 +98,20 @@ void Node::MinerLoop() {
       absl::MutexLock lock(&mu_);
       // Sleep until there is something to do: stop, or (on demand) a new
       // transaction or tip. Re-check once a second regardless.
+      // (The condition takes no other lock: absl may evaluate it anywhere.)
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || ShouldMine() || wakeups_ != seen_wakeups;
+        return stopping_ || options_.mine || wakeups_ != seen_wakeups;
       };
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
       if (stopping_) return;
       seen_wakeups = wakeups_;
-      if (!ShouldMine()) {
-        hash_rate_ = 0;
-        continue;
-      }
     }
+    if (!ShouldMine()) {
+      absl::MutexLock lock(&mu_);
+      hash_rate_ = 0;
+      continue;
+    }
+    const uint64_t epoch = tip_epoch_.load();
     absl::StatusOr<Block> block = chain_->CreateBlockTemplate(
         options_.miner_address, mempool_->SelectForBlock(kMaxBlockTxs - 1),
         NowSeconds());
@@ -116,9 +120,18 @@ void Node::MinerLoop() {
       absl::SleepFor(absl::Seconds(1));
       continue;
     }
+    // When blocks come faster than one a second, median-time-past runs ahead
+    // of the clock; a block too far ahead would be refused. Wait instead.
+    if (int64_t{block->header.time} >
+        NowSeconds() + options_.params.max_future_block_time_s - 1) {
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
     // Abort after template_refresh (to pick up new transactions and a fresh
-    // time) or as soon as the tip changes (SubmitBlock sets the flag).
+    // time) or as soon as the tip changes (SubmitBlock bumps the epoch and
+    // sets the flag). A change while the template was built is caught here.
     abort_mining_.store(false);
+    if (tip_epoch_.load() != epoch) continue;
     mining_now_.store(true);
     const absl::Time start = absl::Now();
     std::atomic<bool> timer_done{false};
@@ -155,7 +168,7 @@ void Node::MinerLoop() {
                 << " at height " << block->txs[0].height << " with "
                 << block->txs.size() - 1 << " transactions";
     } else if (r->status == AcceptStatus::kInvalid) {
-      LOG(ERROR) << "miner: own block rejected: " << r->validation.ToString();
+      LOG(WARNING) << "miner: own block rejected: " << r->validation.ToString();
     }
   }
 }
@@ -166,14 +179,15 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
   absl::StatusOr<AcceptResult> r = chain_->AcceptBlock(block);
   if (!r.ok() || !r->tip_changed()) return r;
   mempool_->OnChainUpdate(*r);
+  tip_epoch_.fetch_add(1);
   abort_mining_.store(true);
   TipEvent event;
   event.tip = chain_->Tip();
   event.previous_tip = before.hash;
   event.reorg_depth = static_cast<uint32_t>(r->disconnected.size());
-  if (absl::StatusOr<Block> tip_block = chain_->GetBlock(event.tip.hash);
-      tip_block.ok()) {
-    event.tx_count = static_cast<uint32_t>(tip_block->txs.size());
+  if (std::optional<BlockIndexEntry> e =
+          chain_->GetIndexEntry(event.tip.hash)) {
+    event.tx_count = e->tx_count;
   }
   if (event.reorg_depth > 0) {
     LOG(INFO) << "reorg: " << event.reorg_depth << " blocks undone, new tip "

@@ -28,6 +28,9 @@ namespace pbchain {
 // canonical bytes, is well under it in protobuf form). --max_message_bytes.
 inline constexpr int kMaxGrpcMessageBytes = 4 * 1024 * 1024;
 
+// Concurrent calls (including open streams) one client connection may have.
+inline constexpr int kMaxConcurrentStreams = 100;
+
 // Software version reported in node info.
 inline constexpr char kNodeVersion[] = "pbnode/0.1.0";
 
@@ -119,6 +122,7 @@ class Node {
   double hash_rate_ ABSL_GUARDED_BY(mu_) = 0;
 
   std::atomic<bool> abort_mining_{false};
+  std::atomic<uint64_t> tip_epoch_{0};  // bumped on every tip change and Stop
   std::atomic<bool> mining_now_{false};
   std::atomic<uint64_t> blocks_mined_{0};
   std::thread miner_;

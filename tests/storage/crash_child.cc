@@ -166,6 +166,9 @@ int Run(const std::string& datadir, const std::string& genesis_file) {
   absl::StatusOr<std::unique_ptr<ChainState>> state =
       ChainState::Create(*params, store->get());
   if (!state.ok()) return Fail("opening the chain", state.status());
+  // Tells the test the store is open (so most kills land while writing).
+  std::printf("OPENED\n");
+  std::fflush(stdout);
 
   Grower grower(state->get(), std::move(keys),
                 static_cast<uint64_t>(time(nullptr)) * 1000003u + getpid());

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -66,8 +67,14 @@ class Child {
   bool started() const { return pid_ > 0 && fd_ >= 0; }
 
   // Collects complete lines from the child's stdout until `deadline`.
-  void ReadUntil(Clock::time_point deadline, std::vector<std::string>& lines) {
+  // Reads lines until `deadline`, or until a line equal to `stop_at`.
+  void ReadUntil(Clock::time_point deadline, std::vector<std::string>& lines,
+                 const std::string& stop_at = "") {
     while (true) {
+      if (!stop_at.empty() &&
+          std::find(lines.begin(), lines.end(), stop_at) != lines.end()) {
+        return;
+      }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                       deadline - Clock::now())
                       .count();
@@ -144,7 +151,15 @@ TEST(CrashTest, KilledWriterLeavesAConsistentDurableStore) {
     {
       Child child(datadir, genesis_file);
       ASSERT_TRUE(child.started());
-      const int ms = 50 + static_cast<int>(rng() % 351);
+      // One run in four is killed at a random moment from its start (also
+      // while opening or creating the store); the others at a random moment
+      // after the store is open, so they land while blocks are written
+      // whatever the machine's speed (sanitizers, load).
+      if (rng() % 4 != 0) {
+        child.ReadUntil(Clock::now() + std::chrono::seconds(30), lines,
+                        /*stop_at=*/"OPENED");
+      }
+      const int ms = 20 + static_cast<int>(rng() % 381);
       child.ReadUntil(Clock::now() + std::chrono::milliseconds(ms), lines);
       int status = child.Kill();
       child.Drain(lines);
@@ -154,6 +169,7 @@ TEST(CrashTest, KilledWriterLeavesAConsistentDurableStore) {
           << kills;
     }
     for (const std::string& line : lines) {
+      if (line == "OPENED") continue;
       std::istringstream in(line);
       std::string word, hex;
       uint32_t height = 0;
@@ -166,7 +182,11 @@ TEST(CrashTest, KilledWriterLeavesAConsistentDurableStore) {
       reported.erase(reported.lower_bound(height), reported.end());
       reported[height] = *h;
     }
-    if (!lines.empty()) ++runs_with_reports;
+    if (std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+          return l.rfind("COMMITTED", 0) == 0;
+        })) {
+      ++runs_with_reports;
+    }
 
     // Reopen: it must open as is and hold everything reported.
     {
@@ -247,6 +267,8 @@ TEST(CrashTest, KilledWriterLeavesAConsistentDurableStore) {
   }
   EXPECT_GT(kills, 0);
   EXPECT_GT(all_committed.size(), 0u) << "the child never committed a block";
+  // Most runs are killed after the store is open: they must have written.
+  EXPECT_GE(runs_with_reports, kills / 2);
 }
 
 }  // namespace

@@ -19,8 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kSenders = 800;       // genesis allocations (fits the genesis record)
-constexpr int kTxsPerSender = 5;    // nonces 0..4
+constexpr int kSenders = 800;  // genesis allocations (fits the genesis record)
+constexpr int kTxsPerSender = 5;  // nonces 0..4
 constexpr int kTotalTxs = kSenders * kTxsPerSender;
 
 PrivateKey Key(int i) {
@@ -34,7 +34,8 @@ PrivateKey Key(int i) {
 struct TempDatadir {
   fs::path path;
   explicit TempDatadir(const std::string& name)
-      : path(fs::temp_directory_path() / ("pbchain_bench_" + name + "_" + std::to_string(getpid()))) {
+      : path(fs::temp_directory_path() /
+             ("pbchain_bench_" + name + "_" + std::to_string(getpid()))) {
     fs::remove_all(path);
   }
   ~TempDatadir() { fs::remove_all(path); }
@@ -86,15 +87,17 @@ void BM_SubmitTransaction(benchmark::State& state) {
     NodeServiceImpl service(node.get());
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
     builder.RegisterService(&service);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     std::vector<std::unique_ptr<v1::NodeService::Stub>> stubs;
     for (int c = 0; c < clients; ++c) {
       grpc::ChannelArguments args;
       args.SetInt("pbchain.bench.client", c);  // one connection per client
-      stubs.push_back(v1::NodeService::NewStub(grpc::CreateCustomChannel(
-          "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args)));
+      stubs.push_back(v1::NodeService::NewStub(
+          grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                    grpc::InsecureChannelCredentials(), args)));
     }
     std::atomic<int> failures{0};
     state.ResumeTiming();
@@ -103,7 +106,8 @@ void BM_SubmitTransaction(benchmark::State& state) {
       threads.emplace_back([&, c] {
         for (const v1::SubmitTransactionRequest& req : work[c]) {
           grpc::ClientContext ctx;
-          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+          ctx.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(10));
           v1::SubmitTransactionResponse resp;
           if (!stubs[c]->SubmitTransaction(&ctx, req, &resp).ok()) failures++;
         }
@@ -118,16 +122,23 @@ void BM_SubmitTransaction(benchmark::State& state) {
     node.reset();
     state.ResumeTiming();
   }
-  state.counters["tx/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kTotalTxs, benchmark::Counter::kIsRate);
+  state.counters["tx/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kTotalTxs,
+                         benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_SubmitTransaction)->Arg(1)->Arg(8)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SubmitTransaction)
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
-// The node mines against an unreachable target (no block is ever found), so
-// every second of mining is pure nonce search through the node's miner.
+// The node's own miner for 4 s; HashRate() as GetInfo reports it.
 void BM_NodeHashRate(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  const ChainParams params = BenchParams({}, 0x1b00ffff);  // far too hard to hit
+  // About 2^24 hashes a block, no retargeting: mostly nonce search, with a
+  // block found now and then (its handling is part of the node's rate).
+  const ChainParams params = BenchParams({}, 0x1e00ffff);
   double per_thread = 0;
   for (auto _ : state) {
     TempDatadir dir("mine");
@@ -143,7 +154,12 @@ void BM_NodeHashRate(benchmark::State& state) {
   }
   state.counters["hashes/s/thread"] = per_thread;
 }
-BENCHMARK(BM_NodeHashRate)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_NodeHashRate)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace pbchain

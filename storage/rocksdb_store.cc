@@ -504,6 +504,22 @@ absl::StatusOr<uint32_t> RocksChainStore::Backup(const std::string& backup_dir,
   return id;
 }
 
+// Opens the backups in `backup_dir` for reading. NOT_FOUND if there are none.
+static absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>>
+OpenBackupsReadOnly(const std::string& backup_dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(backup_dir) / "meta", ec)) {
+    return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
+      rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
+  }
+  return std::unique_ptr<rocksdb::BackupEngineReadOnly>(raw);
+}
+
 absl::Status RestoreBackup(const std::string& backup_dir,
                            const std::string& datadir) {
   std::error_code ec;
@@ -511,22 +527,16 @@ absl::Status RestoreBackup(const std::string& backup_dir,
     return absl::FailedPreconditionError(
         absl::StrCat(datadir, " exists: restore only into a new datadir"));
   }
-  if (!fs::exists(fs::path(backup_dir) / "meta", ec)) {
-    return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
-  }
-  rocksdb::BackupEngineReadOnly* raw = nullptr;
-  rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
-      rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok())
-    return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
-  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> engine =
+      OpenBackupsReadOnly(backup_dir);
+  if (!engine.ok()) return engine.status();
   const std::string db_path = (fs::path(datadir) / "chain").string();
   fs::create_directories(db_path, ec);
   if (ec) {
     return absl::InternalError(
         absl::StrCat("cannot create ", db_path, ": ", ec.message()));
   }
-  s = engine->RestoreDBFromLatestBackup(db_path, db_path);
+  rocksdb::IOStatus s = (*engine)->RestoreDBFromLatestBackup(db_path, db_path);
   if (!s.ok()) {
     fs::remove_all(datadir, ec);
     return FromRocks(s, "restoring the backup");
@@ -536,18 +546,11 @@ absl::Status RestoreBackup(const std::string& backup_dir,
 
 absl::StatusOr<std::vector<BackupInfo>> ListBackups(
     const std::string& backup_dir) {
-  std::error_code ec;
-  if (!fs::exists(fs::path(backup_dir) / "meta", ec)) {
-    return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
-  }
-  rocksdb::BackupEngineReadOnly* raw = nullptr;
-  rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
-      rocksdb::BackupEngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok())
-    return FromRocks(s, absl::StrCat("opening backups in ", backup_dir));
-  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> engine =
+      OpenBackupsReadOnly(backup_dir);
+  if (!engine.ok()) return engine.status();
   std::vector<rocksdb::BackupInfo> infos;
-  engine->GetBackupInfo(&infos);
+  (*engine)->GetBackupInfo(&infos);
   std::vector<BackupInfo> out;
   for (const rocksdb::BackupInfo& i : infos) {
     out.push_back({i.backup_id, i.timestamp, i.size});

@@ -313,6 +313,19 @@ int64_t ChainState::MedianTimePast(const Node* node) const {
   return MedianTime(times);
 }
 
+namespace {
+
+DifficultyParams DifficultyParamsOf(const ChainParams& params) {
+  DifficultyParams dp;
+  dp.target_interval_ms = params.target_interval_ms;
+  dp.difficulty_window = params.difficulty_window;
+  dp.pow_limit = DecodeCompact(params.pow_limit_bits).target;
+  dp.genesis_bits = params.genesis_bits;
+  return dp;
+}
+
+}  // namespace
+
 uint32_t ChainState::NextBits(const Node* parent) const {
   if (params_.difficulty_window <= 0) return params_.genesis_bits;
   std::vector<BlockTimeBits> window;
@@ -323,12 +336,79 @@ uint32_t ChainState::NextBits(const Node* parent) const {
     window.push_back({int64_t{n->entry.header.time}, n->entry.header.bits});
   }
   std::reverse(window.begin(), window.end());
-  DifficultyParams dp;
-  dp.target_interval_ms = params_.target_interval_ms;
-  dp.difficulty_window = params_.difficulty_window;
-  dp.pow_limit = DecodeCompact(params_.pow_limit_bits).target;
-  dp.genesis_bits = params_.genesis_bits;
-  return pbchain::NextBits(window, dp);
+  return pbchain::NextBits(window, DifficultyParamsOf(params_));
+}
+
+HeaderChainCheck ChainState::CheckHeaderChain(
+    std::span<const BlockHeader> headers, size_t trusted) const {
+  HeaderChainCheck check;
+  if (headers.empty()) return check;
+  // The ancestors the rules look at: enough for the difficulty window and
+  // the median time, oldest first.
+  const size_t keep = std::max<size_t>(
+      static_cast<size_t>(std::max(params_.difficulty_window, 0)) + 1,
+      kMedianTimeSpan);
+  std::vector<BlockTimeBits> window;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    const Node* parent = Lookup(headers[0].prev_hash);
+    if (parent == nullptr) {
+      check.failure = ValidationResult::Invalid(
+          R::kHeaderUnknownParent,
+          absl::StrCat("parent ", headers[0].prev_hash.ToDisplayHex(),
+                       " is unknown"));
+      return check;
+    }
+    if (parent->entry.status & kBlockFailed) {
+      check.failure = ValidationResult::Invalid(R::kHeaderInvalidParent,
+                                                "parent block is invalid");
+      return check;
+    }
+    for (const Node* n = parent; n != nullptr && window.size() < keep;
+         n = n->parent) {
+      window.push_back({int64_t{n->entry.header.time}, n->entry.header.bits});
+    }
+    std::reverse(window.begin(), window.end());
+    check.chain_work = parent->entry.chain_work;
+    check.height = parent->entry.height;
+    check.last_hash = parent->entry.hash;
+  }
+  const DifficultyParams dp = DifficultyParamsOf(params_);
+  const int64_t now = Now();
+  for (size_t i = 0; i < headers.size(); ++i) {
+    const BlockHeader& h = headers[i];
+    if (h.prev_hash != check.last_hash) {
+      check.failure = ValidationResult::Invalid(
+          R::kHeaderUnknownParent,
+          absl::StrCat("header ", i, " does not follow the header before it"));
+      return check;
+    }
+    if (i >= trusted) {
+      std::vector<int64_t> times;
+      for (size_t j = window.size(); j > 0 && times.size() < kMedianTimeSpan;
+           --j) {
+        times.push_back(window[j - 1].time);
+      }
+      const uint32_t expected_bits = params_.difficulty_window <= 0
+                                         ? params_.genesis_bits
+                                         : pbchain::NextBits(window, dp);
+      HeaderContext ctx{expected_bits, MedianTime(times), now};
+      check.failure = CheckHeader(h, params_);
+      if (check.failure.ok()) {
+        check.failure = ContextualCheckHeader(h, ctx, params_);
+      }
+      if (!check.failure.ok()) return check;
+    }
+    window.push_back({int64_t{h.time}, h.bits});
+    if (window.size() > 2 * keep) {
+      window.erase(window.begin(), window.end() - keep);
+    }
+    check.chain_work = check.chain_work + BlockWork(DecodeCompact(h.bits).target);
+    check.height += 1;
+    check.last_hash = h.Hash();
+    check.valid = i + 1;
+  }
+  return check;
 }
 
 absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,

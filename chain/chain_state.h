@@ -71,6 +71,15 @@ struct RecordEntry {
   DataRecord record;
 };
 
+// What ChainState::CheckHeaderChain found.
+struct HeaderChainCheck {
+  size_t valid = 0;           // leading headers that passed every check
+  ValidationResult failure;   // why headers[valid] failed; ok if all passed
+  UInt256 chain_work;         // chain work up to headers[valid - 1]
+  uint32_t height = 0;        // height of headers[valid - 1]
+  Hash256 last_hash;          // hash of headers[valid - 1] (or the parent)
+};
+
 class ChainState {
  public:
   // Opens the chain on `store` (which must outlive it). An empty store gets
@@ -120,6 +129,17 @@ class ChainState {
   // A block locator of the active chain: tip, then exponentially sparser
   // ancestors, ending with genesis.
   std::vector<Hash256> GetLocator() const;
+  // Checks a run of headers that extends a block of the index, storing
+  // nothing (headers-first sync checks a peer's chain before downloading
+  // bodies). Each header must link to the one before it, the first to a
+  // known block not marked invalid; each must pass CheckHeader and the
+  // contextual rules (bits, time) against its real ancestors, including
+  // the earlier headers of the run. The first `trusted` headers passed an
+  // earlier call and only feed the context (their links are still checked).
+  // O(headers + difficulty window); holds the chain lock only to read the
+  // ancestors of the first header.
+  HeaderChainCheck CheckHeaderChain(std::span<const BlockHeader> headers,
+                                    size_t trusted = 0) const;
   // Bits the next block on the tip must carry, and the median-time-past the
   // next block's time must exceed.
   uint32_t NextBitsOnTip() const;

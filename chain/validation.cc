@@ -137,9 +137,7 @@ ValidationResult CheckTransaction(const Transaction& tx,
   return ValidationResult::Valid();
 }
 
-ValidationResult CheckBlock(const Block& block, const ChainParams& params,
-                            bool verify_signatures) {
-  const BlockHeader& h = block.header;
+ValidationResult CheckHeader(const BlockHeader& h, const ChainParams& params) {
   if (h.version != kBlockVersion) {
     return ValidationResult::Invalid(
         R::kHeaderBadVersion,
@@ -154,6 +152,15 @@ ValidationResult CheckBlock(const Block& block, const ChainParams& params,
   if (!HashMeetsTarget(h.Hash(), *target)) {
     return ValidationResult::Invalid(R::kHeaderBadPow,
                                      "hash does not meet the target");
+  }
+  return ValidationResult::Valid();
+}
+
+ValidationResult CheckBlock(const Block& block, const ChainParams& params,
+                            bool verify_signatures) {
+  if (ValidationResult header = CheckHeader(block.header, params);
+      !header.ok()) {
+    return header;
   }
   if (block.txs.empty()) {
     return ValidationResult::Invalid(R::kBlockNoCoinbase,
@@ -195,7 +202,7 @@ ValidationResult CheckBlock(const Block& block, const ChainParams& params,
     ids.push_back(id);
   }
   bool mutated = false;
-  if (ComputeMerkleRoot(std::move(ids), &mutated) != h.merkle_root || mutated) {
+  if (ComputeMerkleRoot(std::move(ids), &mutated) != block.header.merkle_root || mutated) {
     return ValidationResult::Invalid(
         R::kBlockBadMerkleRoot, "merkle root does not match the transactions");
   }

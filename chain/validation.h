@@ -82,9 +82,14 @@ ValidationResult CheckTransaction(const Transaction& tx,
                                   const ChainParams& params,
                                   bool verify_signature = true);
 
-// Context-free block checks: version, proof of work against the header's own
-// bits (and the pow limit), size and count limits, exactly one coinbase first,
-// no duplicate txids, merkle root, every transaction's CheckTransaction.
+// Context-free header checks: version, and proof of work against the
+// header's own bits (which must decode and not exceed the pow limit).
+ValidationResult CheckHeader(const BlockHeader& header,
+                             const ChainParams& params);
+
+// Context-free block checks: CheckHeader, then size and count limits,
+// exactly one coinbase first, no duplicate txids, merkle root, every
+// transaction's CheckTransaction.
 ValidationResult CheckBlock(const Block& block, const ChainParams& params,
                             bool verify_signatures = true);
 

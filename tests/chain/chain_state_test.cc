@@ -6,6 +6,7 @@
 
 #include "chain/consensus.h"
 #include "chain/memory_store.h"
+#include "chain/pow.h"
 #include "gtest/gtest.h"
 #include "tests/chain/test_chain.h"
 
@@ -240,6 +241,78 @@ TEST(ChainStateTest, TemplateSkipsInvalidCandidatesAndIsValid) {
                                         pending)
                 ->reason(),
             RejectReason::kNone);
+}
+
+// Re-mines `h` after an edit (the test target accepts about half of all
+// hashes).
+void Remine(BlockHeader& h, const ChainParams& p) {
+  const UInt256 target = *TargetFromBits(h.bits, DecodeCompact(p.pow_limit_bits).target);
+  while (!HashMeetsTarget(h.Hash(), target)) ++h.nonce;
+}
+
+// Headers-first sync checks a peer's header chain before any body arrives.
+TEST(ChainStateTest, CheckHeaderChainValidatesLinksProofOfWorkAndContext) {
+  ChainParams p = TestParams(1);
+  MemoryChainStore source_store, fresh_store;
+  auto source = *ChainState::Create(p, &source_store, FixedClock());
+  auto fresh = *ChainState::Create(p, &fresh_store, FixedClock());
+  std::vector<BlockHeader> headers;
+  BlockHeader parent = MakeGenesisBlock(p).header;
+  for (uint32_t h = 0; h < 30; ++h) {
+    Block b = MakeBlock(p, parent, h, {});
+    ASSERT_EQ(source->AcceptBlock(b)->status, AcceptStatus::kActive);
+    headers.push_back(b.header);
+    parent = b.header;
+  }
+
+  HeaderChainCheck all = fresh->CheckHeaderChain(headers);
+  EXPECT_TRUE(all.failure.ok()) << all.failure.message();
+  EXPECT_EQ(all.valid, 30u);
+  EXPECT_EQ(all.height, 30u);
+  EXPECT_EQ(all.last_hash, source->Tip().hash);
+  EXPECT_EQ(all.chain_work, source->Tip().chain_work);
+  EXPECT_EQ(fresh->Tip().height, 0u) << "checking stores nothing";
+
+  // A continuation checked on its own fails (its parent is not stored)...
+  std::span<const BlockHeader> tail(headers.begin() + 15, headers.end());
+  EXPECT_EQ(fresh->CheckHeaderChain(tail).failure.reason(),
+            RejectReason::kHeaderUnknownParent);
+  // ...but passes with the earlier headers given as trusted context.
+  HeaderChainCheck resumed = fresh->CheckHeaderChain(headers, 15);
+  EXPECT_EQ(resumed.valid, 30u);
+  EXPECT_EQ(resumed.chain_work, all.chain_work);
+
+  {  // Bits that do not decode to a target the hash meets.
+    std::vector<BlockHeader> bad = headers;
+    bad[10].bits = 0x1d00ffff;
+    HeaderChainCheck c = fresh->CheckHeaderChain(bad);
+    EXPECT_EQ(c.valid, 10u);
+    EXPECT_EQ(c.failure.reason(), RejectReason::kHeaderBadPow);
+  }
+  {  // Valid proof of work, but not the bits the retarget rule wants.
+    std::vector<BlockHeader> bad(headers.begin(), headers.begin() + 8);
+    bad[7].bits = 0x207ffffe;
+    Remine(bad[7], p);
+    HeaderChainCheck c = fresh->CheckHeaderChain(bad);
+    EXPECT_EQ(c.valid, 7u);
+    EXPECT_EQ(c.failure.reason(), RejectReason::kHeaderBadBits);
+  }
+  {  // Too far in the future (may become valid later).
+    std::vector<BlockHeader> bad(headers.begin(), headers.begin() + 5);
+    bad[4].time = static_cast<uint32_t>(testing::kTestGenesisTime + 1'000'000 +
+                                        p.max_future_block_time_s + 60);
+    Remine(bad[4], p);
+    HeaderChainCheck c = fresh->CheckHeaderChain(bad);
+    EXPECT_EQ(c.valid, 4u);
+    EXPECT_EQ(c.failure.reason(), RejectReason::kHeaderTimeTooNew);
+  }
+  {  // Out of order.
+    std::vector<BlockHeader> bad = headers;
+    std::swap(bad[5], bad[6]);
+    HeaderChainCheck c = fresh->CheckHeaderChain(bad);
+    EXPECT_EQ(c.valid, 5u);
+    EXPECT_EQ(c.failure.reason(), RejectReason::kHeaderUnknownParent);
+  }
 }
 
 TEST(ChainStateTest, LocatorStartsAtTipAndEndsAtGenesis) {

@@ -893,6 +893,27 @@ std::vector<Hash256> ChainState::GetLocator() const {
   return out;
 }
 
+std::vector<BlockHeader> ChainState::HeadersAfterLocator(
+    std::span<const Hash256> locator, const std::optional<Hash256>& stop,
+    uint32_t max_count, uint32_t* start_height) const {
+  absl::ReaderMutexLock lock(&mu_);
+  uint32_t start = 0;
+  for (const Hash256& h : locator) {
+    if (const Node* n = Lookup(h); n != nullptr && IsActiveLocked(n)) {
+      start = n->entry.height + 1;
+      break;
+    }
+  }
+  *start_height = start;
+  std::vector<BlockHeader> out;
+  for (size_t height = start; height < active_.size() && out.size() < max_count;
+       ++height) {
+    out.push_back(active_[height]->entry.header);
+    if (stop && active_[height]->entry.hash == *stop) break;
+  }
+  return out;
+}
+
 uint32_t ChainState::NextBitsOnTip() const {
   absl::ReaderMutexLock lock(&mu_);
   return NextBits(active_.back());

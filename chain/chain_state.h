@@ -129,6 +129,13 @@ class ChainState {
   // A block locator of the active chain: tip, then exponentially sparser
   // ancestors, ending with genesis.
   std::vector<Hash256> GetLocator() const;
+  // Main-chain headers after the first locator entry on the main chain
+  // (after genesis if none is), in ascending height order: at most
+  // `max_count`, ending with `stop` if it comes first. `*start_height` is
+  // the height of the first one. Read under one lock, so consecutive.
+  std::vector<BlockHeader> HeadersAfterLocator(
+      std::span<const Hash256> locator, const std::optional<Hash256>& stop,
+      uint32_t max_count, uint32_t* start_height) const;
   // Checks a run of headers that extends a block of the index, storing
   // nothing (headers-first sync checks a peer's chain before downloading
   // bodies). Each header must link to the one before it, the first to a

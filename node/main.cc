@@ -1,8 +1,7 @@
 // pbnode: a pbchain full node.
 //
 //   pbnode --genesis genesis.json --datadir ~/.pbchain --listen 127.0.0.1:7700
-//   \
-//          --mine --miner-address pb...
+//          --mine --miner-address pb... --tracker 127.0.0.1:7600
 //
 // Flags are defined here only and copied into NodeOptions. glog is set up
 // through FLAGS_* in code / GLOG_* environment variables (its flags are not
@@ -18,13 +17,19 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "glog/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "node/address_book.h"
+#include "node/gossip_service.h"
+#include "node/network.h"
 #include "node/node.h"
 #include "node/node_service.h"
 
@@ -52,6 +57,24 @@ ABSL_FLAG(absl::Duration, backup_interval, absl::Hours(1),
 ABSL_FLAG(int, backup_keep, 5, "how many backups to keep");
 ABSL_FLAG(int, max_message_bytes, pbchain::kMaxGrpcMessageBytes,
           "largest gRPC message the server accepts or sends");
+ABSL_FLAG(std::string, tracker, "",
+          "host:port of a pbtracker to join (heartbeats, peer list); the node "
+          "keeps working from known peers while it is down");
+ABSL_FLAG(std::vector<std::string>, peer, {},
+          "host:port of a node to connect to; may repeat or be a comma list");
+ABSL_FLAG(std::string, discover_local, "",
+          "LOW-HIGH: probe 127.0.0.1 ports LOW..HIGH (at most 1024) for nodes "
+          "of the same network, e.g. 7700-7720");
+ABSL_FLAG(bool, connect_only, false,
+          "dial only the --peer nodes (no addresses from the tracker, peer "
+          "exchange or discovery); inbound peers are still accepted");
+ABSL_FLAG(std::string, advertise, "",
+          "host:port other nodes should dial to reach this one (default: the "
+          "--listen address with the actual port)");
+ABSL_FLAG(int, max_outbound, 8, "most peers this node dials (0..256)");
+ABSL_FLAG(int, max_inbound, 32, "most peers that may dial this node (0..1024)");
+ABSL_FLAG(absl::Duration, ban_duration, absl::Minutes(10),
+          "how long a misbehaving peer stays banned, e.g. 10m");
 
 namespace {
 
@@ -67,10 +90,14 @@ int main(int argc, char** argv) {
       "a pbchain full node: keeps the chain in RocksDB, validates, mines and "
       "serves the NodeService gRPC API (with health and reflection).\n\n"
       "  pbnode --genesis FILE --datadir DIR [--listen HOST:PORT] [--mine "
-      "--miner_address pb...]\n\nFlags may be written with dashes or "
+      "--miner_address pb...]\n         [--tracker HOST:PORT] [--peer "
+      "HOST:PORT]... [--discover_local LOW-HIGH]\n\nGossip with other "
+      "nodes runs on the same port as the API. Flags may be written with dashes or "
       "underscores (--mining-threads = --mining_threads).");
-  // absl flags take underscores; accept the dashed spelling too.
+  // absl flags take underscores; accept the dashed spelling too. A repeated
+  // --peer adds to the list (absl would keep only the last).
   std::vector<std::string> normalized;
+  std::vector<std::string> peers;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     if (i > 0 && arg.rfind("--", 0) == 0) {
@@ -79,9 +106,18 @@ int main(int argc, char** argv) {
            ++j) {
         if (arg[j] == '-') arg[j] = '_';
       }
+      if (arg == "--peer" && i + 1 < argc) {
+        peers.push_back(argv[++i]);
+        continue;
+      }
+      if (arg.rfind("--peer=", 0) == 0) {
+        peers.push_back(arg.substr(7));
+        continue;
+      }
     }
     normalized.push_back(arg);
   }
+  if (!peers.empty()) normalized.push_back("--peer=" + absl::StrJoin(peers, ","));
   std::vector<char*> args;
   for (std::string& a : normalized) args.push_back(a.data());
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
@@ -132,6 +168,57 @@ int main(int argc, char** argv) {
   const int max_message = absl::GetFlag(FLAGS_max_message_bytes);
   if (max_message < 1024) return Fail("--max_message_bytes must be >= 1024");
 
+  pbchain::NetworkOptions net;
+  net.tracker = absl::GetFlag(FLAGS_tracker);
+  if (!net.tracker.empty()) {
+    if (absl::Status s = pbchain::CheckPeerAddress(net.tracker); !s.ok()) {
+      return Fail(absl::StrCat("--tracker: ", s.message()));
+    }
+  }
+  for (const std::string& peer : absl::GetFlag(FLAGS_peer)) {
+    if (peer.empty()) continue;
+    if (absl::Status s = pbchain::CheckPeerAddress(peer); !s.ok()) {
+      return Fail(absl::StrCat("--peer: ", s.message()));
+    }
+    net.peers.push_back(peer);
+  }
+  if (const std::string range = absl::GetFlag(FLAGS_discover_local);
+      !range.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(range, '-');
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &net.discover_low) ||
+        !absl::SimpleAtoi(parts[1], &net.discover_high) ||
+        net.discover_low < 1 || net.discover_high > 65535 ||
+        net.discover_low > net.discover_high ||
+        net.discover_high - net.discover_low >= pbchain::kMaxDiscoverPorts) {
+      return Fail(absl::StrCat("--discover_local: want LOW-HIGH, ports 1..65535, "
+                               "at most ", pbchain::kMaxDiscoverPorts,
+                               " ports; got '", range, "'"));
+    }
+  }
+  net.connect_only = absl::GetFlag(FLAGS_connect_only);
+  if (net.connect_only && net.peers.empty()) {
+    return Fail("--connect_only needs at least one --peer");
+  }
+  net.max_outbound = absl::GetFlag(FLAGS_max_outbound);
+  net.max_inbound = absl::GetFlag(FLAGS_max_inbound);
+  if (net.max_outbound < 0 || net.max_outbound > 256) {
+    return Fail("--max_outbound must be 0..256");
+  }
+  if (net.max_inbound < 0 || net.max_inbound > 1024) {
+    return Fail("--max_inbound must be 0..1024");
+  }
+  net.ban_duration = absl::GetFlag(FLAGS_ban_duration);
+  if (net.ban_duration < absl::ZeroDuration()) {
+    return Fail("--ban_duration must not be negative");
+  }
+  net.max_message_bytes = max_message;
+  const std::string advertise = absl::GetFlag(FLAGS_advertise);
+  if (!advertise.empty()) {
+    if (absl::Status s = pbchain::CheckPeerAddress(advertise); !s.ok()) {
+      return Fail(absl::StrCat("--advertise: ", s.message()));
+    }
+  }
+
   absl::StatusOr<std::unique_ptr<pbchain::Node>> node =
       pbchain::Node::Create(options);
   if (!node.ok()) {
@@ -141,7 +228,9 @@ int main(int argc, char** argv) {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  pbchain::NodeServiceImpl service(node->get());
+  pbchain::Network network(node->get(), net);
+  pbchain::NodeServiceImpl service(node->get(), &network);
+  pbchain::GossipServiceImpl gossip(&network);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
@@ -153,6 +242,7 @@ int main(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
   builder.RegisterService(&service);
+  builder.RegisterService(&gossip);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "pbnode: cannot listen on " << absl::GetFlag(FLAGS_listen)
@@ -161,6 +251,13 @@ int main(int argc, char** argv) {
   }
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string host = listen.substr(0, listen.rfind(':'));
+  std::string advertised = advertise;
+  if (advertised.empty()) {
+    // A wildcard listen address is not dialable: advertise loopback.
+    const bool wildcard = host == "0.0.0.0" || host == "[::]" || host.empty();
+    advertised = absl::StrCat(wildcard ? "127.0.0.1" : host, ":", port);
+  }
+  network.Start(advertised);
   std::cout << "pbnode listening on " << host << ":" << port << std::endl;
   LOG(INFO) << "pbnode " << pbchain::kNodeVersion << " serving on " << host
             << ":" << port << (options.mine ? ", mining" : "");
@@ -169,6 +266,7 @@ int main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   LOG(INFO) << "signal " << signal_number << ": shutting down";
   (*node)->Stop();  // stop mining first
+  network.Stop();   // leave the tracker, end gossip sessions
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   node->reset();  // closes the chain and the store

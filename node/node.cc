@@ -1,6 +1,9 @@
 #include "node/node.h"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "chain/consensus.h"
@@ -16,6 +19,55 @@ int64_t NowSeconds() {
       .count();
 }
 
+constexpr char kNodeIdFile[] = "node_id";
+
+bool ValidNodeId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+// Reads DATADIR/node_id, or writes a new random one (temp file + rename, so
+// a crash never leaves half an id).
+absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& datadir) {
+  const std::filesystem::path path =
+      std::filesystem::path(datadir) / kNodeIdFile;
+  if (std::ifstream in(path); in) {
+    std::string id;
+    std::getline(in, id);
+    if (!ValidNodeId(id)) {
+      return absl::DataLossError(absl::StrCat(
+          path.string(), " does not hold a node id (1..64 printable ASCII "
+                         "chars); delete it to get a new one"));
+    }
+    return id;
+  }
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  }
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << id << "\n";
+    out.flush();
+    if (!out) {
+      return absl::InternalError(
+          absl::StrCat("cannot write ", tmp.string()));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot create ", path.string(),
+                                            ": ", ec.message()));
+  }
+  return id;
+}
+
 }  // namespace
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {}
@@ -29,6 +81,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
       RocksChainStore::Open(node->options_.datadir);
   if (!store.ok()) return store.status();
   node->store_ = *std::move(store);
+  // After the store: its lock keeps two nodes off one datadir.
+  absl::StatusOr<std::string> id = LoadOrCreateNodeId(node->options_.datadir);
+  if (!id.ok()) return id.status();
+  node->node_id_ = *id;
   absl::StatusOr<std::unique_ptr<ChainState>> chain =
       ChainState::Create(node->options_.params, node->store_.get());
   if (!chain.ok()) return chain.status();
@@ -206,10 +262,17 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
 absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx) {
   absl::StatusOr<Hash256> id = mempool_->Add(tx);
   if (id.ok()) {
-    absl::MutexLock lock(&mu_);
-    ++wakeups_;
+    {
+      absl::MutexLock lock(&mu_);
+      ++wakeups_;
+    }
+    if (tx_listener_) tx_listener_(tx);
   }
   return id;
+}
+
+void Node::SetTransactionListener(TransactionListener listener) {
+  tx_listener_ = std::move(listener);
 }
 
 uint64_t Node::AddTipListener(TipListener listener) {

@@ -73,6 +73,9 @@ class Node {
   // Stops mining and backups; idempotent. Queries keep working.
   void Stop();
 
+  // This node's id (see PeerInfo.node_id): 32 random lowercase hex chars
+  // made at first start and kept in DATADIR/node_id.
+  const std::string& node_id() const { return node_id_; }
   ChainState& chain() { return *chain_; }
   Mempool& mempool() { return *mempool_; }
   const NodeOptions& options() const { return options_; }
@@ -85,6 +88,12 @@ class Node {
   // Adds a transaction to the mempool (see Mempool::Add for the codes) and
   // wakes an on-demand miner.
   absl::StatusOr<Hash256> SubmitTransaction(const Transaction& tx);
+
+  // Called with every transaction SubmitTransaction added to the mempool
+  // (from the API or a peer), on the submitting thread; must not block.
+  // Set once, before the node is shared (the network relays them).
+  using TransactionListener = std::function<void(const Transaction&)>;
+  void SetTransactionListener(TransactionListener listener);
 
   // Tip listeners are called for every tip change, in order, on the thread
   // that caused it; they must not block. Returns an id for removal.
@@ -105,6 +114,8 @@ class Node {
   bool ShouldMine() const;
 
   const NodeOptions options_;
+  std::string node_id_;
+  TransactionListener tx_listener_;
   std::unique_ptr<RocksChainStore> store_;
   std::unique_ptr<ChainState> chain_;
   std::unique_ptr<Mempool> mempool_;

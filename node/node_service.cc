@@ -29,31 +29,16 @@
 #include "chain/validation.h"
 #include "glog/logging.h"
 #include "node/status.h"
+#include "node/wire.h"
 #include "proto/convert.h"
 
 namespace pbchain {
 namespace {
 
-constexpr uint32_t kProtocolVersion = 1;
 // A page token is the hex of a record index key: namespace (<= 64) + 0x00 +
 // 'k' + key (<= 128) or 't' + txid (32).
 constexpr size_t kMaxPageTokenChars =
     2 * (kMaxNamespaceLen + 2 + std::max(kMaxRecordKeyLen, size_t{32}));
-
-std::string HashBytes(const Hash256& hash) {
-  return std::string(reinterpret_cast<const char*>(hash.bytes.data()),
-                     hash.bytes.size());
-}
-
-// A 32-byte hash field of a request. INVALID_ARGUMENT naming `field`.
-absl::StatusOr<Hash256> ParseHash(const std::string& bytes,
-                                  absl::string_view field) {
-  if (bytes.size() != 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": want 32 bytes, got ", bytes.size()));
-  }
-  return *Hash256::FromBytes(AsBytes(bytes));
-}
 
 // An address text field of a request. INVALID_ARGUMENT naming `field`.
 absl::StatusOr<Address> ParseAddress(const std::string& text,
@@ -86,19 +71,6 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
   return Reply(ctx, ToGrpcStatus(status));
 }
 
-v1::PeerRole RoleFromText(const std::string& role) {
-  if (role == "head") return v1::PEER_ROLE_HEAD;
-  if (role == "seed") return v1::PEER_ROLE_SEED;
-  return v1::PEER_ROLE_FULL;
-}
-
-std::string NodeIdOf(const std::string& datadir) {
-  std::error_code ec;
-  std::filesystem::path path = std::filesystem::absolute(datadir, ec);
-  const std::string text = ec ? datadir : path.lexically_normal().string();
-  const Hash256 digest = Sha256(AsBytes(text));
-  return HexEncode(ByteSpan(digest.bytes.data(), 8));
-}
 
 // Hashes per second the network spends: the work of the last up to
 // kHashRateWindow main-chain blocks over the time they took; when that span
@@ -356,8 +328,8 @@ class TipsWriter final
 
 }  // namespace
 
-NodeServiceImpl::NodeServiceImpl(Node* node)
-    : node_(node), node_id_(NodeIdOf(node->options().datadir)) {}
+NodeServiceImpl::NodeServiceImpl(Node* node, Network* network)
+    : node_(node), network_(network) {}
 
 grpc::ServerUnaryReactor* NodeServiceImpl::GetInfo(
     grpc::CallbackServerContext* ctx, const v1::GetInfoRequest* /*request*/,
@@ -369,17 +341,17 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetInfo(
   response->set_chain_work(tip.chain_work.ToDecimal());
   response->set_network_hash_rate(EstimateNetworkHashRate(chain, tip));
   response->set_local_hash_rate(node_->HashRate());
-  response->set_peer_count(0);  // no gossip network yet
+  response->set_peer_count(network_ ? network_->peer_count() : 0);
   response->set_genesis_hash(HashBytes(chain.genesis_hash()));
   response->set_chain_id(chain.params().chain_id);
   response->set_version(kNodeVersion);
   response->set_protocol_version(kProtocolVersion);
   response->set_role(RoleFromText(node_->options().role));
-  response->set_node_id(node_id_);
+  response->set_node_id(node_->node_id());
   response->set_mempool_size(node_->mempool().size());
   response->set_mempool_bytes(node_->mempool().bytes());
   response->set_mining(node_->mining());
-  response->set_syncing(false);  // no sync from peers yet
+  response->set_syncing(network_ != nullptr && network_->syncing());
   response->set_tip_time(tip.header.time);
   response->set_tip_bits(tip.header.bits);
   return Reply(ctx, grpc::Status::OK);
@@ -463,40 +435,12 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetHeaders(
           ? kMaxHeadersPerRequest
           : std::min(request->max_count(), kMaxHeadersPerRequest);
 
-  // Start after the first locator entry on the main chain, else at genesis.
-  uint64_t start = 0;
-  std::optional<Hash256> previous;
-  for (const Hash256& h : locator) {
-    std::optional<BlockIndexEntry> entry = chain.GetIndexEntry(h);
-    if (entry && chain.IsActive(h)) {
-      start = uint64_t{entry->height} + 1;
-      previous = h;
-      break;
-    }
+  uint32_t start = 0;
+  for (const BlockHeader& header :
+       chain.HeadersAfterLocator(locator, stop, max_count, &start)) {
+    *response->add_headers() = BlockHeaderToProto(header);
   }
   response->set_start_height(start);
-  for (uint64_t height = start;
-       static_cast<uint32_t>(response->headers_size()) < max_count &&
-       height <= std::numeric_limits<uint32_t>::max();
-       ++height) {
-    std::optional<Hash256> hash =
-        chain.ActiveHashAt(static_cast<uint32_t>(height));
-    if (!hash) break;  // past the tip
-    std::optional<BlockIndexEntry> entry = chain.GetIndexEntry(*hash);
-    if (!entry) break;
-    if (previous && entry->header.prev_hash != *previous) {
-      // The main chain moved while we read it.
-      if (response->headers_size() == 0) {
-        response->Clear();
-        return Reply(ctx, absl::AbortedError(
-                              "the chain reorganized while reading; retry"));
-      }
-      break;
-    }
-    *response->add_headers() = BlockHeaderToProto(entry->header);
-    previous = *hash;
-    if (stop && *hash == *stop) break;
-  }
   return Reply(ctx, grpc::Status::OK);
 }
 
@@ -802,8 +746,8 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
 
 grpc::ServerUnaryReactor* NodeServiceImpl::ListPeers(
     grpc::CallbackServerContext* ctx, const v1::ListPeersRequest* /*request*/,
-    v1::ListPeersResponse* /*response*/) {
-  // Peers arrive with the gossip network; until then there are none.
+    v1::ListPeersResponse* response) {
+  if (network_ != nullptr) network_->ListPeers(response);
   return Reply(ctx, grpc::Status::OK);
 }
 

@@ -36,6 +36,7 @@
 #include <string>
 
 #include "grpcpp/grpcpp.h"
+#include "node/network.h"
 #include "node/node.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
@@ -56,7 +57,8 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
  public:
   // Serves `node`, which must outlive the service and every call on it
   // (shut the grpc::Server down before destroying the node).
-  explicit NodeServiceImpl(Node* node);
+  // `network` may be null (a node without peers: tests, tools).
+  explicit NodeServiceImpl(Node* node, Network* network = nullptr);
 
   // Status codes per RPC (besides INTERNAL / DATA_LOSS for store failures):
   //  GetInfo           never fails otherwise.
@@ -131,7 +133,7 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   Node* const node_;
   // Hex of the first 8 bytes of SHA-256(datadir path); stable per datadir
   // until the gossip layer gives the node a persistent id.
-  const std::string node_id_;
+  Network* const network_;
 };
 
 }  // namespace pbchain

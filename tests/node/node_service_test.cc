@@ -2,6 +2,7 @@
 // real Node (RocksDB datadir in a temp directory, test genesis, no mining).
 #include "node/node_service.h"
 
+#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -194,7 +195,12 @@ TEST_F(NodeServiceTest, GetInfoDescribesTheChain) {
     EXPECT_EQ(info.version(), kNodeVersion);
     EXPECT_EQ(info.protocol_version(), 1u);
     EXPECT_EQ(info.role(), v1::PEER_ROLE_SEED);
-    EXPECT_EQ(info.node_id().size(), 16u);
+    // A random id kept in the datadir.
+    EXPECT_EQ(info.node_id().size(), 32u);
+    std::ifstream id_file(dir_ + "/data/node_id");
+    std::string stored;
+    std::getline(id_file, stored);
+    EXPECT_EQ(stored, info.node_id());
     EXPECT_EQ(info.peer_count(), 0u);
     EXPECT_FALSE(info.mining());
     EXPECT_FALSE(info.syncing());

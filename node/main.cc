@@ -8,6 +8,8 @@
 // absl flags).
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -40,7 +42,8 @@ ABSL_FLAG(std::string, datadir, "",
           "directory of the node's data (created if missing; required)");
 ABSL_FLAG(std::string, genesis, "",
           "genesis JSON file of the network (required; make one with "
-          "'pbtool genesis')");
+          "'pbtool genesis'). With --role head and no such file, the node "
+          "makes a new network's genesis there, funding --miner_address");
 ABSL_FLAG(bool, mine, false, "mine continuously");
 ABSL_FLAG(bool, mine_on_demand, false,
           "mine only while the mempool holds transactions");
@@ -49,7 +52,10 @@ ABSL_FLAG(std::string, miner_address, "",
           "or --mine_on_demand");
 ABSL_FLAG(int, mining_threads, 1, "threads searching nonces (1..64)");
 ABSL_FLAG(std::string, role, "full",
-          "role shown to others: head, seed or full");
+          "head (a network's first, mining node; makes the genesis if the "
+          "file is missing), seed (a stable node the tracker and peers hand "
+          "out first to joining nodes) or full; shown in node info and the "
+          "tracker's list");
 ABSL_FLAG(std::string, backup_dir, "",
           "take periodic RocksDB backups into this directory (off if empty)");
 ABSL_FLAG(absl::Duration, backup_interval, absl::Hours(1),
@@ -81,6 +87,45 @@ namespace {
 int Fail(const std::string& message) {
   std::cerr << "pbnode: " << message << "\n";
   return 2;
+}
+
+// A new devnet genesis (the defaults of ChainParams, as `pbtool genesis`)
+// funding --miner_address with kHeadGenesisAllocation coins, written to
+// `path` atomically; prints its hash.
+constexpr uint64_t kHeadGenesisAllocation = 1'000'000'000;
+
+absl::Status MakeGenesis(const std::string& path) {
+  pbchain::ChainParams params;
+  params.genesis_time = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()));
+  if (const std::string miner = absl::GetFlag(FLAGS_miner_address);
+      !miner.empty()) {
+    absl::StatusOr<pbchain::Address> address =
+        pbchain::Address::FromText(miner);
+    if (!address.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--miner_address: ", address.status().message()));
+    }
+    params.allocations.push_back({*address, kHeadGenesisAllocation});
+  }
+  if (absl::Status s = pbchain::MineGenesis(params); !s.ok()) return s;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << params.ToJson();
+    if (!out.flush()) {
+      return absl::InternalError(absl::StrCat("cannot write ", tmp));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", path, ": ", ec.message()));
+  }
+  std::cout << "pbnode made genesis "
+            << pbchain::MakeGenesisBlock(params).Hash().ToDisplayHex()
+            << " in " << path << std::endl;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -136,8 +181,16 @@ int main(int argc, char** argv) {
     return Fail("--datadir is required");
   if (absl::GetFlag(FLAGS_genesis).empty())
     return Fail("--genesis is required");
+  const std::string genesis_path = absl::GetFlag(FLAGS_genesis);
+  if (absl::GetFlag(FLAGS_role) == "head" &&
+      !std::filesystem::exists(genesis_path)) {
+    // The head node of a new network makes its genesis.
+    if (absl::Status s = MakeGenesis(genesis_path); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
   absl::StatusOr<pbchain::ChainParams> params =
-      pbchain::LoadGenesisFile(absl::GetFlag(FLAGS_genesis));
+      pbchain::LoadGenesisFile(genesis_path);
   if (!params.ok()) return Fail(std::string(params.status().message()));
 
   pbchain::NodeOptions options;

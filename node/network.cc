@@ -189,12 +189,23 @@ void Network::RunInbound(std::unique_ptr<GossipStream> stream) {
   peer->remote_ip = BanIp(stream->RemoteAddress());
   peer->link = std::make_unique<PeerLink>(std::move(stream));
   bool accept;
+  bool full = false;
   {
     absl::MutexLock lock(&mu_);
     accept = started_ && !stopping_;
-    if (accept) ++inbound_sessions_;
+    // Streams still in their handshake count too: a flood of silent
+    // streams must not pin an unbounded number of threads.
+    full = inbound_sessions_ >= MaxInboundSessions();
+    if (accept && !full) ++inbound_sessions_;
   }
-  if (!accept) {
+  if (accept && full) {
+    Envelope reject;
+    reject.mutable_reject()->set_code(v1::REJECT_CODE_TOO_MANY_PEERS);
+    reject.mutable_reject()->set_message("no room for more inbound streams");
+    peer->link->Send(std::move(reject));
+    peer->link->CloseAfterFlush();
+  }
+  if (!accept || full) {
     peer->link->Shutdown();
     return;
   }

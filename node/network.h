@@ -67,7 +67,7 @@ inline constexpr absl::Duration kPeerExchangeInterval = absl::Seconds(60);
 // Hashes remembered per peer (what it has / was sent) and per node (what
 // was rejected), to keep messages from looping and bodies from travelling
 // twice.
-inline constexpr size_t kMaxKnownPerPeer = 20000;
+inline constexpr size_t kMaxKnownPerPeer = 5000;
 inline constexpr size_t kMaxRecentRejects = 20000;
 // A transaction asked of one peer is not asked of another for this long.
 inline constexpr absl::Duration kTxRequestTimeout = absl::Seconds(30);
@@ -200,6 +200,9 @@ class Network {
   void AnnounceTransaction(const Hash256& txid);
 
   v1::Hello MakeHello() const;
+  // Inbound streams open at once, handshakes included: room for every
+  // allowed peer plus as many again (and a few) still saying hello.
+  int MaxInboundSessions() const { return 2 * options_.max_inbound + 8; }
   bool IsBannedLocked(const std::string& node_id, const std::string& ip,
                       absl::Time now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 

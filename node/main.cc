@@ -19,6 +19,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -139,6 +140,14 @@ int main(int argc, char** argv) {
       "HOST:PORT]... [--discover_local LOW-HIGH]\n\nGossip with other "
       "nodes runs on the same port as the API. Flags may be written with dashes or "
       "underscores (--mining-threads = --mining_threads).");
+  // --help lists this file's flags (absl's default looks for a file named
+  // after the program).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) {
+    return absl::EndsWith(path, "node/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   // absl flags take underscores; accept the dashed spelling too. A repeated
   // --peer adds to the list (absl would keep only the last).
   std::vector<std::string> normalized;
@@ -320,6 +329,7 @@ int main(int argc, char** argv) {
   LOG(INFO) << "signal " << signal_number << ": shutting down";
   (*node)->Stop();  // stop mining first
   network.Stop();   // leave the tracker, end gossip sessions
+  service.EndStreams();  // WatchTips streams end with OK
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   node->reset();  // closes the chain and the store

@@ -351,8 +351,11 @@ void Network::Misbehaving(const PeerPtr& peer, int points,
       if (!peer->remote_ip.empty()) book_.Ban(peer->remote_ip, until);
     }
   }
-  LOG(WARNING) << who << " misbehaved (+" << points << ", score " << score
-               << "): " << why;
+  // One line per offence, except floods (a point a message): every 25th.
+  if (points > 1 || ban || score % 25 == 0) {
+    LOG(WARNING) << who << " misbehaved (+" << points << ", score " << score
+                 << "): " << why;
+  }
   if (ban) {
     LOG(WARNING) << who << " banned for "
                  << absl::FormatDuration(options_.ban_duration);

@@ -199,8 +199,12 @@ class BlocksWriter final
 class TipsWriter final
     : public grpc::ServerWriteReactor<v1::WatchTipsResponse> {
  public:
-  TipsWriter(Node* node, bool include_current)
+  struct State;
+
+  TipsWriter(Node* node, bool include_current,
+             const std::function<void(std::weak_ptr<State>)>& track)
       : node_(node), state_(std::make_shared<State>()) {
+    track(state_);
     {
       absl::MutexLock lock(&state_->mu);
       state_->reactor = this;
@@ -231,12 +235,32 @@ class TipsWriter final
     if (start) StartWrite(&state_->current);
   }
 
+  // Ends the stream with OK now, or after the write in flight.
+  static void End(const std::shared_ptr<State>& state) {
+    TipsWriter* finish = nullptr;
+    {
+      absl::MutexLock lock(&state->mu);
+      if (state->finished || state->cancelled) return;
+      state->ending = true;
+      if (!state->writing && state->reactor != nullptr) {
+        state->finished = true;
+        finish = state->reactor;
+      }
+    }
+    if (finish != nullptr) finish->Finish(grpc::Status::OK);
+  }
+
   void OnWriteDone(bool ok) override {
     bool finish = false;
     bool more = false;
+    bool ending_now = false;
     {
       absl::MutexLock lock(&state_->mu);
-      if (!ok || state_->cancelled) {
+      if (ok && state_->ending && !state_->cancelled) {
+        state_->writing = false;
+        state_->finished = true;
+        ending_now = true;
+      } else if (!ok || state_->cancelled) {
         state_->writing = false;
         state_->finished = true;
         finish = true;
@@ -245,7 +269,9 @@ class TipsWriter final
         more = TakeTokenLocked(*state_);
       }
     }
-    if (finish) {
+    if (ending_now) {
+      Finish(grpc::Status::OK);
+    } else if (finish) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
     } else if (more) {
       StartWrite(&state_->current);
@@ -277,7 +303,6 @@ class TipsWriter final
     delete this;
   }
 
- private:
   struct State {
     absl::Mutex mu;
     std::deque<v1::WatchTipsResponse> queue ABSL_GUARDED_BY(mu);
@@ -285,16 +310,19 @@ class TipsWriter final
     bool writing ABSL_GUARDED_BY(mu) = false;  // the writer token
     bool cancelled ABSL_GUARDED_BY(mu) = false;
     bool finished ABSL_GUARDED_BY(mu) = false;
+    bool ending ABSL_GUARDED_BY(mu) = false;  // the server shuts down
     uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
     TipsWriter* reactor ABSL_GUARDED_BY(mu) = nullptr;
     // The message being written; touched only by the token holder.
     v1::WatchTipsResponse current;
   };
 
+ private:
   // If nobody writes and there is something to write, takes the writer
   // token and moves the next message into `current`.
   static bool TakeTokenLocked(State& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-    if (s.writing || s.finished || s.cancelled || s.paused || s.queue.empty())
+    if (s.writing || s.finished || s.cancelled || s.ending || s.paused ||
+        s.queue.empty())
       return false;
     s.writing = true;
     s.current = std::move(s.queue.front());
@@ -328,8 +356,29 @@ class TipsWriter final
 
 }  // namespace
 
+struct NodeServiceImpl::OpenStreams {
+  absl::Mutex mu;
+  std::vector<std::weak_ptr<TipsWriter::State>> tips ABSL_GUARDED_BY(mu);
+};
+
 NodeServiceImpl::NodeServiceImpl(Node* node, Network* network)
-    : node_(node), network_(network) {}
+    : node_(node),
+      network_(network),
+      streams_(std::make_unique<OpenStreams>()) {}
+
+NodeServiceImpl::~NodeServiceImpl() = default;
+
+void NodeServiceImpl::EndStreams() {
+  std::vector<std::shared_ptr<TipsWriter::State>> open;
+  {
+    absl::MutexLock lock(&streams_->mu);
+    for (const auto& weak : streams_->tips) {
+      if (auto state = weak.lock()) open.push_back(std::move(state));
+    }
+    streams_->tips.clear();
+  }
+  for (const auto& state : open) TipsWriter::End(state);
+}
 
 grpc::ServerUnaryReactor* NodeServiceImpl::GetInfo(
     grpc::CallbackServerContext* ctx, const v1::GetInfoRequest* /*request*/,
@@ -753,7 +802,15 @@ grpc::ServerUnaryReactor* NodeServiceImpl::ListPeers(
 
 grpc::ServerWriteReactor<v1::WatchTipsResponse>* NodeServiceImpl::WatchTips(
     grpc::CallbackServerContext* /*ctx*/, const v1::WatchTipsRequest* request) {
-  return new TipsWriter(node_, request->include_current());
+  return new TipsWriter(
+      node_, request->include_current(),
+      [streams = streams_.get()](std::weak_ptr<TipsWriter::State> state) {
+        absl::MutexLock lock(&streams->mu);
+        // Forget ended streams so the list stays as long as the open ones.
+        std::erase_if(streams->tips,
+                      [](const auto& weak) { return weak.expired(); });
+        streams->tips.push_back(std::move(state));
+      });
 }
 
 }  // namespace pbchain

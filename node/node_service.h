@@ -33,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "grpcpp/grpcpp.h"
@@ -59,14 +60,18 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   // (shut the grpc::Server down before destroying the node).
   // `network` may be null (a node without peers: tests, tools).
   explicit NodeServiceImpl(Node* node, Network* network = nullptr);
+  ~NodeServiceImpl();
+
+  // Ends every open WatchTips stream with OK (the client may reconnect), so
+  // that the server's Shutdown need not wait for them. Call before it.
+  void EndStreams();
 
   // Status codes per RPC (besides INTERNAL / DATA_LOSS for store failures):
   //  GetInfo           never fails otherwise.
   //  GetBlock          INVALID_ARGUMENT: no selector, hash not 32 bytes.
   //                    NOT_FOUND: unknown hash or height above the tip.
   //  GetHeaders        INVALID_ARGUMENT: more than 101 locator hashes, a
-  //                    locator or stop hash not 32 bytes. ABORTED: the chain
-  //                    reorganized while reading (retry).
+  //                    locator or stop hash not 32 bytes.
   //  GetBlocks         INVALID_ARGUMENT: to_height < from_height.
   //                    OUT_OF_RANGE: from_height above the tip. ABORTED: the
   //                    chain reorganized under the stream (retry).
@@ -130,10 +135,10 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
       const v1::WatchTipsRequest* request) override;
 
  private:
+  struct OpenStreams;  // the open WatchTips streams (node_service.cc)
   Node* const node_;
-  // Hex of the first 8 bytes of SHA-256(datadir path); stable per datadir
-  // until the gossip layer gives the node a persistent id.
   Network* const network_;
+  const std::unique_ptr<OpenStreams> streams_;
 };
 
 }  // namespace pbchain

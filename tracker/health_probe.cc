@@ -1,0 +1,138 @@
+#include "tracker/health_probe.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/impl/codegen/proto_utils.h"  // protobuf SerializationTraits
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace pbchain::tracker {
+namespace {
+
+using HealthRequest = grpc::health::v1::HealthCheckRequest;
+using HealthResponse = grpc::health::v1::HealthCheckResponse;
+
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+
+absl::Status ShuttingDown() {
+  return absl::AbortedError("the tracker is shutting down; retry later");
+}
+
+std::string CodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+}  // namespace
+
+HealthProber::HealthProber(absl::Duration timeout) : timeout_(timeout) {
+  for (int i = 0; i < kProbeThreads; ++i) {
+    threads_.emplace_back([this] { Work(); });
+  }
+}
+
+HealthProber::~HealthProber() { Shutdown(); }
+
+void HealthProber::Probe(std::string address, Done done) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      refused = ShuttingDown();
+    } else if (queue_.size() >= kMaxQueuedProbes) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("too many joins waiting for their reachability probe (",
+                       kMaxQueuedProbes, "); retry in 1s"));
+    } else {
+      queue_.push_back(Job{std::move(address), std::move(done)});
+      return;
+    }
+  }
+  done(refused);
+}
+
+void HealthProber::Shutdown() {
+  std::deque<Job> orphans;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    orphans.swap(queue_);
+    for (grpc::ClientContext* ctx : in_flight_) ctx->TryCancel();
+  }
+  for (Job& job : orphans) job.done(ShuttingDown());
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void HealthProber::Work() {
+  while (true) {
+    Job job;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;  // Shutdown fails what is still queued
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job.done(Check(job.address));
+  }
+}
+
+absl::Status HealthProber::Check(const std::string& address) {
+  grpc::ChannelArguments args;
+  // A connection of its own: a connection another channel keeps open to
+  // the same address would not prove the address is reachable now.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetMaxReceiveMessageSize(kMaxProbeResponseBytes);
+  // "dns:///" names the resolver, so nothing in the address can pick
+  // another one (the registry has checked the host characters too).
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      "dns:///" + address, grpc::InsecureChannelCredentials(), args);
+  grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return ShuttingDown();
+    in_flight_.insert(&ctx);
+  }
+  HealthRequest request;  // empty service name: the server as a whole
+  HealthResponse response;
+  grpc::Status status;
+  absl::Notification finished;
+  stub.UnaryCall(&ctx, kHealthCheckMethod, grpc::StubOptions(), &request,
+                 &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   finished.Notify();
+                 });
+  finished.WaitForNotification();
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(&ctx);
+    // Cancelled by Shutdown: no verdict on the address.
+    if (stopping_ && !status.ok()) return ShuttingDown();
+  }
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("health check ",
+                                               CodeName(status.error_code()),
+                                               ": ", status.error_message()));
+  }
+  if (response.status() != HealthResponse::SERVING) {
+    return absl::UnavailableError(
+        absl::StrCat("health status ",
+                     HealthResponse::ServingStatus_Name(response.status())));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pbchain::tracker

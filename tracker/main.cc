@@ -1,0 +1,242 @@
+// pbtracker: the pbchain peer registry.
+//
+//   pbtracker --listen 127.0.0.1:7600 [--lease-ttl 10s] [--probe-timeout 1s]
+//
+// Flags are defined here only and copied into RegistryOptions. glog is set up
+// through FLAGS_* in code / GLOG_* environment variables (its flags are not
+// absl flags).
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "tracker/health_probe.h"
+#include "tracker/registry.h"
+#include "tracker/tracker_service.h"
+
+namespace {
+
+// Largest gRPC message in either direction. The biggest the tracker sends
+// is a full network's snapshot (kMaxPeersPerNetworkLimit peers, < 1 MB).
+constexpr int kMaxMessageBytes = 1 << 20;
+// Concurrent calls (streams) on one client connection; more wait for a slot.
+constexpr int kMaxConcurrentStreams = 32;
+// Upper bounds of the count flags (memory stays bounded by their product
+// with the per-entry sizes; see docs/OPERATIONS.md).
+constexpr int kMaxNetworksLimit = 10'000;
+constexpr int kMaxWatchersLimit = 100'000;
+constexpr double kMaxJoinsPerSecondLimit = 1'000'000;
+// A lease must fit lease_ttl_ms (u32) comfortably.
+constexpr absl::Duration kMaxLeaseTtl = absl::Hours(24);
+// After SIGINT/SIGTERM the tracker ends its watch streams and cancels its
+// probes itself, so what is left are unary calls that take microseconds.
+// gRPC's server also waits for clients to close their (idle) connections:
+// this bounds that wait, after which it closes them.
+constexpr absl::Duration kShutdownGrace = absl::Milliseconds(250);
+
+}  // namespace
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7600",
+          "host:port to serve on; port 0 picks a free port (the chosen "
+          "address is printed as 'pbtracker listening on HOST:PORT')");
+ABSL_FLAG(absl::Duration, lease_ttl, pbchain::tracker::kDefaultLeaseTtl,
+          "a node not heard from (Join / Heartbeat) for this long is removed, "
+          "e.g. 10s");
+ABSL_FLAG(absl::Duration, heartbeat_interval,
+          pbchain::tracker::kDefaultHeartbeatInterval,
+          "how often nodes are told to heartbeat; must be below --lease-ttl");
+ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(1),
+          "deadline of the reachability probe (grpc.health.v1 Check on the "
+          "address a joining node advertises); 0 disables the probe");
+ABSL_FLAG(int, max_peers_per_network,
+          static_cast<int>(pbchain::tracker::kDefaultMaxPeersPerNetwork),
+          "live nodes per network (genesis hash), at most 2000; a Join "
+          "beyond gets RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_networks,
+          static_cast<int>(pbchain::tracker::kDefaultMaxNetworks),
+          "networks (genesis hashes) served at once");
+ABSL_FLAG(int, max_watchers,
+          static_cast<int>(pbchain::tracker::kDefaultMaxWatchers),
+          "open WatchPeers streams, all networks together");
+ABSL_FLAG(double, max_joins_per_second,
+          pbchain::tracker::kDefaultMaxJoinsPerSecond,
+          "Joins per second per client IP (token bucket, bursts of as many)");
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "pbtracker: " << message << "\n";
+  return 2;
+}
+
+// absl flags take underscores; accept the dashed spelling too
+// (--lease-ttl = --lease_ttl). Only the name is rewritten, not the value.
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+  std::vector<std::string> normalized;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (i > 0 && arg.rfind("--", 0) == 0) {
+      const size_t end = std::min(arg.find('='), arg.size());
+      for (size_t j = 2; j < end; ++j) {
+        if (arg[j] == '-') arg[j] = '_';
+      }
+    }
+    normalized.push_back(arg);
+  }
+  return normalized;
+}
+
+// The registry options from the flags, or a message saying which is wrong.
+absl::StatusOr<pbchain::tracker::RegistryOptions> OptionsFromFlags() {
+  pbchain::tracker::RegistryOptions options;
+  options.lease_ttl = absl::GetFlag(FLAGS_lease_ttl);
+  options.heartbeat_interval = absl::GetFlag(FLAGS_heartbeat_interval);
+  if (options.lease_ttl < absl::Milliseconds(100) ||
+      options.lease_ttl > kMaxLeaseTtl) {
+    return absl::InvalidArgumentError("--lease_ttl must be 100ms..24h");
+  }
+  if (options.heartbeat_interval <= absl::ZeroDuration() ||
+      options.heartbeat_interval >= options.lease_ttl) {
+    return absl::InvalidArgumentError(
+        "--heartbeat_interval must be above 0 and below --lease_ttl");
+  }
+  const int peers = absl::GetFlag(FLAGS_max_peers_per_network);
+  if (peers < 1 ||
+      peers > static_cast<int>(pbchain::tracker::kMaxPeersPerNetworkLimit)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_peers_per_network must be 1..",
+                     pbchain::tracker::kMaxPeersPerNetworkLimit));
+  }
+  const int networks = absl::GetFlag(FLAGS_max_networks);
+  if (networks < 1 || networks > kMaxNetworksLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_networks must be 1..", kMaxNetworksLimit));
+  }
+  const int watchers = absl::GetFlag(FLAGS_max_watchers);
+  if (watchers < 1 || watchers > kMaxWatchersLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_watchers must be 1..", kMaxWatchersLimit));
+  }
+  const double joins = absl::GetFlag(FLAGS_max_joins_per_second);
+  if (!(joins > 0) || joins > kMaxJoinsPerSecondLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_joins_per_second must be above 0, at most ",
+                     kMaxJoinsPerSecondLimit));
+  }
+  options.max_peers_per_network = static_cast<size_t>(peers);
+  options.max_networks = static_cast<size_t>(networks);
+  options.max_watchers = static_cast<size_t>(watchers);
+  options.max_joins_per_second = joins;
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "the pbchain tracker: a registry of live nodes, kept apart by network "
+      "(genesis hash). Nodes Join, Heartbeat and Leave; a node that misses "
+      "its lease is removed; WatchPeers streams every change. Serves "
+      "pbchain.v1.Tracker with grpc.health.v1 and server reflection.\n\n"
+      "  pbtracker [--listen HOST:PORT] [--lease-ttl 10s] "
+      "[--heartbeat-interval 2s] [--probe-timeout 1s]\n\n"
+      "A joining node's address must answer grpc.health.v1 Check within "
+      "--probe-timeout. Flags may be written with dashes or underscores "
+      "(--lease-ttl = --lease_ttl).");
+  // --help lists this file's flags (absl's default looks for a file named
+  // after the program).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) {
+    return absl::EndsWith(path, "tracker/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
+  std::vector<char*> args;
+  for (std::string& a : normalized) args.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  // Block SIGINT/SIGTERM in every thread; main waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<pbchain::tracker::RegistryOptions> options =
+      OptionsFromFlags();
+  if (!options.ok()) return Fail(std::string(options.status().message()));
+  const absl::Duration probe_timeout = absl::GetFlag(FLAGS_probe_timeout);
+  if (probe_timeout < absl::ZeroDuration() ||
+      probe_timeout > absl::Seconds(30)) {
+    return Fail("--probe_timeout must be 0 (off)..30s");
+  }
+
+  pbchain::tracker::Registry registry(*options);
+  std::unique_ptr<pbchain::tracker::HealthProber> prober;
+  pbchain::tracker::ReachabilityProbe probe;
+  if (probe_timeout > absl::ZeroDuration()) {
+    prober = std::make_unique<pbchain::tracker::HealthProber>(probe_timeout);
+    probe = [p = prober.get()](const std::string& address,
+                               std::function<void(absl::Status)> done) {
+      p->Probe(address, std::move(done));
+    };
+  }
+  pbchain::tracker::TrackerServiceImpl service(&registry, probe);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             kMaxConcurrentStreams);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "pbtracker: cannot listen on " << listen << "\n";
+    return 1;
+  }
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  std::cout << "pbtracker listening on " << host << ":" << port << std::endl;
+  LOG(INFO) << "pbtracker serving on " << host << ":" << port << ", lease ttl "
+            << options->lease_ttl << ", probe "
+            << (prober ? absl::FormatDuration(probe_timeout) : "off");
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LOG(INFO) << "signal " << signal_number << ": shutting down";
+  server->GetHealthCheckService()->Shutdown();  // NOT_SERVING from now on
+  if (prober) prober->Shutdown();  // pending Joins end with ABORTED
+  service.Shutdown();              // WatchPeers streams end with UNAVAILABLE
+  server->Shutdown(absl::ToChronoTime(absl::Now() + kShutdownGrace));
+  server->Wait();
+  LOG(INFO) << "stopped cleanly";
+  return 0;
+}

@@ -1,0 +1,393 @@
+#include "tracker/tracker_service.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "glog/logging.h"
+
+namespace pbchain::tracker {
+namespace {
+
+// --- protobuf <-> registry types, in one place ------------------------------
+
+JoinInput JoinInputFromProto(const v1::JoinRequest& request) {
+  JoinInput input;
+  input.node_id = request.node_id();
+  input.address = request.address();
+  input.genesis_hash = request.genesis_hash();
+  input.role = request.role();
+  input.height = request.height();
+  input.tip_hash = request.tip_hash();
+  return input;
+}
+
+v1::PeerInfo PeerToProto(const Peer& peer) {
+  v1::PeerInfo info;
+  info.set_node_id(peer.node_id);
+  info.set_address(peer.address);
+  info.set_role(static_cast<v1::PeerRole>(peer.role));
+  info.set_genesis_hash(peer.genesis_hash);
+  info.set_height(peer.height);
+  info.set_tip_hash(peer.tip_hash);
+  info.set_last_seen_unix_ms(absl::ToUnixMillis(peer.last_seen));
+  return info;
+}
+
+v1::PeerEventType EventTypeToProto(ChangeType type) {
+  switch (type) {
+    case ChangeType::kAdded:
+      return v1::PEER_EVENT_TYPE_ADDED;
+    case ChangeType::kRemoved:
+      return v1::PEER_EVENT_TYPE_REMOVED;
+    case ChangeType::kUpdated:
+      return v1::PEER_EVENT_TYPE_UPDATED;
+  }
+  return v1::PEER_EVENT_TYPE_UNSPECIFIED;
+}
+
+v1::WatchPeersResponse BatchToProto(const Watcher::Batch& batch) {
+  v1::WatchPeersResponse message;
+  message.set_snapshot(batch.snapshot);
+  for (const std::shared_ptr<const PeerChange>& change : batch.changes) {
+    v1::PeerEvent* event = message.add_events();
+    event->set_type(EventTypeToProto(change->type));
+    *event->mutable_peer() = PeerToProto(change->peer);
+  }
+  return message;
+}
+
+// Milliseconds for a uint32 field (pbtracker's main keeps durations far
+// below the cap).
+uint32_t Millis(absl::Duration d) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(d), 0, std::numeric_limits<uint32_t>::max()));
+}
+
+// The client's IP from grpc's peer text ("ipv4:1.2.3.4:5678",
+// "ipv6:[::1]:5678", with the brackets %-encoded by some versions); other
+// transports (inproc, unix) are named by the whole text.
+std::string ClientIp(const std::string& peer) {
+  absl::string_view p = peer;
+  if (!absl::ConsumePrefix(&p, "ipv4:") && !absl::ConsumePrefix(&p, "ipv6:")) {
+    return peer;
+  }
+  if (size_t colon = p.rfind(':'); colon != absl::string_view::npos) {
+    p = p.substr(0, colon);
+  }
+  if (!absl::ConsumePrefix(&p, "[")) absl::ConsumePrefix(&p, "%5B");
+  if (!absl::ConsumeSuffix(&p, "]")) absl::ConsumeSuffix(&p, "%5D");
+  return std::string(p);
+}
+
+// The service's one absl -> gRPC status conversion. absl and gRPC share
+// the canonical code numbers 1..16 (google.rpc.Code).
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const int code = static_cast<int>(status.code());
+  const grpc::StatusCode grpc_code = code >= 1 && code <= 16
+                                         ? static_cast<grpc::StatusCode>(code)
+                                         : grpc::StatusCode::UNKNOWN;
+  return grpc::Status(grpc_code, std::string(status.message()));
+}
+
+void Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& status) {
+  // The machine failed (not the caller): worth an operator's attention.
+  if (absl::IsInternal(status) || absl::IsUnknown(status)) {
+    LOG(ERROR) << "rpc failed: " << status;
+  }
+  reactor->Finish(ToGrpcStatus(status));
+}
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
+                                const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Finish(reactor, status);
+  return reactor;
+}
+
+// WatchPeers. The registry calls Pump (through the watcher's notify) on the
+// thread that changed the peer set; Pump never blocks: it takes the next
+// batch and starts a write. Exactly one party holds the "writer token"
+// (writing == true) at a time and only it may call StartWrite or Finish, so
+// the reactor is never finished while a write is being started, and cannot
+// be deleted (OnDone) while a token holder uses it. The notify callback
+// holds the state by shared_ptr because it may run after OnDone.
+class PeersWriter final
+    : public grpc::ServerWriteReactor<v1::WatchPeersResponse> {
+ public:
+  PeersWriter(Registry* registry, const v1::WatchPeersRequest& request)
+      : registry_(registry), state_(std::make_shared<State>()) {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->reactor = this;
+    }
+    absl::StatusOr<std::shared_ptr<Watcher>> watcher =
+        registry_->Watch(request.genesis_hash(), request.exclude_node_id(),
+                         [state = state_] { Pump(state); });
+    if (!watcher.ok()) {
+      {
+        absl::MutexLock lock(&state_->mu);
+        state_->finished = true;
+      }
+      Finish(ToGrpcStatus(watcher.status()));
+      return;
+    }
+    watcher_ = *watcher;
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->watcher = watcher_;
+    }
+    Pump(state_);  // the snapshot
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->writing = false;
+      if (!ok || state_->cancelled) {
+        state_->finished = true;
+        finish = true;
+      }
+    }
+    if (finish) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+    } else {
+      Pump(state_);
+    }
+  }
+
+  void OnCancel() override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->cancelled = true;
+      if (!state_->writing && !state_->finished) {
+        state_->finished = true;
+        finish = true;
+      }
+    }
+    if (finish) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+    }
+  }
+
+  void OnDone() override {
+    if (watcher_ != nullptr) registry_->Unwatch(*watcher_);
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->finished = true;
+      state_->reactor = nullptr;
+      // The watcher's notify callback holds the state: break the cycle.
+      state_->watcher.reset();
+    }
+    delete this;
+  }
+
+ private:
+  struct State {
+    absl::Mutex mu;
+    PeersWriter* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    std::shared_ptr<Watcher> watcher ABSL_GUARDED_BY(mu);
+    bool writing ABSL_GUARDED_BY(mu) = false;  // the writer token
+    bool cancelled ABSL_GUARDED_BY(mu) = false;
+    bool finished ABSL_GUARDED_BY(mu) = false;
+    // The message being written; touched only by the token holder.
+    v1::WatchPeersResponse current;
+  };
+
+  // Writes the next batch, or finishes the stream if the subscription
+  // ended; does nothing while a write is in flight (OnWriteDone pumps
+  // again) or when nothing is pending (the watcher notifies).
+  static void Pump(const std::shared_ptr<State>& state) {
+    PeersWriter* writer = nullptr;
+    absl::StatusOr<std::optional<Watcher::Batch>> next;
+    {
+      absl::MutexLock lock(&state->mu);
+      // Before the constructor stored the watcher, it pumps itself after.
+      if (state->writing || state->finished || state->cancelled ||
+          state->watcher == nullptr) {
+        return;
+      }
+      next = state->watcher->Next(kMaxChangesPerWatchMessage);
+      if (next.ok() && !next->has_value()) return;
+      writer = state->reactor;
+      if (next.ok()) {
+        state->writing = true;
+      } else {
+        state->finished = true;
+      }
+    }
+    if (!next.ok()) {
+      writer->Finish(ToGrpcStatus(next.status()));
+      return;
+    }
+    state->current = BatchToProto(**next);
+    writer->StartWrite(&state->current);
+  }
+
+  Registry* const registry_;
+  const std::shared_ptr<State> state_;
+  std::shared_ptr<Watcher> watcher_;
+};
+
+}  // namespace
+
+TrackerServiceImpl::TrackerServiceImpl(Registry* registry,
+                                       ReachabilityProbe probe)
+    : registry_(registry),
+      probe_(std::move(probe)),
+      expiry_interval_(
+          std::max(registry->options().lease_ttl / 4, kMinExpiryInterval)),
+      expiry_thread_([this] { ExpireLoop(); }) {}
+
+TrackerServiceImpl::~TrackerServiceImpl() { Shutdown(); }
+
+void TrackerServiceImpl::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    registry_->CloseWatchers(
+        absl::UnavailableError("the tracker is shutting down"));
+    stop_.Notify();
+    expiry_thread_.join();
+  });
+}
+
+void TrackerServiceImpl::ExpireLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(expiry_interval_)) {
+    if (size_t removed = registry_->Expire(); removed > 0) {
+      LOG(INFO) << "expired " << removed << " lease(s)";
+    }
+  }
+}
+
+grpc::ServerUnaryReactor* TrackerServiceImpl::Join(
+    grpc::CallbackServerContext* ctx, const v1::JoinRequest* request,
+    v1::JoinResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  JoinInput input = JoinInputFromProto(*request);
+  // Malformed requests cost nothing; a well-formed one spends a join token
+  // before it may cost a probe.
+  absl::Status status = ValidateJoinInput(input);
+  if (status.ok()) status = registry_->AdmitJoin(ClientIp(ctx->peer()));
+  if (!status.ok()) {
+    Finish(reactor, status);
+    return reactor;
+  }
+  if (!probe_) {
+    FinishJoin(reactor, registry_->Join(input), response);
+    return reactor;
+  }
+  const std::string address = input.address;
+  probe_(address, [this, reactor, response,
+                   input = std::move(input)](absl::Status reachable) {
+    if (absl::IsUnavailable(reachable)) {
+      Finish(reactor, absl::FailedPreconditionError(absl::StrCat(
+                          "address ", input.address,
+                          " is not reachable: ", reachable.message())));
+    } else if (!reachable.ok()) {
+      Finish(reactor, reachable);  // no verdict (busy, shutting down)
+    } else {
+      JoinReachable(reactor, input, response);
+    }
+  });
+  return reactor;
+}
+
+void TrackerServiceImpl::JoinReachable(grpc::ServerUnaryReactor* reactor,
+                                       const JoinInput& input,
+                                       v1::JoinResponse* response) {
+  absl::StatusOr<Lease> lease = registry_->Join(input);
+  if (absl::IsAlreadyExists(lease.status())) {
+    TakeOverNodeId(reactor, input, response, lease.status());
+    return;
+  }
+  FinishJoin(reactor, lease, response);
+}
+
+void TrackerServiceImpl::TakeOverNodeId(grpc::ServerUnaryReactor* reactor,
+                                        const JoinInput& input,
+                                        v1::JoinResponse* response,
+                                        absl::Status conflict) {
+  std::optional<std::string> old = registry_->RegisteredAddress(input.node_id);
+  if (!old.has_value()) {  // the old lease ran out meanwhile
+    FinishJoin(reactor, registry_->Join(input), response);
+    return;
+  }
+  probe_(*old, [this, reactor, response, input, old = *old,
+                conflict = std::move(conflict)](absl::Status reachable) {
+    if (reachable.ok()) {
+      Finish(reactor, conflict);
+      return;
+    }
+    if (!absl::IsUnavailable(reachable)) {
+      Finish(reactor, reachable);  // no verdict (busy, shutting down)
+      return;
+    }
+    LOG(INFO) << "node " << input.node_id << " moves from unreachable " << old
+              << " to " << input.address;
+    // Replaces the old registration only if it still is at `old`.
+    FinishJoin(reactor, registry_->Join(input, old), response);
+  });
+}
+
+void TrackerServiceImpl::FinishJoin(grpc::ServerUnaryReactor* reactor,
+                                    const absl::StatusOr<Lease>& lease,
+                                    v1::JoinResponse* response) {
+  if (!lease.ok()) {
+    Finish(reactor, lease.status());
+    return;
+  }
+  response->set_lease_id(lease->lease_id);
+  response->set_heartbeat_interval_ms(Millis(lease->heartbeat_interval));
+  response->set_lease_ttl_ms(Millis(lease->ttl));
+  response->set_expires_unix_ms(absl::ToUnixMillis(lease->expires));
+  Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* TrackerServiceImpl::Heartbeat(
+    grpc::CallbackServerContext* ctx, const v1::HeartbeatRequest* request,
+    v1::HeartbeatResponse* response) {
+  absl::StatusOr<Lease> lease =
+      registry_->Heartbeat(request->node_id(), request->lease_id(),
+                           request->height(), request->tip_hash());
+  if (!lease.ok()) return Reply(ctx, lease.status());
+  response->set_heartbeat_interval_ms(Millis(lease->heartbeat_interval));
+  response->set_lease_ttl_ms(Millis(lease->ttl));
+  response->set_expires_unix_ms(absl::ToUnixMillis(lease->expires));
+  return Reply(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* TrackerServiceImpl::Leave(
+    grpc::CallbackServerContext* ctx, const v1::LeaveRequest* request,
+    v1::LeaveResponse* /*response*/) {
+  return Reply(ctx, registry_->Leave(request->node_id(), request->lease_id()));
+}
+
+grpc::ServerUnaryReactor* TrackerServiceImpl::ListPeers(
+    grpc::CallbackServerContext* ctx,
+    const v1::TrackerListPeersRequest* request,
+    v1::TrackerListPeersResponse* response) {
+  absl::StatusOr<std::vector<Peer>> peers = registry_->List(
+      request->genesis_hash(), request->limit(), request->exclude_node_id());
+  if (!peers.ok()) return Reply(ctx, peers.status());
+  for (const Peer& peer : *peers) *response->add_peers() = PeerToProto(peer);
+  return Reply(ctx, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::WatchPeersResponse>*
+TrackerServiceImpl::WatchPeers(grpc::CallbackServerContext* /*ctx*/,
+                               const v1::WatchPeersRequest* request) {
+  return new PeersWriter(registry_, *request);
+}
+
+}  // namespace pbchain::tracker

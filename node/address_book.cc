@@ -40,8 +40,15 @@ void AddressBook::Add(KnownAddress entry, absl::Time now) {
   auto it = entries_.find(entry.address);
   if (it != entries_.end()) {
     KnownAddress& known = it->second;
-    if (!entry.node_id.empty()) known.node_id = entry.node_id;
-    if (entry.role != v1::PEER_ROLE_UNSPECIFIED) known.role = entry.role;
+    // Hearsay (peer exchange) never overrides what a handshake, the tracker
+    // or the operator said about an address.
+    const bool hearsay = entry.source == AddressSource::kExchange;
+    if (!entry.node_id.empty() && (known.node_id.empty() || !hearsay)) {
+      known.node_id = entry.node_id;
+    }
+    if (entry.role != v1::PEER_ROLE_UNSPECIFIED && !hearsay) {
+      known.role = entry.role;
+    }
     if (entry.source == AddressSource::kSeed) known.source = entry.source;
     known.height = std::max(known.height, entry.height);
     known.last_seen = now;
@@ -92,17 +99,26 @@ void AddressBook::OnConnected(const std::string& address,
                               const std::string& node_id, absl::Time now) {
   auto it = entries_.find(address);
   if (it == entries_.end()) return;
+  it->second.last_seen = now;
+  if (!node_id.empty()) it->second.node_id = node_id;
+}
+
+void AddressBook::OnSessionEnded(const std::string& address, absl::Time now) {
+  auto it = entries_.find(address);
+  if (it == entries_.end()) return;
   it->second.failures = 0;
   it->second.next_attempt = now;
   it->second.last_seen = now;
-  if (!node_id.empty()) it->second.node_id = node_id;
 }
 
 std::vector<std::string> AddressBook::DialCandidates(
     absl::Time now, const absl::flat_hash_set<std::string>& skip) const {
   std::vector<const KnownAddress*> ready;
   for (const auto& [address, e] : entries_) {
-    if (e.next_attempt > now || skip.contains(address)) continue;
+    if (e.next_attempt > now || skip.contains(address) ||
+        IsBanned(address, now)) {
+      continue;
+    }
     if (!e.node_id.empty() && (skip.contains(e.node_id) ||
                                IsBanned(e.node_id, now))) {
       continue;
@@ -111,6 +127,8 @@ std::vector<std::string> AddressBook::DialCandidates(
   }
   auto rank = [](const KnownAddress* e) {
     if (e->source == AddressSource::kSeed) return 0;
+    // A role claimed by hearsay (peer exchange) earns no priority.
+    if (e->source == AddressSource::kExchange) return 3;
     if (e->role == v1::PEER_ROLE_SEED) return 1;
     if (e->role == v1::PEER_ROLE_HEAD) return 2;
     return 3;

@@ -54,9 +54,15 @@ class AddressBook {
   // Forgets a learned address (the tracker reported it gone); no-op for
   // seeds and unknown addresses.
   void Remove(const std::string& address);
+  // A dial, or a session that ended soon after its handshake, failed:
+  // backoff (1 s doubling, at most kMaxDialBackoff); a learned address is
+  // forgotten after kMaxDialFailures in a row.
   void OnDialFailed(const std::string& address, absl::Time now);
+  // The handshake on a dialed address succeeded (records the node id).
   void OnConnected(const std::string& address, const std::string& node_id,
                    absl::Time now);
+  // A long session ended: the address is good, dial it again at once.
+  void OnSessionEnded(const std::string& address, absl::Time now);
   // Addresses to dial now, best first: seeds given by --peer, then nodes
   // of role seed, then head, then the rest; fewer failures first.
   std::vector<std::string> DialCandidates(
@@ -64,7 +70,8 @@ class AddressBook {
   std::vector<KnownAddress> List() const;
   size_t size() const { return entries_.size(); }
 
-  // Bans: by node id (and, off loopback, by IP; see Network).
+  // Bans: by node id, dialed address and (off loopback) IP; see Network.
+  // A banned address is not a dial candidate.
   void Ban(const std::string& key, absl::Time until);
   bool IsBanned(const std::string& key, absl::Time now) const;
   void ExpireBans(absl::Time now);

@@ -100,6 +100,7 @@ void BlockSync::DropRun() {
   pending_hashes_.clear();
   pending_work_ = UInt256();
   more_from_.reset();
+  body_failures_ = 0;
 }
 
 void BlockSync::OnHeaders(uint64_t peer,
@@ -107,76 +108,91 @@ void BlockSync::OnHeaders(uint64_t peer,
   {
     absl::MutexLock lock(&mu_);
     if (header_peer_ != peer) {
-      blame_.push_back({peer, kUnsolicitedPoints, "headers we did not ask for"});
+      // An answer after its request timed out is ignored, not punished.
+      if (late_header_peers_.erase(peer) == 0) {
+        blame_.push_back(
+            {peer, kUnsolicitedPoints, "headers we did not ask for"});
+      }
     } else {
       header_peer_.reset();
-      if (headers.empty()) {
-        // The peer has nothing past our locator.
-        AskNextHeaderPeer();
-      } else {
-        const bool extends = !pending_.empty() &&
-                             headers.front().prev_hash == pending_hashes_.back();
-        std::vector<BlockHeader> run;
-        size_t trusted = 0;
-        if (extends) {
-          run.assign(pending_.begin(), pending_.end());
-          trusted = run.size();
-        }
-        run.insert(run.end(), headers.begin(), headers.end());
-        const HeaderChainCheck check =
-            node_->chain().CheckHeaderChain(run, trusted);
-        if (!check.failure.ok()) {
-          const RejectReason r = check.failure.reason();
-          int points = kInvalidPoints;
-          if (r == RejectReason::kHeaderTimeTooNew) points = 0;
-          if (r == RejectReason::kHeaderUnknownParent) {
-            points = check.valid == 0 ? 0 : kBrokenAnswerPoints;
-          }
-          LOG(INFO) << "peer " << peer << ": header " << check.valid - trusted
-                    << " of its answer refused: " << check.failure.message();
-          if (points > 0) {
-            blame_.push_back({peer, points,
-                              absl::StrCat("invalid header: ",
-                                           check.failure.message())});
-          }
-        }
-        const TipInfo tip = node_->chain().Tip();
-        const bool better = check.valid > trusted &&
-                            check.chain_work > tip.chain_work &&
-                            (extends || check.chain_work > pending_work_);
-        if (better) {
-          if (!extends) {
-            DropRun();
-            base_height_ = check.height - static_cast<uint32_t>(check.valid);
-            last_log_ = absl::Now();
-            connected_since_log_ = 0;
-          }
-          for (size_t i = trusted; i < check.valid; ++i) {
-            pending_.push_back(run[i]);
-            pending_hashes_.push_back(run[i].Hash());
-          }
-          pending_work_ = check.chain_work;
-          run_peer_ = peer;
-          peer_height_[peer] = std::max(peer_height_[peer], check.height);
-          LOG(INFO) << "sync: peer " << peer << " has headers to height "
-                    << check.height << " (we are at " << tip.height << ")";
-          if (headers.size() >= kMaxHeadersPerMessage &&
-              check.valid == run.size()) {
-            more_from_ = peer;  // asked for in the loop, when there is room
-          }
-        }
-        if (!more_from_) AskNextHeaderPeer();
-      }
+      if (!headers.empty()) AddHeaders(peer, headers);
+      if (!more_from_) AskNextHeaderPeer();
     }
     wake_ = true;
   }
   Flush();
 }
 
+void BlockSync::AddHeaders(uint64_t peer,
+                           const std::vector<BlockHeader>& headers) {
+  const bool extends = !pending_.empty() &&
+                       headers.front().prev_hash == pending_hashes_.back();
+  if (extends && pending_.size() >= kMaxPendingHeaders) {
+    more_from_ = peer;  // asked again once bodies made room
+    return;
+  }
+  std::vector<BlockHeader> run;
+  size_t trusted = 0;
+  if (extends) {
+    run.assign(pending_.begin(), pending_.end());
+    trusted = run.size();
+  }
+  run.insert(run.end(), headers.begin(), headers.end());
+  const HeaderChainCheck check = node_->chain().CheckHeaderChain(run, trusted);
+  if (!check.failure.ok()) {
+    const RejectReason r = check.failure.reason();
+    int points = kInvalidPoints;
+    if (r == RejectReason::kHeaderTimeTooNew) points = 0;
+    if (r == RejectReason::kHeaderUnknownParent) {
+      points = check.valid == 0 ? 0 : kBrokenAnswerPoints;
+    }
+    LOG(INFO) << "peer " << peer << ": header " << check.valid - trusted
+              << " of its answer refused: " << check.failure.message();
+    if (points > 0) {
+      blame_.push_back(
+          {peer, points,
+           absl::StrCat("invalid header: ", check.failure.message())});
+    }
+  }
+  const TipInfo tip = node_->chain().Tip();
+  // A full answer is followed up even when its work does not beat our tip
+  // yet: a fork deeper than one answer shows its weight only at the end.
+  const bool full = headers.size() >= kMaxHeadersPerMessage &&
+                    check.valid == run.size();
+  const bool adopt =
+      check.valid > trusted &&
+      (check.chain_work > tip.chain_work || full) &&
+      (extends || pending_.empty() || check.chain_work > pending_work_);
+  if (!adopt) return;
+  if (!extends) {
+    DropRun();
+    base_height_ = check.height - static_cast<uint32_t>(check.valid);
+    last_log_ = absl::Now();
+    connected_since_log_ = 0;
+  }
+  for (size_t i = trusted; i < check.valid; ++i) {
+    pending_.push_back(run[i]);
+    pending_hashes_.push_back(run[i].Hash());
+  }
+  pending_work_ = check.chain_work;
+  run_peer_ = peer;
+  peer_height_[peer] = std::max(peer_height_[peer], check.height);
+  LOG(INFO) << "sync: peer " << peer << " has headers to height "
+            << check.height << " (we are at " << tip.height << ")";
+  if (full) {
+    more_from_ = peer;  // asked for in the loop, when there is room
+  } else if (pending_work_ <= tip.chain_work) {
+    LOG(INFO) << "sync: the chain of peer " << peer
+              << " has no more work than ours";
+    DropRun();
+  }
+}
+
 bool BlockSync::OnBlock(uint64_t peer, const Hash256& hash, Block block) {
   absl::MutexLock lock(&mu_);
   auto it = in_flight_.find(hash);
-  if (it == in_flight_.end()) return false;
+  // Only the peer asked may answer (anyone else's copy is a relay).
+  if (it == in_flight_.end() || it->second.peer != peer) return false;
   --in_flight_count_[it->second.peer];
   in_flight_.erase(it);
   received_.insert_or_assign(hash, std::make_pair(peer, std::move(block)));
@@ -213,6 +229,7 @@ void BlockSync::OnPeerGone(uint64_t peer) {
     });
     in_flight_count_.erase(peer);
     std::erase(header_queue_, peer);
+    late_header_peers_.erase(peer);
     if (more_from_ == peer) more_from_.reset();
     if (header_peer_ == peer) {
       header_peer_.reset();
@@ -226,12 +243,19 @@ void BlockSync::OnPeerGone(uint64_t peer) {
 void BlockSync::ExpireRequests(absl::Time now) {
   absl::erase_if(in_flight_, [&](const auto& entry) {
     if (now - entry.second.since < kSyncRequestTimeout) return false;
-    --in_flight_count_[entry.second.peer];
+    const uint64_t peer = entry.second.peer;
+    --in_flight_count_[peer];
+    // A peer that does not deliver is not asked again for this run.
+    if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
+      p->second = std::min(p->second, base_height_);
+    }
     return true;
   });
   if (header_peer_ && now - header_since_ >= kSyncRequestTimeout) {
     LOG(INFO) << "sync: peer " << *header_peer_
               << " did not answer for headers";
+    if (late_header_peers_.size() >= 64) late_header_peers_.clear();
+    late_header_peers_.insert(*header_peer_);
     header_peer_.reset();
     AskNextHeaderPeer();
   }
@@ -245,6 +269,9 @@ void BlockSync::ExpireRequests(absl::Time now) {
 
 void BlockSync::AssignRequests(absl::Time now) {
   if (pending_.empty() || received_.size() >= kDownloadWindow) return;
+  // Bodies only for a run that beats our chain (a deep fork's headers are
+  // gathered first).
+  if (pending_work_ <= node_->chain().Tip().chain_work) return;
   std::vector<uint64_t> peers;
   for (const auto& [peer, height] : peer_height_) peers.push_back(peer);
   if (peers.empty()) return;
@@ -320,9 +347,19 @@ bool BlockSync::ConnectNext() {
     blame_.push_back(
         {from, kInvalidPoints,
          absl::StrCat("invalid block: ", result->validation.message())});
-    DropRun();
+    // A body that does not match its (valid) header is the sender's doing:
+    // the block stays pending and is asked of another peer. A block the
+    // chain now marks invalid, or repeated failures, end the run.
+    std::optional<BlockIndexEntry> entry =
+        node_->chain().GetIndexEntry(result->hash);
+    if ((entry && (entry->status & kBlockFailed)) ||
+        result->validation.reason() == RejectReason::kHeaderUnknownParent ||
+        ++body_failures_ >= kMaxBodyFailures) {
+      DropRun();
+    }
     return false;
   }
+  body_failures_ = 0;
   if (!pending_.empty() && pending_hashes_.front() == result->hash) {
     pending_.pop_front();
     pending_hashes_.pop_front();

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chain/block.h"
@@ -44,6 +45,9 @@ inline constexpr size_t kMaxBlocksInFlightPerPeer = 64;
 inline constexpr size_t kDownloadWindow = 512;
 // A request not answered in this time goes to another peer.
 inline constexpr absl::Duration kSyncRequestTimeout = absl::Seconds(15);
+// Invalid bodies for one run (each punishes its sender) before the run is
+// dropped.
+inline constexpr int kMaxBodyFailures = 3;
 // How often sync progress is logged while syncing.
 inline constexpr absl::Duration kSyncLogInterval = absl::Seconds(2);
 
@@ -91,6 +95,9 @@ class BlockSync {
   // sending takes them).
   void Flush() ABSL_LOCKS_EXCLUDED(mu_);
   void SendGetHeaders(uint64_t peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checks an answer and adopts, extends or ignores the run.
+  void AddHeaders(uint64_t peer, const std::vector<BlockHeader>& headers)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AskNextHeaderPeer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropRun() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireRequests(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -118,6 +125,9 @@ class BlockSync {
   std::optional<uint64_t> header_peer_ ABSL_GUARDED_BY(mu_);
   absl::Time header_since_ ABSL_GUARDED_BY(mu_);
   std::deque<uint64_t> header_queue_ ABSL_GUARDED_BY(mu_);
+  // Peers whose header request timed out (their late answer is ignored).
+  absl::flat_hash_set<uint64_t> late_header_peers_ ABSL_GUARDED_BY(mu_);
+  int body_failures_ ABSL_GUARDED_BY(mu_) = 0;
   // Bodies asked for, and bodies received that wait for their turn.
   absl::flat_hash_map<Hash256, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, size_t> in_flight_count_ ABSL_GUARDED_BY(mu_);

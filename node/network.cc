@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "node/tracker_client.h"
@@ -55,17 +56,24 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                    args);
 }
 
-// "ipv4:1.2.3.4:5678" -> "1.2.3.4"; empty for loopback, where every node of
-// a devnet shares one IP and only node ids tell peers apart.
+// "ipv4:1.2.3.4:5678" -> "1.2.3.4", "ipv6:%5B2001:db8::1%5D:5678" ->
+// "2001:db8::1"; empty for loopback (127/8, ::1, ::ffff:127.x), where every
+// node of a devnet shares one IP and only node ids tell peers apart.
 std::string BanIp(const std::string& transport_address) {
-  std::string rest = transport_address;
+  if (absl::StartsWith(transport_address, "unix:")) return "";
+  std::string rest = absl::StrReplaceAll(transport_address,
+                                         {{"%5B", "["}, {"%5D", "]"},
+                                          {"%5b", "["}, {"%5d", "]"}});
   for (const char* prefix : {"ipv4:", "ipv6:"}) {
     if (absl::StartsWith(rest, prefix)) rest = rest.substr(strlen(prefix));
   }
   const size_t colon = rest.rfind(':');
   std::string ip = colon == std::string::npos ? rest : rest.substr(0, colon);
-  if (absl::StartsWith(ip, "127.") || ip == "[::1]" ||
-      absl::StartsWith(transport_address, "unix:")) {
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') {
+    ip = ip.substr(1, ip.size() - 2);
+  }
+  if (absl::StartsWith(ip, "127.") || ip == "::1" ||
+      absl::StartsWith(ip, "::ffff:127.")) {
     return "";
   }
   return ip;
@@ -171,11 +179,17 @@ void Network::Stop() {
   }
   for (auto& [id, thread] : threads) thread.join();
   {
+    // Inbound sessions end once their links are closed; close again what
+    // registered since (a session between its accept and registration).
     absl::MutexLock lock(&mu_);
     auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return inbound_sessions_ == 0;
     };
-    mu_.Await(absl::Condition(&idle));
+    while (!mu_.AwaitWithTimeout(absl::Condition(&idle), absl::Seconds(1))) {
+      for (auto& [id, peer] : peers_) {
+        if (peer->link != nullptr) peer->link->Close();
+      }
+    }
   }
   sync_.Stop();
 }
@@ -186,7 +200,6 @@ void Network::Stop() {
 void Network::RunInbound(std::unique_ptr<GossipStream> stream) {
   auto peer = std::make_shared<Peer>();
   peer->inbound = true;
-  peer->remote_ip = BanIp(stream->RemoteAddress());
   peer->link = std::make_unique<PeerLink>(std::move(stream));
   bool accept;
   bool full = false;
@@ -225,36 +238,61 @@ void Network::StartOutbound(const std::string& address) {
   // max_outbound and the address is not dialed twice.
   peers_[peer->id] = peer;
   outbound_threads_[token] = std::thread([this, peer, address, token] {
-    // Starting the call may wait for the connection.
-    auto link = std::make_unique<PeerLink>(std::make_unique<ClientGossipStream>(
-        MakeChannel(address, options_.max_message_bytes)));
-    bool stopping;
+    std::shared_ptr<grpc::Channel> channel =
+        MakeChannel(address, options_.max_message_bytes);
+    // Connect first, in slices, so that Stop never waits for a dead
+    // address; the stream is started only on a live connection.
+    bool connected = false;
+    const absl::Time give_up = absl::Now() + kConnectTimeout;
+    while (!connected && absl::Now() < give_up) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) break;
+      }
+      connected = channel->WaitForConnected(
+          std::chrono::system_clock::now() + std::chrono::milliseconds(250));
+    }
+    std::unique_ptr<PeerLink> link;
+    if (connected) {
+      link = std::make_unique<PeerLink>(
+          std::make_unique<ClientGossipStream>(std::move(channel)));
+    }
+    bool run = false;
     {
       absl::MutexLock lock(&mu_);
-      stopping = stopping_;
-      if (!stopping) peer->link = std::move(link);
+      run = connected && !stopping_;
+      if (run) {
+        peer->link = std::move(link);
+      } else {
+        peers_.erase(peer->id);
+        if (!connected) book_.OnDialFailed(address, absl::Now());
+      }
     }
-    if (stopping) {
-      link->Shutdown();
-      absl::MutexLock lock(&mu_);
-      peers_.erase(peer->id);
-    } else {
-      RunSession(peer);
-    }
+    if (link != nullptr) link->Shutdown();
+    if (run) RunSession(peer);
     absl::MutexLock lock(&mu_);
     finished_.push_back(token);
   });
 }
 
 void Network::RunSession(PeerPtr peer) {
+  bool stopping;
   {
     absl::MutexLock lock(&mu_);
-    if (peer->id == 0) {
+    stopping = stopping_;
+    if (peer->id == 0 && !stopping) {
       peer->id = next_peer_id_++;
-      peer->connected_since = absl::Now();
-      peer->last_message = peer->connected_since;
       peers_[peer->id] = peer;
     }
+    peer->connected_since = absl::Now();
+    peer->last_message = peer->connected_since;
+    peer->remote_ip = BanIp(peer->link->RemoteAddress());
+  }
+  if (stopping) {
+    peer->link->Shutdown();
+    absl::MutexLock lock(&mu_);
+    peers_.erase(peer->id);
+    return;
   }
   peer->link->Send([this] {
     Envelope hello;
@@ -273,8 +311,16 @@ void Network::RunSession(PeerPtr peer) {
     absl::MutexLock lock(&mu_);
     was_connected = peer->hello_done;
     peers_.erase(peer->id);
-    if (!peer->inbound && !was_connected) {
-      book_.OnDialFailed(peer->dial_address, absl::Now());
+    if (!peer->inbound) {
+      // A session that ended soon (refused after the hello, too many
+      // peers, banned) counts as a failed dial, so it is retried with
+      // backoff rather than at once.
+      const absl::Time now = absl::Now();
+      if (was_connected && now - peer->connected_since >= kStableSession) {
+        book_.OnSessionEnded(peer->dial_address, now);
+      } else {
+        book_.OnDialFailed(peer->dial_address, now);
+      }
     }
   }
   sync_.OnPeerGone(peer->id);
@@ -349,6 +395,7 @@ void Network::Misbehaving(const PeerPtr& peer, int points,
       const absl::Time until = absl::Now() + options_.ban_duration;
       if (!peer->node_id.empty()) book_.Ban(peer->node_id, until);
       if (!peer->remote_ip.empty()) book_.Ban(peer->remote_ip, until);
+      if (!peer->inbound) book_.Ban(peer->dial_address, until);
     }
   }
   // One line per offence, except floods (a point a message): every 25th.
@@ -537,9 +584,18 @@ bool Network::HandleHello(const PeerPtr& peer, const v1::Hello& hello) {
       if (other->node_id != hello.node_id()) continue;
       // Two links to one node (both dialed at once): both ends keep the
       // link dialed by the node with the smaller id, so they agree.
+      // The same node dialing twice (two addresses of one node): only the
+      // dialer decides, dropping its newer link; the acceptor keeps both
+      // until then, so the two ends never drop both.
       const std::string& me = node_->node_id();
       const std::string& new_dialer = peer->inbound ? hello.node_id() : me;
       const std::string& old_dialer = other->inbound ? other->node_id : me;
+      if (new_dialer == old_dialer) {
+        if (peer->inbound) continue;
+        RejectAndClose(peer, v1::REJECT_CODE_DUPLICATE_CONNECTION,
+                       "already connected to this node");
+        return false;
+      }
       if (new_dialer < old_dialer) {
         replaced = other;
       } else {
@@ -587,6 +643,10 @@ bool Network::HandleHello(const PeerPtr& peer, const v1::Hello& hello) {
                                    hello.height(), UINT32_MAX)));
   if (*work > node_->chain().Tip().chain_work) sync_.RequestHeaders(peer->id);
   if (!peer->inbound && !options_.connect_only) {
+    {
+      absl::MutexLock lock(&mu_);
+      peer->peer_request_outstanding = true;
+    }
     Envelope request;
     request.mutable_peer_request()->set_max_count(kMaxPeerListEntries);
     peer->link->Send(std::move(request));
@@ -619,15 +679,19 @@ void Network::HandleInventory(const PeerPtr& peer, const v1::Inventory& inv) {
       continue;
     }
     unknown_block = true;
-    bool rejected;
-    {
-      absl::MutexLock lock(&mu_);
-      peer->known.insert(h);
-      rejected = recent_rejects_.contains(h);
-    }
-    // While downloading a chain, new blocks wait for the sync to reach them.
-    if (!rejected && !syncing &&
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
+    peer->known.insert(h);
+    // While downloading a chain, new blocks wait for the sync to reach
+    // them; a block asked of another peer a moment ago is not asked twice.
+    auto asked = block_requests_.find(h);
+    const bool pending =
+        asked != block_requests_.end() && now - asked->second < kBlockRequestTimeout;
+    if (!recent_rejects_.contains(h) && !syncing && !pending &&
+        block_requests_.size() < kMaxBlockRequests &&
         request.get_data().block_hashes_size() < kMaxGetDataBlocks) {
+      block_requests_[h] = now;
+      peer->asked_blocks.insert(h);
       request.mutable_get_data()->add_block_hashes(HashBytes(h));
     }
   }
@@ -636,17 +700,24 @@ void Network::HandleInventory(const PeerPtr& peer, const v1::Inventory& inv) {
     sync_.OnPeerHeight(peer->id, chain.Tip().height + 1);
     if (syncing) sync_.RequestHeaders(peer->id);
   }
+  std::vector<Hash256> new_txids;
+  for (const Hash256& txid : *txids) {
+    if (!node_->mempool().Contains(txid)) new_txids.push_back(txid);
+  }
   {
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
-    for (const Hash256& txid : *txids) {
-      peer->known.insert(txid);
+    for (const Hash256& txid : *txids) peer->known.insert(txid);
+    for (const Hash256& txid : new_txids) {
+      // Each peer may hold at most kMaxTxRequestsPerPeer of our requests,
+      // so no one peer can crowd out the others.
       if (recent_rejects_.contains(txid) || tx_requests_.contains(txid) ||
-          tx_requests_.size() >= kMaxTxRequests) {
+          tx_requests_.size() >= kMaxTxRequests ||
+          peer->tx_requested >= kMaxTxRequestsPerPeer) {
         continue;
       }
-      if (node_->mempool().Contains(txid)) continue;
-      tx_requests_[txid] = now;
+      tx_requests_[txid] = {peer->id, now};
+      ++peer->tx_requested;
       request.mutable_get_data()->add_txids(HashBytes(txid));
     }
   }
@@ -705,11 +776,20 @@ void Network::HandleBlock(const PeerPtr& peer, const v1::BlockMsg& message) {
     return;
   }
   const Hash256 hash = block->Hash();
+  if (sync_.OnBlock(peer->id, hash, *block)) {  // sync connects it
+    absl::MutexLock lock(&mu_);
+    peer->known.insert(hash);
+    return;
+  }
+  bool flooding;
   {
     absl::MutexLock lock(&mu_);
     peer->known.insert(hash);
+    block_requests_.erase(hash);
+    // A block pushed without being asked for draws from the flood bucket.
+    flooding = !peer->asked_blocks.contains(hash) && !ChargeFlood(peer);
   }
-  if (sync_.OnBlock(peer->id, hash, *block)) return;  // sync connects it
+  if (flooding) Misbehaving(peer, 1, "flood of unrequested blocks");
   absl::StatusOr<AcceptResult> result = node_->SubmitBlock(*block);
   if (!result.ok()) {
     LOG(ERROR) << "cannot store block " << hash.ToDisplayHex() << ": "
@@ -774,7 +854,7 @@ void Network::HandleTransaction(const PeerPtr& peer,
   {
     absl::MutexLock lock(&mu_);
     peer->known.insert(txid);
-    tx_requests_.erase(txid);
+    ForgetTxRequest(txid);
   }
   absl::StatusOr<Hash256> added = node_->SubmitTransaction(*tx);
   if (added.ok() || !absl::IsInvalidArgument(added.status())) return;
@@ -879,10 +959,24 @@ void Network::HandlePeerList(const PeerPtr& peer, const v1::PeerList& list) {
     Misbehaving(peer, kOversizedListPoints, "PeerList over 100");
     return;
   }
-  for (const v1::PeerInfo& info : list.peers()) AddKnown(info, AddressSource::kExchange);
+  {
+    // Only answers to our PeerRequest fill the address book: unsolicited
+    // lists could flush it with made-up addresses.
+    absl::MutexLock lock(&mu_);
+    if (!peer->peer_request_outstanding) return;
+    peer->peer_request_outstanding = false;
+  }
+  for (const v1::PeerInfo& info : list.peers()) {
+    AddKnown(info, AddressSource::kExchange);
+  }
 }
 
 void Network::HandleNotFound(const PeerPtr& peer, const v1::NotFound& message) {
+  if (message.block_hashes_size() + message.txids_size() >
+      kMaxInventoryHashes) {
+    Misbehaving(peer, kOversizedListPoints, "NotFound over 1000 hashes");
+    return;
+  }
   std::optional<std::vector<Hash256>> blocks =
       ParseHashes(message.block_hashes());
   std::optional<std::vector<Hash256>> txids = ParseHashes(message.txids());
@@ -892,7 +986,8 @@ void Network::HandleNotFound(const PeerPtr& peer, const v1::NotFound& message) {
   }
   sync_.OnNotFound(peer->id, *blocks);
   absl::MutexLock lock(&mu_);
-  for (const Hash256& txid : *txids) tx_requests_.erase(txid);
+  for (const Hash256& h : *blocks) block_requests_.erase(h);
+  for (const Hash256& txid : *txids) ForgetTxRequest(txid);
 }
 
 // ---------------------------------------------------------------------------
@@ -902,6 +997,7 @@ void Network::AnnounceBlock(const Hash256& hash, uint32_t height) {
   std::vector<PeerPtr> targets;
   {
     absl::MutexLock lock(&mu_);
+    last_announced_ = hash;
     for (const auto& [id, peer] : peers_) {
       if (!peer->hello_done || peer->known.contains(hash)) continue;
       peer->known.insert(hash);
@@ -918,20 +1014,39 @@ void Network::AnnounceBlock(const Hash256& hash, uint32_t height) {
 }
 
 void Network::AnnounceTransaction(const Hash256& txid) {
-  std::vector<PeerPtr> targets;
+  // Queued per peer and sent in one Inventory by the maintenance loop
+  // (every kMaintenanceInterval), or at once when a batch is full.
+  std::vector<std::pair<PeerPtr, Envelope>> full;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, peer] : peers_) {
       if (!peer->hello_done || peer->known.contains(txid)) continue;
       peer->known.insert(txid);
-      targets.push_back(peer);
+      peer->tx_announce.push_back(txid);
+      if (peer->tx_announce.size() >= static_cast<size_t>(kMaxInventoryHashes)) {
+        full.emplace_back(peer, TakeTxAnnouncements(*peer));
+      }
     }
   }
-  for (const PeerPtr& peer : targets) {
-    Envelope inv;
+  for (auto& [peer, inv] : full) peer->link->Send(std::move(inv));
+}
+
+Envelope Network::TakeTxAnnouncements(Peer& peer) {
+  Envelope inv;
+  for (const Hash256& txid : peer.tx_announce) {
     inv.mutable_inventory()->add_txids(HashBytes(txid));
-    peer->link->Send(std::move(inv));
   }
+  peer.tx_announce.clear();
+  return inv;
+}
+
+void Network::ForgetTxRequest(const Hash256& txid) {
+  auto it = tx_requests_.find(txid);
+  if (it == tx_requests_.end()) return;
+  if (auto p = peers_.find(it->second.first); p != peers_.end()) {
+    --p->second->tx_requested;
+  }
+  tx_requests_.erase(it);
 }
 
 void Network::AddKnown(const v1::PeerInfo& info, AddressSource source) {
@@ -1045,7 +1160,6 @@ void Network::DialLoopOnce(absl::Time now) {
 }
 
 void Network::MaintenanceLoop() {
-  bool was_syncing = false;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -1053,7 +1167,7 @@ void Network::MaintenanceLoop() {
         return stopping_;
       };
       if (mu_.AwaitWithTimeout(absl::Condition(&stop),
-                               absl::Milliseconds(200))) {
+                               kMaintenanceInterval)) {
         return;
       }
     }
@@ -1074,6 +1188,13 @@ void Network::MaintenanceLoop() {
           peer->link->Close();
           continue;
         }
+        if (!peer->tx_announce.empty()) {
+          sends.emplace_back(peer, TakeTxAnnouncements(*peer));
+        }
+        if (now - peer->last_decay >= kScoreDecayInterval) {
+          peer->last_decay = now;
+          peer->score = std::max(0, peer->score - kScoreDecay);
+        }
         if (peer->ping_nonce == 0 && now - peer->ping_sent > kPingInterval) {
           peer->ping_nonce = RandomNonce();
           peer->ping_sent = now;
@@ -1083,13 +1204,19 @@ void Network::MaintenanceLoop() {
         }
       }
       book_.ExpireBans(now);
-      std::erase_if(tx_requests_, [now](const auto& request) {
-        return now - request.second > kTxRequestTimeout;
+      std::vector<Hash256> expired;
+      for (const auto& [txid, request] : tx_requests_) {
+        if (now - request.second > kTxRequestTimeout) expired.push_back(txid);
+      }
+      for (const Hash256& txid : expired) ForgetTxRequest(txid);
+      std::erase_if(block_requests_, [now](const auto& request) {
+        return now - request.second > kBlockRequestTimeout;
       });
       if (!options_.connect_only && now - last_exchange_ > kPeerExchangeInterval) {
         last_exchange_ = now;
         for (const auto& [id, peer] : peers_) {
           if (!peer->hello_done) continue;
+          peer->peer_request_outstanding = true;
           Envelope request;
           request.mutable_peer_request()->set_max_count(kMaxPeerListEntries);
           sends.emplace_back(peer, std::move(request));
@@ -1097,14 +1224,17 @@ void Network::MaintenanceLoop() {
       }
     }
     for (auto& [peer, message] : sends) peer->link->Send(std::move(message));
-    // Announce the tip once a download ends (blocks are not relayed during
-    // it).
-    const bool syncing = sync_.syncing();
-    if (was_syncing && !syncing) {
+    // A tip not announced yet (blocks are not relayed during a download):
+    // announce it once the download is over.
+    if (!sync_.syncing()) {
       const TipInfo tip = node_->chain().Tip();
-      AnnounceBlock(tip.hash, tip.height);
+      bool announced;
+      {
+        absl::MutexLock lock(&mu_);
+        announced = last_announced_ == tip.hash;
+      }
+      if (!announced) AnnounceBlock(tip.hash, tip.height);
     }
-    was_syncing = syncing;
     DialLoopOnce(now);
   }
 }

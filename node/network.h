@@ -51,6 +51,10 @@ inline constexpr int kInvalidTransactionPoints = 10;  // context-free failure
 // kFloodRatePerSecond.
 inline constexpr double kFloodRatePerSecond = 500;
 inline constexpr double kFloodBurst = 2000;
+// Scores heal: kScoreDecay points every kScoreDecayInterval, so that an
+// honest peer's rare slips never add up to a ban.
+inline constexpr int kScoreDecay = 10;
+inline constexpr absl::Duration kScoreDecayInterval = absl::Minutes(1);
 
 // Caps of gossip lists (gossip.proto).
 inline constexpr int kMaxInventoryHashes = 1000;
@@ -60,6 +64,13 @@ inline constexpr int kMaxGossipLocatorHashes = 101;
 
 // Session timing.
 inline constexpr absl::Duration kHelloTimeout = absl::Seconds(10);
+// Dialing gives up after this; a session shorter than kStableSession counts
+// as a failed dial (backoff before the next).
+inline constexpr absl::Duration kConnectTimeout = absl::Seconds(5);
+inline constexpr absl::Duration kStableSession = absl::Seconds(30);
+// How often the maintenance thread dials, pings, expires and flushes the
+// batched transaction announcements.
+inline constexpr absl::Duration kMaintenanceInterval = absl::Milliseconds(100);
 inline constexpr absl::Duration kPingInterval = absl::Seconds(20);
 // A peer silent this long (no message, not even a Pong) is dropped.
 inline constexpr absl::Duration kPeerSilenceTimeout = absl::Seconds(60);
@@ -72,6 +83,10 @@ inline constexpr size_t kMaxRecentRejects = 20000;
 // A transaction asked of one peer is not asked of another for this long.
 inline constexpr absl::Duration kTxRequestTimeout = absl::Seconds(30);
 inline constexpr size_t kMaxTxRequests = 50000;
+inline constexpr int kMaxTxRequestsPerPeer = 5000;
+// Likewise for relayed blocks.
+inline constexpr absl::Duration kBlockRequestTimeout = absl::Seconds(10);
+inline constexpr size_t kMaxBlockRequests = 10000;
 // Local discovery probes at most this many ports, each with this deadline.
 inline constexpr int kMaxDiscoverPorts = 1024;
 inline constexpr absl::Duration kDiscoverProbeTimeout = absl::Milliseconds(500);
@@ -159,7 +174,12 @@ class Network {
     absl::Time flood_refill;
     uint64_t ping_nonce = 0;  // outstanding Ping, 0 if none
     absl::Time ping_sent;
+    absl::Time last_decay;
+    bool peer_request_outstanding = false;
+    int tx_requested = 0;               // our GetData txids it owes
+    std::vector<Hash256> tx_announce;   // batched for the next Inventory
     RecentHashes known{kMaxKnownPerPeer};
+    RecentHashes asked_blocks{kMaxGetDataBlocks * 8};  // we GetData'd
   };
   using PeerPtr = std::shared_ptr<Peer>;
 
@@ -200,6 +220,9 @@ class Network {
   void AnnounceTransaction(const Hash256& txid);
 
   v1::Hello MakeHello() const;
+  v1::GossipEnvelope TakeTxAnnouncements(Peer& peer)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetTxRequest(const Hash256& txid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Inbound streams open at once, handshakes included: room for every
   // allowed peer plus as many again (and a few) still saying hello.
   int MaxInboundSessions() const { return 2 * options_.max_inbound + 8; }
@@ -223,8 +246,11 @@ class Network {
   // Addresses that turned out to be this node.
   absl::flat_hash_set<std::string> self_addresses_ ABSL_GUARDED_BY(mu_);
   RecentHashes recent_rejects_ ABSL_GUARDED_BY(mu_){kMaxRecentRejects};
-  std::map<Hash256, absl::Time> tx_requests_ ABSL_GUARDED_BY(mu_);
-  bool was_syncing_ ABSL_GUARDED_BY(mu_) = false;
+  // Transactions asked for: by whom and when.
+  std::map<Hash256, std::pair<uint64_t, absl::Time>> tx_requests_
+      ABSL_GUARDED_BY(mu_);
+  std::map<Hash256, absl::Time> block_requests_ ABSL_GUARDED_BY(mu_);
+  Hash256 last_announced_ ABSL_GUARDED_BY(mu_);
   absl::Time last_exchange_ ABSL_GUARDED_BY(mu_);
 
   uint64_t tip_listener_ = 0;

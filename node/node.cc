@@ -262,16 +262,19 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
 absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx) {
   absl::StatusOr<Hash256> id = mempool_->Add(tx);
   if (id.ok()) {
+    TransactionListener listener;
     {
       absl::MutexLock lock(&mu_);
       ++wakeups_;
+      listener = tx_listener_;
     }
-    if (tx_listener_) tx_listener_(tx);
+    if (listener) listener(tx);
   }
   return id;
 }
 
 void Node::SetTransactionListener(TransactionListener listener) {
+  absl::MutexLock lock(&mu_);
   tx_listener_ = std::move(listener);
 }
 

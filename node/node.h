@@ -91,7 +91,7 @@ class Node {
 
   // Called with every transaction SubmitTransaction added to the mempool
   // (from the API or a peer), on the submitting thread; must not block.
-  // Set once, before the node is shared (the network relays them).
+  // The network relays them; null removes the listener.
   using TransactionListener = std::function<void(const Transaction&)>;
   void SetTransactionListener(TransactionListener listener);
 
@@ -115,7 +115,6 @@ class Node {
 
   const NodeOptions options_;
   std::string node_id_;
-  TransactionListener tx_listener_;
   std::unique_ptr<RocksChainStore> store_;
   std::unique_ptr<ChainState> chain_;
   std::unique_ptr<Mempool> mempool_;
@@ -129,6 +128,7 @@ class Node {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t wakeups_ ABSL_GUARDED_BY(mu_) = 0;  // tip changes and new txs
   std::map<uint64_t, TipListener> listeners_ ABSL_GUARDED_BY(mu_);
+  TransactionListener tx_listener_ ABSL_GUARDED_BY(mu_);
   uint64_t next_listener_ ABSL_GUARDED_BY(mu_) = 1;
   double hash_rate_ ABSL_GUARDED_BY(mu_) = 0;
 

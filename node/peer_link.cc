@@ -53,7 +53,9 @@ bool PeerLink::SendWaiting(v1::GossipEnvelope message) {
     return closed_ || (queued_bytes_ <= kMaxSendQueueBytes / 2 &&
                        queue_.size() <= kMaxSendQueueMessages / 2);
   };
-  mu_.Await(absl::Condition(&room));
+  if (!mu_.AwaitWithTimeout(absl::Condition(&room), kSendWaitTimeout)) {
+    return false;
+  }
   return Enqueue(std::move(message));
 }
 

@@ -23,7 +23,8 @@ namespace pbchain {
 // Most messages / bytes waiting in one peer's outgoing queue. A peer that
 // lets more pile up (it does not read) is disconnected.
 inline constexpr size_t kMaxSendQueueMessages = 4096;
-inline constexpr size_t kMaxSendQueueBytes = 64 * 1024 * 1024;
+inline constexpr size_t kMaxSendQueueBytes = 32 * 1024 * 1024;
+inline constexpr absl::Duration kSendWaitTimeout = absl::Seconds(5);
 // Shutdown after CloseAfterFlush waits at most this long for the last
 // messages (a Reject) to be written.
 inline constexpr absl::Duration kFlushTimeout = absl::Seconds(2);
@@ -61,9 +62,12 @@ class PeerLink {
   // Queues `message`; never blocks. If the queue is over its limits the link
   // is closed (the peer is not reading) and false is returned.
   bool Send(v1::GossipEnvelope message);
-  // Queues `message`, first waiting while the queue holds more than half of
-  // its byte limit (back-pressure for answers to a peer's own requests, on
-  // that peer's reader thread). False if the link closed.
+  // Queues `message`, first waiting (at most kSendWaitTimeout) while the
+  // queue holds more than half of its limits: back-pressure for answers to
+  // a peer's own requests, on that peer's reader thread. False if the link
+  // closed or the wait timed out (the caller stops answering; the peer asks
+  // again later), so two peers asking each other for much never block each
+  // other's readers for long.
   bool SendWaiting(v1::GossipEnvelope message);
 
   // Ends the session now (queued messages are dropped), or once the queued

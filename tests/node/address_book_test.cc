@@ -30,7 +30,7 @@ TEST(AddressBookTest, CandidatesPutSeedsFirstThenRolesAndSkipBackoff) {
   AddressBook book;
   book.Add(Entry("full:1", AddressSource::kTracker), kNow);
   book.Add(Entry("head:1", AddressSource::kTracker, v1::PEER_ROLE_HEAD), kNow);
-  book.Add(Entry("seedrole:1", AddressSource::kExchange, v1::PEER_ROLE_SEED),
+  book.Add(Entry("seedrole:1", AddressSource::kTracker, v1::PEER_ROLE_SEED),
            kNow);
   book.Add(Entry("given:1", AddressSource::kSeed), kNow);
   EXPECT_EQ(book.DialCandidates(kNow, {}),
@@ -42,6 +42,8 @@ TEST(AddressBookTest, CandidatesPutSeedsFirstThenRolesAndSkipBackoff) {
             (std::vector<std::string>{"given:1", "seedrole:1"}));
   EXPECT_EQ(book.DialCandidates(kNow + absl::Seconds(3), {}).size(), 4u);
   book.OnConnected("head:1", "id-head", kNow);
+  EXPECT_EQ(book.DialCandidates(kNow, {}).size(), 3u) << "still backing off";
+  book.OnSessionEnded("head:1", kNow);  // a long session: good again
   EXPECT_EQ(book.DialCandidates(kNow, {}).size(), 4u);
   // Connected node ids are skipped whatever address they were learned at.
   EXPECT_EQ(book.DialCandidates(kNow, {"id-head"}).size(), 3u);
@@ -76,6 +78,27 @@ TEST(AddressBookTest, StaysBoundedAndKeepsSeeds) {
     seed_kept = seed_kept || e.address == "given:1";
   }
   EXPECT_TRUE(seed_kept);
+}
+
+TEST(AddressBookTest, HearsayDoesNotOverrideHandshakesOrEarnPriority) {
+  AddressBook book;
+  book.Add(Entry("node:1", AddressSource::kTracker, v1::PEER_ROLE_FULL), kNow);
+  book.OnConnected("node:1", "real-id", kNow);
+  KnownAddress lie = Entry("node:1", AddressSource::kExchange,
+                           v1::PEER_ROLE_SEED);
+  lie.node_id = "attacker-id";
+  book.Add(lie, kNow);
+  EXPECT_EQ(book.List()[0].node_id, "real-id");
+  EXPECT_EQ(book.List()[0].role, v1::PEER_ROLE_FULL);
+  // A "seed" learned by exchange ranks with the full nodes.
+  book.Add(Entry("claimed-seed:1", AddressSource::kExchange,
+                 v1::PEER_ROLE_SEED),
+           kNow);
+  book.Add(Entry("head:1", AddressSource::kTracker, v1::PEER_ROLE_HEAD), kNow);
+  EXPECT_EQ(book.DialCandidates(kNow, {}).front(), "head:1");
+  // A banned address is not dialed.
+  book.Ban("head:1", kNow + absl::Minutes(1));
+  EXPECT_EQ(book.DialCandidates(kNow, {}).front(), "claimed-seed:1");
 }
 
 TEST(AddressBookTest, BansExpire) {

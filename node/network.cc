@@ -79,12 +79,6 @@ std::string BanIp(const std::string& transport_address) {
   return ip;
 }
 
-bool ValidNodeId(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(),
-                     [](char c) { return c > ' ' && c <= '~'; });
-}
-
 // The hashes of a repeated bytes field; nullopt if one is not 32 bytes.
 std::optional<std::vector<Hash256>> ParseHashes(
     const google::protobuf::RepeatedPtrField<std::string>& field) {
@@ -548,7 +542,7 @@ bool Network::HandleHello(const PeerPtr& peer, const v1::Hello& hello) {
   }
   absl::StatusOr<UInt256> work = UInt256::FromDecimal(hello.chain_work());
   absl::StatusOr<Hash256> tip = ParseHash(hello.tip_hash(), "tip_hash");
-  if (!ValidNodeId(hello.node_id()) || !work.ok() || !tip.ok() ||
+  if (!IsValidNodeId(hello.node_id()) || !work.ok() || !tip.ok() ||
       (!hello.listen_address().empty() &&
        !CheckPeerAddress(hello.listen_address()).ok()) ||
       hello.user_agent().size() > 64) {
@@ -1057,7 +1051,7 @@ void Network::AddKnown(const v1::PeerInfo& info, AddressSource source) {
   }
   KnownAddress known;
   known.address = info.address();
-  known.node_id = ValidNodeId(info.node_id()) ? info.node_id() : "";
+  known.node_id = IsValidNodeId(info.node_id()) ? info.node_id() : "";
   known.role = info.role();
   known.source = source;
   known.height = info.height();

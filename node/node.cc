@@ -9,6 +9,7 @@
 #include "chain/consensus.h"
 #include "chain/miner.h"
 #include "glog/logging.h"
+#include "node/wire.h"
 
 namespace pbchain {
 namespace {
@@ -21,14 +22,6 @@ int64_t NowSeconds() {
 
 constexpr char kNodeIdFile[] = "node_id";
 
-bool ValidNodeId(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    if (c <= ' ' || c > '~') return false;
-  }
-  return true;
-}
-
 // Reads DATADIR/node_id, or writes a new random one (temp file + rename, so
 // a crash never leaves half an id).
 absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& datadir) {
@@ -37,7 +30,7 @@ absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& datadir) {
   if (std::ifstream in(path); in) {
     std::string id;
     std::getline(in, id);
-    if (!ValidNodeId(id)) {
+    if (!IsValidNodeId(id)) {
       return absl::DataLossError(absl::StrCat(
           path.string(), " does not hold a node id (1..64 printable ASCII "
                          "chars); delete it to get a new one"));

@@ -33,6 +33,15 @@ inline absl::StatusOr<Hash256> ParseHash(const std::string& bytes,
   return *Hash256::FromBytes(AsBytes(bytes));
 }
 
+// A node id (PeerInfo.node_id): 1..64 printable ASCII chars, no spaces.
+inline bool IsValidNodeId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
 // The --role flag's text ("head", "seed", anything else: full).
 inline v1::PeerRole RoleFromText(const std::string& role) {
   if (role == "head") return v1::PEER_ROLE_HEAD;

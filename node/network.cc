@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "chain/pow.h"
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "node/tracker_client.h"
@@ -280,6 +281,7 @@ void Network::RunSession(PeerPtr peer) {
     }
     peer->connected_since = absl::Now();
     peer->last_message = peer->connected_since;
+    peer->last_decay = peer->connected_since;
     peer->remote_ip = BanIp(peer->link->RemoteAddress());
   }
   if (stopping) {
@@ -784,6 +786,21 @@ void Network::HandleBlock(const PeerPtr& peer, const v1::BlockMsg& message) {
     flooding = !peer->asked_blocks.contains(hash) && !ChargeFlood(peer);
   }
   if (flooding) Misbehaving(peer, 1, "flood of unrequested blocks");
+  // A relayed block whose chain has less work than our tip is dropped
+  // unprocessed: side branches enter only by sync, with more work, so a
+  // peer cannot fill the store with cheap stale forks.
+  const ChainState& chain = node_->chain();
+  if (std::optional<BlockIndexEntry> parent =
+          chain.GetIndexEntry(block->header.prev_hash)) {
+    const UInt256 work =
+        parent->chain_work +
+        BlockWork(DecodeCompact(block->header.bits).target);
+    if (work < chain.Tip().chain_work) {
+      VLOG(1) << "block " << hash.ToDisplayHex() << " from peer " << peer->id
+              << " has less work than our tip; dropped";
+      return;
+    }
+  }
   absl::StatusOr<AcceptResult> result = node_->SubmitBlock(*block);
   if (!result.ok()) {
     LOG(ERROR) << "cannot store block " << hash.ToDisplayHex() << ": "

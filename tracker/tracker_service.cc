@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
+#include "node/status.h"
 
 namespace pbchain::tracker {
 namespace {
@@ -87,17 +88,6 @@ std::string ClientIp(const std::string& peer) {
   if (!absl::ConsumePrefix(&p, "[")) absl::ConsumePrefix(&p, "%5B");
   if (!absl::ConsumeSuffix(&p, "]")) absl::ConsumeSuffix(&p, "%5D");
   return std::string(p);
-}
-
-// The service's one absl -> gRPC status conversion. absl and gRPC share
-// the canonical code numbers 1..16 (google.rpc.Code).
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  const int code = static_cast<int>(status.code());
-  const grpc::StatusCode grpc_code = code >= 1 && code <= 16
-                                         ? static_cast<grpc::StatusCode>(code)
-                                         : grpc::StatusCode::UNKNOWN;
-  return grpc::Status(grpc_code, std::string(status.message()));
 }
 
 void Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& status) {

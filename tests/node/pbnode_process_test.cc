@@ -182,6 +182,52 @@ TEST(PbnodeProcessTest, BadFlagsExitWithAClearError) {
       kPbnode, {"--datadir=" + dir.Sub("d"), "--genesis=" + genesis, "--mine"},
       dir.Sub("err.log"));
   EXPECT_EQ(no_miner.Wait(), 2);  // --mine without --miner-address
+  // Network flags are checked before anything starts.
+  for (const std::string& bad :
+       {"--peer=nohost", "--peer=h:0", "--tracker=h:99999",
+        "--discover-local=7000", "--discover-local=7000-9000",
+        "--discover-local=9-8", "--advertise=[::1", "--max-outbound=-1",
+        "--connect-only"}) {
+    ChildProcess p(kPbnode,
+                   {"--datadir=" + dir.Sub("d"), "--genesis=" + genesis, bad},
+                   dir.Sub("err.log"));
+    EXPECT_EQ(p.Wait(), 2) << bad;
+  }
+}
+
+// The head node of a new network makes the genesis when the file is missing,
+// funds its miner address, and prints the hash; the file then serves every
+// node of the network.
+TEST(PbnodeProcessTest, HeadNodeMakesTheGenesis) {
+  TempDir dir("pbnode_head");
+  const std::string genesis = dir.Sub("new-genesis.json");
+  const Address miner = AddressFromPublicKey(TestKey(9).public_key());
+  ChildProcess head(kPbnode,
+                    {"--listen=127.0.0.1:0", "--datadir=" + dir.Sub("data"),
+                     "--genesis=" + genesis, "--role=head",
+                     "--miner-address=" + miner.ToText()},
+                    dir.Sub("pbnode.log"));
+  std::optional<std::string> made = head.ReadLine(std::chrono::seconds(30));
+  ASSERT_TRUE(made.has_value());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*made, m,
+                                std::regex("made genesis ([0-9a-f]{64}) in")))
+      << *made;
+  absl::StatusOr<ChainParams> params = LoadGenesisFile(genesis);
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_EQ(MakeGenesisBlock(*params).Hash().ToDisplayHex(), m[1].str());
+  ASSERT_EQ(params->allocations.size(), 1u);
+  EXPECT_EQ(params->allocations[0].address, miner);
+  std::optional<std::string> listening = head.ReadLine(std::chrono::seconds(30));
+  ASSERT_TRUE(listening && listening->find("listening on") != std::string::npos);
+  head.Kill(SIGTERM);
+  EXPECT_EQ(head.Wait(std::chrono::seconds(20)), 0);
+  // A full node never makes one: a missing file is an error.
+  ChildProcess full(kPbnode,
+                    {"--datadir=" + dir.Sub("d2"),
+                     "--genesis=" + dir.Sub("missing.json")},
+                    dir.Sub("err.log"));
+  EXPECT_EQ(full.Wait(), 2);
 }
 
 }  // namespace

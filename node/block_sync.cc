@@ -33,7 +33,8 @@ void BlockSync::Stop() {
 
 bool BlockSync::syncing() const {
   absl::MutexLock lock(&mu_);
-  return !pending_.empty() || header_peer_.has_value();
+  return header_peer_.has_value() ||
+         (!pending_.empty() && pending_work_ > node_->chain().Tip().chain_work);
 }
 
 void BlockSync::Flush() {
@@ -267,6 +268,21 @@ void BlockSync::ExpireRequests(absl::Time now) {
   }
 }
 
+void BlockSync::DropRunWithoutMoreWork() {
+  if (pending_.empty()) return;
+  if (pending_work_ > node_->chain().Tip().chain_work) return;
+  // A run that does not out-work our chain is kept only while its peer is
+  // still sending headers (a deep fork shows its weight at the end).
+  const bool fetching =
+      header_peer_ == run_peer_ ||
+      (more_from_ == run_peer_ &&
+       pending_.size() + kMaxHeadersPerMessage <= kMaxPendingHeaders);
+  if (fetching) return;
+  LOG(INFO) << "sync: the chain of peer " << run_peer_
+            << " has no more work than ours; dropped";
+  DropRun();
+}
+
 void BlockSync::AssignRequests(absl::Time now) {
   if (pending_.empty() || received_.size() >= kDownloadWindow) return;
   // Bodies only for a run that beats our chain (a deep fork's headers are
@@ -388,6 +404,7 @@ void BlockSync::Loop() {
       wake_ = false;
       const absl::Time now = absl::Now();
       ExpireRequests(now);
+      DropRunWithoutMoreWork();
       AssignRequests(now);
     }
     Flush();

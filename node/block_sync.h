@@ -81,7 +81,8 @@ class BlockSync {
   void OnPeerHeight(uint64_t peer, uint32_t height);
   void OnPeerGone(uint64_t peer);
 
-  // True while a chain with more work is being downloaded.
+  // True while headers are being asked for, or a chain with more work than
+  // ours is being downloaded.
   bool syncing() const;
 
  private:
@@ -100,6 +101,9 @@ class BlockSync {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AskNextHeaderPeer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropRun() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops a run whose work does not beat our tip once no more of its
+  // headers are coming (empty or short answer, timeout, peer gone, cap).
+  void DropRunWithoutMoreWork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireRequests(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AssignRequests(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Connects the bodies that are next in line; returns false if none was.

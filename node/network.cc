@@ -307,6 +307,10 @@ void Network::RunSession(PeerPtr peer) {
     absl::MutexLock lock(&mu_);
     was_connected = peer->hello_done;
     peers_.erase(peer->id);
+    // Its outstanding transaction requests may be asked of others now.
+    std::erase_if(tx_requests_, [&](const auto& request) {
+      return request.second.first == peer->id;
+    });
     if (!peer->inbound) {
       // A session that ended soon (refused after the hello, too many
       // peers, banned) counts as a failed dial, so it is retried with
@@ -783,7 +787,9 @@ void Network::HandleBlock(const PeerPtr& peer, const v1::BlockMsg& message) {
     peer->known.insert(hash);
     block_requests_.erase(hash);
     // A block pushed without being asked for draws from the flood bucket.
-    flooding = !peer->asked_blocks.contains(hash) && !ChargeFlood(peer);
+    const bool asked = peer->asked_blocks.contains(hash);
+    peer->asked_blocks.erase(hash);
+    flooding = !asked && !ChargeFlood(peer);
   }
   if (flooding) Misbehaving(peer, 1, "flood of unrequested blocks");
   // A relayed block whose chain has less work than our tip is dropped
@@ -998,7 +1004,12 @@ void Network::HandleNotFound(const PeerPtr& peer, const v1::NotFound& message) {
   sync_.OnNotFound(peer->id, *blocks);
   absl::MutexLock lock(&mu_);
   for (const Hash256& h : *blocks) block_requests_.erase(h);
-  for (const Hash256& txid : *txids) ForgetTxRequest(txid);
+  for (const Hash256& txid : *txids) {
+    auto it = tx_requests_.find(txid);
+    if (it != tx_requests_.end() && it->second.first == peer->id) {
+      ForgetTxRequest(txid);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------

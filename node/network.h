@@ -115,6 +115,8 @@ class RecentHashes {
   explicit RecentHashes(size_t capacity) : capacity_(capacity) {}
   bool contains(const Hash256& h) const { return set_.contains(h); }
   void insert(const Hash256& h);
+  // Forgets `h` (its slot in the age order is reclaimed when it expires).
+  void erase(const Hash256& h) { set_.erase(h); }
 
  private:
   size_t capacity_;
@@ -179,7 +181,9 @@ class Network {
     int tx_requested = 0;               // our GetData txids it owes
     std::vector<Hash256> tx_announce;   // batched for the next Inventory
     RecentHashes known{kMaxKnownPerPeer};
-    RecentHashes asked_blocks{kMaxGetDataBlocks * 8};  // we GetData'd
+    // Blocks we GetData'd from it and it has not sent yet (a one-shot
+    // ticket: a block sent again draws from the flood bucket).
+    RecentHashes asked_blocks{kMaxGetDataBlocks * 8};
   };
   using PeerPtr = std::shared_ptr<Peer>;
 

@@ -14,6 +14,8 @@
 #include "storage/rocksdb_store.h"
 #include "tests/chain/test_chain.h"
 #include "node/wire.h"
+#include "proto/convert.h"
+#include "tests/network/gossip_client.h"
 #include "tests/network/net_harness.h"
 
 namespace pbchain::nettest {
@@ -45,7 +47,8 @@ struct Branch {
 };
 
 Branch BuildDatadir(const TestNet& net, const std::string& datadir,
-                    uint32_t length, int miner_key) {
+                    uint32_t length, int miner_key,
+                    std::vector<BlockHeader>* branch_headers = nullptr) {
   auto store = *RocksChainStore::Open(datadir);
   auto chain = *ChainState::Create(net.params(), store.get());
   const uint32_t t0 = net.params().genesis_time + 1;
@@ -56,6 +59,11 @@ Branch BuildDatadir(const TestNet& net, const std::string& datadir,
   Branch b;
   b.tip = Grow(*chain, length, miner, t0 + kCommon);
   b.at_light_height = *chain->ActiveHashAt(kCommon + kLight);
+  for (uint32_t h = kCommon + 1; branch_headers && h <= kCommon + length;
+       ++h) {
+    branch_headers->push_back(
+        chain->GetIndexEntry(*chain->ActiveHashAt(h))->header);
+  }
   return b;
 }
 
@@ -86,6 +94,78 @@ TEST(DeepForkTest, LighterNodeReorganizesOntoAHeavierForkDeeperThan2000) {
   ASSERT_TRUE(at.ok()) << at.status();
   EXPECT_EQ(at->hash(), HashBytes(heavy.at_light_height));
   EXPECT_FALSE(l->Info()->syncing());
+}
+
+// A peer that claims more work and answers with a full batch of valid
+// headers (2,000) of a fork that turns out to have less work than the
+// node's chain: the node follows up once, then drops the run and is not
+// "syncing" any more (a stuck run would stop its relay for good). The peer
+// is not punished: its headers were valid.
+TEST(DeepForkTest, AForkWithoutMoreWorkIsDroppedAndSyncEnds) {
+  TestNet net("light_fork",
+              GenesisConfig{.target_interval_ms = 1000,
+                            .bits = "0x207fffff",
+                            .difficulty_window = 0,
+                            .max_future_block_time_s = 86400});
+  ASSERT_TRUE(net.ok());
+  constexpr uint32_t kOurs = 2100;
+  constexpr uint32_t kFork = 2000;  // exactly one full answer
+  const Branch ours = BuildDatadir(net, net.Sub("node"), kOurs, 5);
+  std::vector<BlockHeader> fork_headers;
+  BuildDatadir(net, net.Sub("fork-source"), kFork, 6, &fork_headers);
+  ASSERT_EQ(fork_headers.size(), kFork);
+
+  NodeProcess* node = net.StartNode("node", NodeConfig{});
+  ASSERT_NE(node, nullptr);
+  absl::StatusOr<v1::GetInfoResponse> info = node->Info();
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->height(), kCommon + kOurs);
+
+  GossipSession peer(node->address());
+  const std::string id = RandomNodeId();
+  v1::GossipEnvelope hello = MakeHello(info->genesis_hash(), id);
+  hello.mutable_hello()->set_chain_work("999999999999");  // a claim only
+  ASSERT_TRUE(peer.Send(hello));
+  auto is_get_headers = [](const v1::GossipEnvelope& m) {
+    return m.has_get_headers();
+  };
+  ASSERT_TRUE(peer.WaitForMessage(is_get_headers, absl::Seconds(10)))
+      << peer.ReceivedSummary();
+  v1::GossipEnvelope answer;
+  for (const BlockHeader& h : fork_headers) {
+    *answer.mutable_headers()->add_headers() = BlockHeaderToProto(h);
+  }
+  ASSERT_TRUE(peer.Send(answer));
+  // A full answer is followed up from its last header.
+  const std::string fork_tip = HashBytes(fork_headers.back().Hash());
+  ASSERT_TRUE(peer.WaitForMessage(
+      [&](const v1::GossipEnvelope& m) {
+        return m.has_get_headers() &&
+               m.get_headers().locator_hashes_size() > 0 &&
+               m.get_headers().locator_hashes(0) == fork_tip;
+      },
+      absl::Seconds(10)))
+      << peer.ReceivedSummary();
+  v1::GossipEnvelope nothing_more;
+  nothing_more.mutable_headers();
+  ASSERT_TRUE(peer.Send(nothing_more));
+
+  ASSERT_TRUE(WaitFor(
+      [&](std::string& seen) {
+        absl::StatusOr<v1::GetInfoResponse> now = node->Info();
+        seen = node->Summary();
+        return now.ok() && !now->syncing();
+      },
+      absl::Seconds(10), "the node to stop syncing after the fork ended"));
+  info = node->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->tip_hash(), HashBytes(ours.tip));
+  EXPECT_TRUE(peer.PingPong(absl::Seconds(5)));
+  absl::StatusOr<v1::ListPeersResponse> peers = node->Peers();
+  ASSERT_TRUE(peers.ok());
+  const v1::ConnectedPeer* us = FindConnected(*peers, id);
+  ASSERT_NE(us, nullptr);
+  EXPECT_EQ(us->misbehavior_score(), 0);
 }
 
 }  // namespace

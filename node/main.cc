@@ -31,6 +31,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "node/address_book.h"
+#include "node/cli_flags.h"
 #include "node/gossip_service.h"
 #include "node/network.h"
 #include "node/node.h"
@@ -140,41 +141,7 @@ int main(int argc, char** argv) {
       "HOST:PORT]... [--discover_local LOW-HIGH]\n\nGossip with other "
       "nodes runs on the same port as the API. Flags may be written with dashes or "
       "underscores (--mining-threads = --mining_threads).");
-  // --help lists this file's flags (absl's default looks for a file named
-  // after the program).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) {
-    return absl::EndsWith(path, "node/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  // absl flags take underscores; accept the dashed spelling too. A repeated
-  // --peer adds to the list (absl would keep only the last).
-  std::vector<std::string> normalized;
-  std::vector<std::string> peers;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (i > 0 && arg.rfind("--", 0) == 0) {
-      const size_t end = arg.find('=');
-      for (size_t j = 2; j < (end == std::string::npos ? arg.size() : end);
-           ++j) {
-        if (arg[j] == '-') arg[j] = '_';
-      }
-      if (arg == "--peer" && i + 1 < argc) {
-        peers.push_back(argv[++i]);
-        continue;
-      }
-      if (arg.rfind("--peer=", 0) == 0) {
-        peers.push_back(arg.substr(7));
-        continue;
-      }
-    }
-    normalized.push_back(arg);
-  }
-  if (!peers.empty()) normalized.push_back("--peer=" + absl::StrJoin(peers, ","));
-  std::vector<char*> args;
-  for (std::string& a : normalized) args.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  pbchain::ParseCommandLineFlags(argc, argv, "node/main.cc", {"peer"});
 
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);

@@ -33,6 +33,7 @@
 #include "tracker/health_probe.h"
 #include "tracker/registry.h"
 #include "tracker/tracker_service.h"
+#include "node/cli_flags.h"
 
 namespace {
 
@@ -87,23 +88,6 @@ namespace {
 int Fail(const std::string& message) {
   std::cerr << "pbtracker: " << message << "\n";
   return 2;
-}
-
-// absl flags take underscores; accept the dashed spelling too
-// (--lease-ttl = --lease_ttl). Only the name is rewritten, not the value.
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
-  std::vector<std::string> normalized;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (i > 0 && arg.rfind("--", 0) == 0) {
-      const size_t end = std::min(arg.find('='), arg.size());
-      for (size_t j = 2; j < end; ++j) {
-        if (arg[j] == '-') arg[j] = '_';
-      }
-    }
-    normalized.push_back(arg);
-  }
-  return normalized;
 }
 
 // The registry options from the flags, or a message saying which is wrong.
@@ -163,18 +147,7 @@ int main(int argc, char** argv) {
       "A joining node's address must answer grpc.health.v1 Check within "
       "--probe-timeout. Flags may be written with dashes or underscores "
       "(--lease-ttl = --lease_ttl).");
-  // --help lists this file's flags (absl's default looks for a file named
-  // after the program).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) {
-    return absl::EndsWith(path, "tracker/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
-  std::vector<char*> args;
-  for (std::string& a : normalized) args.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  pbchain::ParseCommandLineFlags(argc, argv, "tracker/main.cc", {});
 
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);

@@ -2,9 +2,7 @@
 # Lints proto/ with buf (npm package @bufbuild/buf, pinned in tools/package.json).
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -x node_modules/.bin/buf ]; then
-  npm install --no-audit --no-fund --loglevel=error
-fi
+bash npm-install.sh
 cd ../proto
 ../tools/node_modules/.bin/buf lint
 echo "buf lint: proto/ is clean"

@@ -403,7 +403,8 @@ HeaderChainCheck ChainState::CheckHeaderChain(
     if (window.size() > 2 * keep) {
       window.erase(window.begin(), window.end() - keep);
     }
-    check.chain_work = check.chain_work + BlockWork(DecodeCompact(h.bits).target);
+    check.chain_work =
+        check.chain_work + BlockWork(DecodeCompact(h.bits).target);
     check.height += 1;
     check.last_hash = h.Hash();
     check.valid = i + 1;
@@ -473,6 +474,7 @@ absl::StatusOr<ValidationResult> ChainState::ConnectBlock(Node* node,
     delta.txs.emplace_back(txids[i], TxLocation{node->entry.hash, height,
                                                 static_cast<uint32_t>(i)});
   }
+  delta.address_index_put = AddressIndexEntriesOf(block, height, txids);
   delta.put_undo.emplace(node->entry.hash, std::move(undo));
   delta.main_chain.emplace_back(height, node->entry.hash);
   delta.new_tip = node->entry.hash;
@@ -504,9 +506,16 @@ absl::StatusOr<Block> ChainState::DisconnectTip() {
     delta.accounts.emplace_back(addr, before);
   for (const std::string& key : (*undo)->created_records)
     delta.records.emplace_back(key, std::nullopt);
+  std::vector<Hash256> txids;
+  txids.reserve((*block)->txs.size());
   delta.txs.reserve((*block)->txs.size());
-  for (const Transaction& tx : (*block)->txs)
-    delta.txs.emplace_back(tx.Id(), std::nullopt);
+  for (const Transaction& tx : (*block)->txs) {
+    txids.push_back(tx.Id());
+    delta.txs.emplace_back(txids.back(), std::nullopt);
+  }
+  // The block's own entries: the same keys its connect wrote.
+  delta.address_index_erase =
+      AddressIndexEntriesOf(**block, tip->entry.height, txids);
   delta.erase_undo = hash;
   delta.main_chain.emplace_back(tip->entry.height, std::nullopt);
   delta.new_tip = tip->parent->entry.hash;
@@ -877,6 +886,107 @@ ChainState::GetTransaction(const Hash256& txid) const {
         where.index, " of block ", where.block_hash.ToDisplayHex()));
   }
   return std::make_pair(std::move(txs[where.index]), where);
+}
+
+absl::StatusOr<AddressHistoryPage> ChainState::GetAddressHistory(
+    const Address& address, const std::optional<TxPosition>& before,
+    size_t limit) const {
+  if (limit == 0) {
+    return absl::InvalidArgumentError("address history: limit must be >= 1");
+  }
+  absl::ReaderMutexLock lock(&mu_);
+  AddressHistoryPage page;
+  page.tip_height = active_.back()->entry.height;
+  absl::StatusOr<std::vector<AddressIndexEntry>> rows =
+      store_->ScanAddressIndex(address, before, limit + 1);
+  if (!rows.ok()) return rows.status();
+  if (rows->size() > limit) {
+    rows->resize(limit);
+    page.next = rows->back().position;
+  }
+  // Entries of one block are adjacent: read each body once.
+  const Node* block_node = nullptr;
+  std::optional<Block> block;
+  for (const AddressIndexEntry& e : *rows) {
+    const uint32_t height = e.position.height;
+    if (height >= active_.size()) {
+      return absl::DataLossError(absl::StrCat(
+          "address index: ", address.ToText(), " has an entry at height ",
+          height, ", above the tip ", page.tip_height));
+    }
+    const Node* node = active_[height];
+    if (node != block_node) {
+      absl::StatusOr<std::optional<Block>> body =
+          store_->GetBlock(node->entry.hash);
+      if (!body.ok()) return body.status();
+      if (!body->has_value()) {
+        return absl::DataLossError(absl::StrCat("body of active block ",
+                                                node->entry.hash.ToDisplayHex(),
+                                                " is missing"));
+      }
+      block = **std::move(body);
+      block_node = node;
+    }
+    const uint32_t index = e.position.index;
+    if (index >= block->txs.size() || block->txs[index].Id() != e.txid) {
+      return absl::DataLossError(absl::StrCat(
+          "address index: ", e.txid.ToDisplayHex(), " is not transaction ",
+          index, " of block ", node->entry.hash.ToDisplayHex()));
+    }
+    AddressHistoryEntry out;
+    out.txid = e.txid;
+    out.tx = block->txs[index];
+    out.block_hash = node->entry.hash;
+    out.height = height;
+    out.block_time = node->entry.header.time;
+    out.index = index;
+    if (out.tx.recipient == address) out.received = out.tx.amount;
+    if (!out.tx.IsCoinbase() && out.tx.SenderAddress() == address) {
+      out.sent = out.tx.amount + out.tx.fee;  // no overflow: CheckTransaction
+    }
+    page.entries.push_back(std::move(out));
+  }
+  return page;
+}
+
+std::vector<ChainTip> ChainState::GetChainTips(size_t limit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ChainTip> out;
+  if (limit == 0) return out;
+  const Node* tip = active_.back();
+  out.push_back(ChainTip{tip->entry.hash, tip->entry.height, 0, tip->entry.hash,
+                         ChainTipStatus::kActive, tip->entry.chain_work,
+                         tip->entry.header.time});
+  absl::flat_hash_set<const Node*> parents;
+  parents.reserve(index_.size());
+  for (const auto& [hash, node] : index_) {
+    if (node->parent != nullptr) parents.insert(node->parent);
+  }
+  std::vector<const Node*> side;
+  for (const auto& [hash, node] : index_) {
+    if (node.get() != tip && !parents.contains(node.get())) {
+      side.push_back(node.get());
+    }
+  }
+  std::sort(side.begin(), side.end(), [](const Node* a, const Node* b) {
+    if (a->entry.height != b->entry.height)
+      return a->entry.height > b->entry.height;
+    if (a->entry.chain_work != b->entry.chain_work)
+      return a->entry.chain_work > b->entry.chain_work;
+    return a->entry.sequence < b->entry.sequence;
+  });
+  for (const Node* n : side) {
+    if (out.size() >= limit) break;
+    const Node* fork = n;
+    while (!IsActiveLocked(fork)) fork = fork->parent;  // genesis is active
+    out.push_back(
+        ChainTip{n->entry.hash, n->entry.height,
+                 n->entry.height - fork->entry.height, fork->entry.hash,
+                 (n->entry.status & kBlockFailed) ? ChainTipStatus::kInvalid
+                                                  : ChainTipStatus::kValidFork,
+                 n->entry.chain_work, n->entry.header.time});
+  }
+  return out;
 }
 
 std::vector<Hash256> ChainState::GetLocator() const {

@@ -71,13 +71,56 @@ struct RecordEntry {
   DataRecord record;
 };
 
+// One main-chain transaction touching an address, with where it is and what
+// it moved for that address (ChainState::GetAddressHistory).
+struct AddressHistoryEntry {
+  Hash256 txid;
+  Transaction tx;
+  Hash256 block_hash;
+  uint32_t height = 0;      // of the block
+  uint32_t block_time = 0;  // header time of the block
+  uint32_t index = 0;       // position in the block (0 = the coinbase)
+  uint64_t received = 0;    // tx.amount if the address is the recipient
+  uint64_t sent = 0;        // amount + fee if the address sent it (a transfer)
+};
+
+// A page of an address's history, newest first.
+struct AddressHistoryPage {
+  std::vector<AddressHistoryEntry> entries;
+  // Where the next (older) page starts (pass it as `before`); nullopt when
+  // there are no older entries.
+  std::optional<TxPosition> next;
+  uint32_t tip_height = 0;  // main-chain height the page was read at
+};
+
+// How a branch tip stands (ChainState::GetChainTips).
+enum class ChainTipStatus {
+  kActive,     // the main-chain tip
+  kValidFork,  // a side branch not known to be invalid
+  kInvalid,    // a side branch ending in a block marked failed
+};
+
+// The tip of one branch of the block tree.
+struct ChainTip {
+  Hash256 hash;
+  uint32_t height = 0;
+  // Blocks from the fork point (exclusive) to the tip; 0 for the main tip.
+  uint32_t branch_length = 0;
+  // The main-chain block the branch leaves from (the tip itself for the
+  // main tip).
+  Hash256 fork_hash;
+  ChainTipStatus status = ChainTipStatus::kValidFork;
+  UInt256 chain_work;
+  uint32_t time = 0;  // header time of the tip block
+};
+
 // What ChainState::CheckHeaderChain found.
 struct HeaderChainCheck {
-  size_t valid = 0;           // leading headers that passed every check
-  ValidationResult failure;   // why headers[valid] failed; ok if all passed
-  UInt256 chain_work;         // chain work up to headers[valid - 1]
-  uint32_t height = 0;        // height of headers[valid - 1]
-  Hash256 last_hash;          // hash of headers[valid - 1] (or the parent)
+  size_t valid = 0;          // leading headers that passed every check
+  ValidationResult failure;  // why headers[valid] failed; ok if all passed
+  UInt256 chain_work;        // chain work up to headers[valid - 1]
+  uint32_t height = 0;       // height of headers[valid - 1]
+  Hash256 last_hash;         // hash of headers[valid - 1] (or the parent)
 };
 
 class ChainState {
@@ -126,6 +169,23 @@ class ChainState {
   // and the stored blocks disagree; store errors as such.
   absl::StatusOr<std::optional<std::pair<Transaction, TxLocation>>>
   GetTransaction(const Hash256& txid) const;
+  // Main-chain transactions touching `address` (as recipient, or as sender
+  // of a transfer), newest first (height, then position, descending),
+  // strictly before `before` when given, at most `limit` (>= 1; 0 is
+  // INVALID_ARGUMENT). Read under one lock: entries, their blocks and
+  // tip_height agree. DATA_LOSS if the address index and the stored blocks
+  // disagree; store errors as such. O(limit) index reads plus one body read
+  // per distinct block.
+  absl::StatusOr<AddressHistoryPage> GetAddressHistory(
+      const Address& address, const std::optional<TxPosition>& before,
+      size_t limit) const;
+  // The branch tips of the block tree: the main-chain tip first, then every
+  // block without children that is not the main tip (side branches), by
+  // height descending (ties: more work first, then earlier seen); at most
+  // `limit` in all. O(index size) under the lock, plus the walk from each
+  // returned side tip back to the main chain.
+  std::vector<ChainTip> GetChainTips(size_t limit) const;
+
   // A block locator of the active chain: tip, then exponentially sparser
   // ancestors, ending with genesis.
   std::vector<Hash256> GetLocator() const;

@@ -50,6 +50,12 @@ absl::Status MemoryChainStore::Commit(const StateDelta& d) {
       main_chain_.erase(height);
     }
   }
+  for (const AddressIndexEntry& e : d.address_index_erase) {
+    address_index_.erase(AddressIndexKey(e.address, e.position));
+  }
+  for (const AddressIndexEntry& e : d.address_index_put) {
+    address_index_[AddressIndexKey(e.address, e.position)] = e.txid;
+  }
   tip_ = d.new_tip;
   return absl::OkStatus();
 }
@@ -144,6 +150,45 @@ absl::Status MemoryChainStore::ForEachAccount(
   }
   for (const auto& [a, s] : copy) {
     if (absl::Status st = fn(a, s); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AddressIndexEntry>>
+MemoryChainStore::ScanAddressIndex(const Address& address,
+                                   const std::optional<TxPosition>& before,
+                                   size_t limit) {
+  absl::MutexLock lock(&mu_);
+  const std::string prefix(address.bytes.begin(), address.bytes.end());
+  // The first key past the range; walk backwards from just before it.
+  auto end = before
+                 ? address_index_.lower_bound(AddressIndexKey(address, *before))
+                 : address_index_.upper_bound(
+                       AddressIndexKey(address, {UINT32_MAX, UINT32_MAX}));
+  std::vector<AddressIndexEntry> out;
+  for (auto it = end; it != address_index_.begin() && out.size() < limit;) {
+    --it;
+    if (!it->first.starts_with(prefix)) break;
+    absl::StatusOr<AddressIndexEntry> e =
+        DecodeAddressIndexEntry(AsBytes(it->first), it->second.bytes);
+    if (!e.ok()) return e.status();
+    out.push_back(*e);
+  }
+  return out;
+}
+
+absl::Status MemoryChainStore::ForEachAddressIndexEntry(
+    const std::function<absl::Status(const AddressIndexEntry&)>& fn) {
+  std::map<std::string, Hash256> copy;
+  {
+    absl::MutexLock lock(&mu_);
+    copy = address_index_;
+  }
+  for (const auto& [key, txid] : copy) {
+    absl::StatusOr<AddressIndexEntry> e =
+        DecodeAddressIndexEntry(AsBytes(key), txid.bytes);
+    if (!e.ok()) return e.status();
+    if (absl::Status s = fn(*e); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

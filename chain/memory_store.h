@@ -43,6 +43,11 @@ class MemoryChainStore : public ChainStore {
   absl::Status ForEachAccount(
       const std::function<absl::Status(const Address&, const AccountState&)>&
           fn) override;
+  absl::StatusOr<std::vector<AddressIndexEntry>> ScanAddressIndex(
+      const Address& address, const std::optional<TxPosition>& before,
+      size_t limit) override;
+  absl::Status ForEachAddressIndexEntry(
+      const std::function<absl::Status(const AddressIndexEntry&)>& fn) override;
 
  private:
   absl::Mutex mu_;
@@ -56,6 +61,8 @@ class MemoryChainStore : public ChainStore {
   std::optional<Hash256> tip_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
   std::optional<Hash256> head_marker_ ABSL_GUARDED_BY(mu_);
+  // AddressIndexKey -> txid.
+  std::map<std::string, Hash256> address_index_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pbchain

@@ -120,6 +120,58 @@ std::string RecordIndexKey(const std::string& ns,
   return out;
 }
 
+std::string AddressIndexKey(const Address& address,
+                            const TxPosition& position) {
+  std::string key(address.bytes.begin(), address.bytes.end());
+  key.reserve(kAddressIndexKeySize);
+  for (uint32_t v : {position.height, position.index}) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      key.push_back(static_cast<char>((v >> shift) & 0xff));
+    }
+  }
+  return key;
+}
+
+absl::StatusOr<AddressIndexEntry> DecodeAddressIndexEntry(ByteSpan key,
+                                                          ByteSpan value) {
+  if (key.size() != kAddressIndexKeySize || value.size() != 32) {
+    return Corrupt("address index");
+  }
+  AddressIndexEntry e;
+  std::copy(key.begin(), key.begin() + 20, e.address.bytes.begin());
+  auto be32 = [&](size_t at) {
+    return uint32_t{key[at]} << 24 | uint32_t{key[at + 1]} << 16 |
+           uint32_t{key[at + 2]} << 8 | uint32_t{key[at + 3]};
+  };
+  e.position = TxPosition{be32(20), be32(24)};
+  std::copy(value.begin(), value.end(), e.txid.bytes.begin());
+  return e;
+}
+
+std::vector<Address> TouchedAddresses(const Transaction& tx) {
+  std::vector<Address> out{tx.recipient};
+  if (!tx.IsCoinbase()) {
+    Address sender = tx.SenderAddress();
+    if (sender != tx.recipient) out.push_back(sender);
+  }
+  return out;
+}
+
+std::vector<AddressIndexEntry> AddressIndexEntriesOf(
+    const Block& block, uint32_t height, std::span<const Hash256> txids) {
+  std::vector<AddressIndexEntry> out;
+  out.reserve(block.txs.size() * 2);
+  for (size_t i = 0; i < block.txs.size(); ++i) {
+    const Transaction& tx = block.txs[i];
+    const Hash256 txid = i < txids.size() ? txids[i] : tx.Id();
+    for (const Address& a : TouchedAddresses(tx)) {
+      out.push_back(AddressIndexEntry{
+          a, TxPosition{height, static_cast<uint32_t>(i)}, txid});
+    }
+  }
+  return out;
+}
+
 Bytes BlockUndo::Encode() const {
   ByteWriter w;
   w.U32(static_cast<uint32_t>(prev_accounts.size()));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "chain/address.h"
 #include "chain/block.h"
 #include "chain/bytes.h"
+#include "chain/transaction.h"
 #include "chain/uint256.h"
 
 namespace pbchain {
@@ -90,6 +92,45 @@ struct TxLocation {
   friend bool operator==(const TxLocation&, const TxLocation&) = default;
 };
 
+// A position on the main chain: transaction `index` (0 = the coinbase) of
+// the block at `height`. Orders by height, then index.
+struct TxPosition {
+  uint32_t height = 0;
+  uint32_t index = 0;
+  friend bool operator==(const TxPosition&, const TxPosition&) = default;
+  friend auto operator<=>(const TxPosition&, const TxPosition&) = default;
+};
+
+// One entry of the address index: the main-chain transaction `txid` at
+// `position` touches `address` (it is the recipient, or the sender of a
+// transfer).
+struct AddressIndexEntry {
+  Address address;
+  TxPosition position;
+  Hash256 txid;
+  friend bool operator==(const AddressIndexEntry&,
+                         const AddressIndexEntry&) = default;
+};
+
+// Size of an address index key: address 20 | height u32 BE | index u32 BE.
+inline constexpr size_t kAddressIndexKeySize = 28;
+// The address index key of (address, position); big-endian numbers, so that
+// byte order is (address, height, index) order.
+std::string AddressIndexKey(const Address& address, const TxPosition& position);
+// Parses an AddressIndexKey and a 32-byte txid value. DATA_LOSS if either
+// has the wrong size.
+absl::StatusOr<AddressIndexEntry> DecodeAddressIndexEntry(ByteSpan key,
+                                                          ByteSpan value);
+
+// The addresses transaction `tx` touches, each once: the recipient, and the
+// sender of a transfer (a transfer to oneself gives one address).
+std::vector<Address> TouchedAddresses(const Transaction& tx);
+// The address index entries of `block` at main-chain height `height`, in
+// transaction order. `txids`, if not empty, are the block's txids (saves
+// hashing them again).
+std::vector<AddressIndexEntry> AddressIndexEntriesOf(
+    const Block& block, uint32_t height, std::span<const Hash256> txids = {});
+
 // What connecting a block changed, so that disconnecting can undo it.
 struct BlockUndo {
   // Each touched account with its value before the block (nullopt: it did not
@@ -117,6 +158,10 @@ struct StateDelta {
   std::vector<BlockIndexEntry> index_updates;
   // Main-chain height index: set (hash) or erase (nullopt) the entry at height.
   std::vector<std::pair<uint32_t, std::optional<Hash256>>> main_chain;
+  // Address index: entries to set (connect) and keys to erase (disconnect;
+  // only address and position are used).
+  std::vector<AddressIndexEntry> address_index_put;
+  std::vector<AddressIndexEntry> address_index_erase;
   Hash256 new_tip;
 };
 
@@ -171,6 +216,15 @@ class ChainStore {
   virtual absl::Status ForEachAccount(
       const std::function<absl::Status(const Address&, const AccountState&)>&
           fn) = 0;
+  // Address index entries of `address`, newest first (position descending),
+  // strictly before `before` when given, at most `limit`.
+  virtual absl::StatusOr<std::vector<AddressIndexEntry>> ScanAddressIndex(
+      const Address& address, const std::optional<TxPosition>& before,
+      size_t limit) = 0;
+  // Every address index entry, in key order (address, then position); for
+  // verification and tests.
+  virtual absl::Status ForEachAddressIndexEntry(
+      const std::function<absl::Status(const AddressIndexEntry&)>& fn) = 0;
 };
 
 }  // namespace pbchain

@@ -70,8 +70,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
     return absl::InvalidArgumentError("mining threads must be at least 1");
   }
   std::unique_ptr<Node> node(new Node(std::move(options)));
+  RocksStoreOptions store_options;
+  // Progress of a schema upgrade, which can take a while on a long chain.
+  store_options.log = [](const std::string& line) { LOG(INFO) << line; };
   absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
-      RocksChainStore::Open(node->options_.datadir);
+      RocksChainStore::Open(node->options_.datadir, store_options);
   if (!store.ok()) return store.status();
   node->store_ = *std::move(store);
   // After the store: its lock keeps two nodes off one datadir.

@@ -40,6 +40,48 @@ namespace {
 constexpr size_t kMaxPageTokenChars =
     2 * (kMaxNamespaceLen + 2 + std::max(kMaxRecordKeyLen, size_t{32}));
 
+// A GetAccountHistory page token: the hex of the position (height u32 BE |
+// index u32 BE) the next page starts before.
+constexpr size_t kHistoryTokenChars = 16;
+
+std::string HistoryPageToken(const TxPosition& next) {
+  ByteWriter w;
+  for (uint32_t v : {next.height, next.index}) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      w.U8(static_cast<uint8_t>(v >> shift));
+    }
+  }
+  return HexEncode(w.bytes());
+}
+
+// INVALID_ARGUMENT if `token` is not a HistoryPageToken.
+absl::StatusOr<TxPosition> ParseHistoryPageToken(const std::string& token) {
+  absl::StatusOr<Bytes> raw = token.size() == kHistoryTokenChars
+                                  ? HexDecode(token)
+                                  : absl::InvalidArgumentError("bad size");
+  if (!raw.ok() || raw->size() != kHistoryTokenChars / 2) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token of a previous GetAccountHistory response");
+  }
+  auto be32 = [&raw](size_t at) {
+    return uint32_t{(*raw)[at]} << 24 | uint32_t{(*raw)[at + 1]} << 16 |
+           uint32_t{(*raw)[at + 2]} << 8 | uint32_t{(*raw)[at + 3]};
+  };
+  return TxPosition{be32(0), be32(4)};
+}
+
+v1::ChainTipStatus ChainTipStatusToProto(ChainTipStatus status) {
+  switch (status) {
+    case ChainTipStatus::kActive:
+      return v1::CHAIN_TIP_STATUS_ACTIVE;
+    case ChainTipStatus::kValidFork:
+      return v1::CHAIN_TIP_STATUS_VALID_FORK;
+    case ChainTipStatus::kInvalid:
+      return v1::CHAIN_TIP_STATUS_INVALID;
+  }
+  return v1::CHAIN_TIP_STATUS_UNSPECIFIED;
+}
+
 // An address text field of a request. INVALID_ARGUMENT naming `field`.
 absl::StatusOr<Address> ParseAddress(const std::string& text,
                                      absl::string_view field) {
@@ -70,7 +112,6 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
   }
   return Reply(ctx, ToGrpcStatus(status));
 }
-
 
 // Hashes per second the network spends: the work of the last up to
 // kHashRateWindow main-chain blocks over the time they took; when that span
@@ -453,6 +494,8 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetBlock(
                                   : 0);
   response->set_size_bytes(block->ConsensusSize());
   *response->mutable_block() = BlockToProto(*block);
+  for (const Transaction& tx : block->txs)
+    response->add_txids(HashBytes(tx.Id()));
   return Reply(ctx, grpc::Status::OK);
 }
 
@@ -797,6 +840,62 @@ grpc::ServerUnaryReactor* NodeServiceImpl::ListPeers(
     grpc::CallbackServerContext* ctx, const v1::ListPeersRequest* /*request*/,
     v1::ListPeersResponse* response) {
   if (network_ != nullptr) network_->ListPeers(response);
+  return Reply(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* NodeServiceImpl::GetAccountHistory(
+    grpc::CallbackServerContext* ctx,
+    const v1::GetAccountHistoryRequest* request,
+    v1::GetAccountHistoryResponse* response) {
+  absl::StatusOr<Address> address = ParseAddress(request->address(), "address");
+  if (!address.ok()) return Reply(ctx, address.status());
+  const uint32_t page_size =
+      request->page_size() == 0
+          ? kDefaultHistoryPageSize
+          : std::min(request->page_size(), kMaxHistoryPageSize);
+  std::optional<TxPosition> before;
+  if (!request->page_token().empty()) {
+    absl::StatusOr<TxPosition> position =
+        ParseHistoryPageToken(request->page_token());
+    if (!position.ok()) return Reply(ctx, position.status());
+    before = *position;
+  }
+  // Entries, their blocks and the height are read under one chain lock.
+  absl::StatusOr<AddressHistoryPage> page =
+      node_->chain().GetAddressHistory(*address, before, page_size);
+  if (!page.ok()) return Reply(ctx, page.status());
+  for (const AddressHistoryEntry& e : page->entries) {
+    v1::AccountHistoryEntry* out = response->add_entries();
+    out->set_txid(HashBytes(e.txid));
+    *out->mutable_transaction() = TransactionToProto(e.tx);
+    out->set_block_hash(HashBytes(e.block_hash));
+    out->set_block_height(e.height);
+    out->set_block_time(e.block_time);
+    out->set_index_in_block(e.index);
+    out->set_received(e.received);
+    out->set_sent(e.sent);
+  }
+  if (page->next) response->set_next_page_token(HistoryPageToken(*page->next));
+  response->set_height(page->tip_height);
+  return Reply(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* NodeServiceImpl::GetChainTips(
+    grpc::CallbackServerContext* ctx, const v1::GetChainTipsRequest* request,
+    v1::GetChainTipsResponse* response) {
+  const uint32_t limit = request->limit() == 0
+                             ? kDefaultChainTipsLimit
+                             : std::min(request->limit(), kMaxChainTipsLimit);
+  for (const ChainTip& tip : node_->chain().GetChainTips(limit)) {
+    v1::ChainTip* out = response->add_tips();
+    out->set_hash(HashBytes(tip.hash));
+    out->set_height(tip.height);
+    out->set_branch_length(tip.branch_length);
+    out->set_fork_hash(HashBytes(tip.fork_hash));
+    out->set_status(ChainTipStatusToProto(tip.status));
+    out->set_chain_work(tip.chain_work.ToDecimal());
+    out->set_time(tip.time);
+  }
   return Reply(ctx, grpc::Status::OK);
 }
 

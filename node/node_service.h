@@ -13,6 +13,10 @@
 //    at most.
 //  - GetRecords: kDefaultRecordsPageSize per page by default,
 //    kMaxRecordsPageSize at most.
+//  - GetAccountHistory: kDefaultHistoryPageSize per page by default,
+//    kMaxHistoryPageSize at most.
+//  - GetChainTips: kDefaultChainTipsLimit tips by default,
+//    kMaxChainTipsLimit at most.
 //  - WatchTips: at most kMaxQueuedTipEvents tip events wait for a slow
 //    reader; beyond that the oldest are dropped (each message is
 //    self-contained, as node.proto allows).
@@ -50,6 +54,10 @@ inline constexpr uint32_t kDefaultMempoolLimit = 100;
 inline constexpr uint32_t kMaxMempoolLimit = 1000;
 inline constexpr uint32_t kDefaultRecordsPageSize = 100;
 inline constexpr uint32_t kMaxRecordsPageSize = 1000;
+inline constexpr uint32_t kDefaultHistoryPageSize = 50;
+inline constexpr uint32_t kMaxHistoryPageSize = 500;
+inline constexpr uint32_t kDefaultChainTipsLimit = 20;
+inline constexpr uint32_t kMaxChainTipsLimit = 100;
 inline constexpr size_t kMaxQueuedTipEvents = 256;
 // Main-chain blocks the network hash rate estimate looks back over.
 inline constexpr uint32_t kHashRateWindow = 120;
@@ -87,6 +95,9 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   //  GetRecords        INVALID_ARGUMENT: bad namespace, key of 0 or >128
   //                    bytes, key together with a page token, malformed page
   //                    token or one from another namespace.
+  //  GetAccountHistory INVALID_ARGUMENT: bad address text, malformed page
+  //                    token.
+  //  GetChainTips      never fails otherwise (limit is capped).
   //  ListPeers         never fails.
   //  WatchTips         ends only with CANCELLED (client gone, server shut
   //                    down).
@@ -133,6 +144,13 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   grpc::ServerWriteReactor<v1::WatchTipsResponse>* WatchTips(
       grpc::CallbackServerContext* ctx,
       const v1::WatchTipsRequest* request) override;
+  grpc::ServerUnaryReactor* GetAccountHistory(
+      grpc::CallbackServerContext* ctx,
+      const v1::GetAccountHistoryRequest* request,
+      v1::GetAccountHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* GetChainTips(
+      grpc::CallbackServerContext* ctx, const v1::GetChainTipsRequest* request,
+      v1::GetChainTipsResponse* response) override;
 
  private:
   struct OpenStreams;  // the open WatchTips streams (node_service.cc)

@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -34,6 +37,15 @@ std::string HeightKey(uint32_t height) {
   std::string k(4, '\0');
   for (int i = 0; i < 4; ++i) k[i] = static_cast<char>(height >> (24 - 8 * i));
   return k;
+}
+// Inverse of HeightKey; false if `key` is not 4 bytes.
+bool ParseHeightKey(const rocksdb::Slice& key, uint32_t& height) {
+  if (key.size() != 4) return false;
+  height = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    height = height << 8 | static_cast<uint8_t>(key[i]);
+  }
+  return true;
 }
 ByteSpan Span(const rocksdb::Slice& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -77,6 +89,56 @@ absl::StatusOr<Hash256> DecodeHash(ByteSpan b) {
   return h;
 }
 
+// The schema version stored in a meta value. INVALID_ARGUMENT if malformed.
+absl::StatusOr<uint32_t> DecodeSchema(const std::string& raw) {
+  ByteReader r(Span(raw));
+  uint32_t version = 0;
+  if (!r.U32(version) || !r.AtEnd()) {
+    return absl::InvalidArgumentError("corrupt schema version");
+  }
+  return version;
+}
+
+// The schema version of the database at `db_path` with column families
+// `cfs`, read without changing any file. DATA_LOSS if it has none.
+absl::StatusOr<uint32_t> ReadSchemaReadOnly(
+    const std::string& db_path, const std::vector<std::string>& cfs) {
+  rocksdb::Options options;
+  options.paranoid_checks = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : cfs) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, db_path,
+                                                   descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, "reading the schema version");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const int meta = static_cast<int>(
+      std::find(cfs.begin(), cfs.end(),
+                ColumnNames()[static_cast<int>(Column::kMeta)]) -
+      cfs.begin());
+  std::string value;
+  absl::StatusOr<uint32_t> version =
+      absl::DataLossError("no schema version: not a pbchain store or damaged");
+  if (meta < static_cast<int>(handles.size())) {
+    s = db->Get(rocksdb::ReadOptions(), handles[meta], kKeySchema, &value);
+    if (s.ok()) {
+      version = DecodeSchema(value);
+      if (!version.ok())
+        version = absl::DataLossError("corrupt schema version");
+    } else if (!s.IsNotFound()) {
+      version = FromRocks(s, "reading the schema version");
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    db->DestroyColumnFamilyHandle(h);
+  }
+  db->Close();
+  return version;
+}
+
 uint64_t DirectorySize(const fs::path& dir) {
   uint64_t total = 0;
   std::error_code ec;
@@ -99,7 +161,8 @@ const std::vector<std::string>& ColumnNames() {
                                    "accounts",
                                    "records",
                                    "undo",
-                                   "txindex"};
+                                   "txindex",
+                                   "addrindex"};
   return *names;
 }
 
@@ -109,7 +172,7 @@ RocksChainStore::RocksChainStore(std::string datadir, RocksStoreOptions options)
 RocksChainStore::~RocksChainStore() {
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
-      db_->DestroyColumnFamilyHandle(h);
+      if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
     }
     db_->Close();
   }
@@ -192,7 +255,6 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   }
   if (!existing) {
     if (absl::Status s = CreateFresh(dir); !s.ok()) return s;
-    existing = true;
   }
 
   rocksdb::Options db_options;
@@ -202,44 +264,73 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   db_options.max_open_files = 256;
   db_options.keep_log_file_num = 5;
 
-  if (existing) {
-    std::vector<std::string> found;
-    rocksdb::Status s =
-        rocksdb::DB::ListColumnFamilies(db_options, db_path.string(), &found);
-    if (!s.ok()) return FromRocks(s, absl::StrCat("opening datadir ", datadir));
-    std::vector<std::string> sorted_found = found, expected = ColumnNames();
-    std::sort(sorted_found.begin(), sorted_found.end());
-    std::sort(expected.begin(), expected.end());
-    const bool all_ours =
-        std::all_of(found.begin(), found.end(), [&](const std::string& name) {
-          return std::find(expected.begin(), expected.end(), name) !=
-                 expected.end();
-        });
-    if (sorted_found != expected && all_ours) {
-      return absl::DataLossError(absl::StrCat(
-          "datadir ", datadir, " is damaged: only column families [",
-          absl::StrJoin(found, ", "), "] of pbchain's [",
-          absl::StrJoin(ColumnNames(), ", "),
-          "] are listed (truncated MANIFEST?); restore it from a backup"));
+  // The column families: exactly pbchain's, or those of schema 1 (all but
+  // the ones later schemas added), which Open upgrades below.
+  std::vector<std::string> found;
+  rocksdb::Status s =
+      rocksdb::DB::ListColumnFamilies(db_options, db_path.string(), &found);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening datadir ", datadir));
+  const std::vector<std::string>& names = ColumnNames();
+  auto has = [&found](const std::string& name) {
+    return std::find(found.begin(), found.end(), name) != found.end();
+  };
+  const bool all_ours =
+      std::all_of(found.begin(), found.end(), [&](const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end();
+      });
+  if (!all_ours) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("datadir ", datadir, " has column families [",
+                     absl::StrJoin(found, ", "), "], not pbchain's [",
+                     absl::StrJoin(names, ", "), "]"));
+  }
+  std::vector<std::string> missing;
+  for (const std::string& name : names) {
+    if (!has(name)) missing.push_back(name);
+  }
+  const std::string& addr_index_name =
+      names[static_cast<int>(Column::kAddrIndex)];
+  const bool schema1_layout =
+      missing == std::vector<std::string>{addr_index_name};
+  auto damaged = [&] {
+    return absl::DataLossError(absl::StrCat(
+        "datadir ", datadir, " is damaged: only column families [",
+        absl::StrJoin(found, ", "), "] of pbchain's [",
+        absl::StrJoin(names, ", "),
+        "] are listed (truncated MANIFEST?); restore it from a backup"));
+  };
+  if (!missing.empty() && !schema1_layout) return damaged();
+  if (schema1_layout) {
+    // Schema 1, or a damaged newer store: read the version without
+    // changing a file before deciding.
+    absl::StatusOr<uint32_t> version =
+        ReadSchemaReadOnly(db_path.string(), found);
+    if (!version.ok()) {
+      return absl::Status(
+          version.status().code(),
+          absl::StrCat("datadir ", datadir, ": ", version.status().message()));
     }
-    if (sorted_found != expected) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("datadir ", datadir, " has column families [",
-                       absl::StrJoin(found, ", "), "], not pbchain's [",
-                       absl::StrJoin(ColumnNames(), ", "), "]"));
-    }
+    if (*version != 1) return damaged();
   }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : ColumnNames()) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<int> columns;  // Column of each descriptor
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!has(names[i])) continue;
+    descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
+    columns.push_back(static_cast<int>(i));
   }
   std::unique_ptr<RocksChainStore> store(new RocksChainStore(datadir, options));
+  std::vector<rocksdb::ColumnFamilyHandle*> opened;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, db_path.string(),
-                                        descriptors, &store->handles_, &raw);
+  s = rocksdb::DB::Open(db_options, db_path.string(), descriptors, &opened,
+                        &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening datadir ", datadir));
   store->db_.reset(raw);
+  store->handles_.assign(static_cast<int>(Column::kCount), nullptr);
+  for (size_t i = 0; i < opened.size(); ++i) {
+    store->handles_[columns[i]] = opened[i];
+  }
 
   absl::StatusOr<std::optional<std::string>> schema =
       store->Get(Column::kMeta, kKeySchema);
@@ -248,22 +339,125 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     return absl::DataLossError(
         absl::StrCat("datadir ", datadir,
                      " has no schema version: not a pbchain store or damaged"));
-  } else {
-    ByteReader r(Span(**schema));
-    uint32_t version = 0;
-    if (!r.U32(version) || !r.AtEnd()) {
-      return absl::DataLossError(
-          absl::StrCat("datadir ", datadir, ": corrupt schema version"));
+  }
+  absl::StatusOr<uint32_t> version = DecodeSchema(**schema);
+  if (!version.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("datadir ", datadir, ": corrupt schema version"));
+  }
+  if (*version == 1) {
+    if (absl::Status u = store->UpgradeFromSchema1(); !u.ok()) {
+      return absl::Status(u.code(),
+                          absl::StrCat("datadir ", datadir,
+                                       ": upgrading from schema version 1 to ",
+                                       kSchemaVersion, ": ", u.message()));
     }
-    if (version != kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "datadir ", datadir, " has schema version ", version,
-          "; this pbchain reads version ", kSchemaVersion,
-          version > kSchemaVersion ? " (it was written by newer software)"
-                                   : ""));
-    }
+  } else if (*version != kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "datadir ", datadir, " has schema version ", *version,
+        "; this pbchain reads version ", kSchemaVersion,
+        *version > kSchemaVersion ? " (it was written by newer software)"
+                                  : ""));
+  } else if (schema1_layout) {
+    return damaged();  // not reached: the read-only check saw version 1
   }
   return store;
+}
+
+void RocksChainStore::Log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+  } else {
+    std::cerr << line << std::endl;
+  }
+}
+
+absl::Status RocksChainStore::UpgradeFromSchema1() {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  const int addr = static_cast<int>(Column::kAddrIndex);
+  if (handles_[addr] == nullptr) {
+    rocksdb::Status s = db_->CreateColumnFamily(
+        rocksdb::ColumnFamilyOptions(), ColumnNames()[addr], &handles_[addr]);
+    if (!s.ok()) return FromRocks(s, "creating the address index");
+  }
+  // Leftovers of an interrupted upgrade: every key is kAddressIndexKeySize
+  // bytes, so this range holds them all.
+  rocksdb::Status s =
+      db_->DeleteRange(wo, cf(Column::kAddrIndex), std::string(),
+                       std::string(kAddressIndexKeySize + 1, '\xff'));
+  if (!s.ok()) return FromRocks(s, "clearing the address index");
+
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kHeights)));
+  it->SeekToLast();
+  if (!it->status().ok()) return FromRocks(it->status(), "reading heights");
+  uint64_t total = 0;
+  if (it->Valid()) {
+    uint32_t top = 0;
+    if (!ParseHeightKey(it->key(), top)) {
+      return absl::DataLossError("corrupt height key");
+    }
+    total = uint64_t{top} + 1;
+  }
+  Log(absl::StrCat("datadir ", datadir_,
+                   ": upgrading the store from schema version 1 to 2: "
+                   "building the address index of ",
+                   total,
+                   " main-chain blocks (once; safe to interrupt, the "
+                   "next start redoes it)"));
+  constexpr uint64_t kBlocksPerBatch = 1000;
+  constexpr uint64_t kLogEvery = 20000;
+  rocksdb::WriteBatch batch;
+  uint64_t blocks = 0, entries = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint32_t height = 0;
+    if (!ParseHeightKey(it->key(), height) || height != blocks) {
+      return absl::DataLossError(absl::StrCat(
+          "the height index has a gap or a bad key after height ", blocks));
+    }
+    absl::StatusOr<Hash256> hash = DecodeHash(Span(it->value()));
+    if (!hash.ok()) return hash.status();
+    absl::StatusOr<std::optional<Block>> block = GetBlock(*hash);
+    if (!block.ok()) return block.status();
+    if (!block->has_value()) {
+      return absl::DataLossError(
+          absl::StrCat("body of main-chain block ", height, " (",
+                       hash->ToDisplayHex(), ") is missing"));
+    }
+    for (const AddressIndexEntry& e : AddressIndexEntriesOf(**block, height)) {
+      batch.Put(cf(Column::kAddrIndex), AddressIndexKey(e.address, e.position),
+                HashKey(e.txid));
+      ++entries;
+    }
+    ++blocks;
+    if (blocks % kBlocksPerBatch == 0) {
+      // Unsynced: the synced version write below makes them all durable
+      // (one WAL), and without it the next Open starts over anyway.
+      s = db_->Write(rocksdb::WriteOptions(), &batch);
+      if (!s.ok()) return FromRocks(s, "writing the address index");
+      batch.Clear();
+    }
+    if (blocks % kLogEvery == 0) {
+      Log(absl::StrCat("datadir ", datadir_, ": address index: ", blocks, "/",
+                       total, " blocks"));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading heights");
+  ByteWriter w;
+  w.U32(kSchemaVersion);
+  batch.Put(cf(Column::kMeta), kKeySchema, AsString(w.bytes()));
+  s = db_->Write(wo, &batch);
+  if (!s.ok()) return FromRocks(s, "writing the schema version");
+  const double seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  Log(absl::StrCat("datadir ", datadir_, ": upgraded to schema version ",
+                   kSchemaVersion, ": indexed ", blocks, " blocks, ", entries,
+                   " address index entries in ",
+                   absl::StrFormat("%.1f", seconds), " s"));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> RocksChainStore::Get(
@@ -334,6 +528,14 @@ absl::Status RocksChainStore::Commit(const StateDelta& d) {
     } else {
       batch.Delete(cf(Column::kHeights), HeightKey(height));
     }
+  }
+  for (const AddressIndexEntry& e : d.address_index_erase) {
+    batch.Delete(cf(Column::kAddrIndex),
+                 AddressIndexKey(e.address, e.position));
+  }
+  for (const AddressIndexEntry& e : d.address_index_put) {
+    batch.Put(cf(Column::kAddrIndex), AddressIndexKey(e.address, e.position),
+              HashKey(e.txid));
   }
   batch.Put(cf(Column::kMeta), kKeyTip, HashKey(d.new_tip));
   rocksdb::WriteOptions wo;
@@ -466,6 +668,49 @@ absl::Status RocksChainStore::ForEachAccount(
   return FromRocks(it->status(), "reading accounts");
 }
 
+absl::StatusOr<std::vector<AddressIndexEntry>>
+RocksChainStore::ScanAddressIndex(const Address& address,
+                                  const std::optional<TxPosition>& before,
+                                  size_t limit) {
+  std::vector<AddressIndexEntry> out;
+  if (limit == 0) return out;
+  const std::string prefix = AsString(address.bytes);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kAddrIndex)));
+  if (before) {
+    const std::string key = AddressIndexKey(address, *before);
+    it->SeekForPrev(key);
+    if (it->Valid() && it->key() == key) it->Prev();
+  } else {
+    it->SeekForPrev(AddressIndexKey(address, {UINT32_MAX, UINT32_MAX}));
+  }
+  for (; it->Valid() && out.size() < limit; it->Prev()) {
+    if (!it->key().starts_with(prefix)) break;
+    absl::StatusOr<AddressIndexEntry> e =
+        DecodeAddressIndexEntry(Span(it->key()), Span(it->value()));
+    if (!e.ok()) return e.status();
+    out.push_back(*e);
+  }
+  if (absl::Status s = FromRocks(it->status(), "reading the address index");
+      !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+absl::Status RocksChainStore::ForEachAddressIndexEntry(
+    const std::function<absl::Status(const AddressIndexEntry&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kAddrIndex)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    absl::StatusOr<AddressIndexEntry> e =
+        DecodeAddressIndexEntry(Span(it->key()), Span(it->value()));
+    if (!e.ok()) return e.status();
+    if (absl::Status s = fn(*e); !s.ok()) return s;
+  }
+  return FromRocks(it->status(), "reading the address index");
+}
+
 absl::StatusOr<StoreStats> RocksChainStore::Stats() {
   StoreStats stats;
   auto count = [&](Column c, uint64_t& out) -> absl::Status {
@@ -474,11 +719,13 @@ absl::StatusOr<StoreStats> RocksChainStore::Stats() {
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++out;
     return FromRocks(it->status(), "counting");
   };
-  for (auto [c, out] : {std::pair{Column::kBlocks, &stats.blocks},
-                        std::pair{Column::kIndex, &stats.index_entries},
-                        std::pair{Column::kAccounts, &stats.accounts},
-                        std::pair{Column::kRecords, &stats.records},
-                        std::pair{Column::kTxIndex, &stats.transactions}}) {
+  for (auto [c, out] :
+       {std::pair{Column::kBlocks, &stats.blocks},
+        std::pair{Column::kIndex, &stats.index_entries},
+        std::pair{Column::kAccounts, &stats.accounts},
+        std::pair{Column::kRecords, &stats.records},
+        std::pair{Column::kTxIndex, &stats.transactions},
+        std::pair{Column::kAddrIndex, &stats.address_index_entries}}) {
     if (absl::Status s = count(c, *out); !s.ok()) return s;
   }
   stats.bytes_on_disk = DirectorySize(datadir_);

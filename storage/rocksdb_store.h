@@ -6,6 +6,7 @@
 #define PBCHAIN_STORAGE_ROCKSDB_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,8 +22,11 @@ class DB;
 namespace pbchain {
 
 // Version of the on-disk layout this software writes and reads. A datadir
-// with a higher version was written by newer software and is refused.
-inline constexpr uint32_t kSchemaVersion = 1;
+// with a higher version was written by newer software and is refused; one
+// of version 1 (no address index) is upgraded in place when opened.
+//   1: the column families up to kTxIndex.
+//   2: adds kAddrIndex.
+inline constexpr uint32_t kSchemaVersion = 2;
 
 // The column families, declared in one place; Open checks that a datadir has
 // exactly these.
@@ -36,6 +40,8 @@ enum class Column : int {
   kRecords,      // record index key -> RecordLocation::Encode()
   kUndo,         // block hash -> BlockUndo::Encode()
   kTxIndex,      // txid -> TxLocation::Encode() (active chain only)
+  kAddrIndex,    // AddressIndexKey (address 20 | height u32 BE | index u32
+                 // BE) -> txid 32 (active chain only; schema 2)
   kCount,
 };
 // RocksDB names of the column families, indexed by Column.
@@ -47,6 +53,9 @@ struct RocksStoreOptions {
   bool create_if_missing = true;
   // fsync every write (the WAL). Off only for benchmarks that say so.
   bool sync = true;
+  // Receives progress lines of long operations (the schema upgrade), on the
+  // thread that called Open. Null: they go to stderr.
+  std::function<void(const std::string&)> log = nullptr;
 };
 
 // Counts and sizes for `pbtool inspect`.
@@ -56,6 +65,7 @@ struct StoreStats {
   uint64_t accounts = 0;
   uint64_t records = 0;
   uint64_t transactions = 0;  // tx index entries: txs of the active chain
+  uint64_t address_index_entries = 0;  // (address, transaction) pairs
   uint64_t bytes_on_disk = 0;
 };
 
@@ -69,6 +79,10 @@ class RocksChainStore : public ChainStore {
   //                       column families are not pbchain's;
   //   DATA_LOSS           corrupted or truncated files (never repaired
   //                       silently), or a database missing its CURRENT file.
+  // A schema-1 datadir is upgraded to schema 2 first: the address index of
+  // its main chain is built (reading every main-chain block once, progress
+  // through options.log), then the version is written. A kill during the
+  // upgrade leaves schema 1, and the next Open redoes it from scratch.
   static absl::StatusOr<std::unique_ptr<RocksChainStore>> Open(
       const std::string& datadir, RocksStoreOptions options = {});
   ~RocksChainStore() override;
@@ -104,6 +118,11 @@ class RocksChainStore : public ChainStore {
   absl::Status ForEachAccount(
       const std::function<absl::Status(const Address&, const AccountState&)>&
           fn) override;
+  absl::StatusOr<std::vector<AddressIndexEntry>> ScanAddressIndex(
+      const Address& address, const std::optional<TxPosition>& before,
+      size_t limit) override;
+  absl::Status ForEachAddressIndexEntry(
+      const std::function<absl::Status(const AddressIndexEntry&)>& fn) override;
 
   // Counts by scanning (O(data)); size from the datadir's files.
   absl::StatusOr<StoreStats> Stats();
@@ -124,6 +143,11 @@ class RocksChainStore : public ChainStore {
   }
   absl::StatusOr<std::optional<std::string>> Get(Column c,
                                                  const std::string& key);
+  // Schema 1 -> 2: creates kAddrIndex if missing, clears it (leftovers of an
+  // interrupted upgrade), indexes every main-chain block, then writes
+  // version 2, synced.
+  absl::Status UpgradeFromSchema1();
+  void Log(const std::string& line) const;
 
   const std::string datadir_;
   const RocksStoreOptions options_;

@@ -22,6 +22,23 @@ void Mismatch(VerifyReport& r, std::string what) {
   }
 }
 
+// The whole address index of `s`, by key.
+absl::StatusOr<std::map<std::string, AddressIndexEntry>> AllAddressIndex(
+    ChainStore& s) {
+  std::map<std::string, AddressIndexEntry> out;
+  absl::Status st = s.ForEachAddressIndexEntry([&](const AddressIndexEntry& e) {
+    out.emplace(AddressIndexKey(e.address, e.position), e);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+std::string Describe(const AddressIndexEntry& e) {
+  return absl::StrCat("address index entry ", e.address.ToText(), " at height ",
+                      e.position.height, ", index ", e.position.index);
+}
+
 absl::StatusOr<std::map<Address, AccountState>> AllAccounts(ChainStore& s) {
   std::map<Address, AccountState> out;
   absl::Status st =
@@ -226,6 +243,34 @@ absl::StatusOr<VerifyReport> VerifyStore(
     Mismatch(report,
              absl::StrCat("data records differ: stored ", have_records->size(),
                           ", replay gives ", want_records->size()));
+  }
+
+  // The address index: exactly the replay's (every touched address of every
+  // active transaction, nothing of side branches).
+  absl::StatusOr<std::map<std::string, AddressIndexEntry>> want_addr =
+      AllAddressIndex(replay_store);
+  absl::StatusOr<std::map<std::string, AddressIndexEntry>> have_addr =
+      AllAddressIndex(store);
+  if (!want_addr.ok()) return want_addr.status();
+  if (!have_addr.ok()) return have_addr.status();
+  report.address_index_entries = have_addr->size();
+  for (const auto& [key, e] : *want_addr) {
+    auto it = have_addr->find(key);
+    if (it == have_addr->end()) {
+      Mismatch(report, absl::StrCat(Describe(e), " (txid ",
+                                    e.txid.ToDisplayHex(), ") is missing"));
+    } else if (it->second.txid != e.txid) {
+      Mismatch(report, absl::StrCat(Describe(e), " names txid ",
+                                    it->second.txid.ToDisplayHex(),
+                                    ", replay gives ", e.txid.ToDisplayHex()));
+    }
+  }
+  for (const auto& [key, e] : *have_addr) {
+    if (!want_addr->contains(key)) {
+      Mismatch(report,
+               absl::StrCat(Describe(e), " (txid ", e.txid.ToDisplayHex(),
+                            ") should not exist"));
+    }
   }
 
   // The transaction index holds the active chain only: transactions of

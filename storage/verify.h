@@ -1,6 +1,7 @@
 // Whole-datadir verification: replays the stored active chain from genesis
 // through the kernel into a fresh in-memory store and checks that the stored
-// block index, height index, accounts, records and tip agree with the replay.
+// block index, height index, accounts, records, transaction and address
+// indexes and tip agree with the replay.
 #ifndef PBCHAIN_STORAGE_VERIFY_H_
 #define PBCHAIN_STORAGE_VERIFY_H_
 
@@ -27,6 +28,7 @@ struct VerifyReport {
   uint64_t index_entries = 0;  // all stored index entries (incl. side branches)
   uint64_t accounts = 0;
   uint64_t records = 0;
+  uint64_t address_index_entries = 0;   // stored (address, transaction) pairs
   std::vector<std::string> mismatches;  // empty when everything agrees
   bool ok() const { return mismatches.empty(); }
 };

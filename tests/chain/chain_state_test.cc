@@ -246,7 +246,8 @@ TEST(ChainStateTest, TemplateSkipsInvalidCandidatesAndIsValid) {
 // Re-mines `h` after an edit (the test target accepts about half of all
 // hashes).
 void Remine(BlockHeader& h, const ChainParams& p) {
-  const UInt256 target = *TargetFromBits(h.bits, DecodeCompact(p.pow_limit_bits).target);
+  const UInt256 target =
+      *TargetFromBits(h.bits, DecodeCompact(p.pow_limit_bits).target);
   while (!HashMeetsTarget(h.Hash(), target)) ++h.nonce;
 }
 
@@ -542,6 +543,229 @@ TEST(ChainStateTest, TransactionIndexDisagreeingWithBlocksIsDataLoss) {
             absl::StatusCode::kDataLoss);
   tamper(TxLocation{b1.Hash(), 1, 1});  // repaired
   EXPECT_TRUE(state->GetTransaction(pay.Id()).ok());
+}
+
+// ----- address history and chain tips -----
+
+// Every entry of `address`'s history, paging `page_size` at a time.
+std::vector<AddressHistoryEntry> FullHistory(const ChainState& state,
+                                             const Address& address,
+                                             size_t page_size,
+                                             size_t* pages = nullptr) {
+  std::vector<AddressHistoryEntry> out;
+  std::optional<TxPosition> before;
+  size_t n = 0;
+  for (; n < 1000; ++n) {
+    absl::StatusOr<AddressHistoryPage> page =
+        state.GetAddressHistory(address, before, page_size);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    EXPECT_LE(page->entries.size(), page_size);
+    out.insert(out.end(), page->entries.begin(), page->entries.end());
+    if (!page->next) break;
+    EXPECT_EQ(page->entries.size(), page_size);
+    EXPECT_EQ(*page->next, (TxPosition{page->entries.back().height,
+                                       page->entries.back().index}));
+    before = page->next;
+  }
+  if (pages != nullptr) *pages = n + 1;
+  return out;
+}
+
+TEST(ChainStateTest, AddressHistoryAmountsAndPaging) {
+  ChainParams p = TestParams(3, 1000);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  const Block g = MakeGenesisBlock(p);
+  const Address a0 = AddressFromPublicKey(TestKey(0).public_key());
+  const Address a1 = AddressFromPublicKey(TestKey(1).public_key());
+  const Address a2 = AddressFromPublicKey(TestKey(2).public_key());
+  Address miner;
+  miner.bytes.fill(0x77);
+  // Block 1: a0 pays a1 10 (fee 2); a0 pays itself 5 (fee 1).
+  const Transaction pay = MakeTransfer(p, TestKey(0), a1, 10, 2, 0);
+  const Transaction self = MakeTransfer(p, TestKey(0), a0, 5, 1, 1);
+  Block b1 = MakeBlock(p, g.header, 0, {pay, self}, miner, 1);
+  ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kActive);
+  // Blocks 2..6: a0 pays a2 1 each.
+  BlockHeader parent = b1.header;
+  for (uint32_t h = 1; h < 6; ++h) {
+    Block b =
+        MakeBlock(p, parent, h, {MakeTransfer(p, TestKey(0), a2, 1, 0, h + 1)},
+                  miner, h + 1);
+    ASSERT_EQ(state->AcceptBlock(b)->status, AcceptStatus::kActive);
+    parent = b.header;
+  }
+
+  absl::StatusOr<AddressHistoryPage> first =
+      state->GetAddressHistory(a0, std::nullopt, 50);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->tip_height, 6u);
+  EXPECT_EQ(first->next, std::nullopt);
+  // 5 payments to a2, the self-transfer (once), the payment, the allocation.
+  const std::vector<AddressHistoryEntry>& all = first->entries;
+  ASSERT_EQ(all.size(), 8u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(all[i].height, 6 - i);
+    EXPECT_EQ(all[i].index, 1u);
+    EXPECT_EQ(all[i].received, 0u);
+    EXPECT_EQ(all[i].sent, 1u);
+  }
+  EXPECT_EQ(all[5].txid, self.Id());
+  EXPECT_EQ(all[5].index, 2u);
+  EXPECT_EQ(all[5].received, 5u);
+  EXPECT_EQ(all[5].sent, 6u);
+  EXPECT_EQ(all[6].txid, pay.Id());
+  EXPECT_EQ(all[6].tx.Encode(), pay.Encode());
+  EXPECT_EQ(all[6].block_hash, b1.Hash());
+  EXPECT_EQ(all[6].block_time, b1.header.time);
+  EXPECT_EQ(all[6].received, 0u);
+  EXPECT_EQ(all[6].sent, 12u);
+  EXPECT_EQ(all[7].height, 0u);
+  EXPECT_EQ(all[7].block_hash, g.Hash());
+  EXPECT_EQ(all[7].received, 1000u);  // the genesis allocation
+  EXPECT_EQ(all[7].sent, 0u);
+
+  // The recipient and the miner.
+  std::vector<AddressHistoryEntry> r1 = FullHistory(*state, a1, 50);
+  ASSERT_EQ(r1.size(), 2u);
+  EXPECT_EQ(r1[0].txid, pay.Id());
+  EXPECT_EQ(r1[0].received, 10u);
+  EXPECT_EQ(r1[0].sent, 0u);
+  std::vector<AddressHistoryEntry> m = FullHistory(*state, miner, 50);
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m[5].txid, b1.txs[0].Id());
+  EXPECT_EQ(m[5].index, 0u);
+  EXPECT_EQ(m[5].received, p.block_reward + 3);  // reward + fees
+  EXPECT_EQ(m[5].sent, 0u);
+
+  // Pages of 3 give the same entries, each once: 3 + 3 + 2.
+  size_t pages = 0;
+  std::vector<AddressHistoryEntry> paged = FullHistory(*state, a0, 3, &pages);
+  EXPECT_EQ(pages, 3u);
+  ASSERT_EQ(paged.size(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(paged[i].txid, all[i].txid);
+  // A page size equal to the count ends without a next position.
+  absl::StatusOr<AddressHistoryPage> exact =
+      state->GetAddressHistory(a0, std::nullopt, 8);
+  EXPECT_EQ(exact->next, std::nullopt);
+  // One less: the next page starts after the 7th entry (the payment).
+  EXPECT_EQ(state->GetAddressHistory(a0, std::nullopt, 7)->next,
+            (TxPosition{1, 1}));
+
+  // Unknown address: empty. Limit 0: INVALID_ARGUMENT.
+  Address nobody;
+  nobody.bytes.fill(0x99);
+  EXPECT_TRUE(
+      state->GetAddressHistory(nobody, std::nullopt, 10)->entries.empty());
+  EXPECT_EQ(state->GetAddressHistory(a0, std::nullopt, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ChainStateTest, AddressHistoryFollowsReorgs) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  const Block g = MakeGenesisBlock(p);
+  const Address a1 = AddressFromPublicKey(TestKey(1).public_key());
+  Address ma, mb;
+  ma.bytes.fill(0xa0);
+  mb.bytes.fill(0xb0);
+  const Transaction pay = MakeTransfer(p, TestKey(0), a1, 10, 1, 0);
+  Block a_1 = MakeBlock(p, g.header, 0, {pay}, ma, 1);
+  ASSERT_EQ(state->AcceptBlock(a_1)->status, AcceptStatus::kActive);
+  ASSERT_EQ(FullHistory(*state, a1, 10).size(), 2u);
+  ASSERT_EQ(FullHistory(*state, ma, 10).size(), 1u);
+  // A heavier branch without the payment replaces a_1.
+  Block b_1 = MakeBlock(p, g.header, 0, {}, mb, 2);
+  Block b_2 = MakeBlock(p, b_1.header, 1, {}, mb, 3);
+  ASSERT_EQ(state->AcceptBlock(b_1)->status, AcceptStatus::kSideBranch);
+  ASSERT_EQ(state->AcceptBlock(b_2)->status, AcceptStatus::kActive);
+  std::vector<AddressHistoryEntry> h1 = FullHistory(*state, a1, 10);
+  ASSERT_EQ(h1.size(), 1u);  // only the allocation is left
+  EXPECT_EQ(h1[0].height, 0u);
+  EXPECT_TRUE(FullHistory(*state, ma, 10).empty());
+  std::vector<AddressHistoryEntry> hb = FullHistory(*state, mb, 10);
+  ASSERT_EQ(hb.size(), 2u);
+  EXPECT_EQ(hb[0].block_hash, b_2.Hash());
+  EXPECT_EQ(hb[1].block_hash, b_1.Hash());
+  // The payment confirmed again on the new branch shows at its new place.
+  Block b_3 = MakeBlock(p, b_2.header, 2, {pay}, mb, 4);
+  ASSERT_EQ(state->AcceptBlock(b_3)->status, AcceptStatus::kActive);
+  h1 = FullHistory(*state, a1, 10);
+  ASSERT_EQ(h1.size(), 2u);
+  EXPECT_EQ(h1[0].block_hash, b_3.Hash());
+  EXPECT_EQ(h1[0].height, 3u);
+}
+
+TEST(ChainStateTest, ChainTipsListsBranchesWithStatusAndForkPoint) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  const Block g = MakeGenesisBlock(p);
+  const Address b = AddressFromPublicKey(TestKey(1).public_key());
+  auto tips = state->GetChainTips(10);
+  ASSERT_EQ(tips.size(), 1u);
+  EXPECT_EQ(tips[0].hash, g.Hash());
+  EXPECT_EQ(tips[0].status, ChainTipStatus::kActive);
+
+  // Main chain m1..m4; a valid fork f2, f3 from m1; a fork x1..x5 from
+  // genesis where x2 overspends (so x2..x5 end up failed).
+  std::vector<Block> main{MakeBlock(p, g.header, 0, {}, b, 1)};
+  for (uint32_t h = 1; h < 4; ++h) {
+    main.push_back(MakeBlock(p, main.back().header, h, {}, b, 1));
+  }
+  for (const Block& m : main) {
+    ASSERT_EQ(state->AcceptBlock(m)->status, AcceptStatus::kActive);
+  }
+  Block f2 = MakeBlock(p, main[0].header, 1, {}, b, 20);
+  Block f3 = MakeBlock(p, f2.header, 2, {}, b, 21);
+  ASSERT_EQ(state->AcceptBlock(f2)->status, AcceptStatus::kSideBranch);
+  ASSERT_EQ(state->AcceptBlock(f3)->status, AcceptStatus::kSideBranch);
+  Block x1 = MakeBlock(p, g.header, 0, {}, b, 30);
+  Block x2 =
+      MakeBlock(p, x1.header, 1,
+                {MakeTransfer(p, TestKey(0), b, 5'000'000, 0, 0)}, b, 31);
+  Block x3 = MakeBlock(p, x2.header, 2, {}, b, 32);
+  Block x4 = MakeBlock(p, x3.header, 3, {}, b, 33);
+  Block x5 = MakeBlock(p, x4.header, 4, {}, b, 34);
+  ASSERT_EQ(state->AcceptBlock(x1)->status, AcceptStatus::kSideBranch);
+  ASSERT_EQ(state->AcceptBlock(x2)->status, AcceptStatus::kSideBranch);
+  ASSERT_EQ(state->AcceptBlock(x3)->status, AcceptStatus::kSideBranch);
+  ASSERT_EQ(state->AcceptBlock(x4)->status, AcceptStatus::kSideBranch);
+  // x5 gives the x branch more work: connecting x2 fails, x2..x5 are marked
+  // failed and the node stays on m4.
+  ASSERT_EQ(state->AcceptBlock(x5)->status, AcceptStatus::kInvalid);
+  ASSERT_EQ(state->Tip().hash, main.back().Hash());
+
+  tips = state->GetChainTips(10);
+  ASSERT_EQ(tips.size(), 3u);
+  EXPECT_EQ(tips[0].hash, main.back().Hash());
+  EXPECT_EQ(tips[0].height, 4u);
+  EXPECT_EQ(tips[0].branch_length, 0u);
+  EXPECT_EQ(tips[0].fork_hash, main.back().Hash());
+  EXPECT_EQ(tips[0].status, ChainTipStatus::kActive);
+  EXPECT_EQ(tips[0].chain_work, state->Tip().chain_work);
+  EXPECT_EQ(tips[0].time, main.back().header.time);
+  // By height: x5 (5) before f3 (3).
+  EXPECT_EQ(tips[1].hash, x5.Hash());
+  EXPECT_EQ(tips[1].height, 5u);
+  EXPECT_EQ(tips[1].branch_length, 5u);
+  EXPECT_EQ(tips[1].fork_hash, g.Hash());
+  EXPECT_EQ(tips[1].status, ChainTipStatus::kInvalid);
+  EXPECT_EQ(tips[2].hash, f3.Hash());
+  EXPECT_EQ(tips[2].height, 3u);
+  EXPECT_EQ(tips[2].branch_length, 2u);
+  EXPECT_EQ(tips[2].fork_hash, main[0].Hash());
+  EXPECT_EQ(tips[2].status, ChainTipStatus::kValidFork);
+  EXPECT_EQ(tips[2].chain_work, state->GetIndexEntry(f3.Hash())->chain_work);
+  EXPECT_EQ(tips[2].time, f3.header.time);
+
+  // Bounded: the main tip counts.
+  tips = state->GetChainTips(2);
+  ASSERT_EQ(tips.size(), 2u);
+  EXPECT_EQ(tips[1].hash, x5.Hash());
+  EXPECT_TRUE(state->GetChainTips(0).empty());
 }
 
 }  // namespace

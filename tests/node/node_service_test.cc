@@ -2,13 +2,15 @@
 // real Node (RocksDB datadir in a temp directory, test genesis, no mining).
 #include "node/node_service.h"
 
-#include <fstream>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -161,6 +163,51 @@ class NodeServiceTest : public ::testing::Test {
     return stub_->GetRecords(&ctx, req, resp);
   }
 
+  grpc::Status GetHistory(const std::string& address, uint32_t page_size,
+                          const std::string& token,
+                          v1::GetAccountHistoryResponse* resp) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::GetAccountHistoryRequest req;
+    req.set_address(address);
+    req.set_page_size(page_size);
+    req.set_page_token(token);
+    return stub_->GetAccountHistory(&ctx, req, resp);
+  }
+
+  // Every entry of `address`'s history, paging `page_size` at a time;
+  // `*pages` counts the calls.
+  std::vector<v1::AccountHistoryEntry> FullHistory(const Address& address,
+                                                   uint32_t page_size,
+                                                   int* pages = nullptr) {
+    std::vector<v1::AccountHistoryEntry> out;
+    std::string token;
+    int n = 0;
+    while (n < 1000) {
+      v1::GetAccountHistoryResponse resp;
+      grpc::Status s = GetHistory(address.ToText(), page_size, token, &resp);
+      ++n;
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      EXPECT_EQ(resp.height(), chain().Tip().height);
+      EXPECT_LE(static_cast<uint32_t>(resp.entries_size()), page_size);
+      out.insert(out.end(), resp.entries().begin(), resp.entries().end());
+      if (resp.next_page_token().empty()) break;
+      EXPECT_EQ(static_cast<uint32_t>(resp.entries_size()), page_size);
+      token = resp.next_page_token();
+    }
+    if (pages != nullptr) *pages = n;
+    return out;
+  }
+
+  grpc::Status GetTips(uint32_t limit, v1::GetChainTipsResponse* resp) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx);
+    v1::GetChainTipsRequest req;
+    req.set_limit(limit);
+    return stub_->GetChainTips(&ctx, req, resp);
+  }
+
   // Reads a GetBlocks stream to its end.
   grpc::Status ReadBlocks(const v1::GetBlocksRequest& req,
                           std::vector<v1::GetBlocksResponse>* out) {
@@ -249,6 +296,11 @@ TEST_F(NodeServiceTest, GetBlockByHashAndHeight) {
   absl::StatusOr<Block> decoded = BlockFromProto(resp.block());
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(*decoded, b1);
+  // One txid per transaction, same order (coinbase first).
+  ASSERT_EQ(resp.txids_size(), 2);
+  EXPECT_EQ(HashOf(resp.txids(0)), b1.txs[0].Id());
+  EXPECT_EQ(HashOf(resp.txids(1)), b1.txs[1].Id());
+  EXPECT_NE(resp.txids(0), resp.txids(1));
 
   req.set_hash(Raw(b2.Hash()));
   ASSERT_TRUE(GetBlock(req, &resp).ok());
@@ -260,6 +312,8 @@ TEST_F(NodeServiceTest, GetBlockByHashAndHeight) {
   EXPECT_EQ(resp.height(), 2u);
   EXPECT_FALSE(resp.in_main_chain());
   EXPECT_EQ(resp.confirmations(), 0u);
+  ASSERT_EQ(resp.txids_size(), 1);
+  EXPECT_EQ(HashOf(resp.txids(0)), side.txs[0].Id());
 }
 
 TEST_F(NodeServiceTest, GetBlockRejectsBadInput) {
@@ -887,6 +941,224 @@ TEST_F(NodeServiceTest, ListPeersIsEmptyWithoutANetwork) {
   ASSERT_TRUE(stub_->ListPeers(&ctx, v1::ListPeersRequest(), &resp).ok());
   EXPECT_EQ(resp.connected_size(), 0);
   EXPECT_EQ(resp.known_size(), 0);
+}
+
+// ------------------------------------------------------- GetAccountHistory
+
+TEST_F(NodeServiceTest, GetAccountHistoryPagesCoverEveryEntryOnceNewestFirst) {
+  // Addr(0) sends 2 transfers per block for 6 blocks, to Addr(1) and Addr(2).
+  const Block genesis = MakeGenesisBlock(params_);
+  // Oldest first: Addr(0)'s allocation, then the transfers.
+  std::vector<std::pair<Hash256, std::pair<uint32_t, uint32_t>>> want{
+      {genesis.txs[1].Id(), {0, 1}}};
+  uint64_t nonce = 0;
+  for (uint32_t h = 1; h <= 6; ++h) {
+    Transaction t1 = MakeTransfer(params_, TestKey(0), Addr(1), h, 1, nonce++);
+    Transaction t2 = MakeTransfer(params_, TestKey(0), Addr(2), h, 0, nonce++);
+    want.push_back({t1.Id(), {h, 1}});
+    want.push_back({t2.Id(), {h, 2}});
+    Extend({t1, t2});
+  }
+  std::reverse(want.begin(), want.end());  // newest first
+  ASSERT_EQ(want.size(), 13u);
+
+  int pages = 0;
+  std::vector<v1::AccountHistoryEntry> got = FullHistory(Addr(0), 5, &pages);
+  EXPECT_EQ(pages, 3);  // 5 + 5 + 3
+  ASSERT_EQ(got.size(), want.size());
+  std::set<std::string> seen;
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(HashOf(got[i].txid()), want[i].first) << i;
+    EXPECT_EQ(got[i].block_height(), want[i].second.first) << i;
+    EXPECT_EQ(got[i].index_in_block(), want[i].second.second) << i;
+    EXPECT_TRUE(seen.insert(got[i].txid()).second) << "duplicate at " << i;
+    const Hash256 block_hash = *chain().ActiveHashAt(got[i].block_height());
+    EXPECT_EQ(HashOf(got[i].block_hash()), block_hash);
+    EXPECT_EQ(got[i].block_time(),
+              chain().GetIndexEntry(block_hash)->header.time);
+    absl::StatusOr<Transaction> tx = TransactionFromProto(got[i].transaction());
+    ASSERT_TRUE(tx.ok());
+    EXPECT_EQ(tx->Id(), want[i].first);
+  }
+  // Page sizes that divide the count exactly end without a token, and one
+  // big page gives the same entries.
+  EXPECT_EQ(FullHistory(Addr(0), 13, &pages).size(), 13u);
+  EXPECT_EQ(pages, 1);
+  std::vector<v1::AccountHistoryEntry> one = FullHistory(Addr(0), 1, &pages);
+  EXPECT_EQ(pages, 13);
+  ASSERT_EQ(one.size(), 13u);
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(one[i].txid(), got[i].txid());
+  }
+}
+
+TEST_F(NodeServiceTest, GetAccountHistoryReceivedAndSent) {
+  // Addr(0) pays Addr(1) 10 (fee 2) and itself 5 (fee 1); the coinbase pays
+  // Addr(3) (the test miner) the reward and the fees.
+  const Transaction pay = MakeTransfer(params_, TestKey(0), Addr(1), 10, 2, 0);
+  const Transaction self = MakeTransfer(params_, TestKey(0), Addr(0), 5, 1, 1);
+  const Block b1 = Extend({pay, self});
+
+  std::vector<v1::AccountHistoryEntry> sender = FullHistory(Addr(0), 50);
+  ASSERT_EQ(sender.size(), 3u);  // self, pay, allocation
+  EXPECT_EQ(HashOf(sender[0].txid()), self.Id());
+  EXPECT_EQ(sender[0].received(), 5u);
+  EXPECT_EQ(sender[0].sent(), 6u);
+  EXPECT_EQ(HashOf(sender[1].txid()), pay.Id());
+  EXPECT_EQ(sender[1].received(), 0u);
+  EXPECT_EQ(sender[1].sent(), 12u);
+  EXPECT_EQ(sender[2].block_height(), 0u);
+  EXPECT_EQ(sender[2].received(), 1'000'000u);
+  EXPECT_EQ(sender[2].sent(), 0u);
+
+  std::vector<v1::AccountHistoryEntry> recipient = FullHistory(Addr(1), 50);
+  ASSERT_EQ(recipient.size(), 2u);
+  EXPECT_EQ(HashOf(recipient[0].txid()), pay.Id());
+  EXPECT_EQ(recipient[0].received(), 10u);
+  EXPECT_EQ(recipient[0].sent(), 0u);
+
+  std::vector<v1::AccountHistoryEntry> miner = FullHistory(Addr(3), 50);
+  ASSERT_EQ(miner.size(), 2u);
+  EXPECT_EQ(HashOf(miner[0].txid()), b1.txs[0].Id());
+  EXPECT_EQ(miner[0].index_in_block(), 0u);
+  EXPECT_EQ(miner[0].received(), params_.block_reward + 3);
+  EXPECT_EQ(miner[0].sent(), 0u);
+  absl::StatusOr<Transaction> cb = TransactionFromProto(miner[0].transaction());
+  ASSERT_TRUE(cb.ok());
+  EXPECT_TRUE(cb->IsCoinbase());
+}
+
+TEST_F(NodeServiceTest, GetAccountHistoryDefaultAndMaximumPageSize) {
+  // Addr(3) mines 55 blocks: 56 entries with its allocation.
+  for (int i = 0; i < 55; ++i) Extend();
+  v1::GetAccountHistoryResponse resp;
+  ASSERT_TRUE(GetHistory(Addr(3).ToText(), 0, "", &resp).ok());
+  EXPECT_EQ(resp.entries_size(), static_cast<int>(kDefaultHistoryPageSize));
+  EXPECT_FALSE(resp.next_page_token().empty());
+  EXPECT_EQ(resp.height(), 55u);
+  resp.Clear();
+  ASSERT_TRUE(GetHistory(Addr(3).ToText(), 100'000, "", &resp).ok());
+  EXPECT_EQ(resp.entries_size(), 56);  // under the cap of 500
+  EXPECT_TRUE(resp.next_page_token().empty());
+  EXPECT_GE(kMaxHistoryPageSize, 56u);
+}
+
+TEST_F(NodeServiceTest, GetAccountHistoryOfAnUnknownAddressIsEmpty) {
+  Extend({Pay(0, 10, 1, 0)});
+  Address nobody;
+  nobody.bytes.fill(0x5c);
+  v1::GetAccountHistoryResponse resp;
+  grpc::Status s = GetHistory(nobody.ToText(), 10, "", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.entries_size(), 0);
+  EXPECT_TRUE(resp.next_page_token().empty());
+  EXPECT_EQ(resp.height(), 1u);
+}
+
+TEST_F(NodeServiceTest, GetAccountHistoryRejectsBadAddressesAndTokens) {
+  Extend({Pay(0, 10, 1, 0)});
+  v1::GetAccountHistoryResponse resp;
+  std::string text = Addr(0).ToText();
+  std::string bad_checksum = text;
+  bad_checksum.back() = bad_checksum.back() == '0' ? '1' : '0';
+  for (const std::string& address :
+       {std::string(), std::string("pb1234"), bad_checksum,
+        std::string("xx") + text.substr(2)}) {
+    grpc::Status s = GetHistory(address, 10, "", &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << address;
+    EXPECT_NE(s.error_message().find("address"), std::string::npos)
+        << s.error_message();
+  }
+  for (const std::string& token :
+       {std::string("zz"), std::string("0000000100000001ff"),
+        std::string("000000010000000g"), std::string(64, 'a')}) {
+    grpc::Status s = GetHistory(text, 10, token, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << token;
+    EXPECT_NE(s.error_message().find("page_token"), std::string::npos)
+        << s.error_message();
+  }
+  // A well-formed token works (here: before block 1, index 1).
+  resp.Clear();
+  ASSERT_TRUE(GetHistory(text, 10, "0000000100000001", &resp).ok());
+  ASSERT_EQ(resp.entries_size(), 1);
+  EXPECT_EQ(resp.entries(0).block_height(), 0u);
+}
+
+// ------------------------------------------------------------ GetChainTips
+
+TEST_F(NodeServiceTest, GetChainTipsAfterAReorgShowsTheOldBranch) {
+  const Hash256 genesis = chain().genesis_hash();
+  v1::GetChainTipsResponse resp;
+  ASSERT_TRUE(GetTips(0, &resp).ok());
+  ASSERT_EQ(resp.tips_size(), 1);
+  EXPECT_EQ(HashOf(resp.tips(0).hash()), genesis);
+  EXPECT_EQ(resp.tips(0).status(), v1::CHAIN_TIP_STATUS_ACTIVE);
+
+  // a1, a2, a3 on genesis; then b2..b5 from a1 takes over (reorg of 2).
+  Block a1 = Extend();
+  Block a2 = Extend();
+  Block a3 = Extend();
+  std::vector<Block> branch;
+  Hash256 parent = a1.Hash();
+  for (int i = 0; i < 4; ++i) {
+    branch.push_back(BlockOn(parent, {}, 50 + i));
+    ASSERT_TRUE(node_->SubmitBlock(branch.back()).ok());
+    parent = branch.back().Hash();
+  }
+  ASSERT_EQ(chain().Tip().hash, branch.back().Hash());
+  ASSERT_EQ(chain().Tip().height, 5u);
+
+  resp.Clear();
+  ASSERT_TRUE(GetTips(0, &resp).ok());
+  ASSERT_EQ(resp.tips_size(), 2);
+  const v1::ChainTip& active = resp.tips(0);
+  EXPECT_EQ(HashOf(active.hash()), branch.back().Hash());
+  EXPECT_EQ(active.height(), 5u);
+  EXPECT_EQ(active.branch_length(), 0u);
+  EXPECT_EQ(HashOf(active.fork_hash()), branch.back().Hash());
+  EXPECT_EQ(active.status(), v1::CHAIN_TIP_STATUS_ACTIVE);
+  EXPECT_EQ(active.chain_work(), chain().Tip().chain_work.ToDecimal());
+  EXPECT_EQ(active.time(), branch.back().header.time);
+  const v1::ChainTip& old = resp.tips(1);
+  EXPECT_EQ(HashOf(old.hash()), a3.Hash());
+  EXPECT_EQ(old.height(), 3u);
+  EXPECT_EQ(old.branch_length(), 2u);  // a2, a3
+  EXPECT_EQ(HashOf(old.fork_hash()), a1.Hash());
+  EXPECT_EQ(old.status(), v1::CHAIN_TIP_STATUS_VALID_FORK);
+  EXPECT_EQ(old.chain_work(),
+            chain().GetIndexEntry(a3.Hash())->chain_work.ToDecimal());
+  EXPECT_EQ(old.time(), a3.header.time);
+  (void)a2;
+
+  // limit 1: the active tip only.
+  resp.Clear();
+  ASSERT_TRUE(GetTips(1, &resp).ok());
+  ASSERT_EQ(resp.tips_size(), 1);
+  EXPECT_EQ(resp.tips(0).status(), v1::CHAIN_TIP_STATUS_ACTIVE);
+}
+
+TEST_F(NodeServiceTest, GetChainTipsDefaultAndMaximumLimit) {
+  // 25 one-block side branches off genesis (siblings of block 1).
+  Block main1 = Extend();
+  Block main2 = Extend();
+  (void)main1;
+  for (int i = 0; i < 25; ++i) {
+    Block side = BlockOn(chain().genesis_hash(), {}, 1000 + i);
+    ASSERT_EQ(node_->SubmitBlock(side)->status, AcceptStatus::kSideBranch);
+  }
+  v1::GetChainTipsResponse resp;
+  ASSERT_TRUE(GetTips(0, &resp).ok());
+  EXPECT_EQ(resp.tips_size(), static_cast<int>(kDefaultChainTipsLimit));
+  EXPECT_EQ(HashOf(resp.tips(0).hash()), main2.Hash());
+  for (int i = 1; i < resp.tips_size(); ++i) {
+    EXPECT_EQ(resp.tips(i).status(), v1::CHAIN_TIP_STATUS_VALID_FORK);
+    EXPECT_EQ(resp.tips(i).branch_length(), 1u);
+    EXPECT_EQ(HashOf(resp.tips(i).fork_hash()), chain().genesis_hash());
+  }
+  resp.Clear();
+  ASSERT_TRUE(GetTips(1'000'000, &resp).ok());
+  EXPECT_EQ(resp.tips_size(), 26);  // all of them, under the cap
+  EXPECT_GE(kMaxChainTipsLimit, 26u);
 }
 
 // ---------------------------------------------------------------- WatchTips

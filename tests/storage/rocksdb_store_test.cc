@@ -3,8 +3,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -117,6 +119,56 @@ std::vector<Block> RandomBlocks(const ChainParams& p, int n_keys, uint64_t seed,
   return out;
 }
 
+// The address index a chain state's active chain implies, in key order.
+std::vector<AddressIndexEntry> ExpectedAddressIndex(const ChainState& state) {
+  std::map<std::string, AddressIndexEntry> by_key;
+  for (uint32_t h = 0; h <= state.Tip().height; ++h) {
+    const Block b = *state.GetBlock(*state.ActiveHashAt(h));
+    for (uint32_t i = 0; i < b.txs.size(); ++i) {
+      const Transaction& tx = b.txs[i];
+      std::set<Address> touched{tx.recipient};
+      if (!tx.IsCoinbase()) touched.insert(tx.SenderAddress());
+      for (const Address& a : touched) {
+        AddressIndexEntry e{a, TxPosition{h, i}, tx.Id()};
+        by_key.emplace(AddressIndexKey(a, e.position), e);
+      }
+    }
+  }
+  std::vector<AddressIndexEntry> out;
+  for (const auto& [key, e] : by_key) out.push_back(e);
+  return out;
+}
+
+// For every address in `all` (the store's whole index in key order): paging
+// ScanAddressIndex with small pages gives its entries newest first, each
+// once, and a scan before the oldest position is empty.
+void ExpectScansPageNewestFirst(ChainStore& store,
+                                const std::vector<AddressIndexEntry>& all) {
+  std::map<Address, std::vector<AddressIndexEntry>> by_address;
+  for (const AddressIndexEntry& e : all) by_address[e.address].push_back(e);
+  for (auto& [address, entries] : by_address) {
+    std::reverse(entries.begin(), entries.end());
+    std::vector<AddressIndexEntry> paged;
+    std::optional<TxPosition> before;
+    for (int pages = 0; pages < 1000; ++pages) {
+      absl::StatusOr<std::vector<AddressIndexEntry>> page =
+          store.ScanAddressIndex(address, before, 3);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_LE(page->size(), 3u);
+      paged.insert(paged.end(), page->begin(), page->end());
+      if (page->size() < 3) break;
+      before = page->back().position;
+    }
+    EXPECT_EQ(paged, entries) << address.ToText();
+    EXPECT_TRUE(
+        store.ScanAddressIndex(address, entries.back().position, 10)->empty());
+  }
+  // An address with no entries.
+  Address nobody;
+  nobody.bytes.fill(0xee);
+  EXPECT_TRUE(store.ScanAddressIndex(nobody, std::nullopt, 10)->empty());
+}
+
 // The same blocks through ChainState over MemoryChainStore and over
 // RocksChainStore leave identical results and identical stores.
 TEST(RocksChainStoreTest, MatchesMemoryStoreOnRandomReorgs) {
@@ -157,6 +209,14 @@ TEST(RocksChainStoreTest, MatchesMemoryStoreOnRandomReorgs) {
       EXPECT_EQ(*mem.GetUndo(hash), *rocks->GetUndo(hash));
     }
     EXPECT_FALSE(r.records.empty());
+    // The address index: the same in both, and exactly the touched
+    // addresses of the active chain's transactions.
+    EXPECT_EQ(m.address_index, r.address_index) << "seed " << seed;
+    EXPECT_EQ(r.address_index, ExpectedAddressIndex(*rocks_state))
+        << "seed " << seed;
+    EXPECT_FALSE(r.address_index.empty());
+    ExpectScansPageNewestFirst(*rocks, r.address_index);
+    ExpectScansPageNewestFirst(mem, m.address_index);
   }
   EXPECT_GT(reorgs, 3u);
   EXPECT_GT(invalid, 0u);
@@ -300,7 +360,7 @@ TEST(RocksChainStoreBadDatadirTest, NewerSchemaIsRefused) {
   const std::string datadir = tmp.Sub("datadir");
   MakeDatadir(datadir, TestParams(2));
   {
-    // Write schema_version = 2 behind the store's back.
+    // Write schema_version = 3 behind the store's back.
     rocksdb::Options o;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     for (const std::string& name : ColumnNames()) cfs.emplace_back(name, o);
@@ -309,17 +369,17 @@ TEST(RocksChainStoreBadDatadirTest, NewerSchemaIsRefused) {
     ASSERT_TRUE(
         rocksdb::DB::Open(o, datadir + "/chain", cfs, &handles, &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
-    const char two[4] = {2, 0, 0, 0};
+    const char three[4] = {3, 0, 0, 0};
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(),
                         handles[static_cast<int>(Column::kMeta)],
-                        "schema_version", rocksdb::Slice(two, 4))
+                        "schema_version", rocksdb::Slice(three, 4))
                     .ok());
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     ASSERT_TRUE(db->Close().ok());
   }
   const auto before = RawContents(datadir);
   ASSERT_EQ(before.at("meta").at("schema_version"),
-            std::string("\x02\0\0\0", 4));
+            std::string("\x03\0\0\0", 4));
   absl::StatusOr<std::unique_ptr<RocksChainStore>> s =
       RocksChainStore::Open(datadir);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition)
@@ -724,6 +784,284 @@ TEST(RocksChainStoreTxIndexTest, VerifyDetectsATamperedIndex) {
       ::testing::Contains(HasSubstr("the transaction index holds 7 entries")));
   set(stray, std::nullopt);
   EXPECT_EQ(verify(), std::vector<std::string>{});
+}
+
+// ----- address index and the schema 1 -> 2 upgrade -----
+
+// Turns a schema-2 datadir into what schema-1 software left: no "addrindex"
+// column family, schema_version 1. Then `extra` may write more through the
+// raw database (handles by name).
+void MakeSchema1(
+    const std::string& datadir,
+    const std::function<void(
+        rocksdb::DB*, std::map<std::string, rocksdb::ColumnFamilyHandle*>&)>&
+        extra = nullptr) {
+  rocksdb::Options o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& name : ColumnNames()) cfs.emplace_back(name, o);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(
+      rocksdb::DB::Open(o, datadir + "/chain", cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* addr =
+      handles[static_cast<int>(Column::kAddrIndex)];
+  ASSERT_TRUE(db->DropColumnFamily(addr).ok());
+  ASSERT_TRUE(db->DestroyColumnFamilyHandle(addr).ok());
+  handles.erase(handles.begin() + static_cast<int>(Column::kAddrIndex));
+  const char one[4] = {1, 0, 0, 0};
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ASSERT_TRUE(db->Put(wo, handles[static_cast<int>(Column::kMeta)],
+                      "schema_version", rocksdb::Slice(one, 4))
+                  .ok());
+  if (extra) {
+    std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+    for (size_t i = 0; i < handles.size(); ++i) {
+      by_name[handles[i]->GetName()] = handles[i];
+    }
+    extra(db.get(), by_name);
+    for (const auto& [name, h] : by_name) {
+      if (std::find(handles.begin(), handles.end(), h) == handles.end()) {
+        handles.push_back(h);
+      }
+    }
+  }
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  ASSERT_TRUE(db->Close().ok());
+}
+
+std::vector<std::string> ListColumns(const std::string& datadir) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(),
+                                              datadir + "/chain", &names)
+                  .ok());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<AddressIndexEntry> AddressIndexOf(ChainStore& store) {
+  return Snapshot(store).address_index;
+}
+
+// A datadir with a random history (reorgs, invalid blocks, transfers to
+// oneself) closed cleanly; returns its address index and its tip.
+std::vector<AddressIndexEntry> MakeRandomDatadir(const std::string& datadir,
+                                                 const ChainParams& p,
+                                                 uint64_t seed,
+                                                 Hash256* tip = nullptr) {
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir);
+  EXPECT_NE(store, nullptr);
+  if (store == nullptr) return {};
+  auto state = *ChainState::Create(p, store.get(), FixedClock());
+  for (const Block& b : RandomBlocks(p, 4, seed, 40)) {
+    EXPECT_TRUE(state->AcceptBlock(b).ok());
+  }
+  if (tip != nullptr) *tip = state->Tip().hash;
+  std::vector<AddressIndexEntry> index = AddressIndexOf(*store);
+  EXPECT_EQ(index, ExpectedAddressIndex(*state));
+  return index;
+}
+
+TEST(RocksChainStoreAddressIndexTest, Schema1DatadirIsUpgradedOnOpen) {
+  TempDir tmp;
+  const std::string datadir = tmp.Sub("datadir");
+  const ChainParams p = TestParams(4, 1000);
+  Hash256 tip;
+  const std::vector<AddressIndexEntry> fresh =
+      MakeRandomDatadir(datadir, p, 7, &tip);
+  ASSERT_GT(fresh.size(), 40u);
+  MakeSchema1(datadir);
+  std::vector<std::string> v1_columns = ColumnNames();
+  v1_columns.erase(v1_columns.begin() + static_cast<int>(Column::kAddrIndex));
+  std::sort(v1_columns.begin(), v1_columns.end());
+  ASSERT_EQ(ListColumns(datadir), v1_columns);
+
+  std::vector<std::string> log;
+  RocksStoreOptions options;
+  options.create_if_missing = false;
+  options.log = [&log](const std::string& line) { log.push_back(line); };
+  {
+    std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir, options);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(AddressIndexOf(*store), fresh);
+    ASSERT_GE(log.size(), 2u);
+    EXPECT_THAT(log.front(), HasSubstr("schema version 1 to 2"));
+    EXPECT_THAT(log.back(), HasSubstr("upgraded to schema version 2"));
+    auto state = ChainState::Create(p, store.get(), FixedClock());
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ((*state)->Tip().hash, tip);
+    absl::StatusOr<VerifyReport> report = VerifyStore(*store);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
+    EXPECT_EQ(report->address_index_entries, fresh.size());
+  }
+  // Now schema 2: opens without another upgrade.
+  std::vector<std::string> all = ColumnNames();
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(ListColumns(datadir), all);
+  EXPECT_EQ(RawContents(datadir).at("meta").at("schema_version"),
+            std::string("\x02\0\0\0", 4));
+  log.clear();
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir, options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(log.empty()) << ::testing::PrintToString(log);
+  EXPECT_EQ(AddressIndexOf(*store), fresh);
+}
+
+// A kill during the upgrade leaves the new column family with part of the
+// index (or anything) and schema 1: the next open rebuilds it from scratch.
+TEST(RocksChainStoreAddressIndexTest, InterruptedUpgradeIsRedoneFromScratch) {
+  TempDir tmp;
+  const std::string datadir = tmp.Sub("datadir");
+  const ChainParams p = TestParams(4, 1000);
+  const std::vector<AddressIndexEntry> fresh =
+      MakeRandomDatadir(datadir, p, 11);
+  ASSERT_GT(fresh.size(), 10u);
+  Address stray_address;
+  stray_address.bytes.fill(0x42);
+  MakeSchema1(datadir, [&](rocksdb::DB* db, auto& cfs) {
+    rocksdb::ColumnFamilyHandle* h = nullptr;
+    ASSERT_TRUE(
+        db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "addrindex", &h)
+            .ok());
+    cfs["addrindex"] = h;
+    // Half of the real index, one entry with a wrong txid, one stray entry.
+    for (size_t i = 0; i < fresh.size() / 2; ++i) {
+      const AddressIndexEntry& e = fresh[i];
+      std::string txid(e.txid.bytes.begin(), e.txid.bytes.end());
+      if (i == 0) txid[0] ^= 1;
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h,
+                          AddressIndexKey(e.address, e.position), txid)
+                      .ok());
+    }
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h,
+                        AddressIndexKey(stray_address, {5, 1}),
+                        std::string(32, 'x'))
+                    .ok());
+  });
+  RocksStoreOptions options;
+  options.log = [](const std::string&) {};
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir, options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(AddressIndexOf(*store), fresh);
+  EXPECT_TRUE(
+      store->ScanAddressIndex(stray_address, std::nullopt, 10)->empty());
+  absl::StatusOr<VerifyReport> report = VerifyStore(*store);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->mismatches);
+}
+
+// Schema 2 without the address index column family is damage, not schema 1:
+// refused without changing a file.
+TEST(RocksChainStoreAddressIndexTest, Schema2WithoutAddressIndexIsDamaged) {
+  TempDir tmp;
+  const std::string datadir = tmp.Sub("datadir");
+  MakeDatadir(datadir, TestParams(2));
+  MakeSchema1(datadir, [](rocksdb::DB* db, auto& cfs) {
+    const char two[4] = {2, 0, 0, 0};
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cfs.at("meta"),
+                        "schema_version", rocksdb::Slice(two, 4))
+                    .ok());
+  });
+  const auto files = FileContents(datadir);
+  absl::StatusOr<std::unique_ptr<RocksChainStore>> s =
+      RocksChainStore::Open(datadir);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  EXPECT_THAT(s.status().message(), HasSubstr("damaged"));
+  EXPECT_THAT(s.status().message(), HasSubstr(datadir));
+  EXPECT_EQ(FileContents(datadir), files);
+}
+
+// A reorg takes the disconnected blocks' entries out of the index (RocksDB
+// store, after a reopen) and puts the new branch's in.
+TEST(RocksChainStoreAddressIndexTest, ReorgRemovesTheOldBranchEntries) {
+  TempDir tmp;
+  const std::string datadir = tmp.Sub("datadir");
+  const ChainParams p = TestParams(2);
+  const Block g = MakeGenesisBlock(p);
+  const Address a0 = AddressFromPublicKey(TestKey(0).public_key());
+  const Address a1 = AddressFromPublicKey(TestKey(1).public_key());
+  Address miner_a, miner_b;
+  miner_a.bytes.fill(0xa1);
+  miner_b.bytes.fill(0xb2);
+  const Transaction pay = MakeTransfer(p, TestKey(0), a1, 10, 1, 0);
+  Block a_1 = MakeBlock(p, g.header, 0, {pay}, miner_a, 1);
+  Block b_1 = MakeBlock(p, g.header, 0, {}, miner_b, 2);
+  Block b_2 = MakeBlock(p, b_1.header, 1, {}, miner_b, 3);
+  {
+    std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir);
+    ASSERT_NE(store, nullptr);
+    auto state = *ChainState::Create(p, store.get(), FixedClock());
+    ASSERT_EQ(state->AcceptBlock(a_1)->status, AcceptStatus::kActive);
+    EXPECT_EQ(*store->ScanAddressIndex(a0, std::nullopt, 10),
+              (std::vector<AddressIndexEntry>{{a0, {1, 1}, pay.Id()},
+                                              {a0, {0, 1}, g.txs[1].Id()}}));
+    EXPECT_EQ(store->ScanAddressIndex(miner_a, std::nullopt, 10)->size(), 1u);
+    ASSERT_EQ(state->AcceptBlock(b_1)->status, AcceptStatus::kSideBranch);
+    EXPECT_TRUE(store->ScanAddressIndex(miner_b, std::nullopt, 10)->empty());
+    ASSERT_EQ(state->AcceptBlock(b_2)->status, AcceptStatus::kActive);
+  }
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(datadir);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->ScanAddressIndex(miner_a, std::nullopt, 10)->empty());
+  EXPECT_TRUE(store->ScanAddressIndex(a1, {{1, 0}}, 10)->size() == 1u);
+  EXPECT_EQ(*store->ScanAddressIndex(a0, std::nullopt, 10),
+            (std::vector<AddressIndexEntry>{{a0, {0, 1}, g.txs[1].Id()}}));
+  EXPECT_EQ(
+      *store->ScanAddressIndex(miner_b, std::nullopt, 10),
+      (std::vector<AddressIndexEntry>{{miner_b, {2, 0}, b_2.txs[0].Id()},
+                                      {miner_b, {1, 0}, b_1.txs[0].Id()}}));
+}
+
+// verify-db names a tampered address index: a missing entry, a wrong txid,
+// an entry of a side-branch block.
+TEST(RocksChainStoreAddressIndexTest, VerifyDetectsATamperedAddressIndex) {
+  TempDir tmp;
+  const ChainParams p = TestParams(2);
+  const Block g = MakeGenesisBlock(p);
+  const Address a1 = AddressFromPublicKey(TestKey(1).public_key());
+  const Transaction pay = MakeTransfer(p, TestKey(0), a1, 10, 1, 0);
+  std::unique_ptr<RocksChainStore> store = OpenOrDie(tmp.Sub("datadir"));
+  ASSERT_NE(store, nullptr);
+  auto state = *ChainState::Create(p, store.get(), FixedClock());
+  Block b1 = MakeBlock(p, g.header, 0, {pay}, a1, 1);
+  Block side = MakeBlock(p, g.header, 0, {}, a1, 3);
+  ASSERT_EQ(state->AcceptBlock(b1)->status, AcceptStatus::kActive);
+  ASSERT_EQ(state->AcceptBlock(side)->status, AcceptStatus::kSideBranch);
+  const AddressIndexEntry right{a1, {1, 1}, pay.Id()};
+  auto change = [&](std::optional<AddressIndexEntry> put,
+                    std::optional<AddressIndexEntry> erase) {
+    StateDelta d;
+    if (put) d.address_index_put.push_back(*put);
+    if (erase) d.address_index_erase.push_back(*erase);
+    d.new_tip = b1.Hash();
+    ASSERT_TRUE(store->Commit(d).ok());
+  };
+  auto verify = [&]() -> std::vector<std::string> {
+    absl::StatusOr<VerifyReport> r = VerifyStore(*store);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->mismatches : std::vector<std::string>{"error"};
+  };
+  ASSERT_EQ(verify(), std::vector<std::string>{});
+
+  change(std::nullopt, right);
+  EXPECT_THAT(verify(),
+              ::testing::ElementsAre(::testing::AllOf(
+                  HasSubstr("address index entry"),
+                  HasSubstr("height 1, index 1"), HasSubstr("is missing"))));
+  AddressIndexEntry wrong = right;
+  wrong.txid = g.txs[0].Id();
+  change(wrong, std::nullopt);
+  EXPECT_THAT(verify(), ::testing::ElementsAre(HasSubstr("replay gives")));
+  change(right, std::nullopt);
+  EXPECT_EQ(verify(), std::vector<std::string>{});
+  // The side block's coinbase, as if its connect had been left behind.
+  const AddressIndexEntry side_entry{a1, {1, 0}, side.txs[0].Id()};
+  change(side_entry, std::nullopt);
+  EXPECT_THAT(verify(), ::testing::ElementsAre(HasSubstr("replay gives")));
+  change(AddressIndexEntry{a1, {2, 0}, side.txs[0].Id()}, std::nullopt);
+  EXPECT_THAT(verify(), ::testing::Contains(HasSubstr("should not exist")));
 }
 
 }  // namespace

@@ -62,6 +62,7 @@ struct StoreSnapshot {
   std::vector<std::pair<std::string, RecordLocation>> records;
   std::map<Hash256, BlockIndexEntry> index;
   std::vector<Hash256> main_chain;  // GetMainChainHash(0..) until missing
+  std::vector<AddressIndexEntry> address_index;  // in key order
   friend bool operator==(const StoreSnapshot&, const StoreSnapshot&) = default;
 };
 
@@ -79,6 +80,12 @@ inline StoreSnapshot Snapshot(ChainStore& store) {
   EXPECT_TRUE(store
                   .ForEachIndexEntry([&](const BlockIndexEntry& e) {
                     s.index[e.hash] = e;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(store
+                  .ForEachAddressIndexEntry([&](const AddressIndexEntry& e) {
+                    s.address_index.push_back(e);
                     return absl::OkStatus();
                   })
                   .ok());

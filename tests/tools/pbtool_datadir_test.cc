@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "chain/chain_state.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "rocksdb/db.h"
 #include "storage/rocksdb_store.h"
 #include "tests/chain/test_chain.h"
 
@@ -130,6 +132,10 @@ TEST_F(PbtoolDatadirTest, InspectShowsTheChain) {
   EXPECT_EQ(j["accounts"], 5);
   // 12 records plus the genesis parameter record.
   EXPECT_EQ(j["records"], 13);
+  // Genesis: the parameter commitment (to the zero address) and 4
+  // allocations; each block: the coinbase and 2 transfers between two
+  // different keys (2 addresses each).
+  EXPECT_EQ(j["address_index_entries"], 5 + 12 * 5);
   EXPECT_GT(j["bytes_on_disk"].get<uint64_t>(), 0u);
 
   ToolRun text = Pbtool("inspect --datadir " + datadir_.string());
@@ -144,6 +150,56 @@ TEST_F(PbtoolDatadirTest, VerifyDbPassesOnAGoodDatadir) {
   EXPECT_NE(r.out.find("\nOK\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("blocks replayed: 12"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("verify-db: 12/12 blocks"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("address index:   65 entries"), std::string::npos)
+      << r.out;
+}
+
+// Makes the datadir look like one written by schema-1 software: no
+// "addrindex" column family, schema_version 1.
+void MakeSchema1(const fs::path& datadir) {
+  rocksdb::Options o;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& name : ColumnNames()) cfs.emplace_back(name, o);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(
+      rocksdb::DB::Open(o, (datadir / "chain").string(), cfs, &handles, &raw)
+          .ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const char one[4] = {1, 0, 0, 0};
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ASSERT_TRUE(db->Put(wo, handles[static_cast<int>(Column::kMeta)],
+                      "schema_version", rocksdb::Slice(one, 4))
+                  .ok());
+  ASSERT_TRUE(
+      db->DropColumnFamily(handles[static_cast<int>(Column::kAddrIndex)]).ok());
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  ASSERT_TRUE(db->Close().ok());
+}
+
+// pbtool opens datadirs read-write, so inspect on a schema-1 datadir
+// upgrades it (saying so on stderr) and shows the new index.
+TEST_F(PbtoolDatadirTest, InspectUpgradesASchema1Datadir) {
+  MakeSchema1(datadir_);
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(
+                  rocksdb::Options(), (datadir_ / "chain").string(), &names)
+                  .ok());
+  ASSERT_EQ(std::count(names.begin(), names.end(), "addrindex"), 0);
+
+  ToolRun r = Pbtool("inspect --datadir " + datadir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("schema version 1 to 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("address index: 65 entries"), std::string::npos)
+      << r.out;
+  // Done once: now a plain schema-2 datadir that verifies.
+  nlohmann::json j = InspectJson(datadir_);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["address_index_entries"], 65);
+  ToolRun v = Pbtool("verify-db --datadir " + datadir_.string());
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_EQ(v.out.find("schema version 1"), std::string::npos) << v.out;
 }
 
 TEST_F(PbtoolDatadirTest, VerifyDbNamesATamperedAccount) {

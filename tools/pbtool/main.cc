@@ -382,7 +382,9 @@ int VerifyDb(const std::vector<std::string>& args) {
             << "transactions:    " << report->transactions << "\n"
             << "index entries:   " << report->index_entries << "\n"
             << "accounts:        " << report->accounts << "\n"
-            << "records:         " << report->records << "\n";
+            << "records:         " << report->records << "\n"
+            << "address index:   " << report->address_index_entries
+            << " entries\n";
   if (report->ok()) {
     std::cout << "OK\n";
     return 0;
@@ -420,6 +422,7 @@ int Inspect(const std::vector<std::string>& args) {
   j["index_entries"] = stats->index_entries;
   j["accounts"] = stats->accounts;
   j["records"] = stats->records;
+  j["address_index_entries"] = stats->address_index_entries;
   j["bytes_on_disk"] = stats->bytes_on_disk;
   if (opts.Get("json") != nullptr) {
     std::cout << j.dump() << "\n";
@@ -436,6 +439,7 @@ int Inspect(const std::vector<std::string>& args) {
             << "index entries: " << stats->index_entries << "\n"
             << "accounts:      " << stats->accounts << "\n"
             << "records:       " << stats->records << "\n"
+            << "address index: " << stats->address_index_entries << " entries\n"
             << "size on disk:  " << stats->bytes_on_disk << " bytes\n";
   return 0;
 }

@@ -1,0 +1,1388 @@
+// pbcli: the command-line client of a pbnode (gRPC NodeService).
+//
+//   pbcli [--node HOST:PORT] [--json] COMMAND [ARGS] [OPTIONS]
+//
+// See kUsage below (or `pbcli --help`, `pbcli help COMMAND`) for every
+// command. Exit codes: 0 success / confirmed, 1 runtime failure or rejected
+// write, 2 bad usage or bad input, 3 write still pending after the wait.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "chain/address.h"
+#include "chain/bytes.h"
+#include "client/format.h"
+#include "client/inclusion.h"
+#include "client/node_client.h"
+#include "client/transfer.h"
+#include "client/wallet.h"
+#include "nlohmann/json.hpp"
+
+namespace pbchain::client {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitPending = 3;
+
+constexpr uint64_t kDefaultSendFee = 1;
+constexpr uint64_t kDefaultPutFee = 0;
+constexpr uint64_t kDefaultChainBlocks = 20;
+
+constexpr char kUsage[] = R"(pbcli: command-line client of a pbchain node
+
+Usage: pbcli [GLOBAL OPTIONS] COMMAND [ARGS] [OPTIONS]
+       pbcli help COMMAND        details and an example for one command
+
+Wallet (no node needed):
+  keygen                         create a new wallet file with a fresh key
+  address                        print the wallet's address
+Reading:
+  balance [ADDRESS]              balance and nonces (default: the wallet's)
+  history [ADDRESS]              confirmed transactions of an address
+  get NAMESPACE [KEY]            confirmed data records
+  block HASH|HEIGHT              one block
+  chain [--from H] [--to H]      one line per main-chain block
+  tx TXID                        one transaction (confirmed or pooled)
+  mempool [--limit N]            transactions waiting to be mined
+  peers                          the node's gossip peers
+  tips                           branch tips the node knows (forks)
+  info                           node and chain summary
+  watch                          print each new tip (and reorgs) until Ctrl-C
+Writing (signed with the wallet key; waits for inclusion):
+  send TO AMOUNT [--fee F]       transfer AMOUNT base units to address TO
+  put NAMESPACE [KEY] PAYLOAD    write a data record (a zero-amount transfer
+                                 to yourself carrying it)
+
+Global options (anywhere on the line):
+  --node HOST:PORT     node to talk to (default $PBCHAIN_NODE, else
+                       127.0.0.1:7701, the first node of tools/devnet)
+  --wallet FILE        wallet file (default $PBCHAIN_WALLET, else ./wallet.json)
+  --json               machine-readable output: one JSON object (watch and
+                       chain: one object per line)
+  --timeout T          deadline of each call to the node (default 10s;
+                       T = seconds, or 500ms, 10s, 2m)
+Write options:
+  --wait[=N]           wait until the transaction has N confirmations
+                       (default: --wait=1, i.e. wait until it is in a block)
+  --no-wait, --wait=0  return once the node accepted it into its mempool
+  --wait-timeout T     how long to wait (default 60s); then exit 3
+  --fee F              fee in base units (send: default 1; put: default 0)
+
+Amounts are whole numbers of base units (decimal digits only, at most
+2^64-1). Addresses are "pb" + 48 hex chars; hashes and txids are shown and
+taken as 64 hex chars in display (byte-reversed) order.
+
+Exit codes:
+  0  success; for a write: confirmed (or accepted, with --no-wait)
+  1  runtime failure (node unreachable, not found, ...) or write rejected
+     (the reason is printed)
+  2  bad usage or bad input (unknown option, bad address, bad amount,
+     missing wallet file, ...)
+  3  write still pending when the wait ended: it may still be mined; check
+     with `pbcli tx TXID` later
+)";
+
+const std::map<std::string, std::string>& CommandHelp() {
+  static const auto* help = new std::map<std::string, std::string>{
+      {"keygen", R"(pbcli keygen [--wallet FILE]
+  Creates a new Ed25519 key and writes it to the wallet file as JSON
+  {seed, public_key, address} (the format of `pbtool keygen`), mode 0600.
+  Never overwrites an existing file. Prints the new address.
+  Example: pbcli keygen --wallet alice.json
+  --json: {"address": "...", "public_key": "...", "wallet": "FILE"})"},
+      {"address", R"(pbcli address [--wallet FILE]
+  Prints the wallet's address (no node needed).
+  Example: pbcli address --wallet alice.json
+  --json: {"address": "...", "public_key": "..."})"},
+      {"balance", R"(pbcli balance [ADDRESS]
+  Confirmed balance and nonce of ADDRESS (default: the wallet's address),
+  and the next nonce counting transactions still in the mempool.
+  Example: pbcli balance pb0123...
+  --json: {"address", "balance", "nonce", "pending_nonce", "height"})"},
+      {"history", R"(pbcli history [ADDRESS] [--limit N] [--page-token T]
+  Confirmed transactions sending to or from ADDRESS (default: the
+  wallet's), newest first, one line each.
+  Example: pbcli history --limit 10
+  --json: {"address", "height", "entries": [{"txid", "block_height",
+          "block_hash", "time", "received", "sent", "tx"}], "next_page_token"})"},
+      {"send", R"(pbcli send TO AMOUNT [--fee F] [--wait[=N]] [--wait-timeout T]
+  Transfers AMOUNT base units from the wallet to address TO, paying fee F
+  (default 1), then waits until the transaction has N confirmations
+  (default 1). Outcomes: confirmed (exit 0), rejected by the node with its
+  reason (exit 1), still pending when the wait ends (exit 3).
+  Example: pbcli send pb0123... 250 --fee 2 --wait 3
+  --json: {"outcome": "confirmed|pending|rejected|accepted", "txid",
+          "reason", "block_hash", "block_height", "confirmations"})"},
+      {"put",
+       R"(pbcli put NAMESPACE [KEY] PAYLOAD [--payload-file FILE] [--fee F] [--wait[=N]]
+  Writes a data record: a zero-amount transfer from the wallet to itself
+  carrying (NAMESPACE, KEY, PAYLOAD); fee default 0. NAMESPACE is 1..64
+  chars of [a-z0-9._-]. With a KEY the record is write-once: a second put
+  of the same (NAMESPACE, KEY) is rejected (tx-duplicate-record). Without
+  a KEY records are not unique. With --payload-file the payload is read
+  from FILE and the arguments are NAMESPACE [KEY]. Waits and reports like
+  send.
+  Example: pbcli put guestbook alice "hello, chain"
+  --json: as send)"},
+      {"get", R"(pbcli get NAMESPACE [KEY] [--limit N] [--page-token T]
+  Confirmed records of NAMESPACE (at most N, default 100, in chain order),
+  or the one record with KEY (exit 1 if there is none). Payloads are shown
+  as text when they are printable UTF-8, else as 0x-hex.
+  Example: pbcli get guestbook alice
+  --json: {"records": [{"namespace", "key", "payload", "payload_hex",
+          "txid", "block_hash", "block_height", "time", "sender"}],
+          "next_page_token"})"},
+      {"block", R"(pbcli block HASH|HEIGHT
+  One block, by main-chain height (decimal) or by hash (64 hex, display
+  order; side-branch blocks too): header fields, confirmations, size and
+  its transactions.
+  Example: pbcli block 12
+  --json: {"hash", "height", "in_main_chain", "confirmations", "size",
+          "version", "prev_hash", "merkle_root", "time", "bits", "nonce",
+          "txs": [{"txid", "kind", "from", "to", "amount", "fee", ...}]})"},
+      {"chain", R"(pbcli chain [--from H] [--to H]
+  One line per main-chain block from H to H (default: the newest 20).
+  Example: pbcli chain --from 0 --to 10
+  --json: one object per line {"height", "hash", "time", "tx_count",
+          "prev_hash"})"},
+      {"tx", R"(pbcli tx TXID
+  One transaction, confirmed or in the mempool, with where it is.
+  Example: pbcli tx 3fa4...
+  --json: {"txid", "status": "mempool|confirmed", "block_hash",
+          "block_height", "confirmations", "index", "tx": {...}})"},
+      {"mempool", R"(pbcli mempool [--limit N]
+  Transactions waiting in the node's mempool, best fee rate first.
+  Example: pbcli mempool --limit 10
+  --json: {"total_count", "total_bytes", "entries": [{"txid", "size",
+          "received_unix_ms", "tx"}]})"},
+      {"peers", R"(pbcli peers
+  The node's connected gossip peers and the other peers it knows of.
+  Example: pbcli peers
+  --json: {"connected": [{"node_id", "address", "role", "height",
+          "tip_hash", "inbound", "misbehavior_score"}], "known": [...]})"},
+      {"tips", R"(pbcli tips [--limit N]
+  The main-chain tip and the tips of side branches (forks).
+  Example: pbcli tips
+  --json: {"tips": [{"hash", "height", "branch_length", "fork_hash",
+          "status", "chain_work", "time"}]})"},
+      {"info", R"(pbcli info
+  Node and chain summary: height, tip, work, hash rates, peers, mempool.
+  Example: pbcli info
+  --json: {"height", "tip_hash", "tip_time", "chain_work", "chain_id",
+          "genesis_hash", "version", "node_id", "role", "peer_count",
+          "mempool_size", "mempool_bytes", "mining", "syncing",
+          "network_hash_rate", "local_hash_rate"})"},
+      {"watch", R"(pbcli watch
+  Prints the current tip, then each new tip as the node reports it, and
+  says when the main chain reorganised (blocks disconnected), until
+  Ctrl-C (exit 0) or the node goes away (exit 1).
+  Example: pbcli watch --json
+  --json: one object per line {"height", "hash", "previous_tip_hash",
+          "reorg_depth", "time", "tx_count", "chain_work"})"},
+  };
+  return *help;
+}
+
+// ---------------------------------------------------------------------------
+// Command-line parsing.
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values;  // --name value / --name=value
+  bool json = false;
+  bool help = false;
+};
+
+// Options that take a value, and those that do not.
+const std::vector<std::string> kValueOptions = {
+    "node", "wallet", "timeout", "wait-timeout", "fee",
+    "from", "to",     "limit",   "page-token",   "payload-file"};
+
+class UsageError {
+ public:
+  explicit UsageError(std::string m) : message(std::move(m)) {}
+  std::string message;
+};
+
+bool IsAllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Parses argv; false with `error` set on bad usage.
+bool ParseArgs(int argc, char** argv, Args& out, std::string& error) {
+  bool only_positional = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (only_positional || arg.size() < 2 || arg[0] != '-' ||
+        (arg[1] != '-' && arg != "-h")) {
+      out.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_positional = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "json" || name == "no-wait") {
+      if (value) {
+        error = absl::StrCat("--", name, " takes no value");
+        return false;
+      }
+      if (name == "json") out.json = true;
+      if (name == "no-wait") out.values["wait"] = "0";
+      continue;
+    }
+    if (name == "wait") {
+      // --wait, --wait=N, --wait N (N only if the next token is digits).
+      if (!value && i + 1 < argc && IsAllDigits(argv[i + 1])) {
+        value = argv[++i];
+      }
+      out.values["wait"] = value.value_or("1");
+      continue;
+    }
+    bool known = false;
+    for (const std::string& k : kValueOptions) known |= (k == name);
+    if (!known) {
+      error = absl::StrCat("unknown option --", name, " (see pbcli --help)");
+      return false;
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        error = absl::StrCat("--", name, " needs a value");
+        return false;
+      }
+      value = argv[++i];
+    }
+    out.values[name] = *value;
+  }
+  return true;
+}
+
+// A duration: plain number = seconds, or absl's syntax (500ms, 10s, 2m).
+absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text,
+                                            const std::string& what) {
+  absl::Duration d;
+  uint64_t seconds = 0;
+  if (absl::SimpleAtoi(text, &seconds) && IsAllDigits(text) &&
+      seconds <= 1'000'000'000) {
+    d = absl::Seconds(seconds);
+  } else if (!absl::ParseDuration(text, &d)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", what, ": '", text,
+                     "' is not a duration (seconds, or e.g. 500ms, 10s, 2m)"));
+  }
+  if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", what, " must be positive and finite"));
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------
+// Output helpers.
+
+int Fail(int code, absl::string_view message) {
+  std::cerr << "pbcli: " << message << "\n";
+  return code;
+}
+
+// Exit code for a failed status: 2 for bad input, 1 otherwise.
+int FailStatus(const absl::Status& s) {
+  const int code = s.code() == absl::StatusCode::kInvalidArgument
+                       ? kExitUsage
+                       : kExitFailure;
+  return Fail(code, s.message());
+}
+
+void PrintJson(const Json& j) { std::cout << j.dump() << std::endl; }
+
+std::string RoleName(v1::PeerRole role) {
+  switch (role) {
+    case v1::PEER_ROLE_HEAD:
+      return "head";
+    case v1::PEER_ROLE_SEED:
+      return "seed";
+    case v1::PEER_ROLE_FULL:
+    case v1::PEER_ROLE_UNSPECIFIED:
+    default:
+      return "full";
+  }
+}
+
+std::string HexBits(uint32_t bits) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%08x", bits);
+  return buf;
+}
+
+Json RecordJson(const v1::DataRecord& r) {
+  Json j;
+  j["namespace"] = r.namespace_();
+  if (r.has_key()) {
+    j["key"] = PayloadForDisplay(r.key());
+  } else {
+    j["key"] = nullptr;
+  }
+  j["payload"] =
+      IsPrintableUtf8(r.payload()) ? Json(r.payload()) : Json(nullptr);
+  j["payload_hex"] = HexEncode(AsBytes(r.payload()));
+  return j;
+}
+
+// A transaction as a small JSON object (display hashes, address text).
+Json TxJson(const v1::Transaction& tx) {
+  Json j;
+  const bool coinbase = tx.kind() == v1::TRANSACTION_KIND_COINBASE;
+  j["kind"] = coinbase ? "coinbase" : "transfer";
+  if (!coinbase) j["from"] = SenderAddressText(tx.sender_pubkey());
+  j["to"] = AddressText(tx.recipient());
+  j["amount"] = tx.amount();
+  if (coinbase) {
+    j["height"] = tx.height();
+    j["extra_nonce"] = tx.extra_nonce();
+  } else {
+    j["fee"] = tx.fee();
+    j["nonce"] = tx.nonce();
+  }
+  j["chain_id"] = tx.chain_id();
+  j["record"] = tx.has_record() ? RecordJson(tx.record()) : Json(nullptr);
+  return j;
+}
+
+// One line: "transfer pbA -> pbB amount 5 fee 1 nonce 0 [record ns/key]".
+std::string TxLine(const v1::Transaction& tx) {
+  std::string line;
+  if (tx.kind() == v1::TRANSACTION_KIND_COINBASE) {
+    line = absl::StrCat("coinbase -> ", AddressText(tx.recipient()), " amount ",
+                        tx.amount());
+  } else {
+    line = absl::StrCat("transfer ", SenderAddressText(tx.sender_pubkey()),
+                        " -> ", AddressText(tx.recipient()), " amount ",
+                        tx.amount(), " fee ", tx.fee(), " nonce ", tx.nonce());
+  }
+  if (tx.has_record()) {
+    absl::StrAppend(&line, " record ", tx.record().namespace_());
+    if (tx.record().has_key()) {
+      absl::StrAppend(&line, "/", PayloadForDisplay(tx.record().key()));
+    }
+    absl::StrAppend(&line, " (", tx.record().payload().size(), " bytes)");
+  }
+  return line;
+}
+
+// ---------------------------------------------------------------------------
+// The commands.
+
+class Cli {
+ public:
+  explicit Cli(Args args) : args_(std::move(args)) {}
+
+  int Run();
+
+ private:
+  const std::string* Opt(const std::string& name) const {
+    auto it = args_.values.find(name);
+    return it == args_.values.end() ? nullptr : &it->second;
+  }
+  // Rejects options that `command` does not take.
+  bool CheckOptions(const std::vector<std::string>& allowed, int& rc);
+  bool WantArgs(size_t min, size_t max, int& rc);
+
+  // Creates node_ from --node/--timeout. False (rc set) on bad values.
+  bool Connect(int& rc);
+  absl::StatusOr<Wallet> Wallet_();
+  std::string WalletPath() const {
+    const std::string* w = Opt("wallet");
+    return w != nullptr ? *w : DefaultWalletPath();
+  }
+
+  int Keygen();
+  int AddressCmd();
+  int Balance();
+  int History();
+  int Send();
+  int Put();
+  int Get();
+  int BlockCmd();
+  int Chain();
+  int Tx();
+  int Mempool();
+  int Peers();
+  int Tips();
+  int Info();
+  int Watch();
+
+  // Shared by send and put: wait options, submit, report.
+  int Write(const Wallet& wallet, const TransferRequest& request);
+  bool ParseWaitOptions(WaitOptions& out, int& rc);
+
+  Args args_;
+  std::string command_;
+  std::vector<std::string> pos_;  // positional arguments after the command
+  std::unique_ptr<NodeClient> node_;
+};
+
+bool Cli::CheckOptions(const std::vector<std::string>& allowed, int& rc) {
+  static const std::vector<std::string> kGlobal = {"node", "wallet", "timeout"};
+  for (const auto& [name, value] : args_.values) {
+    bool ok = false;
+    for (const std::string& a : kGlobal) ok |= (a == name);
+    for (const std::string& a : allowed) ok |= (a == name);
+    if (!ok) {
+      rc = Fail(kExitUsage, absl::StrCat(command_, " does not take --", name,
+                                         " (see pbcli help ", command_, ")"));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Cli::WantArgs(size_t min, size_t max, int& rc) {
+  if (pos_.size() < min || pos_.size() > max) {
+    std::string want =
+        min == max ? absl::StrCat(min) : absl::StrCat(min, " to ", max);
+    rc = Fail(kExitUsage,
+              absl::StrCat(command_, " takes ", want, " argument",
+                           max == 1 ? "" : "s", ", got ", pos_.size(),
+                           " (see pbcli help ", command_, ")"));
+    return false;
+  }
+  return true;
+}
+
+bool Cli::Connect(int& rc) {
+  NodeClientOptions options;
+  if (const std::string* n = Opt("node")) {
+    options.address = *n;
+  } else if (const char* env = std::getenv("PBCHAIN_NODE");
+             env != nullptr && *env != '\0') {
+    options.address = env;
+  }
+  if (const std::string* t = Opt("timeout")) {
+    absl::StatusOr<absl::Duration> d = ParseTimeout(*t, "timeout");
+    if (!d.ok()) {
+      rc = Fail(kExitUsage, d.status().message());
+      return false;
+    }
+    options.call_timeout = *d;
+  }
+  absl::StatusOr<std::unique_ptr<NodeClient>> client =
+      NodeClient::Create(options);
+  if (!client.ok()) {
+    rc = Fail(kExitUsage, absl::StrCat("--node: ", client.status().message()));
+    return false;
+  }
+  node_ = std::move(*client);
+  return true;
+}
+
+absl::StatusOr<Wallet> Cli::Wallet_() { return LoadWallet(WalletPath()); }
+
+int Cli::Run() {
+  if (args_.positional.empty()) {
+    if (args_.help) {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  command_ = args_.positional[0];
+  pos_.assign(args_.positional.begin() + 1, args_.positional.end());
+  if (command_ == "help") {
+    if (pos_.empty()) {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    auto it = CommandHelp().find(pos_[0]);
+    if (it == CommandHelp().end()) {
+      return Fail(kExitUsage, absl::StrCat("no command '", pos_[0],
+                                           "' (see pbcli --help)"));
+    }
+    std::cout << it->second << "\n";
+    return kExitOk;
+  }
+  auto help = CommandHelp().find(command_);
+  if (help == CommandHelp().end()) {
+    return Fail(kExitUsage, absl::StrCat("unknown command '", command_,
+                                         "' (see pbcli --help)"));
+  }
+  if (args_.help) {
+    std::cout << help->second << "\n";
+    return kExitOk;
+  }
+  if (command_ == "keygen") return Keygen();
+  if (command_ == "address") return AddressCmd();
+  if (command_ == "balance") return Balance();
+  if (command_ == "history") return History();
+  if (command_ == "send") return Send();
+  if (command_ == "put") return Put();
+  if (command_ == "get") return Get();
+  if (command_ == "block") return BlockCmd();
+  if (command_ == "chain") return Chain();
+  if (command_ == "tx") return Tx();
+  if (command_ == "mempool") return Mempool();
+  if (command_ == "peers") return Peers();
+  if (command_ == "tips") return Tips();
+  if (command_ == "info") return Info();
+  if (command_ == "watch") return Watch();
+  return Fail(kExitUsage, absl::StrCat("unknown command '", command_, "'"));
+}
+
+int Cli::Keygen() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  const std::string path = WalletPath();
+  absl::StatusOr<Wallet> w = CreateWallet(path);
+  if (!w.ok()) {
+    return Fail(w.status().code() == absl::StatusCode::kAlreadyExists
+                    ? kExitUsage
+                    : kExitFailure,
+                w.status().message());
+  }
+  if (args_.json) {
+    Json j;
+    j["address"] = w->address.ToText();
+    j["public_key"] = HexEncode(w->key.public_key());
+    j["wallet"] = path;
+    PrintJson(j);
+  } else {
+    std::cout << w->address.ToText() << std::endl;
+    std::cerr << "pbcli: wrote a new key to " << path
+              << " (keep it secret; anyone with it can spend)\n";
+  }
+  return kExitOk;
+}
+
+int Cli::AddressCmd() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  absl::StatusOr<Wallet> w = Wallet_();
+  if (!w.ok()) return Fail(kExitUsage, w.status().message());
+  if (args_.json) {
+    Json j;
+    j["address"] = w->address.ToText();
+    j["public_key"] = HexEncode(w->key.public_key());
+    PrintJson(j);
+  } else {
+    std::cout << w->address.ToText() << std::endl;
+  }
+  return kExitOk;
+}
+
+int Cli::Balance() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(0, 1, rc)) return rc;
+  Address address;
+  if (!pos_.empty()) {
+    absl::StatusOr<Address> a = ParseAddress(pos_[0], "ADDRESS");
+    if (!a.ok()) return Fail(kExitUsage, a.status().message());
+    address = *a;
+  } else {
+    absl::StatusOr<Wallet> w = Wallet_();
+    if (!w.ok()) return Fail(kExitUsage, w.status().message());
+    address = w->address;
+  }
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetAccountResponse> acct = node_->GetAccount(address);
+  if (!acct.ok()) return FailStatus(acct.status());
+  if (args_.json) {
+    Json j;
+    j["address"] = address.ToText();
+    j["balance"] = acct->account().balance();
+    j["nonce"] = acct->account().nonce();
+    j["pending_nonce"] = acct->pending_nonce();
+    j["height"] = acct->height();
+    PrintJson(j);
+  } else {
+    std::cout << "address:       " << address.ToText() << "\n"
+              << "balance:       " << acct->account().balance() << "\n"
+              << "nonce:         " << acct->account().nonce() << "\n"
+              << "pending nonce: " << acct->pending_nonce() << "\n"
+              << "at height:     " << acct->height() << std::endl;
+  }
+  return kExitOk;
+}
+
+int Cli::History() {
+  int rc = 0;
+  if (!CheckOptions({"limit", "page-token"}, rc) || !WantArgs(0, 1, rc)) {
+    return rc;
+  }
+  Address address;
+  if (!pos_.empty()) {
+    absl::StatusOr<Address> a = ParseAddress(pos_[0], "ADDRESS");
+    if (!a.ok()) return Fail(kExitUsage, a.status().message());
+    address = *a;
+  } else {
+    absl::StatusOr<Wallet> w = Wallet_();
+    if (!w.ok()) return Fail(kExitUsage, w.status().message());
+    address = w->address;
+  }
+  uint64_t limit = 0;
+  if (const std::string* l = Opt("limit")) {
+    absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
+    if (!v.ok()) return Fail(kExitUsage, v.status().message());
+    limit = std::min<uint64_t>(*v, 500);
+  }
+  const std::string* token = Opt("page-token");
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetAccountHistoryResponse> h = node_->GetAccountHistory(
+      address, static_cast<uint32_t>(limit), token ? *token : "");
+  if (!h.ok()) return FailStatus(h.status());
+  if (args_.json) {
+    Json j;
+    j["address"] = address.ToText();
+    j["height"] = h->height();
+    j["entries"] = Json::array();
+    for (const auto& e : h->entries()) {
+      Json x;
+      x["txid"] = DisplayHash(e.txid());
+      x["block_height"] = e.block_height();
+      x["block_hash"] = DisplayHash(e.block_hash());
+      x["time"] = e.block_time();
+      x["received"] = e.received();
+      x["sent"] = e.sent();
+      x["tx"] = TxJson(e.transaction());
+      j["entries"].push_back(x);
+    }
+    j["next_page_token"] = h->next_page_token();
+    PrintJson(j);
+  } else {
+    for (const auto& e : h->entries()) {
+      std::cout << e.block_height() << "  " << DisplayHash(e.txid()) << "  +"
+                << e.received() << " -" << e.sent() << "  "
+                << TxLine(e.transaction()) << "\n";
+    }
+    if (h->entries().empty()) std::cout << "(no transactions)\n";
+    if (!h->next_page_token().empty()) {
+      std::cout << "more: --page-token " << h->next_page_token() << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return kExitOk;
+}
+
+bool Cli::ParseWaitOptions(WaitOptions& out, int& rc) {
+  if (const std::string* w = Opt("wait")) {
+    absl::StatusOr<uint64_t> n = ParseUint(*w, "--wait");
+    if (!n.ok()) {
+      rc = Fail(kExitUsage, n.status().message());
+      return false;
+    }
+    out.confirmations = *n;
+  }
+  if (const std::string* t = Opt("wait-timeout")) {
+    absl::StatusOr<absl::Duration> d = ParseTimeout(*t, "wait-timeout");
+    if (!d.ok()) {
+      rc = Fail(kExitUsage, d.status().message());
+      return false;
+    }
+    out.timeout = *d;
+  }
+  return true;
+}
+
+int Cli::Write(const Wallet& wallet, const TransferRequest& request) {
+  WaitOptions wait;
+  int rc = 0;
+  if (!ParseWaitOptions(wait, rc)) return rc;
+  if (absl::Status s = CheckTransferRequest(request); !s.ok()) {
+    return Fail(kExitUsage, s.message());
+  }
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<Transaction> tx = PrepareTransfer(*node_, wallet.key, request);
+  if (!tx.ok()) return FailStatus(tx.status());
+
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  bool drew = false;
+  ProgressCallback progress;
+  if (tty) {
+    progress = [&drew](const Progress& p) {
+      std::cerr << "\r\033[K"
+                << "waiting: " << DescribeProgress(p) << std::flush;
+      drew = true;
+    };
+  }
+  absl::StatusOr<WriteResult> r = SubmitAndWait(*node_, *tx, wait, progress);
+  if (drew) std::cerr << "\r\033[K" << std::flush;
+  if (!r.ok()) return FailStatus(r.status());
+
+  if (args_.json) {
+    Json j;
+    j["outcome"] = OutcomeName(r->outcome);
+    j["txid"] = r->txid.ToDisplayHex();
+    j["reason"] = r->reason;
+    j["block_hash"] = r->block_hash.IsZero()
+                          ? Json(nullptr)
+                          : Json(r->block_hash.ToDisplayHex());
+    j["block_height"] = r->block_height;
+    j["confirmations"] = r->confirmations;
+    j["wanted_confirmations"] = wait.confirmations;
+    j["in_mempool"] = r->in_mempool;
+    PrintJson(j);
+  }
+  switch (r->outcome) {
+    case Outcome::kConfirmed:
+      if (!args_.json) {
+        std::cout << "confirmed: txid " << r->txid.ToDisplayHex()
+                  << " in block " << r->block_height << " ("
+                  << r->block_hash.ToDisplayHex() << "), " << r->confirmations
+                  << " confirmation" << (r->confirmations == 1 ? "" : "s")
+                  << std::endl;
+      }
+      return kExitOk;
+    case Outcome::kAccepted:
+      if (!args_.json) {
+        std::cout << "accepted: txid " << r->txid.ToDisplayHex()
+                  << " is in the node's mempool (not waiting for a block)"
+                  << std::endl;
+      }
+      return kExitOk;
+    case Outcome::kPending:
+      if (!args_.json) {
+        std::cout << "pending: txid " << r->txid.ToDisplayHex() << " "
+                  << r->reason << "; retry later: pbcli tx "
+                  << r->txid.ToDisplayHex() << std::endl;
+      }
+      return kExitPending;
+    case Outcome::kRejected:
+      if (!args_.json) {
+        std::cout << "rejected: " << r->reason << " (txid "
+                  << r->txid.ToDisplayHex() << ")" << std::endl;
+      }
+      return kExitFailure;
+  }
+  return kExitFailure;
+}
+
+int Cli::Send() {
+  int rc = 0;
+  if (!CheckOptions({"fee", "wait", "wait-timeout"}, rc) ||
+      !WantArgs(2, 2, rc)) {
+    return rc;
+  }
+  TransferRequest req;
+  absl::StatusOr<Address> to = ParseAddress(pos_[0], "TO");
+  if (!to.ok()) return Fail(kExitUsage, to.status().message());
+  req.recipient = *to;
+  absl::StatusOr<uint64_t> amount = ParseAmount(pos_[1], "AMOUNT");
+  if (!amount.ok()) return Fail(kExitUsage, amount.status().message());
+  req.amount = *amount;
+  req.fee = kDefaultSendFee;
+  if (const std::string* f = Opt("fee")) {
+    absl::StatusOr<uint64_t> fee = ParseAmount(*f, "--fee");
+    if (!fee.ok()) return Fail(kExitUsage, fee.status().message());
+    req.fee = *fee;
+  }
+  if (absl::Status s = CheckTransferRequest(req); !s.ok()) {
+    return Fail(kExitUsage, s.message());
+  }
+  absl::StatusOr<Wallet> w = Wallet_();
+  if (!w.ok()) return Fail(kExitUsage, w.status().message());
+  return Write(*w, req);
+}
+
+int Cli::Put() {
+  int rc = 0;
+  if (!CheckOptions({"fee", "wait", "wait-timeout", "payload-file"}, rc)) {
+    return rc;
+  }
+  std::string ns;
+  std::optional<std::string> key;
+  std::string payload;
+  if (const std::string* file = Opt("payload-file")) {
+    if (!WantArgs(1, 2, rc)) return rc;
+    std::ifstream in(*file, std::ios::binary);
+    if (!in) {
+      return Fail(kExitUsage,
+                  absl::StrCat("--payload-file: cannot read ", *file));
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    payload = buf.str();
+    ns = pos_[0];
+    if (pos_.size() == 2) key = pos_[1];
+  } else {
+    if (!WantArgs(2, 3, rc)) return rc;
+    ns = pos_[0];
+    if (pos_.size() == 3) key = pos_[1];
+    payload = pos_.back();
+  }
+  TransferRequest req;
+  req.amount = 0;
+  req.fee = kDefaultPutFee;
+  if (const std::string* f = Opt("fee")) {
+    absl::StatusOr<uint64_t> fee = ParseAmount(*f, "--fee");
+    if (!fee.ok()) return Fail(kExitUsage, fee.status().message());
+    req.fee = *fee;
+  }
+  req.record = MakeRecord(ns, key, payload);
+  if (absl::Status s = CheckTransferRequest(req); !s.ok()) {
+    return Fail(kExitUsage, s.message());
+  }
+  absl::StatusOr<Wallet> w = Wallet_();
+  if (!w.ok()) return Fail(kExitUsage, w.status().message());
+  req.recipient = w->address;
+  return Write(*w, req);
+}
+
+int Cli::Get() {
+  int rc = 0;
+  if (!CheckOptions({"limit", "page-token"}, rc) || !WantArgs(1, 2, rc)) {
+    return rc;
+  }
+  const std::string& ns = pos_[0];
+  if (!IsValidNamespace(ns)) {
+    return Fail(kExitUsage,
+                absl::StrCat("NAMESPACE '", ns,
+                             "' is invalid: want 1..64 chars of [a-z0-9._-]"));
+  }
+  std::optional<std::string> key;
+  if (pos_.size() == 2) {
+    key = pos_[1];
+    if (key->empty() || key->size() > 128) {
+      return Fail(kExitUsage, "KEY must be 1..128 bytes");
+    }
+  }
+  uint64_t limit = 100;
+  if (const std::string* l = Opt("limit")) {
+    absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
+    if (!v.ok()) return Fail(kExitUsage, v.status().message());
+    if (*v == 0) return Fail(kExitUsage, "--limit must be at least 1");
+    limit = std::min<uint64_t>(*v, 1000);
+  }
+  const std::string* token = Opt("page-token");
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetRecordsResponse> recs = node_->GetRecords(
+      ns, key, static_cast<uint32_t>(limit), token ? *token : "");
+  if (!recs.ok()) return FailStatus(recs.status());
+  if (args_.json) {
+    Json j;
+    j["records"] = Json::array();
+    for (const auto& e : recs->records()) {
+      Json x = RecordJson(e.record());
+      x["txid"] = DisplayHash(e.txid());
+      x["block_hash"] = DisplayHash(e.block_hash());
+      x["block_height"] = e.block_height();
+      x["time"] = e.block_time();
+      x["sender"] = e.sender_address();
+      j["records"].push_back(x);
+    }
+    j["next_page_token"] = recs->next_page_token();
+    PrintJson(j);
+  } else if (key && recs->records_size() > 0) {
+    // One keyed record: the payload on the first line, details after.
+    const auto& e = recs->records(0);
+    std::cout << PayloadForDisplay(e.record().payload()) << "\n"
+              << "  (block " << e.block_height() << ", txid "
+              << DisplayHash(e.txid()) << ", from " << e.sender_address()
+              << ", " << FormatUnixTime(e.block_time()) << ")" << std::endl;
+  } else {
+    for (const auto& e : recs->records()) {
+      std::cout << e.block_height() << "  " << DisplayHash(e.txid()) << "  ";
+      if (e.record().has_key()) {
+        std::cout << PayloadForDisplay(e.record().key()) << " = ";
+      }
+      std::cout << PayloadForDisplay(e.record().payload()) << "\n";
+    }
+    if (!recs->next_page_token().empty()) {
+      std::cout << "more: --page-token " << recs->next_page_token() << "\n";
+    }
+    std::cout << std::flush;
+  }
+  if (key && recs->records_size() == 0) {
+    return Fail(kExitFailure,
+                absl::StrCat("no record '", *key, "' in namespace '", ns, "'"));
+  }
+  return kExitOk;
+}
+
+int Cli::BlockCmd() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(1, 1, rc)) return rc;
+  const std::string& id = pos_[0];
+  std::optional<uint64_t> height;
+  std::optional<Hash256> hash;
+  if (id.size() == 64) {
+    absl::StatusOr<Hash256> h = ParseDisplayHash(id, "HASH");
+    if (!h.ok()) return Fail(kExitUsage, h.status().message());
+    hash = *h;
+  } else {
+    absl::StatusOr<uint64_t> h = ParseUint(id, "HEIGHT");
+    if (!h.ok()) {
+      return Fail(kExitUsage,
+                  absl::StrCat("block wants a height (decimal) or a hash (64 "
+                               "hex chars), got '",
+                               id, "'"));
+    }
+    height = *h;
+  }
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetBlockResponse> b =
+      hash ? node_->GetBlockByHash(*hash) : node_->GetBlockByHeight(*height);
+  if (!b.ok()) return FailStatus(b.status());
+  const v1::BlockHeader& hdr = b->block().header();
+  if (args_.json) {
+    Json j;
+    j["hash"] = DisplayHash(b->hash());
+    j["height"] = b->height();
+    j["in_main_chain"] = b->in_main_chain();
+    j["confirmations"] = b->confirmations();
+    j["size"] = b->size_bytes();
+    j["version"] = hdr.version();
+    j["prev_hash"] = DisplayHash(hdr.prev_hash());
+    j["merkle_root"] = DisplayHash(hdr.merkle_root());
+    j["time"] = hdr.time();
+    j["bits"] = HexBits(hdr.bits());
+    j["nonce"] = hdr.nonce();
+    j["txs"] = Json::array();
+    for (int i = 0; i < b->block().transactions_size(); ++i) {
+      Json x = TxJson(b->block().transactions(i));
+      Json t;
+      t["txid"] =
+          i < b->txids_size() ? Json(DisplayHash(b->txids(i))) : Json(nullptr);
+      t.update(x);
+      j["txs"].push_back(t);
+    }
+    PrintJson(j);
+  } else {
+    std::cout << "hash:          " << DisplayHash(b->hash()) << "\n"
+              << "height:        " << b->height() << "\n"
+              << "main chain:    " << (b->in_main_chain() ? "yes" : "no")
+              << "\n"
+              << "confirmations: " << b->confirmations() << "\n"
+              << "time:          " << hdr.time() << " ("
+              << FormatUnixTime(hdr.time()) << ")\n"
+              << "previous:      " << DisplayHash(hdr.prev_hash()) << "\n"
+              << "merkle root:   " << DisplayHash(hdr.merkle_root()) << "\n"
+              << "bits:          " << HexBits(hdr.bits()) << "\n"
+              << "nonce:         " << hdr.nonce() << "\n"
+              << "size:          " << b->size_bytes() << " bytes\n"
+              << "transactions:  " << b->block().transactions_size() << "\n";
+    for (int i = 0; i < b->block().transactions_size(); ++i) {
+      std::cout << "  "
+                << (i < b->txids_size() ? DisplayHash(b->txids(i))
+                                        : std::string("?"))
+                << "  " << TxLine(b->block().transactions(i)) << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return kExitOk;
+}
+
+int Cli::Chain() {
+  int rc = 0;
+  if (!CheckOptions({"from", "to"}, rc) || !WantArgs(0, 0, rc)) return rc;
+  std::optional<uint64_t> from, to;
+  if (const std::string* f = Opt("from")) {
+    absl::StatusOr<uint64_t> v = ParseUint(*f, "--from");
+    if (!v.ok()) return Fail(kExitUsage, v.status().message());
+    from = *v;
+  }
+  if (const std::string* t = Opt("to")) {
+    absl::StatusOr<uint64_t> v = ParseUint(*t, "--to");
+    if (!v.ok()) return Fail(kExitUsage, v.status().message());
+    to = *v;
+  }
+  if (from && to && *from > *to) {
+    return Fail(kExitUsage,
+                absl::StrCat("--from ", *from, " is above --to ", *to));
+  }
+  if (!Connect(rc)) return rc;
+  if (!from) {
+    uint64_t top = 0;
+    if (to) {
+      top = *to;
+    } else {
+      absl::StatusOr<v1::GetInfoResponse> info = node_->GetInfo();
+      if (!info.ok()) return FailStatus(info.status());
+      top = info->height();
+      to = top;
+    }
+    from = top >= kDefaultChainBlocks - 1 ? top - (kDefaultChainBlocks - 1) : 0;
+  }
+  uint64_t count = 0;
+  absl::Status s =
+      node_->GetBlocks(*from, to, [&](const v1::GetBlocksResponse& b) {
+        const v1::BlockHeader& h = b.block().header();
+        if (args_.json) {
+          Json j;
+          j["height"] = b.height();
+          j["hash"] = DisplayHash(b.hash());
+          j["time"] = h.time();
+          j["tx_count"] = b.block().transactions_size();
+          j["prev_hash"] = DisplayHash(h.prev_hash());
+          PrintJson(j);
+        } else {
+          std::cout << b.height() << "  " << DisplayHash(b.hash()) << "  "
+                    << FormatUnixTime(h.time()) << "  "
+                    << b.block().transactions_size() << " tx" << std::endl;
+        }
+        ++count;
+        return true;
+      });
+  if (!s.ok()) return FailStatus(s);
+  if (count == 0 && !args_.json) {
+    std::cerr << "pbcli: no blocks in that range (the chain is shorter)\n";
+  }
+  return kExitOk;
+}
+
+int Cli::Tx() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(1, 1, rc)) return rc;
+  absl::StatusOr<Hash256> txid = ParseDisplayHash(pos_[0], "TXID");
+  if (!txid.ok()) return Fail(kExitUsage, txid.status().message());
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetTransactionResponse> t = node_->GetTransaction(*txid);
+  if (!t.ok()) return FailStatus(t.status());
+  if (args_.json) {
+    Json j;
+    j["txid"] = txid->ToDisplayHex();
+    j["status"] = t->in_mempool() ? "mempool" : "confirmed";
+    j["block_hash"] =
+        t->in_mempool() ? Json(nullptr) : Json(DisplayHash(t->block_hash()));
+    j["block_height"] = t->block_height();
+    j["confirmations"] = t->confirmations();
+    j["index"] = t->index_in_block();
+    j["tx"] = TxJson(t->transaction());
+    PrintJson(j);
+  } else {
+    const v1::Transaction& tx = t->transaction();
+    std::cout << "txid:    " << txid->ToDisplayHex() << "\n";
+    if (t->in_mempool()) {
+      std::cout << "status:  in the mempool (not yet in a block)\n";
+    } else {
+      std::cout << "status:  confirmed in block " << t->block_height() << " ("
+                << DisplayHash(t->block_hash()) << "), " << t->confirmations()
+                << " confirmation" << (t->confirmations() == 1 ? "" : "s")
+                << ", position " << t->index_in_block() << "\n";
+    }
+    const bool coinbase = tx.kind() == v1::TRANSACTION_KIND_COINBASE;
+    std::cout << "kind:    " << (coinbase ? "coinbase" : "transfer") << "\n";
+    if (!coinbase) {
+      std::cout << "from:    " << SenderAddressText(tx.sender_pubkey()) << "\n";
+    }
+    std::cout << "to:      " << AddressText(tx.recipient()) << "\n"
+              << "amount:  " << tx.amount() << "\n";
+    if (!coinbase) {
+      std::cout << "fee:     " << tx.fee() << "\n"
+                << "nonce:   " << tx.nonce() << "\n";
+    }
+    if (tx.has_record()) {
+      std::cout << "record:  namespace " << tx.record().namespace_();
+      if (tx.record().has_key()) {
+        std::cout << ", key " << PayloadForDisplay(tx.record().key());
+      }
+      std::cout << "\n         " << PayloadForDisplay(tx.record().payload())
+                << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return kExitOk;
+}
+
+int Cli::Mempool() {
+  int rc = 0;
+  if (!CheckOptions({"limit"}, rc) || !WantArgs(0, 0, rc)) return rc;
+  uint64_t limit = 0;
+  if (const std::string* l = Opt("limit")) {
+    absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
+    if (!v.ok()) return Fail(kExitUsage, v.status().message());
+    limit = std::min<uint64_t>(*v, 1000);
+  }
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetMempoolResponse> m =
+      node_->GetMempool(static_cast<uint32_t>(limit));
+  if (!m.ok()) return FailStatus(m.status());
+  if (args_.json) {
+    Json j;
+    j["total_count"] = m->total_count();
+    j["total_bytes"] = m->total_bytes();
+    j["entries"] = Json::array();
+    for (const auto& e : m->entries()) {
+      Json x;
+      x["txid"] = DisplayHash(e.txid());
+      x["size"] = e.size_bytes();
+      x["received_unix_ms"] = e.received_unix_ms();
+      x["tx"] = TxJson(e.transaction());
+      j["entries"].push_back(x);
+    }
+    PrintJson(j);
+  } else {
+    std::cout << m->total_count() << " transaction"
+              << (m->total_count() == 1 ? "" : "s") << ", " << m->total_bytes()
+              << " bytes\n";
+    for (const auto& e : m->entries()) {
+      std::cout << "  " << DisplayHash(e.txid()) << "  "
+                << TxLine(e.transaction()) << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return kExitOk;
+}
+
+int Cli::Peers() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::ListPeersResponse> p = node_->ListPeers();
+  if (!p.ok()) return FailStatus(p.status());
+  auto info_json = [](const v1::PeerInfo& i) {
+    Json x;
+    x["node_id"] = i.node_id();
+    x["address"] = i.address();
+    x["role"] = RoleName(i.role());
+    x["height"] = i.height();
+    x["tip_hash"] = DisplayHash(i.tip_hash());
+    x["last_seen_unix_ms"] = i.last_seen_unix_ms();
+    return x;
+  };
+  if (args_.json) {
+    Json j;
+    j["connected"] = Json::array();
+    for (const auto& c : p->connected()) {
+      Json x = info_json(c.info());
+      x["inbound"] = c.inbound();
+      x["misbehavior_score"] = c.misbehavior_score();
+      x["connected_since_unix_ms"] = c.connected_since_unix_ms();
+      j["connected"].push_back(x);
+    }
+    j["known"] = Json::array();
+    for (const auto& k : p->known()) j["known"].push_back(info_json(k));
+    PrintJson(j);
+  } else {
+    std::cout << p->connected_size() << " connected peer"
+              << (p->connected_size() == 1 ? "" : "s") << "\n";
+    for (const auto& c : p->connected()) {
+      std::cout << "  " << c.info().address() << "  "
+                << (c.inbound() ? "inbound " : "outbound") << "  "
+                << RoleName(c.info().role()) << "  height " << c.info().height()
+                << "  id " << c.info().node_id() << "\n";
+    }
+    std::cout << p->known_size() << " other known peer"
+              << (p->known_size() == 1 ? "" : "s") << "\n";
+    for (const auto& k : p->known()) {
+      std::cout << "  " << k.address() << "  " << RoleName(k.role()) << "  id "
+                << k.node_id() << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return kExitOk;
+}
+
+int Cli::Tips() {
+  int rc = 0;
+  if (!CheckOptions({"limit"}, rc) || !WantArgs(0, 0, rc)) return rc;
+  uint64_t limit = 0;
+  if (const std::string* l = Opt("limit")) {
+    absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
+    if (!v.ok()) return Fail(kExitUsage, v.status().message());
+    limit = std::min<uint64_t>(*v, 100);
+  }
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetChainTipsResponse> t =
+      node_->GetChainTips(static_cast<uint32_t>(limit));
+  if (!t.ok()) return FailStatus(t.status());
+  auto status_name = [](v1::ChainTipStatus s) {
+    switch (s) {
+      case v1::CHAIN_TIP_STATUS_ACTIVE:
+        return "active";
+      case v1::CHAIN_TIP_STATUS_VALID_FORK:
+        return "valid-fork";
+      case v1::CHAIN_TIP_STATUS_INVALID:
+        return "invalid";
+      default:
+        return "unknown";
+    }
+  };
+  if (args_.json) {
+    Json j;
+    j["tips"] = Json::array();
+    for (const auto& tip : t->tips()) {
+      Json x;
+      x["hash"] = DisplayHash(tip.hash());
+      x["height"] = tip.height();
+      x["branch_length"] = tip.branch_length();
+      x["fork_hash"] = DisplayHash(tip.fork_hash());
+      x["status"] = status_name(tip.status());
+      x["chain_work"] = tip.chain_work();
+      x["time"] = tip.time();
+      j["tips"].push_back(x);
+    }
+    PrintJson(j);
+  } else {
+    for (const auto& tip : t->tips()) {
+      std::cout << tip.height() << "  " << DisplayHash(tip.hash()) << "  "
+                << status_name(tip.status()) << "  branch length "
+                << tip.branch_length() << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return kExitOk;
+}
+
+int Cli::Info() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!Connect(rc)) return rc;
+  absl::StatusOr<v1::GetInfoResponse> i = node_->GetInfo();
+  if (!i.ok()) return FailStatus(i.status());
+  if (args_.json) {
+    Json j;
+    j["height"] = i->height();
+    j["tip_hash"] = DisplayHash(i->tip_hash());
+    j["tip_time"] = i->tip_time();
+    j["tip_bits"] = HexBits(i->tip_bits());
+    j["chain_work"] = i->chain_work();
+    j["chain_id"] = i->chain_id();
+    j["genesis_hash"] = DisplayHash(i->genesis_hash());
+    j["version"] = i->version();
+    j["protocol_version"] = i->protocol_version();
+    j["node_id"] = i->node_id();
+    j["role"] = RoleName(i->role());
+    j["peer_count"] = i->peer_count();
+    j["mempool_size"] = i->mempool_size();
+    j["mempool_bytes"] = i->mempool_bytes();
+    j["mining"] = i->mining();
+    j["syncing"] = i->syncing();
+    j["network_hash_rate"] = i->network_hash_rate();
+    j["local_hash_rate"] = i->local_hash_rate();
+    PrintJson(j);
+  } else {
+    std::cout << "node:          " << node_->address() << " (" << i->version()
+              << ", " << RoleName(i->role()) << ", id " << i->node_id() << ")\n"
+              << "chain id:      " << i->chain_id() << "\n"
+              << "genesis:       " << DisplayHash(i->genesis_hash()) << "\n"
+              << "height:        " << i->height() << "\n"
+              << "tip:           " << DisplayHash(i->tip_hash()) << "\n"
+              << "tip time:      " << FormatUnixTime(i->tip_time()) << "\n"
+              << "tip bits:      " << HexBits(i->tip_bits()) << "\n"
+              << "chain work:    " << i->chain_work() << "\n"
+              << "network rate:  " << i->network_hash_rate() << " H/s\n"
+              << "mining:        "
+              << (i->mining()
+                      ? absl::StrCat("yes, ", i->local_hash_rate(), " H/s")
+                      : std::string("no"))
+              << "\n"
+              << "syncing:       " << (i->syncing() ? "yes" : "no") << "\n"
+              << "peers:         " << i->peer_count() << "\n"
+              << "mempool:       " << i->mempool_size() << " tx, "
+              << i->mempool_bytes() << " bytes" << std::endl;
+  }
+  return kExitOk;
+}
+
+int Cli::Watch() {
+  int rc = 0;
+  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+
+  // Ctrl-C / SIGTERM: a thread waits for the signal and cancels the stream
+  // (gRPC calls are not allowed inside a signal handler). Blocked before
+  // gRPC starts its threads, so they inherit the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (!Connect(rc)) return rc;
+  std::atomic<bool> interrupted{false};
+  std::atomic<bool> done{false};
+  NodeClient* node = node_.get();
+  std::thread waiter([&] {
+    while (true) {
+      timespec ts{0, 200'000'000};
+      const int sig = sigtimedwait(&set, nullptr, &ts);
+      if (sig == SIGINT || sig == SIGTERM) {
+        interrupted = true;
+        node->CancelStreams();
+        return;
+      }
+      if (done) return;
+    }
+  });
+
+  absl::Status s = node_->WatchTips(
+      /*include_current=*/true, [&](const v1::WatchTipsResponse& t) {
+        if (args_.json) {
+          Json j;
+          j["height"] = t.height();
+          j["hash"] = DisplayHash(t.hash());
+          j["previous_tip_hash"] = DisplayHash(t.previous_tip_hash());
+          j["reorg_depth"] = t.reorg_depth();
+          j["time"] = t.header().time();
+          j["tx_count"] = t.tx_count();
+          j["chain_work"] = t.chain_work();
+          PrintJson(j);
+        } else {
+          if (t.reorg_depth() > 0) {
+            std::cout << "REORG: " << t.reorg_depth() << " block"
+                      << (t.reorg_depth() == 1 ? "" : "s")
+                      << " disconnected; old tip "
+                      << DisplayHash(t.previous_tip_hash()) << "\n";
+          }
+          std::cout << t.height() << "  " << DisplayHash(t.hash()) << "  "
+                    << FormatUnixTime(t.header().time()) << "  " << t.tx_count()
+                    << " tx" << std::endl;
+        }
+        return true;
+      });
+  done = true;
+  waiter.join();
+  if (interrupted) return kExitOk;
+  return FailStatus(s);
+}
+
+}  // namespace
+}  // namespace pbchain::client
+
+int main(int argc, char** argv) {
+  using pbchain::client::Args;
+  Args args;
+  std::string error;
+  if (!pbchain::client::ParseArgs(argc, argv, args, error)) {
+    std::cerr << "pbcli: " << error << "\n";
+    return 2;
+  }
+  return pbchain::client::Cli(std::move(args)).Run();
+}

@@ -1,0 +1,327 @@
+// pbvote: the voting app. A vote is a keyed data record (key = voter id) in
+// namespace "vote.<election>"; a second vote with the same voter id is
+// rejected by consensus on every node. See kUsage and client/apps/voting.h.
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "client/apps/app_cli.h"
+#include "client/apps/voting.h"
+#include "client/format.h"
+#include "client/node_client.h"
+#include "client/wallet.h"
+#include "nlohmann/json.hpp"
+
+namespace pbchain::apps {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using cli::kExitFailure;
+using cli::kExitOk;
+using cli::kExitPending;
+using cli::kExitUsage;
+
+// Booth wallet used when neither --wallet nor $PBCHAIN_WALLET names one.
+constexpr char kDefaultBoothWallet[] = "./booth.json";
+
+constexpr char kUsage[] =
+    R"USAGE(pbvote: vote on a pbchain network; one vote per voter id, tally read from the chain
+
+Usage: pbvote [OPTIONS]                        interactive mode (the default)
+       pbvote [OPTIONS] interactive            the same
+       pbvote [OPTIONS] vote VOTER_ID CHOICE   cast one vote and wait for its block
+       pbvote [OPTIONS] tally                  count the votes on the chain
+
+Interactive mode reads standard input line by line (a terminal or a pipe;
+end of input = quit) and asks, each time:
+  Enter option ('a' add record, 'd' display tally, 'q' quit):
+  a  asks for the voter id and the choice, submits the vote and waits until
+     it is in a block: "Vote recorded (block H)", or "Invalid/duplicate Vote!"
+     when that voter id has voted already (the node rejects it), or the
+     node's reason for any other rejection
+  d  prints the tally: votes per choice (most first), then the total
+  q  quits
+When standard input is not a terminal, each line read is echoed after its
+prompt so that the output reads like a session.
+
+How it works: election E uses the record namespace "vote.E"; a vote is a
+record with key = the voter id and payload = the choice, carried by a
+zero-amount, zero-fee transaction from the booth wallet to itself. Records
+with a key are write-once on the chain, so each voter id votes once per
+election on the whole network. The voter needs no coins (the node must
+accept zero-fee records: the devnet default).
+
+Options:
+  --node HOST:PORT    node to talk to (default $PBCHAIN_NODE, else
+                      127.0.0.1:7701)
+  --wallet FILE       booth wallet that signs the votes (default
+                      $PBCHAIN_WALLET, else ./booth.json); created when
+                      missing (it needs no coins)
+  --election NAME     election, 1..59 chars of [a-z0-9._-] (default booth)
+  --fee F             fee per vote in base units (default 0)
+  --wait-timeout T    how long to wait for a vote's block (default 60s;
+                      T = seconds, or 500ms, 10s, 2m); then exit 3
+  --timeout T         deadline of each call to the node (default 10s)
+  --json              vote and tally print one JSON object
+  -h, --help          this text
+
+Voter ids: 1..128 bytes of printable text, no leading/trailing spaces.
+Choices: 1..256 bytes of printable text, no leading/trailing spaces.
+
+Examples:
+  pbvote --node 127.0.0.1:7701                       # interactive
+  printf 'a\nalice\nred\nd\nq\n' | pbvote            # scripted session
+  pbvote --election mayor vote alice "Jane Doe"
+  pbvote --election mayor tally --json
+
+Exit codes:
+  0  vote recorded / tally printed (interactive: no action failed)
+  1  vote rejected (duplicate voter id: "Invalid/duplicate Vote!"), or a
+     runtime failure such as an unreachable node
+  2  bad usage or bad input (unknown option, bad voter id or choice)
+  3  vote still pending when the wait ended (it may still be mined)
+  (interactive: the code of the last action that failed, else 0)
+)USAGE";
+
+class VoteApp {
+ public:
+  explicit VoteApp(cli::Args args) : args_(std::move(args)) {}
+  int Run();
+
+ private:
+  // Prints `message` (stderr; stdout in interactive mode, where it is part
+  // of the dialogue) and returns `code`.
+  int Fail(int code, absl::string_view message) {
+    if (interactive_) {
+      std::cout << message << std::endl;
+    } else {
+      std::cerr << "pbvote: " << message << "\n";
+    }
+    return code;
+  }
+  int FailStatus(const absl::Status& s) {
+    return Fail(cli::ExitCodeFor(s), s.message());
+  }
+  // Loads the booth wallet, creating it if missing. Sets wallet_.
+  int LoadBooth();
+  int Vote(const std::string& voter, const std::string& choice);
+  int TallyCmd();
+  int Interactive();
+
+  cli::Args args_;
+  bool interactive_ = false;
+  std::string election_;
+  std::string ns_;
+  std::unique_ptr<client::NodeClient> node_;
+  std::optional<client::Wallet> wallet_;
+  VoteOptions vote_options_;
+};
+
+int VoteApp::LoadBooth() {
+  std::string path;
+  if (const std::string* w = args_.Get("wallet")) {
+    path = *w;
+  } else if (const char* env = std::getenv(client::kWalletEnvVar);
+             env != nullptr && *env != '\0') {
+    path = env;
+  } else {
+    path = kDefaultBoothWallet;
+  }
+  absl::StatusOr<client::Wallet> w = client::LoadWallet(path);
+  if (!w.ok() && w.status().code() == absl::StatusCode::kNotFound) {
+    w = client::CreateWallet(path);
+    if (w.ok()) {
+      std::cerr << "pbvote: created booth wallet " << path << " ("
+                << w->address.ToText() << ")\n";
+    }
+  }
+  if (!w.ok()) return FailStatus(w.status());
+  wallet_ = *std::move(w);
+  return kExitOk;
+}
+
+int VoteApp::Vote(const std::string& voter, const std::string& choice) {
+  if (absl::Status s = CheckVoterId(voter); !s.ok()) return FailStatus(s);
+  if (absl::Status s = CheckChoice(choice); !s.ok()) return FailStatus(s);
+  absl::StatusOr<VoteResult> r =
+      CastVote(*node_, *wallet_, ns_, voter, choice, vote_options_);
+  if (!r.ok()) return FailStatus(r.status());
+  int code = kExitOk;
+  std::string line;
+  switch (r->status) {
+    case VoteStatus::kRecorded:
+      line = absl::StrCat("Vote recorded (block ", r->write.block_height, ")");
+      break;
+    case VoteStatus::kDuplicate:
+      line = kDuplicateVoteMessage;
+      code = kExitFailure;
+      break;
+    case VoteStatus::kRejected:
+      line = absl::StrCat("Vote rejected: ", r->write.reason);
+      code = kExitFailure;
+      break;
+    case VoteStatus::kPending:
+      line = absl::StrCat("Vote submitted but not in a block yet (txid ",
+                          r->write.txid.ToDisplayHex(),
+                          "); check the tally later");
+      code = kExitPending;
+      break;
+  }
+  if (args_.json) {
+    Json j;
+    j["status"] = VoteStatusName(r->status);
+    j["message"] = line;
+    j["election"] = election_;
+    j["namespace"] = ns_;
+    j["voter"] = voter;
+    j["choice"] = choice;
+    j["txid"] = r->write.txid.ToDisplayHex();
+    j["block_height"] = r->write.block_height;
+    j["reason"] = r->write.reason;
+    if (r->existing) {
+      j["existing_block_height"] = r->existing->block_height();
+    }
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << line << std::endl;
+  }
+  return code;
+}
+
+int VoteApp::TallyCmd() {
+  absl::StatusOr<Tally> t = ReadTally(*node_, ns_);
+  if (!t.ok()) return FailStatus(t.status());
+  if (args_.json) {
+    Json j;
+    j["election"] = election_;
+    j["namespace"] = ns_;
+    j["height"] = t->height;
+    j["total"] = t->total;
+    j["ignored"] = t->ignored;
+    j["counts"] = Json::array();
+    for (const ChoiceCount& c : t->counts) {
+      j["counts"].push_back({{"choice", c.choice}, {"votes", c.votes}});
+    }
+    std::cout << j.dump() << std::endl;
+    return kExitOk;
+  }
+  std::cout << "Tally of election '" << election_ << "' (" << ns_
+            << ") at height " << t->height << ":\n";
+  if (t->counts.empty()) std::cout << "  (no votes yet)\n";
+  for (const ChoiceCount& c : t->counts) {
+    std::cout << "  " << c.choice << ": " << c.votes << "\n";
+  }
+  std::cout << "Total votes: " << t->total << std::endl;
+  if (t->ignored > 0) {
+    std::cout << "(" << t->ignored
+              << " record(s) in the namespace are not valid votes and were "
+                 "not counted)"
+              << std::endl;
+  }
+  return kExitOk;
+}
+
+int VoteApp::Interactive() {
+  std::cout << "pbvote: election '" << election_ << "' (namespace " << ns_
+            << ") on node " << node_->address() << ", booth wallet "
+            << wallet_->path << " (" << wallet_->address.ToText() << ")"
+            << std::endl;
+  cli::LineReader in;
+  interactive_ = true;
+  int last_failure = kExitOk;
+  while (true) {
+    std::optional<std::string> option = in.Ask(kVotePrompt);
+    if (!option) break;
+    const std::string choice_text(absl::StripAsciiWhitespace(*option));
+    if (choice_text.empty()) continue;
+    int code = kExitOk;
+    if (choice_text == "q" || choice_text == "Q") {
+      break;
+    } else if (choice_text == "a" || choice_text == "A") {
+      std::optional<std::string> voter = in.Ask("Voter id:");
+      if (!voter) break;
+      std::optional<std::string> choice = in.Ask("Choice:");
+      if (!choice) break;
+      code = Vote(std::string(absl::StripAsciiWhitespace(*voter)),
+                  std::string(absl::StripAsciiWhitespace(*choice)));
+    } else if (choice_text == "d" || choice_text == "D") {
+      code = TallyCmd();
+    } else {
+      std::cout << "Unknown option '" << choice_text << "': type a, d or q"
+                << std::endl;
+      code = kExitUsage;
+    }
+    if (code != kExitOk) last_failure = code;
+  }
+  return last_failure;
+}
+
+int VoteApp::Run() {
+  if (args_.help) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  std::string command = "interactive";
+  std::vector<std::string> pos = args_.positional;
+  if (!pos.empty()) {
+    command = pos.front();
+    pos.erase(pos.begin());
+  }
+  if (command == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  const size_t want = command == "vote" ? 2 : 0;
+  if (command != "vote" && command != "tally" && command != "interactive") {
+    return Fail(kExitUsage, absl::StrCat("unknown command '", command,
+                                         "' (see pbvote --help)"));
+  }
+  if (pos.size() != want) {
+    return Fail(kExitUsage, absl::StrCat(command, " takes ", want, " argument",
+                                         want == 1 ? "" : "s", ", got ",
+                                         pos.size(), " (see pbvote --help)"));
+  }
+  if (args_.json && command == "interactive") {
+    return Fail(kExitUsage, "--json is for the vote and tally commands");
+  }
+  const std::string* e = args_.Get("election");
+  election_ = e != nullptr ? *e : kDefaultElection;
+  absl::StatusOr<std::string> ns = ElectionNamespace(election_);
+  if (!ns.ok()) return FailStatus(ns.status());
+  ns_ = *ns;
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, 0);
+  if (!fee.ok()) return FailStatus(fee.status());
+  vote_options_.fee = *fee;
+  absl::StatusOr<client::WaitOptions> wait = cli::WaitOptionsFrom(args_);
+  if (!wait.ok()) return FailStatus(wait.status());
+  vote_options_.wait = *wait;
+  absl::StatusOr<std::unique_ptr<client::NodeClient>> node =
+      cli::ConnectNode(args_);
+  if (!node.ok()) return FailStatus(node.status());
+  node_ = *std::move(node);
+
+  if (command == "tally") return TallyCmd();
+  if (int rc = LoadBooth(); rc != kExitOk) return rc;
+  if (command == "vote") return Vote(pos[0], pos[1]);
+  return Interactive();
+}
+
+}  // namespace
+}  // namespace pbchain::apps
+
+int main(int argc, char** argv) {
+  pbchain::apps::cli::Args args;
+  std::string error;
+  if (!pbchain::apps::cli::ParseArgs(
+          argc, argv,
+          {"node", "wallet", "election", "fee", "wait-timeout", "timeout"},
+          args, error)) {
+    std::cerr << "pbvote: " << error << "\n";
+    return pbchain::apps::cli::kExitUsage;
+  }
+  return pbchain::apps::VoteApp(std::move(args)).Run();
+}

@@ -1,0 +1,180 @@
+// pbvote end to end against real pbnode processes: node A mining, node B
+// (not mining) connected to A by --peer. Votes are cast through the
+// interactive mode (stdin pipe) and the scriptable commands; booth wallets
+// are created by pbvote and never hold coins.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "client/wallet.h"
+#include "gtest/gtest.h"
+#include "tests/apps/app_runner.h"
+#include "tests/network/net_harness.h"
+
+namespace pbchain::apps {
+namespace {
+
+using nettest::NodeConfig;
+using nettest::NodeProcess;
+using nettest::TestNet;
+using testing::AppBin;
+using testing::RunApp;
+using testing::RunResult;
+
+constexpr char kPrompt[] =
+    "Enter option ('a' add record, 'd' display tally, 'q' quit): ";
+
+class VoteProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    net_ = std::make_unique<TestNet>("apps_vote", nettest::GenesisConfig{});
+    ASSERT_TRUE(net_->ok());
+    dir_ = net_->Sub("work");
+    std::filesystem::create_directories(dir_);
+    NodeConfig a_config;
+    a_config.mine = true;
+    a_ = net_->StartNode("a", a_config);
+    ASSERT_NE(a_, nullptr);
+    NodeConfig b_config;
+    b_config.peers = {a_->address()};
+    b_ = net_->StartNode("b", b_config);
+    ASSERT_NE(b_, nullptr);
+  }
+
+  RunResult Vote(NodeProcess* node, const std::string& wallet,
+                 std::vector<std::string> args, const std::string& input = "") {
+    std::vector<std::string> all = {"--node", node->address(), "--wallet",
+                                    wallet};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunApp(AppBin("pbvote"), all, dir_, input);
+  }
+
+  uint64_t Balance(NodeProcess* node, const std::string& wallet) {
+    absl::StatusOr<client::Wallet> w = client::LoadWallet(wallet);
+    EXPECT_TRUE(w.ok()) << w.status();
+    if (!w.ok()) return ~0ull;
+    absl::StatusOr<v1::GetAccountResponse> acc = node->Account(w->address);
+    EXPECT_TRUE(acc.ok()) << acc.status();
+    return acc.ok() ? acc->account().balance() : ~0ull;
+  }
+
+  std::unique_ptr<TestNet> net_;
+  std::string dir_;
+  NodeProcess* a_ = nullptr;
+  NodeProcess* b_ = nullptr;
+};
+
+TEST_F(VoteProcessTest, InteractiveVotesThenDuplicateRejectedOnSecondNode) {
+  const std::string booth_a = dir_ + "/booth-a.json";
+  ASSERT_FALSE(std::filesystem::exists(booth_a));
+  // Three voters on node A, then the tally, then quit.
+  RunResult session = Vote(
+      a_, booth_a, {}, "a\nalice\nred\na\nbob\nblue\na\ncarol\nred\nd\nq\n");
+  ASSERT_EQ(session.code, 0) << session.Show();
+  EXPECT_EQ(session.Count(kPrompt), 5) << session.Show();
+  EXPECT_EQ(session.Count("Voter id: "), 3);
+  EXPECT_EQ(session.Count("Vote recorded (block "), 3) << session.Show();
+  EXPECT_NE(session.out.find("  red: 2\n  blue: 1\nTotal votes: 3\n"),
+            std::string::npos)
+      << session.Show();
+  // The booth wallet was created and needed no coins.
+  ASSERT_TRUE(std::filesystem::exists(booth_a));
+  EXPECT_EQ(Balance(a_, booth_a), 0u);
+
+  // Node B gets the blocks.
+  absl::StatusOr<v1::GetInfoResponse> info = a_->Info();
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(
+      nettest::WaitForSameTip({a_, b_}, info->height(), absl::Seconds(60)));
+
+  // alice again, on node B with another (new, empty) booth wallet: node B
+  // rejects it by consensus.
+  const std::string booth_b = dir_ + "/booth-b.json";
+  RunResult dup = Vote(b_, booth_b, {"vote", "alice", "blue"});
+  EXPECT_EQ(dup.code, 1) << dup.Show();
+  EXPECT_EQ(dup.out, "Invalid/duplicate Vote!\n") << dup.Show();
+  RunResult dup_json = Vote(b_, booth_b, {"vote", "alice", "green", "--json"});
+  EXPECT_EQ(dup_json.code, 1) << dup_json.Show();
+  EXPECT_EQ(dup_json.Json()["status"], "duplicate");
+  EXPECT_EQ(dup_json.Json()["message"], "Invalid/duplicate Vote!");
+  EXPECT_NE(
+      dup_json.Json()["reason"].get<std::string>().find("tx-duplicate-record"),
+      std::string::npos)
+      << dup_json.Show();
+  // The same through B's interactive mode: the message, then the tally.
+  RunResult dup_session = Vote(b_, booth_b, {}, "a\nalice\ngreen\nd\nq\n");
+  EXPECT_EQ(dup_session.code, 1) << dup_session.Show();
+  EXPECT_NE(dup_session.out.find("Choice: green\nInvalid/duplicate Vote!\n" +
+                                 std::string(kPrompt)),
+            std::string::npos)
+      << dup_session.Show();
+  EXPECT_NE(dup_session.out.find("  red: 2\n  blue: 1\nTotal votes: 3\n"),
+            std::string::npos)
+      << dup_session.Show();
+  // Node A rejects it too.
+  RunResult dup_a = Vote(a_, booth_a, {"vote", "alice", "green"});
+  EXPECT_EQ(dup_a.code, 1) << dup_a.Show();
+  EXPECT_EQ(dup_a.out, "Invalid/duplicate Vote!\n");
+
+  // The tally on B equals A's.
+  RunResult tally_a = Vote(a_, booth_a, {"tally", "--json"});
+  RunResult tally_b = Vote(b_, booth_b, {"tally", "--json"});
+  ASSERT_EQ(tally_a.code, 0) << tally_a.Show();
+  ASSERT_EQ(tally_b.code, 0) << tally_b.Show();
+  EXPECT_EQ(tally_a.Json()["total"], 3u);
+  EXPECT_EQ(tally_a.Json()["counts"], tally_b.Json()["counts"]);
+  EXPECT_EQ(tally_a.Json()["total"], tally_b.Json()["total"]);
+  EXPECT_EQ(tally_a.Json()["counts"][0]["choice"], "red");
+  EXPECT_EQ(tally_a.Json()["counts"][0]["votes"], 2u);
+
+  // A new voter through node B (which relays to the miner) is recorded,
+  // from a booth wallet with zero balance.
+  RunResult dave = Vote(b_, booth_b, {"vote", "dave", "blue", "--json"});
+  ASSERT_EQ(dave.code, 0) << dave.Show();
+  EXPECT_EQ(dave.Json()["status"], "recorded");
+  EXPECT_EQ(Balance(b_, booth_b), 0u);
+  RunResult tally_after = Vote(a_, booth_a, {"tally"});
+  ASSERT_EQ(tally_after.code, 0);
+  EXPECT_NE(tally_after.out.find("  blue: 2\n  red: 2\nTotal votes: 4\n"),
+            std::string::npos)
+      << tally_after.Show();
+
+  // Bad input: exit 2, nothing sent.
+  EXPECT_EQ(Vote(a_, booth_a, {"vote", "", "red"}).code, 2);
+  EXPECT_EQ(Vote(a_, booth_a, {"vote", std::string(129, 'v'), "red"}).code, 2);
+  EXPECT_EQ(Vote(a_, booth_a, {"vote", "erin"}).code, 2);
+  EXPECT_EQ(Vote(a_, booth_a, {"--election", "Bad Name", "tally"}).code, 2);
+}
+
+TEST_F(VoteProcessTest, ElectionsAreSeparateAndHelpExplains) {
+  const std::string booth = dir_ + "/booth.json";
+  RunResult v1 =
+      Vote(a_, booth, {"--election", "mayor", "vote", "alice", "Jane"});
+  ASSERT_EQ(v1.code, 0) << v1.Show();
+  // The same voter id in another election is a different record.
+  RunResult v2 =
+      Vote(a_, booth, {"--election", "council", "vote", "alice", "Joe"});
+  ASSERT_EQ(v2.code, 0) << v2.Show();
+  RunResult t = Vote(a_, booth, {"--election", "mayor", "tally", "--json"});
+  ASSERT_EQ(t.code, 0) << t.Show();
+  EXPECT_EQ(t.Json()["namespace"], "vote.mayor");
+  EXPECT_EQ(t.Json()["total"], 1u);
+  EXPECT_EQ(t.Json()["counts"][0]["choice"], "Jane");
+
+  RunResult help = RunApp(AppBin("pbvote"), {"--help"}, dir_);
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("  Enter option ('a' add record, 'd' display "
+                          "tally, 'q' quit):\n"),
+            std::string::npos)
+      << help.out;
+  EXPECT_NE(help.out.find("Invalid/duplicate Vote!"), std::string::npos);
+  EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+  RunResult shop_help = RunApp(AppBin("pbshop"), {"--help"}, dir_);
+  EXPECT_EQ(shop_help.code, 0);
+  EXPECT_NE(shop_help.out.find("Not enough coins"), std::string::npos);
+  EXPECT_NE(shop_help.out.find("Examples"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pbchain::apps

@@ -33,6 +33,7 @@
 #include "node/address_book.h"
 #include "node/cli_flags.h"
 #include "node/gossip_service.h"
+#include "node/http_gateway.h"
 #include "node/network.h"
 #include "node/node.h"
 #include "node/node_service.h"
@@ -81,6 +82,12 @@ ABSL_FLAG(std::string, advertise, "",
           "--listen address with the actual port)");
 ABSL_FLAG(int, max_outbound, 8, "most peers this node dials (0..256)");
 ABSL_FLAG(int, max_inbound, 32, "most peers that may dial this node (0..1024)");
+ABSL_FLAG(std::string, http, "",
+          "HOST:PORT for the HTTP gateway: the NodeService API as JSON under "
+          "/v1/ (with a server-sent event stream of new tips) and the block "
+          "explorer at /. Port 0 picks a free port (printed as 'pbnode http "
+          "gateway listening on HOST:PORT'). It has no authentication: keep "
+          "it on loopback (127.0.0.1) or behind a proxy. Empty = off");
 ABSL_FLAG(absl::Duration, ban_duration, absl::Minutes(10),
           "how long a misbehaving peer stays banned, e.g. 10m");
 
@@ -138,9 +145,11 @@ int main(int argc, char** argv) {
       "serves the NodeService gRPC API (with health and reflection).\n\n"
       "  pbnode --genesis FILE --datadir DIR [--listen HOST:PORT] [--mine "
       "--miner_address pb...]\n         [--tracker HOST:PORT] [--peer "
-      "HOST:PORT]... [--discover_local LOW-HIGH]\n\nGossip with other "
-      "nodes runs on the same port as the API. Flags may be written with dashes or "
-      "underscores (--mining-threads = --mining_threads).");
+      "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--http "
+      "127.0.0.1:PORT]\n\nGossip with other nodes runs on the same port as "
+      "the API; --http adds the JSON API and the block explorer. Flags may be "
+      "written with dashes or underscores (--mining-threads = "
+      "--mining_threads).");
   pbchain::ParseCommandLineFlags(argc, argv, "node/main.cc", {"peer"});
 
   FLAGS_logtostderr = true;
@@ -248,6 +257,16 @@ int main(int argc, char** argv) {
     }
   }
 
+  pbchain::HttpGatewayOptions http;
+  http.listen = absl::GetFlag(FLAGS_http);
+  if (!http.listen.empty()) {
+    if (absl::StatusOr<std::pair<std::string, int>> a =
+            pbchain::ParseHttpListenAddress(http.listen);
+        !a.ok()) {
+      return Fail(absl::StrCat("--http: ", a.status().message()));
+    }
+  }
+
   absl::StatusOr<std::unique_ptr<pbchain::Node>> node =
       pbchain::Node::Create(options);
   if (!node.ok()) {
@@ -278,6 +297,29 @@ int main(int argc, char** argv) {
               << "\n";
     return 1;
   }
+  // The HTTP gateway calls the node's own NodeService in process.
+  std::unique_ptr<pbchain::HttpGateway> gateway;
+  int http_port = 0;
+  if (!http.listen.empty()) {
+    grpc::ChannelArguments channel_args;
+    channel_args.SetMaxReceiveMessageSize(max_message);
+    channel_args.SetMaxSendMessageSize(max_message);
+    absl::StatusOr<std::unique_ptr<pbchain::HttpGateway>> created =
+        pbchain::HttpGateway::Create(http,
+                                     server->InProcessChannel(channel_args));
+    absl::StatusOr<int> bound =
+        created.ok() ? (*created)->Start() : created.status();
+    if (!bound.ok()) {
+      if (created.ok()) created->reset();
+      server->Shutdown(std::chrono::system_clock::now());
+      server->Wait();
+      node->reset();
+      std::cerr << "pbnode: --http: " << bound.status().message() << std::endl;
+      return 1;
+    }
+    gateway = std::move(*created);
+    http_port = *bound;
+  }
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string host = listen.substr(0, listen.rfind(':'));
   std::string advertised = advertise;
@@ -288,18 +330,31 @@ int main(int argc, char** argv) {
   }
   network.Start(advertised);
   std::cout << "pbnode listening on " << host << ":" << port << std::endl;
+  if (gateway != nullptr) {
+    // IPv6 hosts in brackets, as in the flag.
+    const std::string h = gateway->host().find(':') != std::string::npos
+                              ? absl::StrCat("[", gateway->host(), "]")
+                              : gateway->host();
+    std::cout << "pbnode http gateway listening on " << h << ":" << http_port
+              << " (explorer: http://" << h << ":" << http_port << "/)"
+              << std::endl;
+  }
   LOG(INFO) << "pbnode " << pbchain::kNodeVersion << " serving on " << host
             << ":" << port << (options.mine ? ", mining" : "");
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LOG(INFO) << "signal " << signal_number << ": shutting down";
-  (*node)->Stop();  // stop mining first
+  // The HTTP gateway first: its event streams end, its requests finish, and
+  // nothing calls the gRPC server through it any more.
+  if (gateway != nullptr) gateway->Shutdown();
+  (*node)->Stop();  // stop mining
   network.Stop();   // leave the tracker, end gossip sessions
   service.EndStreams();  // WatchTips streams end with OK
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  node->reset();  // closes the chain and the store
+  gateway.reset();  // its channel goes with the server
+  node->reset();    // closes the chain and the store
   LOG(INFO) << "stopped cleanly";
   return 0;
 }

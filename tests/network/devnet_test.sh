@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end check of tools/devnet: starts a 3-node devnet (state in a temp dir,
 # free-ish ports, binaries from BIN_DIR), waits until every node has a peer and
-# a height >= 2 (asked with buf curl, as the devnet's own examples do), then
-# SIGINTs the script and checks that it exits 0 and every process it started
-# is gone.
+# a height >= 2 (asked with buf curl, as the devnet's own examples do), checks
+# that the printed "Explorer:" URL is node1's HTTP address and serves the
+# explorer's HTML, and every node's HTTP column answers /v1/info; then SIGINTs
+# the script and checks that it exits 0 and every process it started is gone.
 #
 #   bash tests/network/devnet_test.sh BIN_DIR      (ctest passes build/bin)
 set -euo pipefail
@@ -42,14 +43,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Four consecutive free ports: BASE (tracker) and BASE+1..BASE+3 (nodes).
+# Free ports: BASE (tracker), BASE+1..BASE+3 (nodes), BASE+11..BASE+13 (HTTP).
 base=$(python3 - <<'EOF'
 import random, socket
 for _ in range(200):
     base = random.randrange(20000, 60000)
     socks = []
     try:
-        for p in range(base, base + 4):
+        for p in list(range(base, base + 4)) + list(range(base + 11, base + 14)):
             s = socket.socket()
             s.bind(("127.0.0.1", p))
             socks.append(s)
@@ -69,6 +70,7 @@ EOF
 set -m
 PBCHAIN_DEVNET_DIR=$state/devnet PBCHAIN_DEVNET_BIN=$bin \
   PBCHAIN_DEVNET_TRACKER=127.0.0.1:$base PBCHAIN_DEVNET_BASE_PORT=$base \
+  PBCHAIN_DEVNET_HTTP_BASE_PORT=$((base + 10)) \
   "$root/tools/devnet" 3 >"$state/devnet.out" 2>&1 &
 devnet_pid=$!
 set +m
@@ -83,6 +85,37 @@ grep -q "Ctrl-C stops the devnet" "$state/devnet.out" || fail "no table within 6
 for i in 1 2 3; do
   grep -q "127.0.0.1:$((base + i))" "$state/devnet.out" || fail "node$i not in the table"
 done
+# The explorer: node1's HTTP address, printed on its own line, serving HTML;
+# every node's HTTP column answers the JSON API.
+explorer="http://127.0.0.1:$((base + 11))/"
+grep -q "^Explorer: $explorer " "$state/devnet.out" || fail "no 'Explorer: $explorer' line"
+# http_get URL: prints "STATUS CONTENT-TYPE", then the body (python3's urllib:
+# curl is not on every Debian 12 install).
+http_get() {
+  python3 - "$1" <<'EOF'
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+        body = r.read().decode("utf-8", "replace")
+        print(r.status, r.headers.get("Content-Type", ""))
+        print(body)
+except urllib.error.HTTPError as e:
+    print(e.code, e.headers.get("Content-Type", ""))
+EOF
+}
+page=$(http_get "$explorer") || fail "GET $explorer failed"
+head -n 1 <<<"$page" | grep -q "^200 text/html" || fail "GET $explorer: $(head -n 1 <<<"$page")"
+grep -qi "<!doctype html>" <<<"$page" || fail "GET $explorer is not an HTML page"
+grep -q "<title>pbchain explorer</title>" <<<"$page" || fail "GET $explorer is not the explorer"
+for i in 1 2 3; do
+  grep -Eq "^node$i .* 127\.0\.0\.1:$((base + 10 + i)) " "$state/devnet.out" ||
+    fail "node$i's HTTP address is not in the table"
+  info_json=$(http_get "http://127.0.0.1:$((base + 10 + i))/v1/info") || fail "GET node$i /v1/info failed"
+  head -n 1 <<<"$info_json" | grep -q "^200 application/json" || fail "node$i /v1/info: $(head -n 1 <<<"$info_json")"
+  grep -q '"chainId":"pbchain-devnet"' <<<"$info_json" || fail "node$i /v1/info: $info_json"
+done
+echo "devnet_test: explorer at $explorer serves HTML; every node's /v1/info answers"
+
 pids=("$(cat "$state/devnet/tracker.pid")")
 for i in 1 2 3; do pids+=("$(cat "$state/devnet/node$i.pid")"); done
 

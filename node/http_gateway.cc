@@ -1,11 +1,17 @@
 #include "node/http_gateway.h"
 
-#include <httplib.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -15,11 +21,14 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "glog/logging.h"
 #include "chain/bytes.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
@@ -27,11 +36,55 @@
 
 namespace pbchain {
 
-// The limits compiled into libcpp-httplib are the ones the header names.
-static_assert(kHttpMaxUriLength == CPPHTTPLIB_REQUEST_URI_MAX_LENGTH);
-static_assert(kHttpMaxHeaderLength == CPPHTTPLIB_HEADER_MAX_LENGTH);
-static_assert(kHttpThreads > kHttpMaxEventStreams,
-              "event streams must leave threads for other requests");
+static_assert(kHttpMaxConnections > kHttpMaxEventStreams,
+              "event streams must leave connections for other requests");
+static_assert(kHttpEventKeepAlive < kHttpConnectionTimeout,
+              "an idle event stream must write before its connection times "
+              "out");
+
+// One HTTP request as the handlers see it.
+struct HttpRequest {
+  std::string method;
+  // The path as sent (still percent-encoded: an escaped '/' stays inside its
+  // segment), without the query.
+  std::string path;
+  // The query's parameters, decoded, in order.
+  std::vector<std::pair<std::string, std::string>> params;
+  // Set if the query could not be decoded: the 400 message.
+  std::string bad_query;
+  std::string body;
+
+  bool has_param(std::string_view name) const {
+    return std::any_of(params.begin(), params.end(),
+                       [&](const auto& p) { return p.first == name; });
+  }
+  // The first value of `name` ("" if absent).
+  std::string get_param_value(std::string_view name) const {
+    for (const auto& [key, value] : params) {
+      if (key == name) return value;
+    }
+    return "";
+  }
+};
+
+// What a handler answers: a body (or an embedded file), or an event stream.
+struct HttpResponse {
+  int status = 500;
+  std::string content_type;
+  std::string body;
+  const WebAsset* asset = nullptr;  // sent instead of `body` when set
+  std::vector<std::pair<std::string, std::string>> headers;
+  // An event stream: its first event is `body`.
+  std::shared_ptr<HttpGateway::TipStream> stream;
+
+  void set_content(std::string content, const char* type) {
+    body = std::move(content);
+    content_type = type;
+  }
+  void set_header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
 
 namespace {
 
@@ -78,7 +131,7 @@ const char* CodeName(grpc::StatusCode code) {
 }
 
 // The error body {"code":N,"status":"NAME","message":"..."} with `http`.
-void SetError(httplib::Response& res, int http, grpc::StatusCode code,
+void SetError(HttpResponse& res, int http, grpc::StatusCode code,
               absl::string_view message) {
   nlohmann::json body = {{"code", static_cast<int>(code)},
                          {"status", CodeName(code)},
@@ -90,17 +143,17 @@ void SetError(httplib::Response& res, int http, grpc::StatusCode code,
       kJsonType);
 }
 
-void SetGrpcError(httplib::Response& res, const grpc::Status& status) {
+void SetGrpcError(HttpResponse& res, const grpc::Status& status) {
   SetError(res, HttpStatusFromGrpc(status.error_code()), status.error_code(),
            status.error_message());
 }
 
-void SetBadRequest(httplib::Response& res, absl::string_view message) {
+void SetBadRequest(HttpResponse& res, absl::string_view message) {
   SetError(res, 400, grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
 // The response of a unary call: its JSON, or the error.
-void Reply(httplib::Response& res, const grpc::Status& status,
+void Reply(HttpResponse& res, const grpc::Status& status,
            const google::protobuf::Message& message) {
   if (!status.ok()) {
     SetGrpcError(res, status);
@@ -138,7 +191,7 @@ std::optional<std::string> PercentDecode(absl::string_view in) {
 // A query parameter as an unsigned decimal number no larger than `max`.
 // nullopt if absent; an error naming the parameter if malformed.
 absl::StatusOr<std::optional<uint64_t>> QueryNumber(
-    const httplib::Request& req, const char* name,
+    const HttpRequest& req, const char* name,
     uint64_t max = std::numeric_limits<uint64_t>::max()) {
   if (!req.has_param(name)) return std::optional<uint64_t>();
   const std::string text = req.get_param_value(name);
@@ -390,13 +443,14 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   if (channel == nullptr) {
     return absl::InvalidArgumentError("HttpGateway needs a channel");
   }
-  if (options.max_event_streams < 0 || options.threads <= 0 ||
-      options.threads <= options.max_event_streams ||
+  if (options.max_event_streams < 0 || options.max_connections <= 0 ||
+      options.max_connections <= options.max_event_streams ||
       options.event_keepalive <= std::chrono::milliseconds(0) ||
+      options.event_keepalive >= kHttpConnectionTimeout ||
       options.rpc_deadline <= std::chrono::milliseconds(0)) {
     return absl::InvalidArgumentError(
-        "HttpGateway limits must be positive, with more threads than event "
-        "streams");
+        "HttpGateway limits must be positive, with more connections than "
+        "event streams and a keepalive below kHttpConnectionTimeout");
   }
   return std::unique_ptr<HttpGateway>(new HttpGateway(
       std::move(options), address->first, address->second, std::move(channel)));
@@ -408,109 +462,117 @@ HttpGateway::HttpGateway(HttpGatewayOptions options, std::string host, int port,
       host_(std::move(host)),
       port_(port),
       channel_(std::move(channel)),
-      stub_(v1::NodeService::NewStub(channel_)),
-      server_(std::make_unique<httplib::Server>()) {
-  InstallHandlers();
-}
+      stub_(v1::NodeService::NewStub(channel_)) {}
 
 HttpGateway::~HttpGateway() { Shutdown(); }
 
-void HttpGateway::InstallHandlers() {
-  httplib::Server& s = *server_;
-  const int threads = options_.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_payload_max_length(kHttpMaxRequestBodyBytes);
-  s.set_read_timeout(kHttpReadTimeout);
-  s.set_write_timeout(kHttpWriteTimeout);
-  s.set_keep_alive_timeout(kHttpIdleTimeout.count());
-  s.set_keep_alive_max_count(kHttpMaxRequestsPerConnection);
-  s.set_tcp_nodelay(true);
+// A request in progress: created when its headers are in, deleted when
+// libmicrohttpd reports it completed.
+struct HttpGateway::Exchange {
+  HttpRequest req;
+  absl::Time headers_at;
+};
 
-  // Before the body is read: refuse what would make the server read an
-  // unbounded body or many headers. A Content-Length above the limit is
-  // refused by the library (payload_max_length: 413) without keeping the
-  // body.
-  s.set_pre_routing_handler([](const httplib::Request& req,
-                               httplib::Response& res) {
-    if (req.headers.size() > kHttpMaxHeaderCount) {
-      SetError(
-          res, 431, grpc::StatusCode::RESOURCE_EXHAUSTED,
-          absl::StrCat("more than ", kHttpMaxHeaderCount, " request headers"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    const bool has_body_method =
-        req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-    if (has_body_method && (!req.has_header("Content-Length") ||
-                            req.has_header("Transfer-Encoding"))) {
-      SetError(res, 411, grpc::StatusCode::INVALID_ARGUMENT,
-               "a request body needs a Content-Length header (chunked "
-               "bodies are not accepted)");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+// An event stream's HTTP body: the events of a TipStream as SSE text.
+struct HttpGateway::EventFeed {
+  HttpGateway* gateway;
+  std::shared_ptr<TipStream> stream;
+  absl::Duration keepalive;
+  std::string pending;  // text being sent
+  size_t sent = 0;      // of `pending`
+};
 
-  // Every method and path goes to Dispatch, which knows the routes (so a
-  // known path with the wrong method is 405, not 404).
-  const std::string any = R"([\s\S]*)";
-  auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
-    Dispatch(req, res);
-  };
-  s.Get(any, dispatch);
-  s.Post(any, dispatch);
-  s.Put(any, dispatch);
-  s.Patch(any, dispatch);
-  s.Delete(any, dispatch);
-  s.Options(any, dispatch);
+namespace {
 
-  // Errors the library makes itself (400 bad request line, 413 body too
-  // large, 414 URI too long, ...) get the same JSON shape.
-  s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty() || res.is_chunked_content_provider_) {
-          return httplib::Server::HandlerResponse::Unhandled;
-        }
-        grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-        std::string message = absl::StrCat("HTTP error ", res.status);
-        switch (res.status) {
-          case 400:
-            code = grpc::StatusCode::INVALID_ARGUMENT;
-            message = "malformed HTTP request";
-            break;
-          case 404:
-            code = grpc::StatusCode::NOT_FOUND;
-            break;
-          case 413:
-            code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-            message = absl::StrCat("request body larger than ",
-                                   kHttpMaxRequestBodyBytes, " bytes");
-            break;
-          case 414:
-            code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-            message = absl::StrCat("request target longer than ",
-                                   kHttpMaxUriLength, " bytes");
-            break;
-          case 431:
-            code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-            message = "request headers too large";
-            break;
-          default:
-            code = res.status >= 500 ? grpc::StatusCode::INTERNAL
-                                     : grpc::StatusCode::INVALID_ARGUMENT;
-        }
-        const int status = res.status;
-        SetError(res, status, code, message);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  s.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        SetError(res, 500, grpc::StatusCode::INTERNAL, "internal error");
-      });
-  s.set_post_routing_handler(
-      [](const httplib::Request&, httplib::Response& res) {
-        res.set_header("X-Content-Type-Options", "nosniff");
-      });
+// libmicrohttpd's own messages (refused connections, protocol errors) go to
+// the log, at most one a second, so that a flood of bad connections cannot
+// flood the log.
+void LogFromMhd(void*, const char* format, va_list ap) {
+  static std::atomic<int64_t> last_ms{0};
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  int64_t last = last_ms.load();
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
+  char text[512];
+  std::vsnprintf(text, sizeof text, format, ap);
+  LOG(WARNING) << "http: " << absl::StripTrailingAsciiWhitespace(text);
 }
+
+// Leaves the path and query as sent: the gateway decodes them itself, per
+// path segment (so that "%2F" stays inside a record key), and refuses bad
+// escapes instead of passing them on.
+size_t KeepEscaped(void*, MHD_Connection*, char* s) { return std::strlen(s); }
+
+MHD_Result CollectArgument(void* cls, MHD_ValueKind, const char* key,
+                           const char* value) {
+  static_cast<std::vector<std::pair<std::string, std::string>>*>(cls)
+      ->emplace_back(key != nullptr ? key : "", value != nullptr ? value : "");
+  return MHD_YES;
+}
+
+// True if `s` is well-formed UTF-8 (what protobuf's string fields require).
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates, above U+10FFFF.
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// The query parameters as sent ('+' is a space, %XX escapes), decoded into
+// req.params; req.bad_query says what is wrong otherwise.
+void DecodeQuery(const std::vector<std::pair<std::string, std::string>>& raw,
+                 HttpRequest& req) {
+  for (const auto& [raw_key, raw_value] : raw) {
+    std::string key = raw_key;
+    std::string value = raw_value;
+    std::replace(key.begin(), key.end(), '+', ' ');
+    std::replace(value.begin(), value.end(), '+', ' ');
+    std::optional<std::string> k = PercentDecode(key);
+    std::optional<std::string> v = PercentDecode(value);
+    if (!k || !v) {
+      req.bad_query = absl::StrCat("query: bad percent-encoding in ",
+                                   Quote(k ? raw_value : raw_key));
+      return;
+    }
+    if (!IsUtf8(*k) || !IsUtf8(*v)) {
+      req.bad_query = absl::StrCat("query parameter ", Quote(raw_key),
+                                   ": not valid UTF-8");
+      return;
+    }
+    req.params.emplace_back(std::move(*k), std::move(*v));
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<int> HttpGateway::Start() {
   if (started_) return absl::FailedPreconditionError("already started");
@@ -518,31 +580,89 @@ absl::StatusOr<int> HttpGateway::Start() {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::FailedPreconditionError("shut down");
   }
-  int port = port_;
-  errno = 0;
-  if (port_ == 0) {
-    port = server_->bind_to_any_port(host_);
-  } else if (!server_->bind_to_port(host_, port_)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    const int err = errno;
+  // The gateway binds the socket itself (for precise errors and port 0) and
+  // hands it to libmicrohttpd, which closes it when the daemon stops.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  // Numeric addresses only (and "localhost", from /etc/hosts): a listen
+  // address never costs a DNS query.
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
+                   (host_ == "localhost" ? 0 : AI_NUMERICHOST);
+  addrinfo* found = nullptr;
+  const std::string port_text = std::to_string(port_);
+  if (const int rc =
+          getaddrinfo(host_.c_str(), port_text.c_str(), &hints, &found);
+      rc != 0) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.listen,
-        err != 0 ? absl::StrCat(": ", strerror(err))
-                 : std::string(": unknown host or address in use")));
+        "cannot listen on ", options_.listen, ": ", gai_strerror(rc)));
+  }
+  int fd = -1;
+  int err = 0;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+      err = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options_.listen, ": ", strerror(err)));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  int port = port_;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) == 0) {
+    port = bound.ss_family == AF_INET6
+               ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+               : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+
+  // Captureless lambdas: C callbacks with access to the gateway's privates.
+  MHD_AccessHandlerCallback on_request =
+      [](void* cls, MHD_Connection* connection, const char* url,
+         const char* method, const char* /*version*/, const char* upload_data,
+         size_t* upload_data_size, void** con_cls) -> MHD_Result {
+    return static_cast<MHD_Result>(static_cast<HttpGateway*>(cls)->OnRequest(
+        connection, url, method, upload_data, upload_data_size, con_cls));
+  };
+  MHD_RequestCompletedCallback on_completed =
+      [](void*, MHD_Connection*, void** con_cls,
+         MHD_RequestTerminationCode) {
+        delete static_cast<Exchange*>(*con_cls);
+        *con_cls = nullptr;
+      };
+  daemon_ = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+          MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+      0, nullptr, nullptr, on_request, this,  //
+      MHD_OPTION_EXTERNAL_LOGGER, &LogFromMhd, nullptr,  //
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
+      MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned int>(options_.max_connections),
+      MHD_OPTION_CONNECTION_TIMEOUT,
+      static_cast<unsigned int>(kHttpConnectionTimeout.count()),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      static_cast<size_t>(kHttpConnectionMemoryBytes),
+      MHD_OPTION_UNESCAPE_CALLBACK, &KeepEscaped, nullptr,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,  //
+      MHD_OPTION_END);
+  if (daemon_ == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "cannot start the HTTP server on ", options_.listen,
+        " (libmicrohttpd refused its options; see the log)"));
   }
   started_ = true;
-  auto listening = std::make_shared<std::atomic<bool>>(false);
-  listener_ = std::thread([this, listening] {
-    server_->listen_after_bind();
-    listening->store(true);
-  });
-  // stop() is a no-op until the server runs: wait for it, so that a
-  // Shutdown right after Start cannot miss it.
-  while (!server_->is_running() && !listening->load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
   return port;
 }
 
@@ -554,9 +674,9 @@ void HttpGateway::Shutdown() {
     stopping_ = true;
     open.assign(streams_.begin(), streams_.end());
   }
-  // Each stream's provider sees the end and finishes its response (the
-  // last chunk); wait for that, bounded, before stopping the server (which
-  // would cut a stream between two chunks).
+  // Each stream's body sees the end and finishes its response (the last
+  // chunk); wait for that, bounded, before stopping the server (which would
+  // cut a stream between two chunks).
   for (const std::shared_ptr<TipStream>& stream : open) stream->Cancel();
   open.clear();
   {
@@ -564,10 +684,180 @@ void HttpGateway::Shutdown() {
     mu_.AwaitWithTimeout(absl::Condition(this, &HttpGateway::NoStreams),
                          absl::FromChrono(kHttpShutdownGrace));
   }
-  if (started_) {
-    server_->stop();
-    if (listener_.joinable()) listener_.join();
+  if (daemon_ != nullptr) {
+    // Closes the listening socket and every connection, and joins the
+    // connection threads.
+    MHD_stop_daemon(daemon_);
+    daemon_ = nullptr;
   }
+}
+
+int HttpGateway::OnRequest(MHD_Connection* connection, const char* url,
+                           const char* method, const char* upload_data,
+                           size_t* upload_data_size, void** con_cls) {
+  auto* exchange = static_cast<Exchange*>(*con_cls);
+  if (exchange == nullptr) {
+    // The headers are in; no body has been read.
+    exchange = new Exchange;
+    *con_cls = exchange;
+    exchange->headers_at = absl::Now();
+    HttpRequest& req = exchange->req;
+    req.method = method;
+    req.path = url;
+    std::vector<std::pair<std::string, std::string>> raw;
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND,
+                              &CollectArgument, &raw);
+    DecodeQuery(raw, req);
+    HttpResponse res;
+    bool body_expected = false;
+    if (!CheckHeaders(connection, req, body_expected, res) && !body_expected) {
+      Dispatch(req, res);
+    }
+    // Answering now, before the body, makes libmicrohttpd close the
+    // connection's reading side: an unwanted body is never read.
+    if (!body_expected) return Send(connection, res);
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    // CheckHeaders bounded Content-Length, and libmicrohttpd reads no more
+    // than it; the size check is a second line.
+    if (absl::Now() - exchange->headers_at >
+            absl::FromChrono(kHttpBodyDeadline) ||
+        exchange->req.body.size() + *upload_data_size >
+            kHttpMaxRequestBodyBytes) {
+      return MHD_NO;  // closes the connection
+    }
+    exchange->req.body.append(upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  HttpResponse res;
+  Dispatch(exchange->req, res);
+  return Send(connection, res);
+}
+
+bool HttpGateway::CheckHeaders(MHD_Connection* connection,
+                               const HttpRequest& req, bool& body_expected,
+                               HttpResponse& res) const {
+  body_expected = false;
+  const int headers =
+      MHD_get_connection_values(connection, MHD_HEADER_KIND, nullptr, nullptr);
+  if (headers > static_cast<int>(kHttpMaxHeaderCount)) {
+    SetError(
+        res, 431, grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("more than ", kHttpMaxHeaderCount, " request headers"));
+    return true;
+  }
+  if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                  MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
+      nullptr) {
+    SetError(res, 411, grpc::StatusCode::INVALID_ARGUMENT,
+             "chunked request bodies are not accepted: send the body with a "
+             "Content-Length header");
+    return true;
+  }
+  if (const char* encoding = MHD_lookup_connection_value(
+          connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+      encoding != nullptr &&
+      !absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(encoding),
+                              "identity")) {
+    SetError(res, 415, grpc::StatusCode::INVALID_ARGUMENT,
+             absl::StrCat("Content-Encoding ", Quote(encoding),
+                          " is not accepted: send the body uncompressed"));
+    return true;
+  }
+  // Only POST /v1/txs takes a body; the bodies of other requests are left
+  // unread (the answer comes first and the connection closes).
+  if (req.method != "POST") return false;
+  const char* length_text = MHD_lookup_connection_value(
+      connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  uint64_t length = 0;
+  if (length_text == nullptr) {
+    SetError(res, 411, grpc::StatusCode::INVALID_ARGUMENT,
+             "a request body needs a Content-Length header");
+    return true;
+  }
+  if (!absl::SimpleAtoi(length_text, &length)) {
+    SetBadRequest(res, absl::StrCat("Content-Length ", Quote(length_text),
+                                    " is not a number"));
+    return true;
+  }
+  if (length > kHttpMaxRequestBodyBytes) {
+    SetError(res, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
+             absl::StrCat("request body larger than ",
+                          kHttpMaxRequestBodyBytes, " bytes"));
+    return true;
+  }
+  body_expected = length > 0;
+  return false;
+}
+
+int HttpGateway::Send(MHD_Connection* connection, HttpResponse& res) {
+  MHD_Response* response = nullptr;
+  if (res.stream != nullptr) {
+    auto* feed = new EventFeed{this, std::move(res.stream),
+                               absl::FromChrono(options_.event_keepalive),
+                               std::move(res.body)};
+    MHD_ContentReaderCallback read = [](void* cls, uint64_t, char* buf,
+                                        size_t max) -> ssize_t {
+      auto* f = static_cast<EventFeed*>(cls);
+      if (f->sent == f->pending.size()) {
+        std::string event;
+        grpc::Status end;
+        switch (f->stream->Wait(f->keepalive, event, end)) {
+          case TipStream::Next::kEvent:
+            f->pending = absl::StrCat("event: tip\ndata: ", event, "\n\n");
+            break;
+          case TipStream::Next::kTimeout:
+            f->pending = ": keepalive\n\n";
+            break;
+          case TipStream::Next::kEnd:
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        f->sent = 0;
+      }
+      const size_t n = std::min(max, f->pending.size() - f->sent);
+      std::memcpy(buf, f->pending.data() + f->sent, n);
+      f->sent += n;
+      return static_cast<ssize_t>(n);
+    };
+    MHD_ContentReaderFreeCallback free_feed = [](void* cls) {
+      auto* f = static_cast<EventFeed*>(cls);
+      f->gateway->ReleaseStream(f->stream);
+      delete f;
+    };
+    constexpr size_t kBlock = 4096;
+    response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kBlock,
+                                                 read, feed, free_feed);
+    if (response == nullptr) free_feed(feed);
+  } else if (res.asset != nullptr) {
+    response = MHD_create_response_from_buffer(
+        res.asset->data.size(), const_cast<char*>(res.asset->data.data()),
+        MHD_RESPMEM_PERSISTENT);
+  } else {
+    response = MHD_create_response_from_buffer(
+        res.body.size(), res.body.data(), MHD_RESPMEM_MUST_COPY);
+  }
+  if (response == nullptr) return MHD_NO;
+  if (!res.content_type.empty()) {
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            res.content_type.c_str());
+  }
+  MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : res.headers) {
+    MHD_add_response_header(response, name.c_str(), value.c_str());
+  }
+  const MHD_Result queued = MHD_queue_response(
+      connection, static_cast<unsigned int>(res.status), response);
+  MHD_destroy_response(response);  // the connection keeps its reference
+  return queued;
+}
+
+void HttpGateway::ReleaseStream(const std::shared_ptr<TipStream>& stream) {
+  stream->Cancel();
+  stream->AwaitDone();
+  absl::MutexLock lock(&mu_);
+  streams_.erase(stream);
 }
 
 std::unique_ptr<grpc::ClientContext> HttpGateway::Context() const {
@@ -576,14 +866,16 @@ std::unique_ptr<grpc::ClientContext> HttpGateway::Context() const {
   return ctx;
 }
 
-void HttpGateway::Dispatch(const httplib::Request& req,
-                           httplib::Response& res) {
-  // Route on the raw target so that an escaped '/' inside a segment (a
-  // record key) stays inside it.
-  const absl::string_view target = req.target;
-  const absl::string_view raw_path = target.substr(0, target.find('?'));
+void HttpGateway::Dispatch(const HttpRequest& req, HttpResponse& res) {
+  // Route on the raw path so that an escaped '/' inside a segment (a record
+  // key) stays inside it.
+  const absl::string_view raw_path = req.path;
   if (raw_path.empty() || raw_path.front() != '/') {
     SetBadRequest(res, "request target must start with '/'");
+    return;
+  }
+  if (!req.bad_query.empty()) {
+    SetBadRequest(res, req.bad_query);
     return;
   }
   std::vector<std::string> segments;
@@ -593,6 +885,11 @@ void HttpGateway::Dispatch(const httplib::Request& req,
     if (!decoded) {
       SetBadRequest(res,
                     absl::StrCat("path: bad percent-encoding in ", Quote(raw)));
+      return;
+    }
+    if (!IsUtf8(*decoded)) {
+      SetBadRequest(res, absl::StrCat("path: ", Quote(raw),
+                                      " does not decode to valid UTF-8"));
       return;
     }
     segments.push_back(std::move(*decoded));
@@ -607,7 +904,7 @@ void HttpGateway::Dispatch(const httplib::Request& req,
                             Quote(raw_path), "; allowed: GET, HEAD"));
       return;
     }
-    ServeAsset(absl::StrCat("/", absl::StrJoin(segments, "/")), req, res);
+    ServeAsset(absl::StrCat("/", absl::StrJoin(segments, "/")), res);
     return;
   }
 
@@ -670,9 +967,7 @@ void HttpGateway::Dispatch(const httplib::Request& req,
   }
 }
 
-void HttpGateway::ServeAsset(const std::string& path,
-                             const httplib::Request& req,
-                             httplib::Response& res) {
+void HttpGateway::ServeAsset(const std::string& path, HttpResponse& res) {
   const WebAsset* asset = FindWebAsset(path == "/" ? "/index.html" : path);
   if (asset == nullptr) {
     SetError(res, 404, grpc::StatusCode::NOT_FOUND,
@@ -681,19 +976,19 @@ void HttpGateway::ServeAsset(const std::string& path,
   }
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
-  res.set_content(asset->data.data(), asset->data.size(),
-                  std::string(asset->content_type));
+  res.asset = asset;
+  res.content_type = std::string(asset->content_type);
 }
 
-void HttpGateway::GetInfo(httplib::Response& res) {
+void HttpGateway::GetInfo(HttpResponse& res) {
   v1::GetInfoResponse response;
   grpc::Status status =
       stub_->GetInfo(Context().get(), v1::GetInfoRequest(), &response);
   Reply(res, status, response);
 }
 
-void HttpGateway::ListBlocks(const httplib::Request& req,
-                             httplib::Response& res) {
+void HttpGateway::ListBlocks(const HttpRequest& req,
+                             HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> from = QueryNumber(req, "from");
   if (!from.ok()) return SetBadRequest(res, from.status().message());
   absl::StatusOr<std::optional<uint64_t>> to = QueryNumber(req, "to");
@@ -775,7 +1070,7 @@ void HttpGateway::ListBlocks(const httplib::Request& req,
   res.set_content(body, kJsonType);
 }
 
-void HttpGateway::GetBlock(const std::string& id, httplib::Response& res) {
+void HttpGateway::GetBlock(const std::string& id, HttpResponse& res) {
   v1::GetBlockRequest request;
   const bool all_digits = std::all_of(
       id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -796,7 +1091,7 @@ void HttpGateway::GetBlock(const std::string& id, httplib::Response& res) {
 }
 
 void HttpGateway::GetTransaction(const std::string& txid,
-                                 httplib::Response& res) {
+                                 HttpResponse& res) {
   std::optional<std::string> bytes = DisplayHashToBytes(txid);
   if (!bytes) {
     return SetBadRequest(
@@ -811,8 +1106,8 @@ void HttpGateway::GetTransaction(const std::string& txid,
   Reply(res, status, response);
 }
 
-void HttpGateway::SubmitTransaction(const httplib::Request& req,
-                                    httplib::Response& res) {
+void HttpGateway::SubmitTransaction(const HttpRequest& req,
+                                    HttpResponse& res) {
   v1::SubmitTransactionRequest request;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
@@ -831,7 +1126,7 @@ void HttpGateway::SubmitTransaction(const httplib::Request& req,
 }
 
 void HttpGateway::GetAccount(const std::string& address,
-                             httplib::Response& res) {
+                             HttpResponse& res) {
   v1::GetAccountRequest request;
   request.set_address(address);
   v1::GetAccountResponse response;
@@ -840,8 +1135,8 @@ void HttpGateway::GetAccount(const std::string& address,
 }
 
 void HttpGateway::GetAccountHistory(const std::string& address,
-                                    const httplib::Request& req,
-                                    httplib::Response& res) {
+                                    const HttpRequest& req,
+                                    HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> page_size =
       QueryNumber(req, "pageSize", std::numeric_limits<uint32_t>::max());
   if (!page_size.ok()) return SetBadRequest(res, page_size.status().message());
@@ -857,8 +1152,8 @@ void HttpGateway::GetAccountHistory(const std::string& address,
   Reply(res, status, response);
 }
 
-void HttpGateway::GetMempool(const httplib::Request& req,
-                             httplib::Response& res) {
+void HttpGateway::GetMempool(const HttpRequest& req,
+                             HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> limit =
       QueryNumber(req, "limit", std::numeric_limits<uint32_t>::max());
   if (!limit.ok()) return SetBadRequest(res, limit.status().message());
@@ -869,15 +1164,15 @@ void HttpGateway::GetMempool(const httplib::Request& req,
   Reply(res, status, response);
 }
 
-void HttpGateway::ListPeers(httplib::Response& res) {
+void HttpGateway::ListPeers(HttpResponse& res) {
   v1::ListPeersResponse response;
   grpc::Status status =
       stub_->ListPeers(Context().get(), v1::ListPeersRequest(), &response);
   Reply(res, status, response);
 }
 
-void HttpGateway::GetChainTips(const httplib::Request& req,
-                               httplib::Response& res) {
+void HttpGateway::GetChainTips(const HttpRequest& req,
+                               HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> limit =
       QueryNumber(req, "limit", std::numeric_limits<uint32_t>::max());
   if (!limit.ok()) return SetBadRequest(res, limit.status().message());
@@ -890,8 +1185,8 @@ void HttpGateway::GetChainTips(const httplib::Request& req,
 }
 
 void HttpGateway::GetRecords(const std::string& ns, const std::string* key,
-                             const httplib::Request& req,
-                             httplib::Response& res) {
+                             const HttpRequest& req,
+                             HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> page_size =
       QueryNumber(req, "pageSize", std::numeric_limits<uint32_t>::max());
   if (!page_size.ok()) return SetBadRequest(res, page_size.status().message());
@@ -907,7 +1202,7 @@ void HttpGateway::GetRecords(const std::string& ns, const std::string* key,
   Reply(res, status, response);
 }
 
-void HttpGateway::ServeEvents(httplib::Response& res) {
+void HttpGateway::ServeEvents(HttpResponse& res) {
   auto stream = std::make_shared<TipStream>();
   {
     absl::MutexLock lock(&mu_);
@@ -923,12 +1218,6 @@ void HttpGateway::ServeEvents(httplib::Response& res) {
     }
     streams_.insert(stream);
   }
-  auto release = [this, stream] {
-    stream->Cancel();
-    stream->AwaitDone();
-    absl::MutexLock lock(&mu_);
-    streams_.erase(stream);
-  };
   stream->Begin(stub_.get());
 
   // The first message (the current tip) comes at once: wait for it, so that
@@ -940,50 +1229,26 @@ void HttpGateway::ServeEvents(httplib::Response& res) {
     case TipStream::Next::kEvent:
       break;
     case TipStream::Next::kEnd:
-      release();
+      ReleaseStream(stream);
       if (status.ok()) {
         status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
                               "the node is shutting down");
       }
       return SetGrpcError(res, status);
     case TipStream::Next::kTimeout:
-      release();
+      ReleaseStream(stream);
       return SetError(res, 504, grpc::StatusCode::DEADLINE_EXCEEDED,
                       "no tip from the node in time");
   }
 
+  // Send() turns the stream into the response body (EventFeed), which
+  // releases the stream when the response is gone.
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  const absl::Duration keepalive = absl::FromChrono(options_.event_keepalive);
-  res.set_chunked_content_provider(
-      kEventStreamType,
-      [stream, keepalive, pending = std::move(first)](
-          size_t, httplib::DataSink& sink) mutable -> bool {
-        std::string event = std::move(pending);
-        pending.clear();
-        grpc::Status end;
-        if (event.empty()) {
-          switch (stream->Wait(keepalive, event, end)) {
-            case TipStream::Next::kEvent:
-              break;
-            case TipStream::Next::kTimeout: {
-              constexpr std::string_view kKeepAlive = ": keepalive\n\n";
-              return sink.write(kKeepAlive.data(), kKeepAlive.size());
-            }
-            case TipStream::Next::kEnd:
-              // The last chunk, then false: the library closes the
-              // connection (rather than keeping it idle, which would hold
-              // up Shutdown).
-              sink.done();
-              return false;
-          }
-        }
-        const std::string text =
-            absl::StrCat("event: tip\ndata: ", event, "\n\n");
-        return sink.write(text.data(), text.size());
-      },
-      [release](bool) { release(); });
+  res.set_content(absl::StrCat("event: tip\ndata: ", first, "\n\n"),
+                  kEventStreamType);
+  res.stream = std::move(stream);
 }
 
 }  // namespace pbchain

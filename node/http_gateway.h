@@ -12,10 +12,16 @@
 // with the HTTP status from Google's gRPC -> HTTP mapping. The route table is
 // in docs/OPERATIONS.md.
 //
-// Threads: cpp-httplib serves each connection on one thread of a fixed pool
-// (kHttpThreads); an open event stream holds one thread, which is why the
-// pool is larger than kHttpMaxEventStreams. Each API call makes one blocking
-// gRPC call with a kHttpRpcDeadline deadline.
+// HTTP itself is GNU libmicrohttpd (Debian's libmicrohttpd-dev), chosen over
+// cpp-httplib because it bounds what a hostile client can make the server
+// hold: the request line and headers live in a fixed per-connection pool
+// (kHttpConnectionMemoryBytes), the number of connections is capped
+// (kHttpMaxConnections), idle and stalled connections time out, bodies are
+// never decompressed, and stopping the daemon closes every connection.
+//
+// Threads: one thread per connection (at most kHttpMaxConnections); an open
+// event stream holds its connection's thread. Each API call makes one
+// blocking gRPC call with a kHttpRpcDeadline deadline.
 #ifndef PBCHAIN_NODE_HTTP_GATEWAY_H_
 #define PBCHAIN_NODE_HTTP_GATEWAY_H_
 
@@ -24,7 +30,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -34,18 +40,25 @@
 #include "grpcpp/grpcpp.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
+struct MHD_Connection;
+struct MHD_Daemon;
+
+namespace pbchain {
+struct HttpRequest;   // one HTTP request, as the handlers see it
+struct HttpResponse;  // what a handler answers
+}  // namespace pbchain
 
 namespace pbchain {
 
-// Largest request body (POST /v1/txs). A larger Content-Length is refused
-// with 413 before the body is read into memory; a POST without
-// Content-Length (e.g. chunked) is refused with 411.
+// Largest request body (POST /v1/txs). The body must come with a
+// Content-Length (411 otherwise, and for any Transfer-Encoding); a larger one
+// is refused with 413 before any of the body is read, and the connection is
+// closed. Bodies with a Content-Encoding other than identity get 415 (the
+// gateway never decompresses). Bodies of other requests are never read.
 inline constexpr size_t kHttpMaxRequestBodyBytes = 2 * 1024 * 1024;
+// A request body must have fully arrived this long after its headers, or the
+// connection is closed (a client trickling a body cannot hold it for long).
+inline constexpr std::chrono::seconds kHttpBodyDeadline{10};
 // Concurrent GET /v1/events/tips streams; one more gets 429.
 inline constexpr int kHttpMaxEventStreams = 16;
 // Tip events waiting for a slow event-stream reader; older ones are dropped
@@ -59,23 +72,20 @@ inline constexpr uint64_t kHttpDefaultBlocksPerPage = 20;
 inline constexpr uint64_t kHttpMaxBlocksPerPage = 100;
 inline constexpr size_t kHttpMaxBlocksResponseBytes = 8 * 1024 * 1024;
 // A ": keepalive" comment is sent on an idle event stream this often (keeps
-// proxies from closing it and notices clients that went away).
-inline constexpr std::chrono::seconds kHttpEventKeepAlive{15};
-// Worker threads serving connections: every event stream plus 16 for
-// everything else.
-inline constexpr int kHttpThreads = kHttpMaxEventStreams + 16;
-// Socket read and write timeouts for one request or response.
-inline constexpr std::chrono::seconds kHttpReadTimeout{10};
-inline constexpr std::chrono::seconds kHttpWriteTimeout{10};
-// An idle keep-alive connection is closed after this (it also bounds how long
-// Shutdown waits for idle connections) or after this many requests.
-inline constexpr std::chrono::seconds kHttpIdleTimeout{2};
-inline constexpr size_t kHttpMaxRequestsPerConnection = 100;
-// Longest request line target (414 above) and longest header line; these
-// are compiled into libcpp-httplib (CPPHTTPLIB_REQUEST_URI_MAX_LENGTH and
-// CPPHTTPLIB_HEADER_MAX_LENGTH; http_gateway.cc checks they agree).
-inline constexpr size_t kHttpMaxUriLength = 8192;
-inline constexpr size_t kHttpMaxHeaderLength = 8192;
+// proxies from closing it, notices clients that went away, and keeps the
+// stream's connection under kHttpConnectionTimeout, which it must be below).
+inline constexpr std::chrono::seconds kHttpEventKeepAlive{5};
+// Open connections (each served by its own thread), event streams included.
+// Connections beyond it are accepted and closed at once.
+inline constexpr int kHttpMaxConnections = 64;
+// A connection on which nothing arrives or leaves for this long is closed:
+// idle keep-alive connections, and clients that stop sending mid-request.
+inline constexpr std::chrono::seconds kHttpConnectionTimeout{10};
+// Memory of one connection for the request line, the headers and the
+// response headers (libmicrohttpd's per-connection pool). A request whose
+// line and headers do not fit (about half of it) is answered by
+// libmicrohttpd itself with 414 or 431 and closed.
+inline constexpr size_t kHttpConnectionMemoryBytes = 64 * 1024;
 // Most request headers (431 above).
 inline constexpr size_t kHttpMaxHeaderCount = 64;
 // Shutdown waits this long for ended event streams to finish their
@@ -90,10 +100,11 @@ struct HttpGatewayOptions {
   std::string listen;
   // Concurrent GET /v1/events/tips streams (0 refuses them all).
   int max_event_streams = kHttpMaxEventStreams;
-  // Interval of ": keepalive" comments on an idle event stream.
+  // Interval of ": keepalive" comments on an idle event stream; below
+  // kHttpConnectionTimeout.
   std::chrono::milliseconds event_keepalive = kHttpEventKeepAlive;
-  // Worker threads; must exceed max_event_streams.
-  int threads = kHttpThreads;
+  // Open connections; must exceed max_event_streams.
+  int max_connections = kHttpMaxConnections;
   // Deadline of each gRPC call into the node.
   std::chrono::milliseconds rpc_deadline = kHttpRpcDeadline;
 };
@@ -135,26 +146,40 @@ class HttpGateway {
   const std::string& host() const { return host_; }
 
   // Ends every open event stream (each ends its HTTP response cleanly),
-  // stops accepting connections and waits for the serving threads: requests
-  // in progress finish (each bounded by its gRPC deadline), idle keep-alive
-  // connections are closed within kHttpIdleTimeout. Call before the gRPC
-  // server's Shutdown so that no call into it is still in flight. Idempotent;
-  // from the owning thread.
+  // then stops the server: the listening socket is closed, every connection
+  // is closed (a request half sent, an idle keep-alive), and the serving
+  // threads are joined; a request being answered finishes first (bounded by
+  // its gRPC deadline). Call before the gRPC server's Shutdown so that no
+  // call into it is still in flight. Idempotent; from the owning thread.
   void Shutdown();
 
  private:
+  friend struct HttpResponse;
   class TipStream;  // one open event stream (http_gateway.cc)
-  struct Route;
+  struct EventFeed;  // an event stream's HTTP body
+  struct Exchange;   // a request in progress (libmicrohttpd's con_cls)
 
   HttpGateway(HttpGatewayOptions options, std::string host, int port,
               std::shared_ptr<grpc::Channel> channel);
 
-  void InstallHandlers();
+  // libmicrohttpd's access handler: called once when the headers are in,
+  // then per piece of body, then once more at the end of the body.
+  int OnRequest(MHD_Connection* connection, const char* url,
+                const char* method, const char* upload_data,
+                size_t* upload_data_size, void** con_cls);
+  // Refusals decided from the headers alone (header count, chunked or
+  // compressed bodies, body size). True if `res` holds one; otherwise
+  // `body_expected` says whether to read a body before answering.
+  bool CheckHeaders(MHD_Connection* connection, const HttpRequest& req,
+                    bool& body_expected, HttpResponse& res) const;
+  // Queues `res` on the connection. MHD_YES/MHD_NO as libmicrohttpd wants.
+  int Send(MHD_Connection* connection, HttpResponse& res);
   // Serves one request of any method and path.
-  void Dispatch(const httplib::Request& req, httplib::Response& res);
-  void ServeAsset(const std::string& path, const httplib::Request& req,
-                  httplib::Response& res);
-  void ServeEvents(httplib::Response& res);
+  void Dispatch(const HttpRequest& req, HttpResponse& res);
+  void ServeAsset(const std::string& path, HttpResponse& res);
+  void ServeEvents(HttpResponse& res);
+  // Ends an event stream's call and forgets it (its HTTP body is gone).
+  void ReleaseStream(const std::shared_ptr<TipStream>& stream);
   std::unique_ptr<grpc::ClientContext> Context() const;
   bool NoStreams() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return streams_.empty();
@@ -162,27 +187,27 @@ class HttpGateway {
 
   // The route handlers: each makes one RPC (two for /v1/blocks) and fills
   // `res` with its JSON or the error.
-  void GetInfo(httplib::Response& res);
-  void ListBlocks(const httplib::Request& req, httplib::Response& res);
-  void GetBlock(const std::string& id, httplib::Response& res);
-  void GetTransaction(const std::string& txid, httplib::Response& res);
-  void SubmitTransaction(const httplib::Request& req, httplib::Response& res);
-  void GetAccount(const std::string& address, httplib::Response& res);
-  void GetAccountHistory(const std::string& address,
-                         const httplib::Request& req, httplib::Response& res);
-  void GetMempool(const httplib::Request& req, httplib::Response& res);
-  void ListPeers(httplib::Response& res);
-  void GetChainTips(const httplib::Request& req, httplib::Response& res);
+  void GetInfo(HttpResponse& res);
+  void ListBlocks(const HttpRequest& req, HttpResponse& res);
+  void GetBlock(const std::string& id, HttpResponse& res);
+  void GetTransaction(const std::string& txid, HttpResponse& res);
+  void SubmitTransaction(const HttpRequest& req, HttpResponse& res);
+  void GetAccount(const std::string& address, HttpResponse& res);
+  void GetAccountHistory(const std::string& address, const HttpRequest& req,
+                         HttpResponse& res);
+  void GetMempool(const HttpRequest& req, HttpResponse& res);
+  void ListPeers(HttpResponse& res);
+  void GetChainTips(const HttpRequest& req, HttpResponse& res);
   void GetRecords(const std::string& ns, const std::string* key,
-                  const httplib::Request& req, httplib::Response& res);
+                  const HttpRequest& req, HttpResponse& res);
 
   const HttpGatewayOptions options_;
   const std::string host_;
   const int port_;
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::NodeService::Stub> stub_;
-  const std::unique_ptr<httplib::Server> server_;
-  std::thread listener_;
+  // Set by Start, cleared by Shutdown (owning thread only).
+  MHD_Daemon* daemon_ = nullptr;
   bool started_ = false;
 
   absl::Mutex mu_;

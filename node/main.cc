@@ -83,7 +83,8 @@ ABSL_FLAG(std::string, advertise, "",
 ABSL_FLAG(int, max_outbound, 8, "most peers this node dials (0..256)");
 ABSL_FLAG(int, max_inbound, 32, "most peers that may dial this node (0..1024)");
 ABSL_FLAG(std::string, http, "",
-          "HOST:PORT for the HTTP gateway: the NodeService API as JSON under "
+          "HOST:PORT for the HTTP gateway (HOST: an IP address, [v6] in "
+          "brackets, or localhost): the NodeService API as JSON under "
           "/v1/ (with a server-sent event stream of new tips) and the block "
           "explorer at /. Port 0 picks a free port (printed as 'pbnode http "
           "gateway listening on HOST:PORT'). It has no authentication: keep "

@@ -12,7 +12,7 @@ PACKAGES=(
   libabsl-dev libssl-dev librocksdb-dev nlohmann-json3-dev
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libcpp-httplib-dev
+  libmicrohttpd-dev libcpp-httplib-dev
   nodejs python3 python3-cryptography python3-grpcio python3-protobuf
   chromium
 )

@@ -5,6 +5,7 @@
 #include "node/http_gateway.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -135,6 +136,44 @@ TEST_F(HttpGatewayTest, BlocksResponseStopsBeforeTheSizeCap) {
   ASSERT_TRUE(peers);
   EXPECT_EQ(peers->status, 501);
   EXPECT_EQ(json::parse(peers->body)["status"], "UNIMPLEMENTED");
+}
+
+TEST_F(HttpGatewayTest, ListensOnIpv6LoopbackAndLocalhost) {
+  for (const char* listen : {"[::1]:0", "localhost:0"}) {
+    HttpGatewayOptions options;
+    options.listen = listen;
+    absl::StatusOr<std::unique_ptr<HttpGateway>> gateway = HttpGateway::Create(
+        options, server_->InProcessChannel(grpc::ChannelArguments()));
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    absl::StatusOr<int> port = (*gateway)->Start();
+    ASSERT_TRUE(port.ok()) << listen << ": " << port.status();
+    EXPECT_GT(*port, 0);
+    httplib::Client client(std::string(listen).rfind("[", 0) == 0 ? "::1"
+                                                                  : "localhost",
+                           *port);
+    httplib::Result r = client.Get("/v1/info");
+    ASSERT_TRUE(r) << listen << ": " << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 200) << listen;
+    (*gateway)->Shutdown();
+  }
+}
+
+// A listen host is an IP address or "localhost": other names are not looked
+// up (no DNS query), even one this machine resolves (its own hostname, from
+// /etc/hosts).
+TEST_F(HttpGatewayTest, HostNamesOtherThanLocalhostAreNotResolved) {
+  char name[256] = {};
+  ASSERT_EQ(gethostname(name, sizeof name - 1), 0);
+  HttpGatewayOptions options;
+  options.listen = std::string(name) + ":0";
+  absl::StatusOr<std::unique_ptr<HttpGateway>> gateway = HttpGateway::Create(
+      options, server_->InProcessChannel(grpc::ChannelArguments()));
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  absl::StatusOr<int> port = (*gateway)->Start();
+  ASSERT_FALSE(port.ok()) << options.listen;
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(port.status().message().find(options.listen), std::string::npos)
+      << port.status();
 }
 
 TEST(HttpGatewayHelpersTest, ListenAddress) {

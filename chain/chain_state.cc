@@ -192,6 +192,8 @@ ChainState::Node* ChainState::AddNode(const BlockIndexEntry& entry) {
   node->entry = entry;
   node->parent = entry.height == 0 ? nullptr : Lookup(entry.header.prev_hash);
   Node* raw = node.get();
+  if (raw->parent != nullptr) leaves_.erase(raw->parent);
+  leaves_.insert(raw);
   index_[entry.hash] = std::move(node);
   next_sequence_ = std::max(next_sequence_, entry.sequence + 1);
   return raw;
@@ -957,26 +959,22 @@ std::vector<ChainTip> ChainState::GetChainTips(size_t limit) const {
   out.push_back(ChainTip{tip->entry.hash, tip->entry.height, 0, tip->entry.hash,
                          ChainTipStatus::kActive, tip->entry.chain_work,
                          tip->entry.header.time});
-  absl::flat_hash_set<const Node*> parents;
-  parents.reserve(index_.size());
-  for (const auto& [hash, node] : index_) {
-    if (node->parent != nullptr) parents.insert(node->parent);
-  }
   std::vector<const Node*> side;
-  for (const auto& [hash, node] : index_) {
-    if (node.get() != tip && !parents.contains(node.get())) {
-      side.push_back(node.get());
-    }
+  side.reserve(leaves_.size());
+  for (const Node* leaf : leaves_) {
+    if (leaf != tip) side.push_back(leaf);
   }
-  std::sort(side.begin(), side.end(), [](const Node* a, const Node* b) {
-    if (a->entry.height != b->entry.height)
-      return a->entry.height > b->entry.height;
-    if (a->entry.chain_work != b->entry.chain_work)
-      return a->entry.chain_work > b->entry.chain_work;
-    return a->entry.sequence < b->entry.sequence;
-  });
-  for (const Node* n : side) {
-    if (out.size() >= limit) break;
+  const size_t wanted = std::min(side.size(), limit - 1);
+  std::partial_sort(side.begin(), side.begin() + wanted, side.end(),
+                    [](const Node* a, const Node* b) {
+                      if (a->entry.height != b->entry.height)
+                        return a->entry.height > b->entry.height;
+                      if (a->entry.chain_work != b->entry.chain_work)
+                        return a->entry.chain_work > b->entry.chain_work;
+                      return a->entry.sequence < b->entry.sequence;
+                    });
+  for (size_t i = 0; i < wanted; ++i) {
+    const Node* n = side[i];
     const Node* fork = n;
     while (!IsActiveLocked(fork)) fork = fork->parent;  // genesis is active
     out.push_back(

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "chain/block.h"
@@ -182,8 +183,9 @@ class ChainState {
   // The branch tips of the block tree: the main-chain tip first, then every
   // block without children that is not the main tip (side branches), by
   // height descending (ties: more work first, then earlier seen); at most
-  // `limit` in all. O(index size) under the lock, plus the walk from each
-  // returned side tip back to the main chain.
+  // `limit` in all. Reads the set of childless blocks kept as blocks are
+  // added (not the whole index): O(branch tips) under the reader lock, plus
+  // the walk from each returned side tip back to the main chain.
   std::vector<ChainTip> GetChainTips(size_t limit) const;
 
   // A block locator of the active chain: tip, then exponentially sparser
@@ -288,6 +290,11 @@ class ChainState {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<Hash256, std::unique_ptr<Node>> index_
       ABSL_GUARDED_BY(mu_);
+  // The blocks of index_ without children (the tips of the block tree,
+  // the main tip among them unless it has a child, e.g. one marked failed).
+  // AddNode keeps it: a new block is a leaf and its parent no longer is.
+  // Blocks never leave the index, so nothing else changes it.
+  absl::flat_hash_set<Node*> leaves_ ABSL_GUARDED_BY(mu_);
   std::vector<Node*> active_ ABSL_GUARDED_BY(mu_);  // active_[h] at height h
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
 };

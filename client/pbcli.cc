@@ -53,6 +53,8 @@ constexpr int kExitPending = 3;
 constexpr uint64_t kDefaultSendFee = 1;
 constexpr uint64_t kDefaultPutFee = 0;
 constexpr uint64_t kDefaultChainBlocks = 20;
+// Entries `history` shows without --limit (the node's default page).
+constexpr uint64_t kDefaultHistoryEntries = 50;
 
 constexpr char kUsage[] = R"(pbcli: command-line client of a pbchain node
 
@@ -127,7 +129,8 @@ const std::map<std::string, std::string>& CommandHelp() {
   --json: {"address", "balance", "nonce", "pending_nonce", "height"})"},
       {"history", R"(pbcli history [ADDRESS] [--limit N] [--page-token T]
   Confirmed transactions sending to or from ADDRESS (default: the
-  wallet's), newest first, one line each.
+  wallet's), newest first, one line each: at most N (default 50, at most
+  500), and "more: --page-token T" when older ones remain.
   Example: pbcli history --limit 10
   --json: {"address", "height", "entries": [{"txid", "block_height",
           "block_hash", "time", "received", "sent", "tx"}], "next_page_token"})"},
@@ -151,9 +154,10 @@ const std::map<std::string, std::string>& CommandHelp() {
   Example: pbcli put guestbook alice "hello, chain"
   --json: as send)"},
       {"get", R"(pbcli get NAMESPACE [KEY] [--limit N] [--page-token T]
-  Confirmed records of NAMESPACE (at most N, default 100, in chain order),
-  or the one record with KEY (exit 1 if there is none). Payloads are shown
-  as text when they are printable UTF-8, else as 0x-hex.
+  Confirmed records of NAMESPACE (at most N, default 100, at most 1000, in
+  chain order; "more: --page-token T" when more remain), or the one record
+  with KEY (exit 1 if there is none). Payloads are shown as text when they
+  are printable UTF-8, else as 0x-hex.
   Example: pbcli get guestbook alice
   --json: {"records": [{"namespace", "key", "payload", "payload_hex",
           "txid", "block_hash", "block_height", "time", "sender"}],
@@ -167,7 +171,8 @@ const std::map<std::string, std::string>& CommandHelp() {
           "version", "prev_hash", "merkle_root", "time", "bits", "nonce",
           "txs": [{"txid", "kind", "from", "to", "amount", "fee", ...}]})"},
       {"chain", R"(pbcli chain [--from H] [--to H]
-  One line per main-chain block from H to H (default: the newest 20).
+  One line per main-chain block from H to H (default: the newest 20), any
+  number of blocks; without --to, or with one above the tip, up to the tip.
   Example: pbcli chain --from 0 --to 10
   --json: one object per line {"height", "hash", "time", "tx_count",
           "prev_hash"})"},
@@ -658,23 +663,37 @@ int Cli::History() {
     if (!w.ok()) return Fail(kExitUsage, w.status().message());
     address = w->address;
   }
-  uint64_t limit = 0;
+  uint64_t limit = kDefaultHistoryEntries;
   if (const std::string* l = Opt("limit")) {
     absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
     if (!v.ok()) return Fail(kExitUsage, v.status().message());
-    limit = std::min<uint64_t>(*v, 500);
+    // 0: the default, as the node reads a page size of 0.
+    if (*v > 0) limit = std::min<uint64_t>(*v, 500);
   }
   const std::string* token = Opt("page-token");
   if (!Connect(rc)) return rc;
-  absl::StatusOr<v1::GetAccountHistoryResponse> h = node_->GetAccountHistory(
-      address, static_cast<uint32_t>(limit), token ? *token : "");
-  if (!h.ok()) return FailStatus(h.status());
+  // The node may end a page before page_size (its byte budget per page):
+  // ask again from its token until `limit` entries or the oldest one.
+  std::vector<v1::AccountHistoryEntry> entries;
+  std::string next_token = token ? *token : "";
+  uint32_t height = 0;
+  do {
+    absl::StatusOr<v1::GetAccountHistoryResponse> h = node_->GetAccountHistory(
+        address, static_cast<uint32_t>(limit - entries.size()), next_token);
+    if (!h.ok()) return FailStatus(h.status());
+    if (entries.empty()) height = h->height();
+    for (v1::AccountHistoryEntry& e : *h->mutable_entries()) {
+      entries.push_back(std::move(e));
+    }
+    next_token = h->next_page_token();
+    if (h->entries_size() == 0) break;  // no progress: do not loop
+  } while (!next_token.empty() && entries.size() < limit);
   if (args_.json) {
     Json j;
     j["address"] = address.ToText();
-    j["height"] = h->height();
+    j["height"] = height;
     j["entries"] = Json::array();
-    for (const auto& e : h->entries()) {
+    for (const auto& e : entries) {
       Json x;
       x["txid"] = DisplayHash(e.txid());
       x["block_height"] = e.block_height();
@@ -685,17 +704,17 @@ int Cli::History() {
       x["tx"] = TxJson(e.transaction());
       j["entries"].push_back(x);
     }
-    j["next_page_token"] = h->next_page_token();
+    j["next_page_token"] = next_token;
     PrintJson(j);
   } else {
-    for (const auto& e : h->entries()) {
+    for (const auto& e : entries) {
       std::cout << e.block_height() << "  " << DisplayHash(e.txid()) << "  +"
                 << e.received() << " -" << e.sent() << "  "
                 << TxLine(e.transaction()) << "\n";
     }
-    if (h->entries().empty()) std::cout << "(no transactions)\n";
-    if (!h->next_page_token().empty()) {
-      std::cout << "more: --page-token " << h->next_page_token() << "\n";
+    if (entries.empty()) std::cout << "(no transactions)\n";
+    if (!next_token.empty()) {
+      std::cout << "more: --page-token " << next_token << "\n";
     }
     std::cout << std::flush;
   }
@@ -893,13 +912,24 @@ int Cli::Get() {
   }
   const std::string* token = Opt("page-token");
   if (!Connect(rc)) return rc;
-  absl::StatusOr<v1::GetRecordsResponse> recs = node_->GetRecords(
-      ns, key, static_cast<uint32_t>(limit), token ? *token : "");
-  if (!recs.ok()) return FailStatus(recs.status());
+  // The node may end a page before page_size (its byte budget per page):
+  // ask again from its token until `limit` records or the namespace's end.
+  std::vector<v1::RecordEntry> records;
+  std::string next_token = token ? *token : "";
+  do {
+    absl::StatusOr<v1::GetRecordsResponse> recs = node_->GetRecords(
+        ns, key, static_cast<uint32_t>(limit - records.size()), next_token);
+    if (!recs.ok()) return FailStatus(recs.status());
+    for (v1::RecordEntry& e : *recs->mutable_records()) {
+      records.push_back(std::move(e));
+    }
+    next_token = recs->next_page_token();
+    if (recs->records_size() == 0) break;  // no progress: do not loop
+  } while (!next_token.empty() && records.size() < limit);
   if (args_.json) {
     Json j;
     j["records"] = Json::array();
-    for (const auto& e : recs->records()) {
+    for (const auto& e : records) {
       Json x = RecordJson(e.record());
       x["txid"] = DisplayHash(e.txid());
       x["block_hash"] = DisplayHash(e.block_hash());
@@ -908,29 +938,29 @@ int Cli::Get() {
       x["sender"] = e.sender_address();
       j["records"].push_back(x);
     }
-    j["next_page_token"] = recs->next_page_token();
+    j["next_page_token"] = next_token;
     PrintJson(j);
-  } else if (key && recs->records_size() > 0) {
+  } else if (key && !records.empty()) {
     // One keyed record: the payload on the first line, details after.
-    const auto& e = recs->records(0);
+    const auto& e = records[0];
     std::cout << PayloadForDisplay(e.record().payload()) << "\n"
               << "  (block " << e.block_height() << ", txid "
               << DisplayHash(e.txid()) << ", from " << e.sender_address()
               << ", " << FormatUnixTime(e.block_time()) << ")" << std::endl;
   } else {
-    for (const auto& e : recs->records()) {
+    for (const auto& e : records) {
       std::cout << e.block_height() << "  " << DisplayHash(e.txid()) << "  ";
       if (e.record().has_key()) {
         std::cout << PayloadForDisplay(e.record().key()) << " = ";
       }
       std::cout << PayloadForDisplay(e.record().payload()) << "\n";
     }
-    if (!recs->next_page_token().empty()) {
-      std::cout << "more: --page-token " << recs->next_page_token() << "\n";
+    if (!next_token.empty()) {
+      std::cout << "more: --page-token " << next_token << "\n";
     }
     std::cout << std::flush;
   }
-  if (key && recs->records_size() == 0) {
+  if (key && records.empty()) {
     return Fail(kExitFailure,
                 absl::StrCat("no record '", *key, "' in namespace '", ns, "'"));
   }
@@ -1042,26 +1072,39 @@ int Cli::Chain() {
     from = top >= kDefaultChainBlocks - 1 ? top - (kDefaultChainBlocks - 1) : 0;
   }
   uint64_t count = 0;
-  absl::Status s =
-      node_->GetBlocks(*from, to, [&](const v1::GetBlocksResponse& b) {
-        const v1::BlockHeader& h = b.block().header();
-        if (args_.json) {
-          Json j;
-          j["height"] = b.height();
-          j["hash"] = DisplayHash(b.hash());
-          j["time"] = h.time();
-          j["tx_count"] = b.block().transactions_size();
-          j["prev_hash"] = DisplayHash(h.prev_hash());
-          PrintJson(j);
-        } else {
-          std::cout << b.height() << "  " << DisplayHash(b.hash()) << "  "
-                    << FormatUnixTime(h.time()) << "  "
-                    << b.block().transactions_size() << " tx" << std::endl;
-        }
-        ++count;
-        return true;
-      });
-  if (!s.ok()) return FailStatus(s);
+  // The node ends a GetBlocks stream after kMaxBlocksPerStream blocks (OK,
+  // like the end of the chain): continue from the next height, each stream
+  // with its own deadline, until `to` or the tip.
+  std::optional<uint64_t> last;
+  auto print = [&](const v1::GetBlocksResponse& b) {
+    last = b.height();
+    const v1::BlockHeader& h = b.block().header();
+    if (args_.json) {
+      Json j;
+      j["height"] = b.height();
+      j["hash"] = DisplayHash(b.hash());
+      j["time"] = h.time();
+      j["tx_count"] = b.block().transactions_size();
+      j["prev_hash"] = DisplayHash(h.prev_hash());
+      PrintJson(j);
+    } else {
+      std::cout << b.height() << "  " << DisplayHash(b.hash()) << "  "
+                << FormatUnixTime(h.time()) << "  "
+                << b.block().transactions_size() << " tx" << std::endl;
+    }
+    ++count;
+    return true;
+  };
+  uint64_t next = *from;
+  while (true) {
+    last.reset();
+    absl::Status s = node_->GetBlocks(next, to, print);
+    // A continuation that starts above the tip: the chain ends there.
+    if (absl::IsOutOfRange(s) && next != *from) break;
+    if (!s.ok()) return FailStatus(s);
+    if (!last || (to && *last >= *to)) break;
+    next = *last + 1;
+  }
   if (count == 0 && !args_.json) {
     std::cerr << "pbcli: no blocks in that range (the chain is shorter)\n";
   }

@@ -28,6 +28,8 @@
 #include "chain/transaction.h"
 #include "chain/validation.h"
 #include "glog/logging.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/message.h"
 #include "node/status.h"
 #include "node/wire.h"
 #include "proto/convert.h"
@@ -68,6 +70,14 @@ absl::StatusOr<TxPosition> ParseHistoryPageToken(const std::string& token) {
            uint32_t{(*raw)[at + 2]} << 8 | uint32_t{(*raw)[at + 3]};
   };
   return TxPosition{be32(0), be32(4)};
+}
+
+// Bytes `entry` adds to its response as one element of a repeated message
+// field: its encoding plus the field's tag (1 byte for fields 1..15) and
+// length prefix.
+size_t RepeatedEntryBytes(const google::protobuf::Message& entry) {
+  const size_t size = entry.ByteSizeLong();
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(size) + size;
 }
 
 v1::ChainTipStatus ChainTipStatusToProto(ChainTipStatus status) {
@@ -757,7 +767,12 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
                           "namespace: want 1..64 characters of [a-z0-9._-]"));
   }
   const ChainState& chain = node_->chain();
+  // Records read: one for a key, else up to one more than the page holds.
   std::vector<RecordEntry> records;
+  // Records the page may hold; a page also ends before the record that would
+  // take it past kMaxRecordsResponseBytes (never before the first). When it
+  // ends early, the token names the last record sent.
+  size_t page_size = 1;
   if (request->has_key()) {
     if (request->key().empty() || request->key().size() > kMaxRecordKeyLen) {
       return Reply(ctx, absl::InvalidArgumentError(absl::StrCat(
@@ -773,10 +788,9 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
     if (!found.ok()) return Reply(ctx, found.status());
     if (found->has_value()) records.push_back(**std::move(found));
   } else {
-    const uint32_t page_size =
-        request->page_size() == 0
-            ? kDefaultRecordsPageSize
-            : std::min(request->page_size(), kMaxRecordsPageSize);
+    page_size = request->page_size() == 0
+                    ? kDefaultRecordsPageSize
+                    : std::min(request->page_size(), kMaxRecordsPageSize);
     std::string start_after;
     if (!request->page_token().empty()) {
       const std::string prefix = RecordNamespacePrefix(ns);
@@ -792,14 +806,9 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
       start_after.assign(key->begin(), key->end());
     }
     absl::StatusOr<std::vector<RecordEntry>> page =
-        chain.ListRecords(ns, start_after, size_t{page_size} + 1);
+        chain.ListRecords(ns, start_after, page_size + 1);
     if (!page.ok()) return Reply(ctx, page.status());
     records = *std::move(page);
-    if (records.size() > page_size) {
-      records.resize(page_size);
-      response->set_next_page_token(
-          HexEncode(AsBytes(records.back().index_key)));
-    }
   }
   // The sender and block time come from the block; read each block once.
   struct BlockTxs {
@@ -807,7 +816,14 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
     absl::flat_hash_map<Hash256, Transaction> txs;
   };
   absl::flat_hash_map<Hash256, BlockTxs> blocks;
-  for (const RecordEntry& r : records) {
+  size_t response_bytes = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i == page_size) {  // more records than the page holds
+      response->set_next_page_token(
+          HexEncode(AsBytes(records[i - 1].index_key)));
+      break;
+    }
+    const RecordEntry& r = records[i];
     auto it = blocks.find(r.location.block_hash);
     if (it == blocks.end()) {
       absl::StatusOr<Block> block = chain.GetBlock(r.location.block_hash);
@@ -822,16 +838,23 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
       }
       it = blocks.emplace(r.location.block_hash, std::move(b)).first;
     }
-    v1::RecordEntry* out = response->add_records();
-    *out->mutable_record() = DataRecordToProto(r.record);
-    out->set_txid(HashBytes(r.location.txid));
-    out->set_block_hash(HashBytes(r.location.block_hash));
-    out->set_block_height(r.location.height);
-    out->set_block_time(it->second.time);
+    v1::RecordEntry out;
+    *out.mutable_record() = DataRecordToProto(r.record);
+    out.set_txid(HashBytes(r.location.txid));
+    out.set_block_hash(HashBytes(r.location.block_hash));
+    out.set_block_height(r.location.height);
+    out.set_block_time(it->second.time);
     if (auto tx = it->second.txs.find(r.location.txid);
         tx != it->second.txs.end() && !tx->second.IsCoinbase()) {
-      out->set_sender_address(tx->second.SenderAddress().ToText());
+      out.set_sender_address(tx->second.SenderAddress().ToText());
     }
+    response_bytes += RepeatedEntryBytes(out);
+    if (i > 0 && response_bytes > kMaxRecordsResponseBytes) {
+      response->set_next_page_token(
+          HexEncode(AsBytes(records[i - 1].index_key)));
+      break;
+    }
+    *response->add_records() = std::move(out);
   }
   return Reply(ctx, grpc::Status::OK);
 }
@@ -864,18 +887,31 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetAccountHistory(
   absl::StatusOr<AddressHistoryPage> page =
       node_->chain().GetAddressHistory(*address, before, page_size);
   if (!page.ok()) return Reply(ctx, page.status());
-  for (const AddressHistoryEntry& e : page->entries) {
-    v1::AccountHistoryEntry* out = response->add_entries();
-    out->set_txid(HashBytes(e.txid));
-    *out->mutable_transaction() = TransactionToProto(e.tx);
-    out->set_block_hash(HashBytes(e.block_hash));
-    out->set_block_height(e.height);
-    out->set_block_time(e.block_time);
-    out->set_index_in_block(e.index);
-    out->set_received(e.received);
-    out->set_sent(e.sent);
+  // The page ends early, before the entry that would take it past
+  // kMaxHistoryResponseBytes (never before the first); the token then names
+  // the last entry sent, as the chain's own `next` does.
+  std::optional<TxPosition> next = page->next;
+  size_t response_bytes = 0;
+  for (size_t i = 0; i < page->entries.size(); ++i) {
+    const AddressHistoryEntry& e = page->entries[i];
+    v1::AccountHistoryEntry out;
+    out.set_txid(HashBytes(e.txid));
+    *out.mutable_transaction() = TransactionToProto(e.tx);
+    out.set_block_hash(HashBytes(e.block_hash));
+    out.set_block_height(e.height);
+    out.set_block_time(e.block_time);
+    out.set_index_in_block(e.index);
+    out.set_received(e.received);
+    out.set_sent(e.sent);
+    response_bytes += RepeatedEntryBytes(out);
+    if (i > 0 && response_bytes > kMaxHistoryResponseBytes) {
+      const AddressHistoryEntry& last = page->entries[i - 1];
+      next = TxPosition{last.height, last.index};
+      break;
+    }
+    *response->add_entries() = std::move(out);
   }
-  if (page->next) response->set_next_page_token(HistoryPageToken(*page->next));
+  if (next) response->set_next_page_token(HistoryPageToken(*next));
   response->set_height(page->tip_height);
   return Reply(ctx, grpc::Status::OK);
 }

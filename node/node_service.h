@@ -12,9 +12,12 @@
 //  - GetMempool: kDefaultMempoolLimit entries by default, kMaxMempoolLimit
 //    at most.
 //  - GetRecords: kDefaultRecordsPageSize per page by default,
-//    kMaxRecordsPageSize at most.
+//    kMaxRecordsPageSize at most, and a page ends before the record that
+//    would take its encoded entries past kMaxRecordsResponseBytes (always at
+//    least one record), with a next_page_token there.
 //  - GetAccountHistory: kDefaultHistoryPageSize per page by default,
-//    kMaxHistoryPageSize at most.
+//    kMaxHistoryPageSize at most, and cut before kMaxHistoryResponseBytes
+//    the same way.
 //  - GetChainTips: kDefaultChainTipsLimit tips by default,
 //    kMaxChainTipsLimit at most.
 //  - WatchTips: at most kMaxQueuedTipEvents tip events wait for a slow
@@ -56,6 +59,13 @@ inline constexpr uint32_t kDefaultRecordsPageSize = 100;
 inline constexpr uint32_t kMaxRecordsPageSize = 1000;
 inline constexpr uint32_t kDefaultHistoryPageSize = 50;
 inline constexpr uint32_t kMaxHistoryPageSize = 500;
+// Byte budgets of one GetRecords / GetAccountHistory page: the encoded
+// entries (with their framing in the response). One entry is at most about
+// 66 KB (a 64 KiB record payload in a transaction), so a page stays far
+// below the 4 MiB gRPC message limit: 1000 records or 500 history entries
+// of that size would not.
+inline constexpr size_t kMaxRecordsResponseBytes = 1 << 20;
+inline constexpr size_t kMaxHistoryResponseBytes = 1 << 20;
 inline constexpr uint32_t kDefaultChainTipsLimit = 20;
 inline constexpr uint32_t kMaxChainTipsLimit = 100;
 inline constexpr size_t kMaxQueuedTipEvents = 256;

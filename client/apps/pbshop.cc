@@ -67,8 +67,8 @@ terminal, each line read is echoed after its prompt.
 
 On the chain (shop NAME): namespace "shop.NAME" key "owner" (the owner's
 address), "shop.NAME.shoppers" key = shopper address (payload {"name"}),
-"shop.NAME.orders" key = "<shopper address>/<nonce>" (payload {"item",
-"qty", "price"}). Records with a key are write-once.
+"shop.NAME.orders" without a key (payload {"item", "qty", "price"}, in the
+purchase's transfer to the owner). Records with a key are write-once.
 
 Options:
   --node HOST:PORT       node to talk to (default $PBCHAIN_NODE, else
@@ -415,7 +415,6 @@ int ShopApp::Buy(const std::string& item_text, const std::string& qty_text) {
     j["price"] = item->price;
     j["cost"] = r->cost;
     j["fee"] = r->fee;
-    j["order_key"] = r->order_key;
     j["txid"] = r->write.txid.ToDisplayHex();
     j["block_height"] = r->write.block_height;
     j["balance"] = after->balance;

@@ -10,7 +10,7 @@ absl::StatusOr<std::vector<v1::RecordEntry>> ReadAllRecords(
     const std::optional<std::string>& key) {
   std::vector<v1::RecordEntry> out;
   std::string token;
-  for (int page = 0; page < kMaxRecordPages; ++page) {
+  while (true) {
     absl::StatusOr<v1::GetRecordsResponse> resp =
         node.GetRecords(ns, key, kRecordPageSize, token);
     if (!resp.ok()) return resp.status();
@@ -18,12 +18,18 @@ absl::StatusOr<std::vector<v1::RecordEntry>> ReadAllRecords(
       out.push_back(std::move(e));
     }
     if (resp->next_page_token().empty()) return out;
+    if (resp->records_size() == 0) {
+      return absl::UnknownError(
+          absl::StrCat("the node sent an empty page of namespace ", ns,
+                       " with a page token; stopped reading"));
+    }
+    if (out.size() > kMaxRecordsRead) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("namespace ", ns, " has more than ", kMaxRecordsRead,
+                       " records; stopped reading"));
+    }
     token = resp->next_page_token();
   }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("namespace ", ns, " has more than ",
-                   static_cast<uint64_t>(kMaxRecordPages) * kRecordPageSize,
-                   " records; stopped reading"));
 }
 
 absl::StatusOr<std::optional<v1::RecordEntry>> FindRecord(

@@ -17,16 +17,20 @@
 
 namespace pbchain::apps {
 
-// Records fetched per GetRecords page (the node's cap).
+// Records asked for per GetRecords page (the node's cap). The node may
+// send fewer (its byte budget per page, kMaxRecordsResponseBytes) and then
+// still returns a page token.
 inline constexpr uint32_t kRecordPageSize = 1000;
-// At most this many pages are read (a bound against a node that keeps
-// returning page tokens); 1,000 pages of 1,000 records.
-inline constexpr int kMaxRecordPages = 1000;
+// At most this many records are read (a bound against a node that keeps
+// returning page tokens).
+inline constexpr size_t kMaxRecordsRead = 1'000'000;
 
-// Every confirmed record of `ns` (optionally only `key`), all pages, in the
-// node's order. Errors: the node's (INVALID_ARGUMENT for a bad namespace or
-// a page token made stale by a reorg, UNAVAILABLE, DEADLINE_EXCEEDED, ...);
-// RESOURCE_EXHAUSTED after kMaxRecordPages pages.
+// Every confirmed record of `ns` (optionally only `key`), all pages (it
+// follows next_page_token until it is empty, however short the pages), in
+// the node's order. Errors: the node's (INVALID_ARGUMENT for a bad namespace
+// or a page token made stale by a reorg, UNAVAILABLE, DEADLINE_EXCEEDED,
+// ...); RESOURCE_EXHAUSTED beyond kMaxRecordsRead records; UNKNOWN if the
+// node sends a page token with an empty page (no progress).
 absl::StatusOr<std::vector<v1::RecordEntry>> ReadAllRecords(
     client::NodeClient& node, const std::string& ns,
     const std::optional<std::string>& key = std::nullopt);

@@ -37,6 +37,13 @@ std::optional<Address> SenderOf(const v1::Transaction& tx) {
   return AddressOf(client::SenderAddressText(tx.sender_pubkey()));
 }
 
+// How an order record is named in messages: its key if it has one (the
+// older keyed orders), else its transaction.
+std::string OrderLabel(const v1::RecordEntry& e) {
+  if (e.record().has_key()) return e.record().key();
+  return absl::StrCat("tx ", client::DisplayHash(e.txid()));
+}
+
 // absl's string_view is its own type in this abseil build.
 absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
 
@@ -167,31 +174,36 @@ absl::StatusOr<Order> VerifyOrder(const v1::RecordEntry& entry,
   };
   const v1::DataRecord& r = entry.record();
   if (r.namespace_() != orders_ns) return bad("not in ", orders_ns);
-  if (!r.has_key()) return bad("order without a key");
-  const std::string& key = r.key();
-  const size_t slash = key.find('/');
-  if (slash == std::string::npos) return bad("key is not ADDRESS/NONCE");
-  std::optional<Address> key_addr = AddressOf(key.substr(0, slash));
-  uint64_t key_nonce = 0;
-  const std::string nonce_text = key.substr(slash + 1);
-  if (!key_addr || nonce_text.empty() ||
-      !absl::ascii_isdigit(static_cast<unsigned char>(nonce_text[0])) ||
-      !absl::SimpleAtoi(nonce_text, &key_nonce) ||
-      absl::StrCat(key_nonce) != nonce_text) {
-    return bad("key is not ADDRESS/NONCE");
-  }
   std::optional<Address> sender = SenderOf(tx);
   if (!sender) return bad("not carried by a transfer");
-  if (*sender != *key_addr)
-    return bad("key names another address than the sender");
   if (!entry.sender_address().empty()) {
     std::optional<Address> listed = AddressOf(entry.sender_address());
     if (!listed || *listed != *sender) return bad("sender mismatch");
   }
-  if (tx.nonce() != key_nonce) return bad("key nonce is not the transaction's");
   if (!tx.has_record() || tx.record().namespace_() != r.namespace_() ||
-      !tx.record().has_key() || tx.record().key() != key) {
+      tx.record().has_key() != r.has_key() || tx.record().key() != r.key() ||
+      tx.record().payload() != r.payload()) {
     return bad("transaction does not carry this record");
+  }
+  // A keyed order (as pbshop wrote them before orders became keyless) must
+  // name its own transaction's sender and nonce.
+  if (r.has_key()) {
+    const std::string& key = r.key();
+    const size_t slash = key.find('/');
+    if (slash == std::string::npos) return bad("key is not ADDRESS/NONCE");
+    std::optional<Address> key_addr = AddressOf(key.substr(0, slash));
+    uint64_t key_nonce = 0;
+    const std::string nonce_text = key.substr(slash + 1);
+    if (!key_addr || nonce_text.empty() ||
+        !absl::ascii_isdigit(static_cast<unsigned char>(nonce_text[0])) ||
+        !absl::SimpleAtoi(nonce_text, &key_nonce) ||
+        absl::StrCat(key_nonce) != nonce_text) {
+      return bad("key is not ADDRESS/NONCE");
+    }
+    if (*sender != *key_addr)
+      return bad("key names another address than the sender");
+    if (tx.nonce() != key_nonce)
+      return bad("key nonce is not the transaction's");
   }
   if (tx.recipient() != RawAddress(owner)) return bad("not paid to the owner");
 
@@ -446,14 +458,15 @@ absl::StatusOr<BuyResult> ShopClient::Buy(const client::Wallet& shopper,
   result.cost = *cost;
   result.fee = options.fee;
   result.before = *funds;
-  result.order_key = OrderKey(shopper.address, funds->pending_nonce);
   client::TransferRequest request;
   request.recipient = info->owner;
   request.amount = *cost;
   request.fee = options.fee;
   request.nonce = funds->pending_nonce;
+  // Keyless: nobody can take the record's place beforehand (a keyed record
+  // is write-once, and a predictable key could be written first by anyone).
   request.record =
-      client::MakeRecord(ns_.orders, result.order_key, OrderPayload(item, qty));
+      client::MakeRecord(ns_.orders, std::nullopt, OrderPayload(item, qty));
   absl::StatusOr<client::WriteResult> write = client::SendTransfer(
       *node_, shopper.key, request, options.wait, options.progress);
   if (!write.ok()) return write.status();
@@ -484,20 +497,15 @@ absl::StatusOr<Inventory> ShopClient::GetInventory(const Address& who) {
   absl::StatusOr<std::vector<v1::RecordEntry>> records =
       ReadAllRecords(*node_, ns_.orders);
   if (!records.ok()) return records.status();
-  const std::string prefix = absl::StrCat(who.ToText(), "/");
   for (const v1::RecordEntry& e : *records) {
-    if (!e.record().has_key()) continue;
-    // Keys are compared as text case-insensitively (address text may be
-    // written in either case); VerifyOrder checks the rest.
-    if (e.record().key().size() <= prefix.size() ||
-        !absl::EqualsIgnoreCase(e.record().key().substr(0, prefix.size()),
-                                prefix)) {
-      continue;
-    }
+    // Only the orders `who` sent (the node names each record's sender);
+    // VerifyOrder checks the rest against the transaction.
+    std::optional<Address> sender = AddressOf(e.sender_address());
+    if (!sender || *sender != who) continue;
+    const std::string label = OrderLabel(e);
     absl::StatusOr<Hash256> txid = Hash256::FromBytes(AsBytes(e.txid()));
     if (!txid.ok()) {
-      inv.ignored.push_back(
-          absl::StrCat("order ", e.record().key(), ": bad txid"));
+      inv.ignored.push_back(absl::StrCat("order ", label, ": bad txid"));
       continue;
     }
     absl::StatusOr<v1::GetTransactionResponse> tx =
@@ -506,8 +514,8 @@ absl::StatusOr<Inventory> ShopClient::GetInventory(const Address& who) {
     absl::StatusOr<Order> order =
         VerifyOrder(e, tx->transaction(), ns_.orders, info->owner);
     if (!order.ok()) {
-      inv.ignored.push_back(absl::StrCat("order ", e.record().key(), ": ",
-                                         order.status().message()));
+      inv.ignored.push_back(
+          absl::StrCat("order ", label, ": ", order.status().message()));
       continue;
     }
     inv.items[order->item] += order->qty;

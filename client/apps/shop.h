@@ -9,12 +9,16 @@
 //                         {"name": "..."}; carried by the owner's transfer
 //                         of kShopperGrant coins to that address (write-once:
 //                         an address is funded once).
-//   "shop.NAME.orders"    key = "<shopper address>/<nonce>", payload
-//                         {"item": id, "qty": n, "price": p}; carried by the
-//                         shopper's transfer of p * n coins to the owner.
+//   "shop.NAME.orders"    no key, payload {"item": id, "qty": n, "price":
+//                         p}; carried by the shopper's transfer of p * n
+//                         coins to the owner. Keyless, so that nobody can
+//                         block a purchase by writing its key first (keyed
+//                         records are write-once); the transaction itself
+//                         (unique, signed by the shopper) is the order.
 // An order counts only if its transaction really paid qty * the catalogue
 // price to the owner (VerifyOrder); a registration counts only if the owner
-// wrote it.
+// wrote it. Orders keyed "<shopper address>/<nonce>" (written by earlier
+// versions) still count when the key names their own sender and nonce.
 //
 // Pure functions and calls through client::NodeClient; nothing is printed.
 // Thread: any (a NodeClient may be shared); a ShopClient is a small value.
@@ -105,7 +109,8 @@ absl::Status CheckAffordable(const CatalogueItem& item, uint64_t qty,
                              uint64_t fee, uint64_t available,
                              uint64_t pending = 0);
 
-// Record key of an order: "<address text>/<nonce>". Pure.
+// Key of an order as earlier versions wrote them (orders are keyless now):
+// "<address text>/<nonce>". Pure.
 std::string OrderKey(const Address& shopper, uint64_t nonce);
 // Record payload of an order: {"item":id,"qty":n,"price":p}. Pure.
 std::string OrderPayload(const CatalogueItem& item, uint64_t qty);
@@ -126,10 +131,12 @@ struct Order {
 
 // Checks that `entry` (a record of the orders namespace `orders_ns`) and
 // `tx` (the transaction carrying it, from GetTransaction of entry.txid) form
-// a valid order paid to `owner`: the key is "<sender address>/<tx nonce>",
-// the payload names a catalogue item with qty >= 1 and the catalogue price,
-// and the transfer paid exactly qty * price to the owner. INVALID_ARGUMENT
-// saying what is wrong otherwise. Pure.
+// a valid order paid to `owner`: `tx` is a transfer carrying this very
+// record, the record has no key (or, as earlier versions wrote, the key
+// "<sender address>/<tx nonce>"), the payload names a catalogue item with
+// qty >= 1 and the catalogue price, and the transfer paid exactly
+// qty * price to the owner. INVALID_ARGUMENT saying what is wrong
+// otherwise. Pure.
 absl::StatusOr<Order> VerifyOrder(const v1::RecordEntry& entry,
                                   const v1::Transaction& tx,
                                   const std::string& orders_ns,
@@ -192,7 +199,6 @@ struct BuyResult {
   uint64_t qty = 0;
   uint64_t cost = 0;  // qty * price
   uint64_t fee = 0;
-  std::string order_key;
   Funds before;
   client::WriteResult write;
 };
@@ -244,7 +250,8 @@ class ShopClient {
                                           const ShopWriteOptions& options);
 
   // Buys `qty` of `item` with `shopper`'s coins: a transfer of qty * price
-  // to the owner with the order record, nonce = the shopper's pending nonce.
+  // to the owner with the (keyless) order record, nonce = the shopper's
+  // pending nonce.
   // Refusals before any write: NOT_FOUND (shop not open), INVALID_ARGUMENT
   // (qty, owner buying from itself), FAILED_PRECONDITION "Not enough coins:
   // ..." (CheckAffordable). Node rejections: write.outcome kRejected.
@@ -253,7 +260,7 @@ class ShopClient {
                                 const ShopWriteOptions& options);
 
   // Balance, registration and verified orders of `who` (one GetTransaction
-  // per order record of that address).
+  // per order record sent by that address).
   absl::StatusOr<Inventory> GetInventory(const Address& who);
 
   // Registered shoppers (records written by the owner), chain order.

@@ -803,7 +803,7 @@
     nav: 'home',
     pages: new Map(), // address -> stack of page tokens
     async render(main, text, token) {
-      const addr = PB.parseAddress(decodeURIComponent(text));
+      const addr = PB.parseAddress(text); // parseRoute decoded it
       if (!addr) {
         fill(main, notFoundPanel('“' + text + '” is not a valid address: ' + PB.parseAddress.error + '.'));
         return;
@@ -966,7 +966,7 @@
   views.search = {
     nav: null,
     async render(main, raw) {
-      const q = decodeURIComponent(raw || '').trim();
+      const q = (raw || '').trim(); // parseRoute decoded it
       const go = (route) => location.replace(route);
       if (/^\d{1,20}$/.test(q)) return go('#/block/' + q);
       if (/^[0-9a-fA-F]{64}$/.test(q)) {
@@ -1014,10 +1014,22 @@
   // ---------------------------------------------------------------------------
   // Routing
 
+  /** Decodes one route part once; a malformed escape (e.g. a '%' typed
+   * into the URL bar) is kept as typed rather than thrown. */
+  function decodePart(p) {
+    try {
+      return decodeURIComponent(p);
+    } catch (e) {
+      return p;
+    }
+  }
+
+  /** The view name and its arguments, each decoded exactly once (views
+   * must not decode them again: '50%25' is the text '50%'). */
   function parseRoute() {
     const parts = (location.hash || '#/').replace(/^#\/?/, '').split('/');
     const name = parts[0] || 'home';
-    return { name, args: parts.slice(1).map((p) => decodeURIComponent(p)) };
+    return { name, args: parts.slice(1).map(decodePart) };
   }
 
   async function rerender() {

@@ -132,7 +132,6 @@ TEST_F(ShopProcessTest, OpenRegisterBuyInventoryAcrossNodes) {
   ASSERT_EQ(buy1.code, 0) << buy1.Show();
   EXPECT_EQ(buy1.Json()["cost"], 400u);
   EXPECT_EQ(buy1.Json()["balance"], 1000u - 400u - 1u);
-  EXPECT_EQ(buy1.Json()["order_key"], alice->address.ToText() + "/0");
   RunResult buy2 = Shop(alice_wallet, {"buy", "Marmoset"});
   ASSERT_EQ(buy2.code, 0) << buy2.Show();
   EXPECT_NE(buy2.out.find("Bought 1 x Marmoset for 120 coins (fee 1)"),
@@ -230,6 +229,61 @@ TEST_F(ShopProcessTest, OpenRegisterBuyInventoryAcrossNodes) {
   EXPECT_EQ(shoppers_b.Json()["shoppers"][0]["name"], "alice");
   EXPECT_EQ(shoppers_b.Json()["shoppers"][0]["address"],
             alice->address.ToText());
+}
+
+// Anyone may write records in the orders namespace, for free. Under the
+// keys a shopper's next orders would have had ("<address>/<nonce>", when
+// orders were keyed), such records blocked every purchase for good (keyed
+// records are write-once); orders are keyless now, so a squatter blocks
+// nothing, and its records do not count for the shopper.
+TEST_F(ShopProcessTest, SquattedOrderKeysDoNotBlockAPurchase) {
+  ASSERT_EQ(Shop(owner_wallet_, {"open"}).code, 0);
+  const std::string alice_wallet = dir_ + "/alice.json";
+  RunResult reg = Shop(owner_wallet_,
+                       {"register", "alice", "--shopper-wallet", alice_wallet});
+  ASSERT_EQ(reg.code, 0) << reg.Show();
+  absl::StatusOr<client::Wallet> alice = client::LoadWallet(alice_wallet);
+  ASSERT_TRUE(alice.ok()) << alice.status();
+
+  // Funded key 1 squats alice's next nonces' keys with zero-fee records.
+  client::NodeClient node(a_->channel(), client::NodeClientOptions{});
+  absl::StatusOr<v1::GetAccountResponse> acc = node.GetAccount(alice->address);
+  ASSERT_TRUE(acc.ok()) << acc.status();
+  for (uint64_t n = acc->pending_nonce(); n < acc->pending_nonce() + 3; ++n) {
+    client::TransferRequest squat;
+    squat.recipient = AddressFromPublicKey(net_->funded_key(1).public_key());
+    squat.record =
+        client::MakeRecord("shop.monkeys.orders", OrderKey(alice->address, n),
+                           R"({"item":"capuchin","qty":1,"price":200})");
+    absl::StatusOr<client::WriteResult> w = client::SendTransfer(
+        node, net_->funded_key(1), squat, client::WaitOptions{});
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_EQ(w->outcome, client::Outcome::kConfirmed) << w->reason;
+  }
+
+  RunResult buy = Shop(alice_wallet, {"buy", "capuchin", "--json"});
+  ASSERT_EQ(buy.code, 0) << buy.Show();
+  EXPECT_EQ(buy.Json()["cost"], 200u);
+  RunResult inv = Shop(alice_wallet, {"inventory", "--json"});
+  ASSERT_EQ(inv.code, 0) << inv.Show();
+  EXPECT_EQ(inv.Json()["items"]["capuchin"], 1u);
+  EXPECT_EQ(inv.Json()["orders"].size(), 1u);
+  EXPECT_EQ(inv.Json()["spent"], 200u);
+  EXPECT_TRUE(inv.Json()["ignored"].empty()) << inv.Show();
+
+  // The order on the chain is keyless, carried by the purchase itself.
+  absl::StatusOr<v1::GetRecordsResponse> orders =
+      node.GetRecords("shop.monkeys.orders", std::nullopt, 100);
+  ASSERT_TRUE(orders.ok()) << orders.status();
+  ASSERT_EQ(orders->records_size(), 4);  // 3 squats + the order
+  int keyless = 0;
+  for (const v1::RecordEntry& e : orders->records()) {
+    if (e.record().has_key()) continue;
+    ++keyless;
+    EXPECT_EQ(nettest::DisplayHex(e.txid()), buy.Json()["txid"]);
+    EXPECT_EQ(e.sender_address(), alice->address.ToText());
+  }
+  EXPECT_EQ(keyless, 1);
 }
 
 TEST_F(ShopProcessTest, InteractiveThroughStdin) {

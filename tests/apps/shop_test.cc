@@ -5,6 +5,7 @@
 #include "client/apps/shop.h"
 
 #include <array>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -132,8 +133,8 @@ struct OrderFixture {
 };
 
 OrderFixture MakeOrder(const PrivateKey& shopper, const Address& paid_to,
-                       uint64_t amount, uint64_t nonce, std::string key,
-                       std::string payload) {
+                       uint64_t amount, uint64_t nonce,
+                       std::optional<std::string> key, std::string payload) {
   client::TransferRequest req;
   req.recipient = paid_to;
   req.amount = amount;
@@ -164,9 +165,9 @@ class VerifyOrderTest : public ::testing::Test {
 };
 
 TEST_F(VerifyOrderTest, AcceptsAnOrderThatPaidTheOwner) {
-  OrderFixture f =
-      MakeOrder(shopper_, owner_, 400, 3, OrderKey(shopper_addr_, 3),
-                OrderPayload(*FindItem("capuchin"), 2));
+  // Keyless, as Buy writes them: the transaction is the order.
+  OrderFixture f = MakeOrder(shopper_, owner_, 400, 3, std::nullopt,
+                             OrderPayload(*FindItem("capuchin"), 2));
   absl::StatusOr<Order> o = VerifyOrder(f.entry, f.tx, ns_, owner_);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->shopper, shopper_addr_.ToText());
@@ -176,28 +177,49 @@ TEST_F(VerifyOrderTest, AcceptsAnOrderThatPaidTheOwner) {
   EXPECT_EQ(o->paid, 400u);
   EXPECT_EQ(o->fee, 1u);
   EXPECT_EQ(o->block_height, 5u);
+  // Keyed "<sender>/<nonce>", as earlier versions wrote them: still counted.
+  f = MakeOrder(shopper_, owner_, 400, 3, OrderKey(shopper_addr_, 3),
+                OrderPayload(*FindItem("capuchin"), 2));
+  o = VerifyOrder(f.entry, f.tx, ns_, owner_);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->qty, 2u);
+}
+
+TEST_F(VerifyOrderTest, RejectsARecordItsTransactionDoesNotCarry) {
+  OrderFixture f = MakeOrder(shopper_, owner_, 200, 0, std::nullopt,
+                             Payload("capuchin", 1, 200));
+  ASSERT_TRUE(VerifyOrder(f.entry, f.tx, ns_, owner_).ok());
+  OrderFixture other = f;
+  other.entry.mutable_record()->set_payload(Payload("capuchin", 2, 200));
+  EXPECT_FALSE(VerifyOrder(other.entry, other.tx, ns_, owner_).ok());
+  other = f;
+  other.entry.mutable_record()->set_key(OrderKey(shopper_addr_, 0));
+  EXPECT_FALSE(VerifyOrder(other.entry, other.tx, ns_, owner_).ok());
+  // The listed sender must be the transaction's.
+  other = f;
+  other.entry.set_sender_address(AddressOfKey(Key(4)).ToText());
+  EXPECT_FALSE(VerifyOrder(other.entry, other.tx, ns_, owner_).ok());
 }
 
 TEST_F(VerifyOrderTest, RejectsUnderpaymentWrongPriceAndWrongRecipient) {
   // Paid 399 for 2 x 200.
-  OrderFixture f =
-      MakeOrder(shopper_, owner_, 399, 0, OrderKey(shopper_addr_, 0),
-                Payload("capuchin", 2, 200));
+  OrderFixture f = MakeOrder(shopper_, owner_, 399, 0, std::nullopt,
+                             Payload("capuchin", 2, 200));
   absl::StatusOr<Order> o = VerifyOrder(f.entry, f.tx, ns_, owner_);
   EXPECT_FALSE(o.ok());
   EXPECT_NE(o.status().message().find("paid 399 instead of 400"),
             std::string::npos)
       << o.status();
   // Claims a price of 1 and pays 1: the catalogue price decides.
-  f = MakeOrder(shopper_, owner_, 1, 0, OrderKey(shopper_addr_, 0),
+  f = MakeOrder(shopper_, owner_, 1, 0, std::nullopt,
                 Payload("capuchin", 1, 1));
   o = VerifyOrder(f.entry, f.tx, ns_, owner_);
   EXPECT_FALSE(o.ok());
   EXPECT_NE(o.status().message().find("catalogue price 200"),
             std::string::npos);
   // Paid the right amount to someone else.
-  f = MakeOrder(shopper_, AddressOfKey(Key(3)), 200, 0,
-                OrderKey(shopper_addr_, 0), Payload("capuchin", 1, 200));
+  f = MakeOrder(shopper_, AddressOfKey(Key(3)), 200, 0, std::nullopt,
+                Payload("capuchin", 1, 200));
   o = VerifyOrder(f.entry, f.tx, ns_, owner_);
   EXPECT_FALSE(o.ok());
   EXPECT_NE(o.status().message().find("not paid to the owner"),
@@ -205,7 +227,8 @@ TEST_F(VerifyOrderTest, RejectsUnderpaymentWrongPriceAndWrongRecipient) {
 }
 
 TEST_F(VerifyOrderTest, RejectsBadKeysAndPayloads) {
-  // Key names another address than the signer.
+  // Keyed orders (earlier versions): the key names another address than
+  // the signer.
   const Address other = AddressOfKey(Key(4));
   OrderFixture f = MakeOrder(shopper_, owner_, 200, 0, OrderKey(other, 0),
                              Payload("capuchin", 1, 200));
@@ -223,12 +246,11 @@ TEST_F(VerifyOrderTest, RejectsBadKeysAndPayloads) {
        {Payload("gorilla", 1, 200), Payload("capuchin", 0, 200),
         std::string("2 capuchins please"),
         std::string(R"({"item":"capuchin"})")}) {
-    f = MakeOrder(shopper_, owner_, 200, 0, OrderKey(shopper_addr_, 0),
-                  payload);
+    f = MakeOrder(shopper_, owner_, 200, 0, std::nullopt, payload);
     EXPECT_FALSE(VerifyOrder(f.entry, f.tx, ns_, owner_).ok()) << payload;
   }
   // Sanity: the same fixture with a good payload passes.
-  f = MakeOrder(shopper_, owner_, 200, 0, OrderKey(shopper_addr_, 0),
+  f = MakeOrder(shopper_, owner_, 200, 0, std::nullopt,
                 Payload("capuchin", 1, 200));
   EXPECT_TRUE(VerifyOrder(f.entry, f.tx, ns_, owner_).ok());
   // The record must be in the orders namespace.

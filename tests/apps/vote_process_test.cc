@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "chain/consensus.h"
+#include "client/inclusion.h"
+#include "client/node_client.h"
+#include "client/transfer.h"
 #include "client/wallet.h"
 #include "gtest/gtest.h"
 #include "tests/apps/app_runner.h"
@@ -145,6 +150,46 @@ TEST_F(VoteProcessTest, InteractiveVotesThenDuplicateRejectedOnSecondNode) {
   EXPECT_EQ(Vote(a_, booth_a, {"vote", std::string(129, 'v'), "red"}).code, 2);
   EXPECT_EQ(Vote(a_, booth_a, {"vote", "erin"}).code, 2);
   EXPECT_EQ(Vote(a_, booth_a, {"--election", "Bad Name", "tally"}).code, 2);
+}
+
+// 70 records of 64 KiB in the election's namespace (anyone may write them,
+// fee 0): about 4.6 MB, more than one 4 MiB gRPC message. The node pages
+// them by bytes and the tally reads every page; the junk is ignored.
+TEST_F(VoteProcessTest, TallyReadsPastLargeJunkRecords) {
+  const std::string booth = dir_ + "/booth.json";
+  RunResult vote = Vote(a_, booth, {"vote", "alice", "red"});
+  ASSERT_EQ(vote.code, 0) << vote.Show();
+
+  client::NodeClient node(a_->channel(), client::NodeClientOptions{});
+  absl::StatusOr<std::string> chain_id = node.ChainId();
+  ASSERT_TRUE(chain_id.ok()) << chain_id.status();
+  constexpr int kJunk = 70;
+  std::vector<Hash256> last(2);
+  for (int i = 0; i < kJunk; ++i) {
+    const int from = i % 2;  // two senders: under the per-sender pool limit
+    client::TransferRequest req;
+    req.recipient = AddressFromPublicKey(net_->funded_key(from).public_key());
+    req.record = client::MakeRecord("vote.booth", absl::StrCat("junk", i),
+                                    std::string(kMaxRecordPayload, 'j'));
+    absl::StatusOr<Transaction> tx =
+        client::BuildTransfer(net_->funded_key(from), *chain_id, i / 2, req);
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    absl::StatusOr<Hash256> txid = node.SubmitTransaction(*tx);
+    ASSERT_TRUE(txid.ok()) << txid.status();
+    last[from] = *txid;
+  }
+  for (const Hash256& txid : last) {
+    absl::StatusOr<client::WriteResult> w =
+        client::WaitForInclusion(node, txid, client::WaitOptions{});
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_EQ(w->outcome, client::Outcome::kConfirmed) << w->reason;
+  }
+
+  RunResult tally = Vote(a_, booth, {"tally", "--json"});
+  ASSERT_EQ(tally.code, 0) << tally.Show();
+  EXPECT_EQ(tally.Json()["total"], 1u);
+  EXPECT_EQ(tally.Json()["ignored"], static_cast<uint64_t>(kJunk));
+  EXPECT_EQ(tally.Json()["counts"][0]["choice"], "red");
 }
 
 TEST_F(VoteProcessTest, ElectionsAreSeparateAndHelpExplains) {

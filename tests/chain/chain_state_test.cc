@@ -3,6 +3,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "chain/consensus.h"
 #include "chain/memory_store.h"
@@ -766,6 +767,82 @@ TEST(ChainStateTest, ChainTipsListsBranchesWithStatusAndForkPoint) {
   ASSERT_EQ(tips.size(), 2u);
   EXPECT_EQ(tips[1].hash, x5.Hash());
   EXPECT_TRUE(state->GetChainTips(0).empty());
+}
+
+// The tips follow blocks as they arrive (a block stops being a tip when a
+// child arrives), across reorgs both ways, an invalid child of the main tip,
+// and a reopen that rebuilds them from the stored index.
+TEST(ChainStateTest, ChainTipsFollowReorgsInvalidChildrenAndReopen) {
+  ChainParams p = TestParams(2);
+  MemoryChainStore store;
+  auto state = *ChainState::Create(p, &store, FixedClock());
+  const Block g = MakeGenesisBlock(p);
+  const Address m = AddressFromPublicKey(TestKey(1).public_key());
+  auto summary = [](const std::vector<ChainTip>& tips) {
+    std::vector<std::tuple<Hash256, uint32_t, uint32_t, Hash256, int>> out;
+    for (const ChainTip& t : tips) {
+      out.emplace_back(t.hash, t.height, t.branch_length, t.fork_hash,
+                       static_cast<int>(t.status));
+    }
+    return out;
+  };
+  using Tip = std::tuple<Hash256, uint32_t, uint32_t, Hash256, int>;
+  constexpr int kActive = static_cast<int>(ChainTipStatus::kActive);
+  constexpr int kFork = static_cast<int>(ChainTipStatus::kValidFork);
+  constexpr int kInvalid = static_cast<int>(ChainTipStatus::kInvalid);
+
+  // a1..a3, then b2..b4 from a1 takes over.
+  Block a1 = MakeBlock(p, g.header, 0, {}, m, 1);
+  Block a2 = MakeBlock(p, a1.header, 1, {}, m, 1);
+  Block a3 = MakeBlock(p, a2.header, 2, {}, m, 1);
+  for (const Block& b : {a1, a2, a3}) {
+    ASSERT_EQ(state->AcceptBlock(b)->status, AcceptStatus::kActive);
+  }
+  EXPECT_EQ(summary(state->GetChainTips(10)),
+            (std::vector<Tip>{{a3.Hash(), 3, 0, a3.Hash(), kActive}}));
+  Block b2 = MakeBlock(p, a1.header, 1, {}, m, 2);
+  Block b3 = MakeBlock(p, b2.header, 2, {}, m, 2);
+  Block b4 = MakeBlock(p, b3.header, 3, {}, m, 2);
+  ASSERT_EQ(state->AcceptBlock(b2)->status, AcceptStatus::kSideBranch);
+  EXPECT_EQ(summary(state->GetChainTips(10)),
+            (std::vector<Tip>{{a3.Hash(), 3, 0, a3.Hash(), kActive},
+                              {b2.Hash(), 2, 1, a1.Hash(), kFork}}));
+  ASSERT_EQ(state->AcceptBlock(b3)->status, AcceptStatus::kSideBranch);
+  ASSERT_EQ(state->AcceptBlock(b4)->status, AcceptStatus::kActive);
+  EXPECT_EQ(summary(state->GetChainTips(10)),
+            (std::vector<Tip>{{b4.Hash(), 4, 0, b4.Hash(), kActive},
+                              {a3.Hash(), 3, 2, a1.Hash(), kFork}}));
+
+  // a4 on the old branch (equal work: b4 stays), then a5 takes it back.
+  Block a4 = MakeBlock(p, a3.header, 3, {}, m, 1);
+  ASSERT_EQ(state->AcceptBlock(a4)->status, AcceptStatus::kSideBranch);
+  EXPECT_EQ(summary(state->GetChainTips(10)),
+            (std::vector<Tip>{{b4.Hash(), 4, 0, b4.Hash(), kActive},
+                              {a4.Hash(), 4, 3, a1.Hash(), kFork}}));
+  Block a5 = MakeBlock(p, a4.header, 4, {}, m, 1);
+  ASSERT_EQ(state->AcceptBlock(a5)->status, AcceptStatus::kActive);
+  EXPECT_EQ(summary(state->GetChainTips(10)),
+            (std::vector<Tip>{{a5.Hash(), 5, 0, a5.Hash(), kActive},
+                              {b4.Hash(), 4, 3, a1.Hash(), kFork}}));
+
+  // A child of the main tip that overspends: stored, marked failed, a tip
+  // of its own while the main tip (now with a child) stays first.
+  Block c6 = MakeBlock(p, a5.header, 5,
+                       {MakeTransfer(p, TestKey(0), m, 5'000'000, 0, 0)}, m, 3);
+  ASSERT_EQ(state->AcceptBlock(c6)->status, AcceptStatus::kInvalid);
+  ASSERT_EQ(state->Tip().hash, a5.Hash());
+  const std::vector<Tip> want{{a5.Hash(), 5, 0, a5.Hash(), kActive},
+                              {c6.Hash(), 6, 1, a5.Hash(), kInvalid},
+                              {b4.Hash(), 4, 3, a1.Hash(), kFork}};
+  EXPECT_EQ(summary(state->GetChainTips(10)), want);
+  EXPECT_EQ(summary(state->GetChainTips(2)),
+            (std::vector<Tip>(want.begin(), want.begin() + 2)));
+
+  // Reopened from the store: the same tips.
+  state.reset();
+  auto reopened = ChainState::Create(p, &store, FixedClock());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ(summary((*reopened)->GetChainTips(10)), want);
 }
 
 }  // namespace

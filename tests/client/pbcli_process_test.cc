@@ -16,9 +16,18 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "chain/chain_state.h"
+#include "chain/consensus.h"
+#include "client/inclusion.h"
+#include "client/node_client.h"
+#include "client/transfer.h"
+#include "client/wallet.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "storage/rocksdb_store.h"
+#include "tests/chain/test_chain.h"
 #include "tests/client/client_harness.h"
 
 namespace pbchain::client {
@@ -253,6 +262,80 @@ TEST_F(PbcliTest, PutGetKeyedRecordThenDuplicateIsRejected) {
   // A key that was never written: exit 1.
   Result none = Cli({"get", "clitest", "no-such-key"});
   EXPECT_EQ(none.code, 1) << none.Show();
+}
+
+// 20 records of 64 KiB (about 1.3 MB) in one namespace: the node sends
+// them in pages of at most 1 MiB, and `get` and `history` follow the page
+// tokens until --limit or the end.
+TEST_F(PbcliTest, GetAndHistoryReadPastShortPages) {
+  const std::string wallet_file = dir_->Sub("big.json");
+  Result k = Raw({"keygen", "--wallet", wallet_file});
+  ASSERT_EQ(k.code, 0) << k.Show();
+  absl::StatusOr<Wallet> wallet = LoadWallet(wallet_file);
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  NodeClientOptions options;
+  options.address = mining_->address;
+  absl::StatusOr<std::unique_ptr<NodeClient>> node =
+      NodeClient::Create(options);
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<std::string> chain_id = (*node)->ChainId();
+  ASSERT_TRUE(chain_id.ok()) << chain_id.status();
+  // Zero-amount, zero-fee records to itself: a fresh wallet can write them.
+  constexpr int kRecords = 20;
+  Hash256 last;
+  for (int i = 0; i < kRecords; ++i) {
+    TransferRequest req;
+    req.recipient = wallet->address;
+    req.record = MakeRecord("cli.big", absl::StrCat("k", 100 + i),
+                            std::string(kMaxRecordPayload, 'a' + i));
+    absl::StatusOr<Transaction> tx =
+        BuildTransfer(wallet->key, *chain_id, i, req);
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    absl::StatusOr<Hash256> txid = (*node)->SubmitTransaction(*tx);
+    ASSERT_TRUE(txid.ok()) << txid.status();
+    last = *txid;
+  }
+  absl::StatusOr<WriteResult> included =
+      WaitForInclusion(**node, last, WaitOptions{});
+  ASSERT_TRUE(included.ok()) << included.status();
+  ASSERT_EQ(included->outcome, Outcome::kConfirmed) << included->reason;
+
+  // All of them (default --limit 100), in key order, no token left.
+  Result all = Cli({"get", "cli.big", "--json"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  Json j = all.OutJson();
+  ASSERT_EQ(j["records"].size(), static_cast<size_t>(kRecords));
+  for (int i = 0; i < kRecords; ++i) {
+    EXPECT_EQ(j["records"][i]["key"], absl::StrCat("k", 100 + i)) << i;
+  }
+  EXPECT_EQ(j["next_page_token"], "");
+
+  // --limit 18 returns 18 and a token; the token gives the other 2.
+  Result first = Cli({"get", "cli.big", "--limit", "18", "--json"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  Json f = first.OutJson();
+  ASSERT_EQ(f["records"].size(), 18u);
+  ASSERT_NE(f["next_page_token"], "");
+  Result rest = Cli({"get", "cli.big", "--page-token",
+                     f["next_page_token"].get<std::string>(), "--json"});
+  ASSERT_EQ(rest.code, 0) << rest.err;
+  Json r = rest.OutJson();
+  ASSERT_EQ(r["records"].size(), 2u);
+  EXPECT_EQ(r["records"][0]["key"], "k118");
+  EXPECT_EQ(r["next_page_token"], "");
+
+  // The wallet's history: one entry per record transaction, newest first.
+  Result h = Cli({"history", wallet->address.ToText(), "--json"});
+  ASSERT_EQ(h.code, 0) << h.err;
+  Json hj = h.OutJson();
+  ASSERT_EQ(hj["entries"].size(), static_cast<size_t>(kRecords));
+  EXPECT_EQ(hj["entries"][0]["tx"]["nonce"], kRecords - 1);
+  EXPECT_EQ(hj["next_page_token"], "");
+  Result h18 =
+      Cli({"history", wallet->address.ToText(), "--limit", "18", "--json"});
+  ASSERT_EQ(h18.code, 0) << h18.err;
+  EXPECT_EQ(h18.OutJson()["entries"].size(), 18u);
+  EXPECT_NE(h18.OutJson()["next_page_token"], "");
 }
 
 TEST_F(PbcliTest, SendMoreThanBalanceIsRejected) {
@@ -562,6 +645,95 @@ TEST_F(PbcliTest, HelpAndUsageErrors) {
   EXPECT_EQ(misplaced.code, 2) << misplaced.Show();
   Result args = Cli({"send", bob_});
   EXPECT_EQ(args.code, 2) << args.Show();
+}
+
+// A node whose chain (built in-process with the test kernel's easy proof of
+// work, then served by a real pbnode) is longer than one GetBlocks stream
+// (kMaxBlocksPerStream = 1,000 blocks).
+class PbcliLongChainTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kHeight = 1049;  // 1,050 blocks with genesis
+
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("pbcli_long_test");
+    const std::string d = dir_->path().string();
+    const ChainParams params = ::pbchain::testing::TestParams();
+    genesis_ = d + "/genesis.json";
+    std::ofstream(genesis_) << params.ToJson();
+    {
+      absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
+          RocksChainStore::Open(d + "/long");
+      ASSERT_TRUE(store.ok()) << store.status();
+      absl::StatusOr<std::unique_ptr<ChainState>> chain =
+          ChainState::Create(params, store->get());
+      ASSERT_TRUE(chain.ok()) << chain.status();
+      for (uint32_t h = 1; h <= kHeight; ++h) {
+        const TipInfo tip = (*chain)->Tip();
+        absl::StatusOr<AcceptResult> r = (*chain)->AcceptBlock(
+            ::pbchain::testing::MakeBlock(params, tip.header, tip.height, {}));
+        ASSERT_TRUE(r.ok()) << r.status();
+        ASSERT_EQ(r->status, AcceptStatus::kActive) << r->validation.ToString();
+      }
+    }
+    std::optional<Node> node = StartNode(d, "long", genesis_, {});
+    ASSERT_TRUE(node.has_value());
+    node_ = new Node(std::move(*node));
+  }
+
+  static void TearDownTestSuite() {
+    if (node_ != nullptr) {
+      StopNode(*node_);
+      delete node_;
+      node_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (node_ == nullptr) GTEST_SKIP() << "no node";
+  }
+
+  static Result Cli(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--node", node_->address};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunProcess(Bin("pbcli"), all, dir_->path().string());
+  }
+
+  // Checks that `r` printed exactly the blocks from..to, one line each.
+  static void ExpectHeights(const Result& r, uint32_t from, uint32_t to) {
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<std::string> lines = r.OutLines();
+    ASSERT_EQ(lines.size(), to - from + 1);
+    for (uint32_t h = from; h <= to; ++h) {
+      ASSERT_TRUE(absl::StartsWith(lines[h - from], absl::StrCat(h, "  ")))
+          << "line " << h - from << ": " << lines[h - from];
+    }
+  }
+
+  static TempDir* dir_;
+  static Node* node_;
+  static std::string genesis_;
+};
+
+TempDir* PbcliLongChainTest::dir_ = nullptr;
+Node* PbcliLongChainTest::node_ = nullptr;
+std::string PbcliLongChainTest::genesis_;
+
+TEST_F(PbcliLongChainTest, ChainRangeLongerThanOneStreamIsComplete) {
+  // Past the tip: every block up to it.
+  ExpectHeights(Cli({"chain", "--from", "0", "--to", "4999"}), 0, kHeight);
+  // Within the chain, across the 1,000-block cut.
+  ExpectHeights(Cli({"chain", "--from", "3", "--to", "1020"}), 3, 1020);
+  // No --to: up to the tip.
+  ExpectHeights(Cli({"chain", "--from", "10"}), 10, kHeight);
+  Result j = Cli({"chain", "--from", "0", "--to", "4999", "--json"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  std::vector<std::string> lines = j.OutLines();
+  ASSERT_EQ(lines.size(), kHeight + 1u);
+  Json last = Json::parse(lines.back(), nullptr, false);
+  ASSERT_FALSE(last.is_discarded()) << lines.back();
+  EXPECT_EQ(last["height"], kHeight);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "chain/consensus.h"
 #include "chain/miner.h"
 #include "chain/pow.h"
 #include "grpcpp/grpcpp.h"
@@ -198,6 +200,33 @@ class NodeServiceTest : public ::testing::Test {
     }
     if (pages != nullptr) *pages = n;
     return out;
+  }
+
+  // Addr(0) writes `count` keyed records "k000".. of the largest payload
+  // (kMaxRecordPayload bytes) into namespace `ns`, zero amount and fee, as
+  // many per block as fit; returns their keys in order.
+  std::vector<std::string> WriteLargeRecords(const std::string& ns, int count) {
+    std::vector<std::string> keys;
+    std::vector<Transaction> txs;
+    size_t bytes = 0;
+    for (int i = 0; i < count; ++i) {
+      char key[8];
+      std::snprintf(key, sizeof(key), "k%03d", i);
+      keys.push_back(key);
+      Transaction tx = Pay(
+          0, 0, 0, i,
+          DataRecord{ns, key, std::string(kMaxRecordPayload, 'a' + i % 26)});
+      const size_t size = tx.Encode().size();
+      if (bytes + size > kMaxBlockSize - 1000) {
+        Extend(std::move(txs));
+        txs.clear();
+        bytes = 0;
+      }
+      bytes += size;
+      txs.push_back(std::move(tx));
+    }
+    if (!txs.empty()) Extend(std::move(txs));
+    return keys;
   }
 
   grpc::Status GetTips(uint32_t limit, v1::GetChainTipsResponse* resp) {
@@ -892,6 +921,35 @@ TEST_F(NodeServiceTest, GetRecordsByKeyAndByPage) {
   EXPECT_EQ(resp.records_size(), 4);
 }
 
+TEST_F(NodeServiceTest, GetRecordsPagesStopBeforeTheByteBudget) {
+  // 40 records of 64 KiB: about 2.6 MB, far more than one page may carry
+  // although 40 is under the default page size of 100.
+  const std::vector<std::string> keys = WriteLargeRecords("big", 40);
+  v1::GetRecordsRequest req;
+  req.set_namespace_("big");
+  req.set_page_size(kMaxRecordsPageSize);
+  std::vector<std::string> got;
+  int pages = 0;
+  while (pages < 100) {
+    v1::GetRecordsResponse resp;
+    grpc::Status s = GetRecords(req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ++pages;
+    ASSERT_GE(resp.records_size(), 1);
+    for (const v1::RecordEntry& e : resp.records()) {
+      got.push_back(e.record().key());
+      EXPECT_EQ(e.record().payload().size(), kMaxRecordPayload);
+    }
+    v1::GetRecordsResponse entries_only = resp;
+    entries_only.clear_next_page_token();
+    EXPECT_LE(entries_only.ByteSizeLong(), kMaxRecordsResponseBytes);
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_GE(pages, 3);
+  EXPECT_EQ(got, keys);  // every record once, in key order
+}
+
 TEST_F(NodeServiceTest, GetRecordsRejectsBadInput) {
   Extend({Pay(0, 0, 1, 0, DataRecord{"votes", std::nullopt, "a"}),
           Pay(1, 0, 1, 0, DataRecord{"votes", std::nullopt, "b"})});
@@ -1041,6 +1099,39 @@ TEST_F(NodeServiceTest, GetAccountHistoryDefaultAndMaximumPageSize) {
   EXPECT_EQ(resp.entries_size(), 56);  // under the cap of 500
   EXPECT_TRUE(resp.next_page_token().empty());
   EXPECT_GE(kMaxHistoryPageSize, 56u);
+}
+
+TEST_F(NodeServiceTest, GetAccountHistoryPagesStopBeforeTheByteBudget) {
+  // Addr(0) sends 40 transactions of 64 KiB records: with its allocation,
+  // 41 entries of about 2.6 MB, under the page size of 500.
+  WriteLargeRecords("big", 40);
+  std::vector<v1::AccountHistoryEntry> got;
+  std::string token;
+  int pages = 0;
+  while (pages < 100) {
+    v1::GetAccountHistoryResponse resp;
+    grpc::Status s =
+        GetHistory(Addr(0).ToText(), kMaxHistoryPageSize, token, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ++pages;
+    ASSERT_GE(resp.entries_size(), 1);
+    got.insert(got.end(), resp.entries().begin(), resp.entries().end());
+    v1::GetAccountHistoryResponse entries_only = resp;
+    entries_only.clear_next_page_token();
+    entries_only.clear_height();
+    EXPECT_LE(entries_only.ByteSizeLong(), kMaxHistoryResponseBytes);
+    if (resp.next_page_token().empty()) break;
+    token = resp.next_page_token();
+  }
+  EXPECT_GE(pages, 3);
+  ASSERT_EQ(got.size(), 41u);
+  // Newest first, each once: nonces 39..0, then the allocation.
+  for (size_t i = 0; i < 40; ++i) {
+    absl::StatusOr<Transaction> tx = TransactionFromProto(got[i].transaction());
+    ASSERT_TRUE(tx.ok());
+    EXPECT_EQ(tx->nonce, 39 - i) << i;
+  }
+  EXPECT_EQ(got[40].block_height(), 0u);
 }
 
 TEST_F(NodeServiceTest, GetAccountHistoryOfAnUnknownAddressIsEmpty) {

@@ -470,7 +470,17 @@ HttpGateway::~HttpGateway() { Shutdown(); }
 // libmicrohttpd reports it completed.
 struct HttpGateway::Exchange {
   HttpRequest req;
-  absl::Time headers_at;
+  BodyPlan plan = BodyPlan::kNone;
+  // Refused from its headers: `refusal` is the answer.
+  bool refused = false;
+  HttpResponse refusal;
+};
+
+// One TCP connection (libmicrohttpd's socket_context): its socket, and the
+// deadline of its current phase (guarded by HttpGateway::conn_mu_).
+struct HttpGateway::Connection {
+  int fd = -1;
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // An event stream's HTTP body: the events of a TipStream as SSE text.
@@ -497,9 +507,10 @@ void LogFromMhd(void*, const char* format, va_list ap) {
   LOG(WARNING) << "http: " << absl::StripTrailingAsciiWhitespace(text);
 }
 
-// Leaves the path and query as sent: the gateway decodes them itself, per
-// path segment (so that "%2F" stays inside a record key), and refuses bad
-// escapes instead of passing them on.
+// Leaves the path and the query's %XX escapes as sent (libmicrohttpd has
+// already turned '+' in the query into ' '): the gateway decodes them
+// itself, per path segment (so that "%2F" stays inside a record key), and
+// refuses bad escapes instead of passing them on.
 size_t KeepEscaped(void*, MHD_Connection*, char* s) { return std::strlen(s); }
 
 MHD_Result CollectArgument(void* cls, MHD_ValueKind, const char* key,
@@ -583,7 +594,9 @@ absl::StatusOr<int> HttpGateway::Start() {
   // The gateway binds the socket itself (for precise errors and port 0) and
   // hands it to libmicrohttpd, which closes it when the daemon stops.
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  // "localhost" means 127.0.0.1 (what the printed address suggests), not
+  // ::1, whichever /etc/hosts lists first.
+  hints.ai_family = host_ == "localhost" ? AF_INET : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   // Numeric addresses only (and "localhost", from /etc/hosts): a listen
   // address never costs a DNS query.
@@ -637,10 +650,39 @@ absl::StatusOr<int> HttpGateway::Start() {
         connection, url, method, upload_data, upload_data_size, con_cls));
   };
   MHD_RequestCompletedCallback on_completed =
-      [](void*, MHD_Connection*, void** con_cls,
+      [](void* cls, MHD_Connection* connection, void** con_cls,
          MHD_RequestTerminationCode) {
         delete static_cast<Exchange*>(*con_cls);
         *con_cls = nullptr;
+        // The next request's head is due.
+        static_cast<HttpGateway*>(cls)->SetDeadline(
+            connection, absl::FromChrono(kHttpRequestHeadDeadline));
+      };
+  MHD_NotifyConnectionCallback on_connection =
+      [](void* cls, MHD_Connection* connection, void** socket_context,
+         MHD_ConnectionNotificationCode code) {
+        auto* gateway = static_cast<HttpGateway*>(cls);
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+          const MHD_ConnectionInfo* info = MHD_get_connection_info(
+              connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+          if (info == nullptr) return;
+          auto* c = new Connection;
+          c->fd = info->connect_fd;
+          c->deadline =
+              absl::Now() + absl::FromChrono(kHttpRequestHeadDeadline);
+          absl::MutexLock lock(&gateway->conn_mu_);
+          gateway->connections_.insert(c);
+          *socket_context = c;
+        } else if (*socket_context != nullptr) {
+          // Before libmicrohttpd closes the socket.
+          auto* c = static_cast<Connection*>(*socket_context);
+          {
+            absl::MutexLock lock(&gateway->conn_mu_);
+            gateway->connections_.erase(c);
+          }
+          delete c;
+          *socket_context = nullptr;
+        }
       };
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -655,7 +697,8 @@ absl::StatusOr<int> HttpGateway::Start() {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       static_cast<size_t>(kHttpConnectionMemoryBytes),
       MHD_OPTION_UNESCAPE_CALLBACK, &KeepEscaped, nullptr,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, nullptr,  //
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, this,  //
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, this,  //
       MHD_OPTION_END);
   if (daemon_ == nullptr) {
     return absl::InternalError(absl::StrCat(
@@ -663,6 +706,7 @@ absl::StatusOr<int> HttpGateway::Start() {
         " (libmicrohttpd refused its options; see the log)"));
   }
   started_ = true;
+  watchdog_ = std::thread([this] { Watchdog(); });
   return port;
 }
 
@@ -690,6 +734,13 @@ void HttpGateway::Shutdown() {
     MHD_stop_daemon(daemon_);
     daemon_ = nullptr;
   }
+  if (watchdog_.joinable()) {
+    {
+      absl::MutexLock lock(&conn_mu_);
+      watchdog_stop_ = true;
+    }
+    watchdog_.join();
+  }
 }
 
 int HttpGateway::OnRequest(MHD_Connection* connection, const char* url,
@@ -700,7 +751,6 @@ int HttpGateway::OnRequest(MHD_Connection* connection, const char* url,
     // The headers are in; no body has been read.
     exchange = new Exchange;
     *con_cls = exchange;
-    exchange->headers_at = absl::Now();
     HttpRequest& req = exchange->req;
     req.method = method;
     req.path = url;
@@ -708,53 +758,93 @@ int HttpGateway::OnRequest(MHD_Connection* connection, const char* url,
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND,
                               &CollectArgument, &raw);
     DecodeQuery(raw, req);
-    HttpResponse res;
-    bool body_expected = false;
-    if (!CheckHeaders(connection, req, body_expected, res) && !body_expected) {
-      Dispatch(req, res);
+    exchange->plan =
+        CheckHeaders(connection, req, exchange->refused, exchange->refusal);
+    switch (exchange->plan) {
+      case BodyPlan::kAnswerFirst: {
+        // Answering before the body makes libmicrohttpd close the
+        // connection's reading side: the body is never read.
+        HttpResponse res = std::move(exchange->refusal);
+        if (!exchange->refused) Dispatch(req, res);
+        return Send(connection, res);
+      }
+      case BodyPlan::kRead:
+      case BodyPlan::kDiscard:
+        SetDeadline(connection, absl::FromChrono(kHttpBodyDeadline));
+        return MHD_YES;
+      case BodyPlan::kNone:
+        // Answered at the final call (answering now would make
+        // libmicrohttpd close the connection instead of keeping it alive).
+        SetDeadline(connection, absl::InfiniteDuration());
+        return MHD_YES;
     }
-    // Answering now, before the body, makes libmicrohttpd close the
-    // connection's reading side: an unwanted body is never read.
-    if (!body_expected) return Send(connection, res);
-    return MHD_YES;
   }
   if (*upload_data_size > 0) {
-    // CheckHeaders bounded Content-Length, and libmicrohttpd reads no more
-    // than it; the size check is a second line.
-    if (absl::Now() - exchange->headers_at >
-            absl::FromChrono(kHttpBodyDeadline) ||
-        exchange->req.body.size() + *upload_data_size >
-            kHttpMaxRequestBodyBytes) {
-      return MHD_NO;  // closes the connection
+    // libmicrohttpd reads no more than Content-Length, which CheckHeaders
+    // bounded; the size check is a second line.
+    if (exchange->plan == BodyPlan::kRead) {
+      if (exchange->req.body.size() + *upload_data_size >
+          kHttpMaxRequestBodyBytes) {
+        return MHD_NO;  // closes the connection
+      }
+      exchange->req.body.append(upload_data, *upload_data_size);
     }
-    exchange->req.body.append(upload_data, *upload_data_size);
     *upload_data_size = 0;
     return MHD_YES;
   }
+  // The final call: the whole request is in.
+  SetDeadline(connection, absl::InfiniteDuration());
   HttpResponse res;
-  Dispatch(exchange->req, res);
+  if (exchange->refused) {
+    res = std::move(exchange->refusal);
+  } else {
+    Dispatch(exchange->req, res);
+  }
   return Send(connection, res);
 }
 
-bool HttpGateway::CheckHeaders(MHD_Connection* connection,
-                               const HttpRequest& req, bool& body_expected,
-                               HttpResponse& res) const {
-  body_expected = false;
+HttpGateway::BodyPlan HttpGateway::CheckHeaders(MHD_Connection* connection,
+                                                const HttpRequest& req,
+                                                bool& refused,
+                                                HttpResponse& res) const {
+  refused = true;
+  // Only POST /v1/txs takes a body.
+  const bool takes_body = req.method == "POST" && req.path == "/v1/txs";
+  const bool chunked =
+      MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                  MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
+  const char* length_text = MHD_lookup_connection_value(
+      connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  uint64_t length = 0;
+  const bool length_ok =
+      length_text == nullptr || absl::SimpleAtoi(length_text, &length);
+  // A refusal, or an answer that does not need the body: drop a small body
+  // (so the connection can stay open and the client is sure to read the
+  // answer), answer before a large or chunked one.
+  const BodyPlan unused_body =
+      chunked || !length_ok || length > kHttpMaxDiscardedBodyBytes
+          ? BodyPlan::kAnswerFirst
+      : length > 0 ? BodyPlan::kDiscard
+                   : BodyPlan::kNone;
+
   const int headers =
       MHD_get_connection_values(connection, MHD_HEADER_KIND, nullptr, nullptr);
   if (headers > static_cast<int>(kHttpMaxHeaderCount)) {
     SetError(
         res, 431, grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("more than ", kHttpMaxHeaderCount, " request headers"));
-    return true;
+    return unused_body;
   }
-  if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                  MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
-      nullptr) {
+  if (chunked) {
     SetError(res, 411, grpc::StatusCode::INVALID_ARGUMENT,
              "chunked request bodies are not accepted: send the body with a "
              "Content-Length header");
-    return true;
+    return unused_body;
+  }
+  if (!length_ok) {
+    SetBadRequest(res, absl::StrCat("Content-Length ", Quote(length_text),
+                                    " is not a number"));
+    return unused_body;
   }
   if (const char* encoding = MHD_lookup_connection_value(
           connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
@@ -764,37 +854,56 @@ bool HttpGateway::CheckHeaders(MHD_Connection* connection,
     SetError(res, 415, grpc::StatusCode::INVALID_ARGUMENT,
              absl::StrCat("Content-Encoding ", Quote(encoding),
                           " is not accepted: send the body uncompressed"));
-    return true;
+    return unused_body;
   }
-  // Only POST /v1/txs takes a body; the bodies of other requests are left
-  // unread (the answer comes first and the connection closes).
-  if (req.method != "POST") return false;
-  const char* length_text = MHD_lookup_connection_value(
-      connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  uint64_t length = 0;
-  if (length_text == nullptr) {
+  if (takes_body && length_text == nullptr) {
     SetError(res, 411, grpc::StatusCode::INVALID_ARGUMENT,
              "a request body needs a Content-Length header");
-    return true;
+    return unused_body;
   }
-  if (!absl::SimpleAtoi(length_text, &length)) {
-    SetBadRequest(res, absl::StrCat("Content-Length ", Quote(length_text),
-                                    " is not a number"));
-    return true;
-  }
-  if (length > kHttpMaxRequestBodyBytes) {
+  if (takes_body && length > kHttpMaxRequestBodyBytes) {
     SetError(res, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
              absl::StrCat("request body larger than ",
                           kHttpMaxRequestBodyBytes, " bytes"));
-    return true;
+    return BodyPlan::kAnswerFirst;
   }
-  body_expected = length > 0;
-  return false;
+  refused = false;
+  if (takes_body) return length > 0 ? BodyPlan::kRead : BodyPlan::kNone;
+  return unused_body;
+}
+
+void HttpGateway::SetDeadline(MHD_Connection* connection,
+                              absl::Duration from_now) {
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(
+      connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  if (info == nullptr || info->socket_context == nullptr) return;
+  auto* c = static_cast<Connection*>(info->socket_context);
+  absl::MutexLock lock(&conn_mu_);
+  c->deadline = from_now == absl::InfiniteDuration()
+                    ? absl::InfiniteFuture()
+                    : absl::Now() + from_now;
+}
+
+void HttpGateway::Watchdog() {
+  absl::MutexLock lock(&conn_mu_);
+  while (!watchdog_stop_) {
+    conn_mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_),
+                              absl::Milliseconds(500));
+    const absl::Time now = absl::Now();
+    for (Connection* c : connections_) {
+      if (c->deadline <= now) {
+        // The connection's thread sees the socket end and closes it.
+        shutdown(c->fd, SHUT_RDWR);
+        c->deadline = absl::InfiniteFuture();
+      }
+    }
+  }
 }
 
 int HttpGateway::Send(MHD_Connection* connection, HttpResponse& res) {
+  const bool is_stream = res.stream != nullptr;
   MHD_Response* response = nullptr;
-  if (res.stream != nullptr) {
+  if (is_stream) {
     auto* feed = new EventFeed{this, std::move(res.stream),
                                absl::FromChrono(options_.event_keepalive),
                                std::move(res.body)};
@@ -835,9 +944,15 @@ int HttpGateway::Send(MHD_Connection* connection, HttpResponse& res) {
         res.asset->data.size(), const_cast<char*>(res.asset->data.data()),
         MHD_RESPMEM_PERSISTENT);
   } else {
-    response = MHD_create_response_from_buffer(
-        res.body.size(), res.body.data(), MHD_RESPMEM_MUST_COPY);
+    // The body is handed over, not copied.
+    auto* body = new std::string(std::move(res.body));
+    response = MHD_create_response_from_buffer_with_free_callback_cls(
+        body->size(), body->data(),
+        [](void* cls) { delete static_cast<std::string*>(cls); }, body);
+    if (response == nullptr) delete body;
   }
+  SetDeadline(connection, is_stream ? absl::InfiniteDuration()
+                                    : absl::FromChrono(kHttpResponseDeadline));
   if (response == nullptr) return MHD_NO;
   if (!res.content_type.empty()) {
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -1230,7 +1345,8 @@ void HttpGateway::ServeEvents(HttpResponse& res) {
       break;
     case TipStream::Next::kEnd:
       ReleaseStream(stream);
-      if (status.ok()) {
+      // OK or CANCELLED: the call was ended by Shutdown.
+      if (status.ok() || status.error_code() == grpc::StatusCode::CANCELLED) {
         status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
                               "the node is shutting down");
       }

@@ -16,11 +16,13 @@
 // cpp-httplib because it bounds what a hostile client can make the server
 // hold: the request line and headers live in a fixed per-connection pool
 // (kHttpConnectionMemoryBytes), the number of connections is capped
-// (kHttpMaxConnections), idle and stalled connections time out, bodies are
-// never decompressed, and stopping the daemon closes every connection.
+// (kHttpMaxConnections), bodies are never decompressed, the gateway can
+// answer from the headers before any body is read, and stopping the daemon
+// closes every connection. Slow clients are cut by the gateway's deadlines.
 //
 // Threads: one thread per connection (at most kHttpMaxConnections); an open
-// event stream holds its connection's thread. Each API call makes one
+// event stream holds its connection's thread; a watchdog thread enforces the
+// connection deadlines. Each API call makes one
 // blocking gRPC call with a kHttpRpcDeadline deadline.
 #ifndef PBCHAIN_NODE_HTTP_GATEWAY_H_
 #define PBCHAIN_NODE_HTTP_GATEWAY_H_
@@ -30,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -37,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
@@ -54,11 +58,24 @@ namespace pbchain {
 // Content-Length (411 otherwise, and for any Transfer-Encoding); a larger one
 // is refused with 413 before any of the body is read, and the connection is
 // closed. Bodies with a Content-Encoding other than identity get 415 (the
-// gateway never decompresses). Bodies of other requests are never read.
+// gateway never decompresses).
 inline constexpr size_t kHttpMaxRequestBodyBytes = 2 * 1024 * 1024;
-// A request body must have fully arrived this long after its headers, or the
-// connection is closed (a client trickling a body cannot hold it for long).
+// A body the gateway will not use (sent with a request that takes none, or
+// with one refused from its headers) is read and dropped if it is at most
+// this large, so that the client gets the answer and the connection stays
+// open; a larger or chunked one is not read: the answer comes first and the
+// connection is closed (a client still sending may then see a reset).
+inline constexpr size_t kHttpMaxDiscardedBodyBytes = 64 * 1024;
+// Deadlines of a connection's phases, enforced by a watchdog thread that
+// shuts the socket down: a request's line and headers must have arrived
+// within kHttpRequestHeadDeadline of the connection opening or of the
+// previous response; its body within kHttpBodyDeadline of its headers; a
+// response (other than an event stream) must be sent within
+// kHttpResponseDeadline. So a client trickling bytes cannot hold a
+// connection, whatever its pace.
+inline constexpr std::chrono::seconds kHttpRequestHeadDeadline{10};
 inline constexpr std::chrono::seconds kHttpBodyDeadline{10};
+inline constexpr std::chrono::seconds kHttpResponseDeadline{30};
 // Concurrent GET /v1/events/tips streams; one more gets 429.
 inline constexpr int kHttpMaxEventStreams = 16;
 // Tip events waiting for a slow event-stream reader; older ones are dropped
@@ -78,8 +95,8 @@ inline constexpr std::chrono::seconds kHttpEventKeepAlive{5};
 // Open connections (each served by its own thread), event streams included.
 // Connections beyond it are accepted and closed at once.
 inline constexpr int kHttpMaxConnections = 64;
-// A connection on which nothing arrives or leaves for this long is closed:
-// idle keep-alive connections, and clients that stop sending mid-request.
+// A connection on which nothing arrives or leaves for this long is closed
+// (libmicrohttpd's own timeout; the deadlines above bound the rest).
 inline constexpr std::chrono::seconds kHttpConnectionTimeout{10};
 // Memory of one connection for the request line, the headers and the
 // response headers (libmicrohttpd's per-connection pool). A request whose
@@ -158,6 +175,7 @@ class HttpGateway {
   class TipStream;  // one open event stream (http_gateway.cc)
   struct EventFeed;  // an event stream's HTTP body
   struct Exchange;   // a request in progress (libmicrohttpd's con_cls)
+  struct Connection;  // a TCP connection's socket and current deadline
 
   HttpGateway(HttpGatewayOptions options, std::string host, int port,
               std::shared_ptr<grpc::Channel> channel);
@@ -167,11 +185,17 @@ class HttpGateway {
   int OnRequest(MHD_Connection* connection, const char* url,
                 const char* method, const char* upload_data,
                 size_t* upload_data_size, void** con_cls);
-  // Refusals decided from the headers alone (header count, chunked or
-  // compressed bodies, body size). True if `res` holds one; otherwise
-  // `body_expected` says whether to read a body before answering.
-  bool CheckHeaders(MHD_Connection* connection, const HttpRequest& req,
-                    bool& body_expected, HttpResponse& res) const;
+  // What to do with a request once its headers are in: refuse it (header
+  // count, chunked or compressed bodies, body size: `res` holds the
+  // answer), and read, drop or leave its body.
+  enum class BodyPlan { kNone, kRead, kDiscard, kAnswerFirst };
+  BodyPlan CheckHeaders(MHD_Connection* connection, const HttpRequest& req,
+                        bool& refused, HttpResponse& res) const;
+  // Sets the deadline of `connection`'s current phase (InfiniteFuture: none).
+  void SetDeadline(MHD_Connection* connection, absl::Duration from_now);
+  // The watchdog thread: shuts down the socket of every connection past its
+  // deadline, until Shutdown.
+  void Watchdog();
   // Queues `res` on the connection. MHD_YES/MHD_NO as libmicrohttpd wants.
   int Send(MHD_Connection* connection, HttpResponse& res);
   // Serves one request of any method and path.
@@ -209,6 +233,14 @@ class HttpGateway {
   // Set by Start, cleared by Shutdown (owning thread only).
   MHD_Daemon* daemon_ = nullptr;
   bool started_ = false;
+  std::thread watchdog_;
+
+  // Open connections, for the watchdog. An entry is removed (under the
+  // mutex) before libmicrohttpd closes its socket, so the watchdog never
+  // shuts down a descriptor that was reused.
+  absl::Mutex conn_mu_;
+  absl::flat_hash_set<Connection*> connections_ ABSL_GUARDED_BY(conn_mu_);
+  bool watchdog_stop_ ABSL_GUARDED_BY(conn_mu_) = false;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,11 +1,13 @@
 // Child processes for integration tests: start a binary with arguments,
-// read its stdout line by line, signal it, and always reap it.
+// read its stdout line by line, signal it, and always reap it (and, should
+// the test process die, the kernel kills it).
 #ifndef PBCHAIN_TESTS_UTIL_PROCESS_H_
 #define PBCHAIN_TESTS_UTIL_PROCESS_H_
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,8 +28,16 @@ class ChildProcess {
                const std::string& stderr_path = "") {
     int out[2];
     if (pipe(out) != 0) return;
+    const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ == 0) {
+      // If the test dies without its destructors (a crash, a signal), the
+      // child is killed too rather than left running. The death signal
+      // follows the forking thread: tests start children from their main
+      // thread.
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+        _exit(127);
+      }
       dup2(out[1], 1);
       close(out[0]);
       close(out[1]);

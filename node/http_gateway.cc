@@ -558,17 +558,13 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
-// The query parameters as sent ('+' is a space, %XX escapes), decoded into
-// req.params; req.bad_query says what is wrong otherwise.
+// The query parameters ('+' already a space, %XX escapes as sent), decoded
+// into req.params; req.bad_query says what is wrong otherwise.
 void DecodeQuery(const std::vector<std::pair<std::string, std::string>>& raw,
                  HttpRequest& req) {
   for (const auto& [raw_key, raw_value] : raw) {
-    std::string key = raw_key;
-    std::string value = raw_value;
-    std::replace(key.begin(), key.end(), '+', ' ');
-    std::replace(value.begin(), value.end(), '+', ' ');
-    std::optional<std::string> k = PercentDecode(key);
-    std::optional<std::string> v = PercentDecode(value);
+    std::optional<std::string> k = PercentDecode(raw_key);
+    std::optional<std::string> v = PercentDecode(raw_value);
     if (!k || !v) {
       req.bad_query = absl::StrCat("query: bad percent-encoding in ",
                                    Quote(k ? raw_value : raw_key));

@@ -33,7 +33,7 @@
 #include "tracker/health_probe.h"
 #include "tracker/registry.h"
 #include "tracker/tracker_service.h"
-#include "node/cli_flags.h"
+#include "common/flags.h"
 
 namespace {
 

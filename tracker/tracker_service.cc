@@ -14,7 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
-#include "node/status.h"
+#include "common/status.h"
 
 namespace pbchain::tracker {
 namespace {

@@ -2,7 +2,7 @@
 // needs), for what a real node cannot show quickly: the size cap of
 // GET /v1/blocks with blocks near the consensus size limit, and the
 // gateway's pure helpers. The real node is tested in gateway_test.cc.
-#include "node/http_gateway.h"
+#include "node/http/http_gateway.h"
 
 #include <httplib.h>
 #include <unistd.h>

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "storage/rocksdb_store.h"
 #include "tests/chain/test_chain.h"
-#include "node/wire.h"
+#include "node/p2p/wire.h"
 #include "proto/convert.h"
 #include "tests/network/gossip_client.h"
 #include "tests/network/net_harness.h"

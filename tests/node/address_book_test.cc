@@ -1,4 +1,4 @@
-#include "node/address_book.h"
+#include "node/p2p/address_book.h"
 
 #include "gtest/gtest.h"
 

@@ -1,4 +1,4 @@
-#include "node/mempool.h"
+#include "node/core/mempool.h"
 
 #include <atomic>
 #include <memory>

@@ -1,6 +1,6 @@
 // NodeServiceImpl through the generated stub on an in-process channel, over a
 // real Node (RocksDB datadir in a temp directory, test genesis, no mining).
-#include "node/node_service.h"
+#include "node/rpc/node_service.h"
 
 #include <algorithm>
 #include <atomic>
@@ -20,7 +20,7 @@
 #include "chain/pow.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "node/node.h"
+#include "node/core/node.h"
 #include "pbchain/v1/node.grpc.pb.h"
 #include "proto/convert.h"
 #include "tests/chain/test_chain.h"

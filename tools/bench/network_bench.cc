@@ -31,7 +31,7 @@
 #include "chain/miner.h"
 #include "chain/params.h"
 #include "grpcpp/grpcpp.h"
-#include "node/wire.h"
+#include "node/p2p/wire.h"
 #include "pbchain/v1/node.grpc.pb.h"
 #include "proto/convert.h"
 #include "storage/rocksdb_store.h"

@@ -9,8 +9,8 @@
 #include "benchmark/benchmark.h"
 #include "chain/miner.h"
 #include "grpcpp/grpcpp.h"
-#include "node/node.h"
-#include "node/node_service.h"
+#include "node/core/node.h"
+#include "node/rpc/node_service.h"
 #include "pbchain/v1/node.grpc.pb.h"
 #include "proto/convert.h"
 

@@ -1,0 +1,452 @@
+#include "node/core/mempool.h"
+
+#include <algorithm>
+#include <queue>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "chain/store.h"
+#include "chain/validation.h"
+
+namespace pbchain {
+namespace {
+
+using R = RejectReason;
+
+// True for the reasons CheckTransaction gives (no state needed).
+bool IsContextFree(RejectReason reason) {
+  switch (reason) {
+    case R::kTxMalformed:
+    case R::kTxWrongChain:
+    case R::kTxBadSignature:
+    case R::kTxEmpty:
+    case R::kTxOverflow:
+    case R::kTxTooLarge:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status Rejected(const ValidationResult& v) {
+  return IsContextFree(v.reason())
+             ? absl::InvalidArgumentError(v.ToString())
+             : absl::FailedPreconditionError(v.ToString());
+}
+
+// a.fee / a.size < b.fee / b.size, exactly.
+bool RateBelow(uint64_t a_fee, size_t a_size, uint64_t b_fee, size_t b_size) {
+  using U = unsigned __int128;
+  return U{a_fee} * b_size < U{b_fee} * a_size;
+}
+
+}  // namespace
+
+bool Mempool::RateLess::operator()(const RateKey& a, const RateKey& b) const {
+  if (RateBelow(a.fee, a.size, b.fee, b.size)) return true;
+  if (RateBelow(b.fee, b.size, a.fee, a.size)) return false;
+  if (a.seq != b.seq) return a.seq > b.seq;  // newest first
+  return a.txid < b.txid;
+}
+
+Mempool::Mempool(ChainState* chain, MempoolOptions options)
+    : chain_(chain), options_(std::move(options)) {}
+
+absl::Time Mempool::Now() const {
+  return options_.clock ? options_.clock() : absl::Now();
+}
+
+Mempool::Entry Mempool::MakeEntry(const Transaction& tx, absl::Time received,
+                                  uint64_t seq) {
+  Entry e;
+  e.tx = tx;
+  e.txid = tx.Id();
+  e.sender = tx.SenderAddress();
+  e.size = tx.Encode().size();
+  e.received = received;
+  e.seq = seq;
+  if (tx.record && tx.record->key) {
+    e.claim = RecordIndexKey(tx.record->ns, tx.record->key, e.txid);
+  }
+  return e;
+}
+
+void Mempool::InsertLocked(Entry entry) {
+  Hash256 txid = entry.txid;
+  by_sender_[entry.sender][entry.tx.nonce] = txid;
+  by_rate_.insert(KeyOf(entry));
+  if (entry.claim) claims_[*entry.claim] = txid;
+  bytes_ += entry.size;
+  entries_.emplace(txid, std::move(entry));
+}
+
+void Mempool::RemoveLocked(const Hash256& txid) {
+  auto it = entries_.find(txid);
+  if (it == entries_.end()) return;
+  const Entry& e = it->second;
+  auto s = by_sender_.find(e.sender);
+  if (s != by_sender_.end()) {
+    auto n = s->second.find(e.tx.nonce);
+    if (n != s->second.end() && n->second == txid) s->second.erase(n);
+    if (s->second.empty()) by_sender_.erase(s);
+  }
+  by_rate_.erase(KeyOf(e));
+  if (e.claim) {
+    auto c = claims_.find(*e.claim);
+    if (c != claims_.end() && c->second == txid) claims_.erase(c);
+  }
+  bytes_ -= e.size;
+  entries_.erase(it);
+}
+
+size_t Mempool::RemoveWithLaterLocked(const Hash256& txid) {
+  auto it = entries_.find(txid);
+  if (it == entries_.end()) return 0;
+  Address sender = it->second.sender;
+  uint64_t nonce = it->second.tx.nonce;
+  std::vector<Hash256> doomed;
+  auto s = by_sender_.find(sender);
+  if (s != by_sender_.end()) {
+    for (auto n = s->second.upper_bound(nonce); n != s->second.end(); ++n) {
+      doomed.push_back(n->second);
+    }
+  }
+  doomed.push_back(txid);
+  for (const Hash256& id : doomed) RemoveLocked(id);
+  return doomed.size();
+}
+
+std::vector<Transaction> Mempool::PendingLocked(const Address& sender,
+                                                uint64_t from,
+                                                uint64_t to) const {
+  std::vector<Transaction> out;
+  auto s = by_sender_.find(sender);
+  if (s == by_sender_.end()) return out;
+  for (auto n = s->second.lower_bound(from);
+       n != s->second.end() && n->first < to; ++n) {
+    out.push_back(entries_.at(n->second).tx);
+  }
+  return out;
+}
+
+void Mempool::RecheckLaterLocked(const Address& sender, uint64_t tip_nonce,
+                                 uint64_t after) {
+  auto s = by_sender_.find(sender);
+  if (s == by_sender_.end()) return;
+  std::vector<Transaction> pending =
+      PendingLocked(sender, tip_nonce, after + 1);
+  std::vector<Hash256> later;
+  for (auto n = s->second.upper_bound(after); n != s->second.end(); ++n) {
+    later.push_back(n->second);
+  }
+  if (later.empty()) return;
+  // One pass over the whole nonce chain (linear, not one replay per tx).
+  const size_t before = pending.size();
+  for (const Hash256& id : later) pending.push_back(entries_.at(id).tx);
+  absl::StatusOr<size_t> valid = chain_->CheckSequenceOnTip(pending);
+  const size_t first_bad =
+      valid.ok() ? (*valid > before ? *valid - before : 0) : 0;
+  if (first_bad < later.size()) RemoveWithLaterLocked(later[first_bad]);
+}
+
+void Mempool::EnforceLimitsLocked() {
+  while (!by_rate_.empty() &&
+         (entries_.size() > options_.max_txs || bytes_ > options_.max_bytes)) {
+    RemoveWithLaterLocked(by_rate_.begin()->txid);
+  }
+}
+
+absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
+  if (tx.IsCoinbase()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(RejectReasonName(R::kTxMalformed)),
+                     ": a coinbase cannot be submitted"));
+  }
+  // Context-free checks (the signature) before taking the lock.
+  ValidationResult cf = CheckTransaction(tx, chain_->params());
+  if (!cf.ok()) return absl::InvalidArgumentError(cf.ToString());
+  const absl::Time now = Now();
+
+  absl::MutexLock lock(&mu_);
+  Entry entry = MakeEntry(tx, now, next_seq_);
+  const Hash256 txid = entry.txid;
+  const Address sender = entry.sender;
+  if (entries_.contains(txid)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "transaction ", txid.ToDisplayHex(), " is already pooled"));
+  }
+  {
+    auto confirmed = chain_->GetTransaction(txid);
+    if (!confirmed.ok()) return confirmed.status();
+    if (confirmed->has_value()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "transaction ", txid.ToDisplayHex(), " is already confirmed"));
+    }
+  }
+  if (tx.fee < options_.min_fee) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "fee ", tx.fee, " is below the minimum ", options_.min_fee));
+  }
+  absl::StatusOr<AccountState> account = chain_->GetAccount(sender);
+  if (!account.ok()) return account.status();
+  const uint64_t tip_nonce = account->nonce;
+  if (tx.nonce < tip_nonce) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        std::string(RejectReasonName(R::kTxBadNonce)), ": nonce ", tx.nonce,
+        " is already used (next on chain ", tip_nonce, ")"));
+  }
+
+  // Replacement or append.
+  std::optional<Hash256> replaced;
+  size_t replaced_size = 0;
+  auto s = by_sender_.find(sender);
+  size_t pooled = 0;
+  uint64_t next_nonce = tip_nonce;
+  if (s != by_sender_.end()) {
+    for (auto n = s->second.lower_bound(tip_nonce); n != s->second.end(); ++n) {
+      ++pooled;
+      next_nonce = n->first + 1;
+    }
+    if (auto n = s->second.find(tx.nonce); n != s->second.end()) {
+      const Entry& old = entries_.at(n->second);
+      if (tx.fee <= old.tx.fee) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "replacement needs a higher fee (pooled transaction pays ",
+            old.tx.fee, ")"));
+      }
+      replaced = old.txid;
+      replaced_size = old.size;
+    }
+  }
+  if (!replaced) {
+    if (tx.nonce != next_nonce) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          std::string(RejectReasonName(R::kTxBadNonce)), ": nonce ", tx.nonce,
+          ", expected ", next_nonce, " (gaps are not pooled)"));
+    }
+    if (pooled >= options_.max_txs_per_sender) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("sender has ", pooled, " pooled transactions (limit ",
+                       options_.max_txs_per_sender, ")"));
+    }
+  }
+  if (entry.claim) {
+    auto c = claims_.find(*entry.claim);
+    if (c != claims_.end() && (!replaced || c->second != *replaced)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          std::string(RejectReasonName(R::kTxDuplicateRecord)), ": record '",
+          tx.record->ns, "' key '", *tx.record->key,
+          "' is claimed by pooled transaction ", c->second.ToHex()));
+    }
+  }
+  // The signature was checked above (CheckTransaction), outside the lock.
+  absl::StatusOr<ValidationResult> v = chain_->CheckTransactionOnTip(
+      tx, PendingLocked(sender, tip_nonce, tx.nonce),
+      /*verify_signature=*/false);
+  if (!v.ok()) return v.status();
+  if (!v->ok()) return Rejected(*v);
+
+  // Room: plan the evictions before changing anything.
+  size_t count_after = entries_.size() + 1 - (replaced ? 1 : 0);
+  size_t bytes_after = bytes_ + entry.size - replaced_size;
+  std::vector<Hash256> victims;
+  if (count_after > options_.max_txs || bytes_after > options_.max_bytes) {
+    absl::flat_hash_map<Hash256, bool> planned;
+    for (const RateKey& k : by_rate_) {
+      if (count_after <= options_.max_txs &&
+          bytes_after <= options_.max_bytes) {
+        break;
+      }
+      if (planned.contains(k.txid)) continue;
+      const Entry& victim = entries_.at(k.txid);
+      if (victim.sender == sender) continue;  // never evict own predecessors
+      if (!RateBelow(k.fee, k.size, tx.fee, entry.size)) break;
+      std::vector<Hash256> group = {k.txid};
+      const auto& nonces = by_sender_.at(victim.sender);
+      for (auto n = nonces.upper_bound(victim.tx.nonce); n != nonces.end();
+           ++n) {
+        group.push_back(n->second);
+      }
+      for (const Hash256& id : group) {
+        if (planned.contains(id)) continue;
+        planned[id] = true;
+        victims.push_back(id);
+        --count_after;
+        bytes_after -= entries_.at(id).size;
+      }
+    }
+    if (count_after > options_.max_txs || bytes_after > options_.max_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("mempool full (", entries_.size(), " txs, ", bytes_,
+                       " bytes) and the fee rate of ", tx.fee, "/", entry.size,
+                       " bytes is not above the lowest pooled"));
+    }
+  }
+
+  for (const Hash256& id : victims) RemoveLocked(id);
+  if (replaced) RemoveLocked(*replaced);
+  InsertLocked(std::move(entry));
+  ++next_seq_;
+  if (replaced) RecheckLaterLocked(sender, tip_nonce, tx.nonce);
+  return txid;
+}
+
+std::vector<Transaction> Mempool::SelectForBlock(size_t max_txs) const {
+  absl::ReaderMutexLock lock(&mu_);
+  using It = std::map<uint64_t, Hash256>::const_iterator;
+  struct Head {
+    const Entry* entry;
+    It next;
+    It end;
+  };
+  auto worse = [](const Head& a, const Head& b) {
+    // priority_queue pops the greatest: the best rate, then the oldest.
+    const Entry& x = *a.entry;
+    const Entry& y = *b.entry;
+    if (RateBelow(x.tx.fee, x.size, y.tx.fee, y.size)) return true;
+    if (RateBelow(y.tx.fee, y.size, x.tx.fee, x.size)) return false;
+    return x.seq > y.seq;
+  };
+  std::priority_queue<Head, std::vector<Head>, decltype(worse)> heads(worse);
+  for (const auto& [sender, nonces] : by_sender_) {
+    if (nonces.empty()) continue;
+    It first = nonces.begin();
+    heads.push(
+        Head{&entries_.at(first->second), std::next(first), nonces.end()});
+  }
+  std::vector<Transaction> out;
+  while (!heads.empty() && out.size() < max_txs) {
+    Head h = heads.top();
+    heads.pop();
+    out.push_back(h.entry->tx);
+    if (h.next != h.end) {
+      heads.push(Head{&entries_.at(h.next->second), std::next(h.next), h.end});
+    }
+  }
+  return out;
+}
+
+void Mempool::OnChainUpdate(const AcceptResult& r) {
+  const absl::Time now = Now();
+  absl::MutexLock lock(&mu_);
+  for (const Transaction& tx : r.confirmed_txs) {
+    if (!tx.IsCoinbase()) RemoveLocked(tx.Id());
+  }
+  // Candidates: what is left (in arrival order), then the returned ones.
+  std::vector<Entry> candidates;
+  candidates.reserve(entries_.size() + r.returned_txs.size());
+  for (auto& [id, e] : entries_) candidates.push_back(std::move(e));
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
+  absl::flat_hash_map<Hash256, bool> seen;
+  for (const Entry& e : candidates) seen[e.txid] = true;
+  for (const Transaction& tx : r.returned_txs) {
+    if (tx.IsCoinbase()) continue;
+    Entry e = MakeEntry(tx, now, next_seq_++);
+    if (seen.contains(e.txid)) continue;
+    seen[e.txid] = true;
+    candidates.push_back(std::move(e));
+  }
+  entries_.clear();
+  by_sender_.clear();
+  by_rate_.clear();
+  claims_.clear();
+  bytes_ = 0;
+
+  // Per sender, in nonce order (the first candidate of a nonce wins).
+  absl::flat_hash_map<Address, std::map<uint64_t, size_t>> groups;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    groups[candidates[i].sender].emplace(candidates[i].tx.nonce, i);
+  }
+  for (const auto& [sender, nonces] : groups) {
+    absl::StatusOr<AccountState> account = chain_->GetAccount(sender);
+    if (!account.ok()) continue;  // cannot check them: drop
+    // The contiguous run of nonces from the account's next one, then one
+    // linear check of the run against the new tip.
+    uint64_t expected = account->nonce;
+    std::vector<size_t> run;
+    std::vector<Transaction> txs;
+    absl::flat_hash_map<std::string, bool> run_claims;
+    for (auto n = nonces.lower_bound(expected); n != nonces.end(); ++n) {
+      const Entry& e = candidates[n->second];
+      if (n->first != expected) break;
+      if (run.size() >= options_.max_txs_per_sender) break;
+      if (e.claim &&
+          (claims_.contains(*e.claim) || run_claims.contains(*e.claim)))
+        break;
+      if (e.claim) run_claims[*e.claim] = true;
+      run.push_back(n->second);
+      txs.push_back(e.tx);
+      ++expected;
+    }
+    absl::StatusOr<size_t> valid = chain_->CheckSequenceOnTip(txs);
+    if (!valid.ok()) continue;  // cannot check them: drop
+    for (size_t i = 0; i < *valid; ++i)
+      InsertLocked(std::move(candidates[run[i]]));
+  }
+  EnforceLimitsLocked();
+}
+
+size_t Mempool::ExpireOld() {
+  const absl::Time cutoff = Now() - options_.expiry;
+  absl::MutexLock lock(&mu_);
+  std::vector<Hash256> old;
+  for (const auto& [id, e] : entries_) {
+    if (e.received < cutoff) old.push_back(id);
+  }
+  size_t dropped = 0;
+  for (const Hash256& id : old) dropped += RemoveWithLaterLocked(id);
+  return dropped;
+}
+
+std::optional<Transaction> Mempool::Get(const Hash256& txid) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = entries_.find(txid);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.tx;
+}
+
+bool Mempool::Contains(const Hash256& txid) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return entries_.contains(txid);
+}
+
+size_t Mempool::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return entries_.size();
+}
+
+size_t Mempool::bytes() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return bytes_;
+}
+
+std::vector<MempoolEntry> Mempool::List(size_t limit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<const Entry*> all;
+  all.reserve(entries_.size());
+  for (const auto& [id, e] : entries_) all.push_back(&e);
+  std::sort(all.begin(), all.end(),
+            [](const Entry* a, const Entry* b) { return a->seq < b->seq; });
+  std::vector<MempoolEntry> out;
+  for (const Entry* e : all) {
+    if (out.size() >= limit) break;
+    out.push_back(
+        MempoolEntry{e->tx, e->txid, e->size, e->tx.fee, e->received});
+  }
+  return out;
+}
+
+uint64_t Mempool::NextNonce(const Address& sender) const {
+  absl::StatusOr<AccountState> account = chain_->GetAccount(sender);
+  uint64_t next = account.ok() ? account->nonce : 0;
+  absl::ReaderMutexLock lock(&mu_);
+  auto s = by_sender_.find(sender);
+  if (s != by_sender_.end() && !s->second.empty()) {
+    next = std::max(next, s->second.rbegin()->first + 1);
+  }
+  return next;
+}
+
+}  // namespace pbchain

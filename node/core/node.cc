@@ -1,0 +1,295 @@
+#include "node/core/node.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "chain/consensus.h"
+#include "chain/miner.h"
+#include "glog/logging.h"
+
+namespace pbchain {
+namespace {
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr char kNodeIdFile[] = "node_id";
+
+// Reads DATADIR/node_id, or writes a new random one (temp file + rename, so
+// a crash never leaves half an id).
+absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& datadir) {
+  const std::filesystem::path path =
+      std::filesystem::path(datadir) / kNodeIdFile;
+  if (std::ifstream in(path); in) {
+    std::string id;
+    std::getline(in, id);
+    if (!IsValidNodeId(id)) {
+      return absl::DataLossError(absl::StrCat(
+          path.string(), " does not hold a node id (1..64 printable ASCII "
+                         "chars); delete it to get a new one"));
+    }
+    return id;
+  }
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    absl::StrAppend(&id, absl::Hex(random(), absl::kZeroPad8));
+  }
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << id << "\n";
+    out.flush();
+    if (!out) {
+      return absl::InternalError(
+          absl::StrCat("cannot write ", tmp.string()));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot create ", path.string(),
+                                            ": ", ec.message()));
+  }
+  return id;
+}
+
+}  // namespace
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
+  if (options.mining_threads < 1) {
+    return absl::InvalidArgumentError("mining threads must be at least 1");
+  }
+  std::unique_ptr<Node> node(new Node(std::move(options)));
+  RocksStoreOptions store_options;
+  // Progress of a schema upgrade, which can take a while on a long chain.
+  store_options.log = [](const std::string& line) { LOG(INFO) << line; };
+  absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
+      RocksChainStore::Open(node->options_.datadir, store_options);
+  if (!store.ok()) return store.status();
+  node->store_ = *std::move(store);
+  // After the store: its lock keeps two nodes off one datadir.
+  absl::StatusOr<std::string> id = LoadOrCreateNodeId(node->options_.datadir);
+  if (!id.ok()) return id.status();
+  node->node_id_ = *id;
+  absl::StatusOr<std::unique_ptr<ChainState>> chain =
+      ChainState::Create(node->options_.params, node->store_.get());
+  if (!chain.ok()) return chain.status();
+  node->chain_ = *std::move(chain);
+  node->mempool_ =
+      std::make_unique<Mempool>(node->chain_.get(), node->options_.mempool);
+  if (!node->options_.backup_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<PeriodicBackup>> backup =
+        PeriodicBackup::Start(
+            node->store_.get(),
+            {node->options_.backup_dir, node->options_.backup_interval,
+             node->options_.backup_keep});
+    if (!backup.ok()) return backup.status();
+    node->backup_ = *std::move(backup);
+  }
+  node->housekeeping_ =
+      std::thread([raw = node.get()] { raw->HousekeepingLoop(); });
+  if (node->options_.mine || node->options_.mine_on_demand) {
+    node->miner_ = std::thread([raw = node.get()] { raw->MinerLoop(); });
+  }
+  TipInfo tip = node->chain_->Tip();
+  LOG(INFO) << "chain " << node->options_.params.chain_id << " at height "
+            << tip.height << ", tip " << tip.hash.ToDisplayHex();
+  return node;
+}
+
+Node::~Node() {
+  Stop();
+  // Members go in reverse order: mempool, chain, then the store.
+}
+
+void Node::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  tip_epoch_.fetch_add(1);
+  abort_mining_.store(true);
+  if (miner_.joinable()) miner_.join();
+  if (housekeeping_.joinable()) housekeeping_.join();
+  backup_.reset();
+}
+
+void Node::HousekeepingLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), kMempoolExpiryCheck);
+      if (stopping_) return;
+    }
+    if (size_t n = mempool_->ExpireOld(); n > 0) {
+      LOG(INFO) << "mempool: " << n << " expired transactions dropped";
+    }
+  }
+}
+
+bool Node::ShouldMine() const {
+  if (options_.mine) return true;
+  return options_.mine_on_demand && mempool_->size() > 0;
+}
+
+void Node::MinerLoop() {
+  uint64_t seen_wakeups = 0;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      // Sleep until there is something to do: stop, or (on demand) a new
+      // transaction or tip. Re-check once a second regardless.
+      // (The condition takes no other lock: absl may evaluate it anywhere.)
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || options_.mine || wakeups_ != seen_wakeups;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+      if (stopping_) return;
+      seen_wakeups = wakeups_;
+    }
+    if (!ShouldMine()) {
+      absl::MutexLock lock(&mu_);
+      hash_rate_ = 0;
+      continue;
+    }
+    const uint64_t epoch = tip_epoch_.load();
+    absl::StatusOr<Block> block = chain_->CreateBlockTemplate(
+        options_.miner_address, mempool_->SelectForBlock(kMaxBlockTxs - 1),
+        NowSeconds());
+    if (!block.ok()) {
+      LOG(ERROR) << "miner: cannot build a template: " << block.status();
+      absl::SleepFor(absl::Seconds(1));
+      continue;
+    }
+    // When blocks come faster than one a second, median-time-past runs ahead
+    // of the clock; a block too far ahead would be refused. Wait instead.
+    if (int64_t{block->header.time} >
+        NowSeconds() + options_.params.max_future_block_time_s - 1) {
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
+    // Abort after template_refresh (to pick up new transactions and a fresh
+    // time) or as soon as the tip changes (SubmitBlock bumps the epoch and
+    // sets the flag). A change while the template was built is caught here.
+    abort_mining_.store(false);
+    if (tip_epoch_.load() != epoch) continue;
+    mining_now_.store(true);
+    const absl::Time start = absl::Now();
+    std::atomic<bool> timer_done{false};
+    std::thread timer([&] {
+      const absl::Time deadline = start + options_.template_refresh;
+      while (!timer_done.load() && absl::Now() < deadline) {
+        absl::SleepFor(absl::Milliseconds(20));
+      }
+      abort_mining_.store(true);
+    });
+    MineOutcome outcome =
+        MineBlock(*block, options_.mining_threads, abort_mining_);
+    timer_done.store(true);
+    timer.join();
+    mining_now_.store(false);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    {
+      absl::MutexLock lock(&mu_);
+      if (seconds > 0) {
+        const double rate = outcome.hashes / seconds;
+        // Smooth over a few rounds.
+        hash_rate_ = hash_rate_ == 0 ? rate : 0.7 * hash_rate_ + 0.3 * rate;
+      }
+    }
+    if (!outcome.found) continue;
+    absl::StatusOr<AcceptResult> r = SubmitBlock(*block);
+    if (!r.ok()) {
+      LOG(ERROR) << "miner: storing a mined block failed: " << r.status();
+      continue;
+    }
+    if (r->status == AcceptStatus::kActive) {
+      blocks_mined_.fetch_add(1);
+      LOG(INFO) << "mined block " << block->Hash().ToDisplayHex()
+                << " at height " << block->txs[0].height << " with "
+                << block->txs.size() - 1 << " transactions";
+    } else if (r->status == AcceptStatus::kInvalid) {
+      LOG(WARNING) << "miner: own block rejected: " << r->validation.ToString();
+    }
+  }
+}
+
+absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
+  absl::MutexLock submit(&submit_mu_);
+  const TipInfo before = chain_->Tip();
+  absl::StatusOr<AcceptResult> r = chain_->AcceptBlock(block);
+  if (!r.ok() || !r->tip_changed()) return r;
+  mempool_->OnChainUpdate(*r);
+  tip_epoch_.fetch_add(1);
+  abort_mining_.store(true);
+  TipEvent event;
+  event.tip = chain_->Tip();
+  event.previous_tip = before.hash;
+  event.reorg_depth = static_cast<uint32_t>(r->disconnected.size());
+  if (std::optional<BlockIndexEntry> e =
+          chain_->GetIndexEntry(event.tip.hash)) {
+    event.tx_count = e->tx_count;
+  }
+  if (event.reorg_depth > 0) {
+    LOG(INFO) << "reorg: " << event.reorg_depth << " blocks undone, new tip "
+              << event.tip.hash.ToDisplayHex() << " at " << event.tip.height;
+  }
+  std::vector<TipListener> listeners;
+  {
+    absl::MutexLock lock(&mu_);
+    ++wakeups_;
+    for (const auto& [id, l] : listeners_) listeners.push_back(l);
+  }
+  for (const TipListener& l : listeners) l(event);
+  return r;
+}
+
+absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx) {
+  absl::StatusOr<Hash256> id = mempool_->Add(tx);
+  if (id.ok()) {
+    TransactionListener listener;
+    {
+      absl::MutexLock lock(&mu_);
+      ++wakeups_;
+      listener = tx_listener_;
+    }
+    if (listener) listener(tx);
+  }
+  return id;
+}
+
+void Node::SetTransactionListener(TransactionListener listener) {
+  absl::MutexLock lock(&mu_);
+  tx_listener_ = std::move(listener);
+}
+
+uint64_t Node::AddTipListener(TipListener listener) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t id = next_listener_++;
+  listeners_[id] = std::move(listener);
+  return id;
+}
+
+void Node::RemoveTipListener(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  listeners_.erase(id);
+}
+
+double Node::HashRate() const {
+  absl::MutexLock lock(&mu_);
+  return hash_rate_;
+}
+
+bool Node::mining() const { return mining_now_.load(); }
+
+}  // namespace pbchain

@@ -1,0 +1,158 @@
+// A full node without the network: the chain on its RocksDB datadir, the
+// mempool, the miner, periodic backups and tip notifications. The gRPC
+// services (node_service.h) and, later, gossip are thin layers over it.
+//
+// Thread safety: every public method may be called from any thread.
+#ifndef PBCHAIN_NODE_CORE_NODE_H_
+#define PBCHAIN_NODE_CORE_NODE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "chain/chain_state.h"
+#include "node/core/mempool.h"
+#include "storage/periodic_backup.h"
+#include "storage/rocksdb_store.h"
+
+namespace pbchain {
+
+// A node id (PeerInfo.node_id): 1..64 printable ASCII chars, no spaces.
+inline bool IsValidNodeId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+
+// Largest gRPC message the node accepts or sends (a maximal block, 1 MB of
+// canonical bytes, is well under it in protobuf form). --max_message_bytes.
+inline constexpr int kMaxGrpcMessageBytes = 4 * 1024 * 1024;
+
+// Concurrent calls (including open streams) one client connection may have.
+inline constexpr int kMaxConcurrentStreams = 100;
+
+// Software version reported in node info.
+inline constexpr char kNodeVersion[] = "pbnode/0.1.0";
+
+struct NodeOptions {
+  std::string datadir;
+  ChainParams params;
+  // Mining: continuously, or only while the mempool holds transactions.
+  bool mine = false;
+  bool mine_on_demand = false;
+  Address miner_address;
+  int mining_threads = 1;
+  MempoolOptions mempool;
+  // Node role shown in node info ("head", "seed" or "full").
+  std::string role = "full";
+  // Periodic backups (off when backup_dir is empty).
+  std::string backup_dir;
+  absl::Duration backup_interval = absl::Hours(1);
+  int backup_keep = 5;
+  // The miner rebuilds its template at least this often (new transactions,
+  // fresh time) and reports hash rate at that granularity.
+  absl::Duration template_refresh = absl::Seconds(1);
+};
+
+// One change of the main-chain tip.
+struct TipEvent {
+  TipInfo tip;
+  Hash256 previous_tip;
+  uint32_t reorg_depth = 0;  // blocks disconnected (0 for a plain extension)
+  uint32_t tx_count = 0;     // transactions in the new tip block
+};
+
+class Node {
+ public:
+  // Opens (or creates) the datadir, the chain state and the mempool, and
+  // starts the miner and backups as the options say. Errors from opening the
+  // datadir as RocksChainStore::Open / ChainState::Create return them.
+  static absl::StatusOr<std::unique_ptr<Node>> Create(NodeOptions options);
+  // Stop()s, then closes the chain and the store.
+  ~Node();
+  // Stops mining and backups; idempotent. Queries keep working.
+  void Stop();
+
+  // This node's id (see PeerInfo.node_id): 32 random lowercase hex chars
+  // made at first start and kept in DATADIR/node_id.
+  const std::string& node_id() const { return node_id_; }
+  ChainState& chain() { return *chain_; }
+  Mempool& mempool() { return *mempool_; }
+  const NodeOptions& options() const { return options_; }
+
+  // Validates and adds a block (from an RPC, a peer or the local miner).
+  // On a tip change: updates the mempool, restarts the miner on the new tip
+  // and notifies tip listeners (on this thread, after the chain lock is
+  // released). Errors are store failures only; verdicts are in the result.
+  absl::StatusOr<AcceptResult> SubmitBlock(const Block& block);
+  // Adds a transaction to the mempool (see Mempool::Add for the codes) and
+  // wakes an on-demand miner.
+  absl::StatusOr<Hash256> SubmitTransaction(const Transaction& tx);
+
+  // Called with every transaction SubmitTransaction added to the mempool
+  // (from the API or a peer), on the submitting thread; must not block.
+  // The network relays them; null removes the listener.
+  using TransactionListener = std::function<void(const Transaction&)>;
+  void SetTransactionListener(TransactionListener listener);
+
+  // Tip listeners are called for every tip change, in order, on the thread
+  // that caused it; they must not block. Returns an id for removal.
+  using TipListener = std::function<void(const TipEvent&)>;
+  uint64_t AddTipListener(TipListener listener);
+  void RemoveTipListener(uint64_t id);
+
+  // Local hash rate (hashes per second over the last few template rounds)
+  // and whether the miner is working right now.
+  double HashRate() const;
+  bool mining() const;
+  uint64_t blocks_mined() const { return blocks_mined_.load(); }
+
+ private:
+  explicit Node(NodeOptions options);
+  void MinerLoop();
+  void HousekeepingLoop();
+  bool ShouldMine() const;
+
+  const NodeOptions options_;
+  std::string node_id_;
+  std::unique_ptr<RocksChainStore> store_;
+  std::unique_ptr<ChainState> chain_;
+  std::unique_ptr<Mempool> mempool_;
+  std::unique_ptr<PeriodicBackup> backup_;
+
+  // Serializes SubmitBlock's accept + mempool update + notification, so
+  // listeners see tip events in order.
+  absl::Mutex submit_mu_;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t wakeups_ ABSL_GUARDED_BY(mu_) = 0;  // tip changes and new txs
+  std::map<uint64_t, TipListener> listeners_ ABSL_GUARDED_BY(mu_);
+  TransactionListener tx_listener_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_listener_ ABSL_GUARDED_BY(mu_) = 1;
+  double hash_rate_ ABSL_GUARDED_BY(mu_) = 0;
+
+  std::atomic<bool> abort_mining_{false};
+  std::atomic<uint64_t> tip_epoch_{0};  // bumped on every tip change and Stop
+  std::atomic<bool> mining_now_{false};
+  std::atomic<uint64_t> blocks_mined_{0};
+  std::thread miner_;
+  std::thread housekeeping_;  // mempool expiry
+};
+
+// How often the node drops expired mempool transactions.
+inline constexpr absl::Duration kMempoolExpiryCheck = absl::Seconds(10);
+
+}  // namespace pbchain
+
+#endif  // PBCHAIN_NODE_CORE_NODE_H_

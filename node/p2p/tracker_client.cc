@@ -1,0 +1,168 @@
+#include "node/p2p/tracker_client.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "node/p2p/network.h"
+#include "node/core/node.h"
+#include "node/p2p/wire.h"
+
+namespace pbchain {
+namespace {
+
+void SetDeadline(grpc::ClientContext& context) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(kTrackerCallTimeout));
+}
+
+}  // namespace
+
+TrackerClient::TrackerClient(Network* network, Node* node, std::string address)
+    : network_(network),
+      node_(node),
+      address_(std::move(address)),
+      stub_(v1::Tracker::NewStub(
+          grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))),
+      thread_([this] { Run(); }) {}
+
+TrackerClient::~TrackerClient() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (watch_context_ != nullptr) watch_context_->TryCancel();
+  }
+  thread_.join();
+}
+
+bool TrackerClient::WaitFor(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+  return mu_.AwaitWithTimeout(absl::Condition(&stop), d);
+}
+
+void TrackerClient::Run() {
+  absl::Duration backoff = absl::Seconds(1);
+  int failures = 0;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    const TipInfo tip = node_->chain().Tip();
+    v1::JoinRequest join;
+    join.set_node_id(node_->node_id());
+    join.set_address(network_->options().advertise);
+    join.set_genesis_hash(HashBytes(node_->chain().genesis_hash()));
+    join.set_role(RoleFromText(node_->options().role));
+    join.set_height(tip.height);
+    join.set_tip_hash(HashBytes(tip.hash));
+    v1::JoinResponse joined;
+    grpc::ClientContext context;
+    SetDeadline(context);
+    grpc::Status status = stub_->Join(&context, join, &joined);
+    if (!status.ok()) {
+      // Say it once per outage, not every retry.
+      if (failures++ == 0) {
+        LOG(WARNING) << "tracker " << address_ << ": join failed ("
+                     << status.error_message()
+                     << "); working from known peers and retrying";
+      }
+      if (WaitFor(backoff)) return;
+      backoff = std::min(backoff * 2, kMaxTrackerBackoff);
+      continue;
+    }
+    LOG(INFO) << "joined tracker " << address_ << " as " << node_->node_id();
+    failures = 0;
+    backoff = absl::Seconds(1);
+    {
+      absl::MutexLock lock(&mu_);
+      watch_stop_ = false;
+    }
+    std::thread watch([this] { Watch(); });
+    const absl::Duration interval =
+        absl::Milliseconds(std::max<uint32_t>(joined.heartbeat_interval_ms(), 100));
+    const absl::Duration ttl =
+        absl::Milliseconds(std::max<uint32_t>(joined.lease_ttl_ms(), 100));
+    absl::Time last_ok = absl::Now();
+    bool stopping = false;
+    while (!(stopping = WaitFor(interval))) {
+      const TipInfo now_tip = node_->chain().Tip();
+      v1::HeartbeatRequest beat;
+      beat.set_node_id(node_->node_id());
+      beat.set_lease_id(joined.lease_id());
+      beat.set_height(now_tip.height);
+      beat.set_tip_hash(HashBytes(now_tip.hash));
+      v1::HeartbeatResponse renewed;
+      grpc::ClientContext beat_context;
+      SetDeadline(beat_context);
+      status = stub_->Heartbeat(&beat_context, beat, &renewed);
+      if (status.ok()) {
+        last_ok = absl::Now();
+        continue;
+      }
+      if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+        LOG(INFO) << "tracker " << address_ << " forgot us; joining again";
+        break;
+      }
+      if (absl::Now() - last_ok > ttl) {
+        LOG(WARNING) << "tracker " << address_ << " unreachable ("
+                     << status.error_message() << "); will rejoin";
+        break;
+      }
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      watch_stop_ = true;
+      if (watch_context_ != nullptr) watch_context_->TryCancel();
+    }
+    watch.join();
+    if (stopping) {
+      v1::LeaveRequest leave;
+      leave.set_node_id(node_->node_id());
+      leave.set_lease_id(joined.lease_id());
+      v1::LeaveResponse left;
+      grpc::ClientContext leave_context;
+      SetDeadline(leave_context);
+      (void)stub_->Leave(&leave_context, leave, &left);
+      return;
+    }
+  }
+}
+
+void TrackerClient::Watch() {
+  while (true) {
+    grpc::ClientContext context;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || watch_stop_) return;
+      watch_context_ = &context;
+    }
+    v1::WatchPeersRequest request;
+    request.set_genesis_hash(HashBytes(node_->chain().genesis_hash()));
+    request.set_exclude_node_id(node_->node_id());
+    std::unique_ptr<grpc::ClientReader<v1::WatchPeersResponse>> reader =
+        stub_->WatchPeers(&context, request);
+    v1::WatchPeersResponse update;
+    while (reader->Read(&update)) {
+      for (const v1::PeerEvent& event : update.events()) {
+        if (event.type() == v1::PEER_EVENT_TYPE_REMOVED) {
+          network_->RemoveKnown(event.peer().address());
+        } else {
+          network_->AddKnown(event.peer(), AddressSource::kTracker);
+        }
+      }
+    }
+    (void)reader->Finish();
+    absl::MutexLock lock(&mu_);
+    watch_context_ = nullptr;
+    // Resubscribe after a pause unless told to stop.
+    auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return stopping_ || watch_stop_;
+    };
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(1))) return;
+  }
+}
+
+}  // namespace pbchain

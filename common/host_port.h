@@ -1,0 +1,59 @@
+// The one parser of network addresses in pbchain: "host:port" text given on
+// command lines, in Hello messages and tracker joins, and gRPC's peer text
+// ("ipv4:1.2.3.4:5678"). Every program and service validates addresses with
+// it, so an address one part accepts is accepted by all.
+//
+// Pure functions; any thread.
+#ifndef PBCHAIN_COMMON_HOST_PORT_H_
+#define PBCHAIN_COMMON_HOST_PORT_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace pbchain {
+
+// Longest address text accepted anywhere (bytes).
+inline constexpr size_t kMaxAddressBytes = 255;
+
+// A parsed address. `host` is without brackets ("::1", "10.0.0.1",
+// "node-1.example").
+struct HostPort {
+  std::string host;
+  int port = 0;
+
+  // The text form: "host:port", IPv6 hosts in brackets ("[::1]:7700").
+  std::string ToString() const;
+  bool is_ipv6() const;
+};
+
+struct HostPortRules {
+  // Port 0 ("pick a free port") is allowed: listen addresses.
+  bool allow_port_zero = false;
+  // Only numeric hosts (an IPv4 dotted quad or an IPv6 address) and
+  // "localhost": addresses that must not go through DNS.
+  bool numeric_host = false;
+};
+
+// Parses "host:port" or "[IPv6]:port". The text must be at most
+// kMaxAddressBytes of printable ASCII without spaces; the host non-empty and
+// made of letters, digits, '.', '-', '_' (plus ':' and '%' inside brackets:
+// no resolver scheme or path can hide in it); an unbracketed host may not
+// contain ':'; the port decimal digits, 1..65535 (0..65535 with
+// allow_port_zero). INVALID_ARGUMENT saying what is wrong, with an example.
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text,
+                                       const HostPortRules& rules = {});
+
+// The IP in gRPC's peer text: "ipv4:1.2.3.4:5678" -> "1.2.3.4",
+// "ipv6:[::1]:5678" (brackets possibly %-encoded) -> "::1". Other transports
+// (unix:, inproc) give the whole text.
+std::string IpFromGrpcPeer(absl::string_view peer);
+
+// True for 127.0.0.0/8, ::1 and ::ffff:127.x.y.z.
+bool IsLoopbackIp(absl::string_view ip);
+
+}  // namespace pbchain
+
+#endif  // PBCHAIN_COMMON_HOST_PORT_H_

@@ -37,8 +37,8 @@ TEST(HostPortTest, RefusesMalformedAddressesWithAReason) {
         << bad;
     EXPECT_FALSE(parsed.status().message().empty()) << bad;
   }
-  EXPECT_FALSE(ParseHostPort(std::string(250, 'a') + ":7700").ok());
-  EXPECT_TRUE(ParseHostPort(std::string(250, 'a') + ":770").ok());  // 255
+  EXPECT_FALSE(ParseHostPort(std::string(251, 'a') + ":7700").ok());  // 256
+  EXPECT_TRUE(ParseHostPort(std::string(250, 'a') + ":7700").ok());   // 255
   // The message says what to write.
   EXPECT_NE(ParseHostPort("::1:80").status().message().find("[::1]"),
             std::string::npos);

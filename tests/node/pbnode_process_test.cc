@@ -246,6 +246,31 @@ TEST(PbnodeProcessTest, VersionAndFlagfile) {
   }
 }
 
+// A second node on a port in use exits 1 naming the address (gRPC's
+// default SO_REUSEPORT let it bind the port too, and the kernel then split
+// connections between the two nodes).
+TEST(PbnodeProcessTest, BusyListenPortIsAnError) {
+  TempDir dir("pbnode_busy");
+  ChainParams params = ProcessTestParams();
+  const std::string genesis = dir.Sub("genesis.json");
+  std::ofstream(genesis) << params.ToJson();
+  RunningNode first = StartNode(dir, genesis, {});
+  ASSERT_NE(first.stub, nullptr);
+  ChildProcess second(kPbnode,
+                      {"--listen=" + first.address,
+                       "--datadir=" + dir.Sub("data2"), "--genesis=" + genesis},
+                      dir.Sub("second.log"));
+  EXPECT_EQ(second.Wait(std::chrono::seconds(30)), 1);
+  std::ifstream log(dir.Sub("second.log"));
+  const std::string text((std::istreambuf_iterator<char>(log)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("cannot listen on " + first.address), std::string::npos)
+      << text;
+  EXPECT_EQ(Height(*first.stub), Height(*first.stub));  // still serving
+  first.process->Kill(SIGTERM);
+  EXPECT_EQ(first.process->Wait(std::chrono::seconds(20)), 0);
+}
+
 // The head node of a new network makes the genesis when the file is missing,
 // funds its miner address, and prints the hash; the file then serves every
 // node of the network.

@@ -106,13 +106,13 @@ class StreamFeed {
       absl::MutexLock lock(&mu_);
       if (finished_ || cancelled_ || ending_) return;
       ending_ = true;
-      end_status_ = std::move(status);
+      end_status_ = status;
       if (!writing_ && reactor_ != nullptr && begun_) {
         finished_ = true;
         finish = reactor_;
       }
     }
-    if (finish != nullptr) finish->Finish(end_status_);
+    if (finish != nullptr) finish->Finish(std::move(status));
   }
 
   // Messages dropped because the reader was slow.

@@ -20,8 +20,15 @@ done
   || { echo "FAIL: installed pbnode --version"; exit 1; }
 
 # The consumer sees only the prefix: no source or build tree on its paths.
+# A sanitizer build installs instrumented libraries: the consumer then needs
+# the same runtime.
+extra=()
+if grep -q '^PBCHAIN_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
+  extra+=(-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined
+          -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined)
+fi
 cmake -S "$src/tests/install/consumer" -B "$tmp/consumer" -G Ninja \
-      -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/configure.log" \
+      -DCMAKE_PREFIX_PATH="$tmp/prefix" "${extra[@]}" >"$tmp/configure.log" \
   || { cat "$tmp/configure.log"; exit 1; }
 cmake --build "$tmp/consumer" >"$tmp/build.log" \
   || { cat "$tmp/build.log"; exit 1; }

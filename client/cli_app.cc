@@ -4,6 +4,7 @@
 #include <iostream>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/exit_codes.h"
 #include "common/version.h"
@@ -71,22 +72,31 @@ std::optional<int> CommandLine::Parse(std::vector<std::string> args) {
   } catch (const CLI::ExtrasError& e) {
     // Every command takes a list of words, so only options are left over.
     const std::vector<std::string> extras = app_.remaining(true);
-    command_ = app_.get_subcommands().empty() ? nullptr
-                                              : app_.get_subcommands().front();
+    command_ = ChosenCommand();
     return UsageError(absl::StrCat(
         "unknown option ", extras.empty() ? std::string(e.what()) : extras[0],
         Hint()));
+  } catch (const CLI::ArgumentMismatch& e) {
+    command_ = ChosenCommand();
+    // CLI11 says "--node: 1 required HOST:PORT missing" for an option
+    // without its value.
+    const std::string what = e.what();
+    const size_t colon = what.find(':');
+    if (colon != std::string::npos && absl::StrContains(what, " required ") &&
+        absl::EndsWith(what, " missing")) {
+      return UsageError(
+          absl::StrCat(what.substr(0, colon), " needs a value", Hint()));
+    }
+    return UsageError(absl::StrCat(what, Hint()));
   } catch (const CLI::Error& e) {
-    command_ = app_.get_subcommands().empty() ? nullptr
-                                              : app_.get_subcommands().front();
+    command_ = ChosenCommand();
     return UsageError(absl::StrCat(e.what(), Hint()));
   }
   if (!unknown_.empty()) {
     return UsageError(absl::StrCat("unknown command '", unknown_.front(),
                                    "' (see ", program_, " --help)"));
   }
-  command_ =
-      app_.get_subcommands().empty() ? nullptr : app_.get_subcommands().front();
+  command_ = ChosenCommand();
   if (command_ != nullptr) {
     std::vector<std::string>* words = args_.at(command_);
     words->insert(words->end(), after_dashes.begin(), after_dashes.end());
@@ -112,6 +122,11 @@ std::optional<int> CommandLine::Parse(std::vector<std::string> args) {
     return pbchain::kExitOk;
   }
   return std::nullopt;
+}
+
+CLI::App* CommandLine::ChosenCommand() const {
+  const std::vector<CLI::App*> chosen = app_.get_subcommands();
+  return chosen.empty() ? nullptr : chosen.front();
 }
 
 int CommandLine::UsageError(const std::string& message) const {

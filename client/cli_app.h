@@ -76,6 +76,8 @@ class CommandLine {
   const std::string& program() const { return program_; }
 
  private:
+  // The command CLI11 parsed (so far), or nullptr.
+  CLI::App* ChosenCommand() const;
   // Prints the help of `name` ("" = the program's) on stdout.
   void PrintHelp(const std::string& name) const;
 

@@ -153,12 +153,12 @@ TEST_F(ShopProcessTest, OpenRegisterBuyInventoryAcrossNodes) {
   EXPECT_TRUE(inv.Json()["ignored"].empty());
   // Options after the command; then the node and the wallet from
   // $PBCHAIN_NODE and $PBCHAIN_WALLET.
-  RunResult after = RunApp(AppBin("pbshop"),
-                           {"inventory", "--json", "--wallet", alice_wallet,
-                            "--node", a_->address()},
-                           dir_);
-  ASSERT_EQ(after.code, 0) << after.Show();
-  EXPECT_EQ(after.Json()["balance"], expected_balance);
+  RunResult options_after = RunApp(AppBin("pbshop"),
+                                   {"inventory", "--json", "--wallet",
+                                    alice_wallet, "--node", a_->address()},
+                                   dir_);
+  ASSERT_EQ(options_after.code, 0) << options_after.Show();
+  EXPECT_EQ(options_after.Json()["balance"], expected_balance);
   setenv("PBCHAIN_NODE", a_->address().c_str(), 1);
   setenv("PBCHAIN_WALLET", alice_wallet.c_str(), 1);
   RunResult env = RunApp(AppBin("pbshop"), {"inventory", "--json"}, dir_);

@@ -198,8 +198,9 @@ TEST(PbtoolTest, OptionsInAnyOrderAndBadOptionsExitTwo) {
             "pbtool: unknown option --bogus (see pbtool help keygen)\n"},
            {"keygen", "pbtool: --out is required (see pbtool help keygen)\n"},
            {"keygen --out ''", ""},
-           {"keygen --out", ""},
-           {"inspect " + dir.string(),
+           {"keygen --out",
+            "pbtool: --out needs a value (see pbtool help keygen)\n"},
+           {"inspect --datadir " + dir.string() + " extra",
             "pbtool: inspect takes 0 arguments, got 1 (see pbtool help "
             "inspect)\n"},
            {"frobnicate",

@@ -39,8 +39,8 @@ void AddCommonOptions(CLI::App& app, const std::string& default_wallet,
                       CommonOptions& options);
 
 // Adds --NAME, taking a value, to `app`, stored in `value` (nullopt when not
-// given; the last value when given twice). `type` names the value in
-// messages ("FILE").
+// given; given twice, the last value, as pbchain::cli::CommandLine sets
+// `app` up). `type` names the value in messages ("FILE").
 CLI::Option* AddValueOption(CLI::App& app, const std::string& name,
                             const std::string& type,
                             std::optional<std::string>& value);

@@ -59,6 +59,15 @@ absl::Status ExpandFile(const std::string& path, int depth,
           absl::StrCat("--flagfile ", path, ": line '", line,
                        "' is not a flag (want --name=value, one per line)"));
     }
+    const size_t space = line.find_first_of(" \t");
+    if (space != absl::string_view::npos && space < line.find('=')) {
+      const absl::string_view name = line.substr(0, space);
+      const absl::string_view value =
+          absl::StripLeadingAsciiWhitespace(line.substr(space));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--flagfile ", path, ": write '", name, "=", value,
+                       "', not '", line, "' (one --name=value per line)"));
+    }
     lines.emplace_back(line);
   }
   return Expand(lines, 0, depth + 1, out);

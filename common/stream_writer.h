@@ -87,6 +87,13 @@ class StreamFeed {
     queue_.push_front(std::move(message));
   }
 
+  // Drops every queued message (not the one being written). Call before
+  // Begin, e.g. to replace changes by the state they led to.
+  void ClearQueued() {
+    absl::MutexLock lock(&mu_);
+    queue_.clear();
+  }
+
   // The source may have a message: write it if the stream is idle.
   void Notify() { Pump(); }
 

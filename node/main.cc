@@ -23,6 +23,7 @@
 #include "common/flags.h"
 #include "common/host_port.h"
 #include "common/server.h"
+#include "common/status_macros.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "node/core/node.h"
@@ -124,7 +125,7 @@ absl::Status MakeGenesis(const std::string& path) {
     }
     params.allocations.push_back({*address, kHeadGenesisAllocation});
   }
-  if (absl::Status s = pbchain::MineGenesis(params); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(pbchain::MineGenesis(params));
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

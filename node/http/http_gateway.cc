@@ -350,7 +350,8 @@ class HttpGateway::TipStream final
 absl::StatusOr<HostPort> ParseHttpListenAddress(const std::string& listen) {
   HostPortRules rules;
   rules.allow_port_zero = true;
-  rules.numeric_host = true;
+  // Names are refused at Start (UNAVAILABLE, exit 1), not here: only
+  // "localhost" is bound, and nothing is ever looked up.
   return ParseHostPort(listen, rules);
 }
 

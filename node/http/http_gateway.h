@@ -127,8 +127,8 @@ struct HttpGatewayOptions {
   std::chrono::milliseconds rpc_deadline = kHttpRpcDeadline;
 };
 
-// The --http listen address: "HOST:PORT" / "[V6]:PORT" with a numeric host
-// or localhost (never resolved) and a port 0..65535 (common/host_port.h).
+// The --http listen address: "HOST:PORT" / "[V6]:PORT" with a port 0..65535
+// (common/host_port.h). Start accepts only numeric hosts and localhost.
 // INVALID_ARGUMENT naming the problem otherwise. Pure; any thread.
 absl::StatusOr<HostPort> ParseHttpListenAddress(const std::string& listen);
 

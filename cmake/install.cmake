@@ -43,7 +43,9 @@ foreach(dir chain client common)
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dir}
           FILES_MATCHING PATTERN "*.h"
           PATTERN "apps" EXCLUDE PATTERN "web" EXCLUDE PATTERN "examples" EXCLUDE
-          PATTERN "proto" EXCLUDE)
+          PATTERN "proto" EXCLUDE
+          # The command-line programs' CLI11 glue is not part of the library.
+          PATTERN "cli_app.h" EXCLUDE)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/proto/convert.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/proto)

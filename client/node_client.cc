@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/host_port.h"
+#include "common/status_macros.h"
 #include "proto/convert.h"
 
 namespace pbchain::client {
@@ -101,9 +102,8 @@ absl::StatusOr<std::string> NodeClient::ChainId() {
     absl::MutexLock lock(&mu_);
     if (chain_id_) return *chain_id_;
   }
-  absl::StatusOr<v1::GetInfoResponse> info = GetInfo();
-  if (!info.ok()) return info.status();
-  return info->chain_id();
+  PBCHAIN_ASSIGN_OR_RETURN(v1::GetInfoResponse info, GetInfo());
+  return info.chain_id();
 }
 
 absl::StatusOr<v1::GetBlockResponse> NodeClient::GetBlockByHeight(

@@ -776,7 +776,7 @@ absl::Status RestoreBackup(const std::string& backup_dir,
     return absl::InternalError(
         absl::StrCat("cannot create ", db_path, ": ", ec.message()));
   }
-  rocksdb::IOStatus s = (engine)->RestoreDBFromLatestBackup(db_path, db_path);
+  rocksdb::IOStatus s = engine->RestoreDBFromLatestBackup(db_path, db_path);
   if (!s.ok()) {
     fs::remove_all(datadir, ec);
     return FromRocks(s, "restoring the backup");
@@ -790,7 +790,7 @@ absl::StatusOr<std::vector<BackupInfo>> ListBackups(
       std::unique_ptr<rocksdb::BackupEngineReadOnly> engine,
       OpenBackupsReadOnly(backup_dir));
   std::vector<rocksdb::BackupInfo> infos;
-  (engine)->GetBackupInfo(&infos);
+  engine->GetBackupInfo(&infos);
   std::vector<BackupInfo> out;
   for (const rocksdb::BackupInfo& i : infos) {
     out.push_back({i.backup_id, i.timestamp, i.size});

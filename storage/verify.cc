@@ -69,8 +69,8 @@ absl::Status CheckTxIndex(ChainStore& store, const Block& block,
       Mismatch(report,
                absl::StrCat("transaction ", txid.ToDisplayHex(), " (block ",
                             height, ", index ", i, ") is indexed at height ",
-                            (loc)->height, ", index ", (loc)->index,
-                            " of block ", (loc)->block_hash.ToDisplayHex()));
+                            loc->height, ", index ", loc->index, " of block ",
+                            loc->block_hash.ToDisplayHex()));
     }
   }
   return absl::OkStatus();
@@ -284,8 +284,8 @@ absl::StatusOr<VerifyReport> VerifyStore(
       const Hash256 txid = tx.Id();
       PBCHAIN_ASSIGN_OR_RETURN(std::optional<TxLocation> loc,
                                store.GetTxLocation(txid));
-      if (loc.has_value() && ((loc)->height > report.height ||
-                              chain[(loc)->height] != (loc)->block_hash)) {
+      if (loc.has_value() && (loc->height > report.height ||
+                              chain[loc->height] != loc->block_hash)) {
         Mismatch(report,
                  absl::StrCat("transaction ", txid.ToDisplayHex(),
                               " of side-branch block ", hash.ToDisplayHex(),

@@ -9,6 +9,7 @@
 #include "client/format.h"
 #include "client/wallet.h"
 #include "common/exit_codes.h"
+#include "common/status_macros.h"
 
 namespace pbchain::apps::cli {
 namespace {
@@ -91,10 +92,9 @@ absl::StatusOr<std::unique_ptr<client::NodeClient>> ConnectNode(
   client::NodeClientOptions client_options;
   client_options.address = options.node;
   if (options.timeout) {
-    absl::StatusOr<absl::Duration> d =
-        ParseDuration(*options.timeout, "timeout");
-    if (!d.ok()) return d.status();
-    client_options.call_timeout = *d;
+    PBCHAIN_ASSIGN_OR_RETURN(absl::Duration d,
+                             ParseDuration(*options.timeout, "timeout"));
+    client_options.call_timeout = d;
   }
   absl::StatusOr<std::unique_ptr<client::NodeClient>> node =
       client::NodeClient::Create(client_options);
@@ -109,10 +109,9 @@ absl::StatusOr<client::WaitOptions> WaitOptionsFrom(
     const CommonOptions& options) {
   client::WaitOptions wait;
   if (options.wait_timeout) {
-    absl::StatusOr<absl::Duration> d =
-        ParseDuration(*options.wait_timeout, "wait-timeout");
-    if (!d.ok()) return d.status();
-    wait.timeout = *d;
+    PBCHAIN_ASSIGN_OR_RETURN(
+        absl::Duration d, ParseDuration(*options.wait_timeout, "wait-timeout"));
+    wait.timeout = d;
   }
   return wait;
 }

@@ -44,6 +44,7 @@
 #include "chain/pow.h"
 #include "client/cli_app.h"
 #include "common/exit_codes.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "proto/convert.h"
@@ -327,16 +328,14 @@ absl::StatusOr<OpenedDatadir> OpenDatadir(const std::string& dir) {
   OpenedDatadir out;
   RocksStoreOptions options;
   options.create_if_missing = false;
-  absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
-      RocksChainStore::Open(dir, options);
-  if (!store.ok()) return store.status();
-  out.store = *std::move(store);
-  absl::StatusOr<ChainParams> params = LoadStoredParams(*out.store);
-  if (!params.ok()) return params.status();
-  absl::StatusOr<std::unique_ptr<ChainState>> chain =
-      ChainState::Create(*std::move(params), out.store.get());
-  if (!chain.ok()) return chain.status();
-  out.chain = *std::move(chain);
+  PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksChainStore> store,
+                           RocksChainStore::Open(dir, options));
+  out.store = std::move(store);
+  PBCHAIN_ASSIGN_OR_RETURN(ChainParams params, LoadStoredParams(*out.store));
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<ChainState> chain,
+      ChainState::Create(std::move(params), out.store.get()));
+  out.chain = std::move(chain);
   return out;
 }
 

@@ -90,7 +90,9 @@ void DecodeQuery(const std::vector<std::pair<std::string, std::string>>& raw,
 absl::StatusOr<HostPort> ParseHttpListenAddress(const std::string& listen) {
   HostPortRules rules;
   rules.allow_port_zero = true;
-  rules.numeric_host = true;
+  // Names pass here and are refused by Start (AI_NUMERICHOST): a name is an
+  // address that cannot be bound, like a port in use, not a malformed one
+  // (pbnode exits 1 for it, 2 for a malformed --http; tests/gateway).
   return ParseHostPort(listen, rules);
 }
 

@@ -77,9 +77,11 @@ inline constexpr size_t kHttpConnectionMemoryBytes = 64 * 1024;
 // Most request headers (431 above).
 inline constexpr size_t kHttpMaxHeaderCount = 64;
 
-// A listen address: "HOST:PORT" / "[V6]:PORT" with a numeric host or
-// localhost (never resolved) and a port 0..65535 (common/host_port.h).
-// INVALID_ARGUMENT naming the problem otherwise. Pure; any thread.
+// A listen address: "HOST:PORT" / "[V6]:PORT" with a port 0..65535
+// (common/host_port.h). INVALID_ARGUMENT naming the problem otherwise. The
+// host is checked for form only: HttpServer::Start binds numeric hosts and
+// localhost and refuses any other name with UNAVAILABLE, without resolving
+// it (no DNS query). Pure; any thread.
 absl::StatusOr<HostPort> ParseHttpListenAddress(const std::string& listen);
 
 // Decodes the %XX escapes of `in` ('+' stays '+'). nullopt on a malformed

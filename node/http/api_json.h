@@ -16,6 +16,7 @@
 
 namespace pbchain {
 
+// The Content-Type of every JSON answer.
 inline constexpr char kJsonType[] = "application/json";
 
 // The HTTP status for a gRPC status code (Google's mapping: INVALID_ARGUMENT,

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "common/status_macros.h"
 
 namespace pbchain {
 
@@ -39,12 +40,12 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   HttpServerOptions server_options;
   server_options.listen = options.listen;
   server_options.max_connections = options.max_connections;
-  absl::StatusOr<std::unique_ptr<HttpServer>> server =
-      HttpServer::Create(std::move(server_options), routes.get());
-  if (!server.ok()) return server.status();
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<HttpServer> server,
+      HttpServer::Create(std::move(server_options), routes.get()));
   return std::unique_ptr<HttpGateway>(
       new HttpGateway(std::move(channel), std::move(stub), std::move(events),
-                      std::move(routes), std::move(*server)));
+                      std::move(routes), std::move(server)));
 }
 
 HttpGateway::HttpGateway(std::shared_ptr<grpc::Channel> channel,

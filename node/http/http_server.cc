@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 
 namespace pbchain {
@@ -188,8 +189,8 @@ struct HttpServer::BodyFeed {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     HttpServerOptions options, HttpHandler* handler) {
-  absl::StatusOr<HostPort> address = ParseHttpListenAddress(options.listen);
-  if (!address.ok()) return address.status();
+  PBCHAIN_ASSIGN_OR_RETURN(HostPort address,
+                           ParseHttpListenAddress(options.listen));
   if (handler == nullptr) {
     return absl::InvalidArgumentError("HttpServer needs a handler");
   }
@@ -202,8 +203,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     return absl::InvalidArgumentError(
         "HttpServer limits and deadlines must be positive");
   }
-  return std::unique_ptr<HttpServer>(new HttpServer(
-      std::move(options), address->host, address->port, handler));
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(std::move(options), address.host, address.port, handler));
 }
 
 HttpServer::HttpServer(HttpServerOptions options, std::string host, int port,

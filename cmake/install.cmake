@@ -44,8 +44,11 @@ foreach(dir chain client common)
           FILES_MATCHING PATTERN "*.h"
           PATTERN "apps" EXCLUDE PATTERN "web" EXCLUDE PATTERN "examples" EXCLUDE
           PATTERN "proto" EXCLUDE
-          # The command-line programs' CLI11 glue is not part of the library.
-          PATTERN "cli_app.h" EXCLUDE)
+          # Headers of libraries that are not installed: the command-line
+          # programs' CLI11 glue and the daemons' server and flag plumbing.
+          PATTERN "cli_app.h" EXCLUDE PATTERN "server.h" EXCLUDE
+          PATTERN "status.h" EXCLUDE PATTERN "stream_writer.h" EXCLUDE
+          PATTERN "flags.h" EXCLUDE)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/proto/convert.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/proto)

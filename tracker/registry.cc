@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/host_port.h"
 #include "common/status_macros.h"
 
@@ -96,7 +97,12 @@ absl::Status ValidateAddress(absl::string_view address,
                              absl::string_view field) {
   if (address.empty()) return Invalid(field, "missing");
   absl::StatusOr<HostPort> parsed = ParseHostPort(address);
-  if (!parsed.ok()) return Invalid(field, parsed.status().message());
+  if (!parsed.ok()) {
+    // "address 'x': why" -> "FIELD: 'x': why"
+    absl::string_view why = parsed.status().message();
+    absl::ConsumePrefix(&why, "address ");
+    return Invalid(field, why);
+  }
   return absl::OkStatus();
 }
 

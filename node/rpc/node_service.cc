@@ -246,6 +246,8 @@ class BlocksWriter final
 
 struct NodeServiceImpl::OpenStreams {
   absl::Mutex mu;
+  // EndStreams ran: a stream opened later ends at once.
+  bool closed ABSL_GUARDED_BY(mu) = false;
   std::vector<std::weak_ptr<StreamFeed<v1::WatchTipsResponse>>> tips
       ABSL_GUARDED_BY(mu);
 };
@@ -265,6 +267,7 @@ void NodeServiceImpl::EndStreams() {
       if (auto feed = weak.lock()) open.push_back(std::move(feed));
     }
     streams_->tips.clear();
+    streams_->closed = true;
   }
   for (const auto& feed : open) feed->End(grpc::Status::OK);
 }
@@ -829,13 +832,17 @@ grpc::ServerWriteReactor<v1::WatchTipsResponse>* NodeServiceImpl::WatchTips(
     feed->ClearQueued();
     feed->PushFront(std::move(current));
   }
+  bool closed = false;
   {
     absl::MutexLock lock(&streams_->mu);
+    closed = streams_->closed;
     // Forget ended streams so the list stays as long as the open ones.
     std::erase_if(streams_->tips,
                   [](const auto& weak) { return weak.expired(); });
-    streams_->tips.push_back(feed);
+    if (!closed) streams_->tips.push_back(feed);
   }
+  // The node is shutting down: end at once, with OK as EndStreams does.
+  if (closed) feed->End(grpc::Status::OK);
   writer->Begin();
   return writer;
 }

@@ -44,8 +44,8 @@
 #include <string>
 
 #include "grpcpp/grpcpp.h"
-#include "node/p2p/network.h"
 #include "node/core/node.h"
+#include "node/p2p/network.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
 namespace pbchain {
@@ -109,8 +109,9 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   //                    token.
   //  GetChainTips      never fails otherwise (limit is capped).
   //  ListPeers         never fails.
-  //  WatchTips         ends only with CANCELLED (client gone, server shut
-  //                    down).
+  //  WatchTips         ends with OK when the node shuts down (EndStreams;
+  //                    a call arriving after that ends at once), CANCELLED
+  //                    when the client goes away.
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* request,
                                     v1::GetInfoResponse* response) override;

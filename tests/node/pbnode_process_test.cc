@@ -189,7 +189,8 @@ TEST(PbnodeProcessTest, BadFlagsExitWithAClearError) {
        {"--peer=nohost", "--peer=h:0", "--tracker=h:99999",
         "--discover-local=7000", "--discover-local=7000-9000",
         "--discover-local=9-8", "--advertise=[::1", "--max-outbound=-1",
-        "--connect-only"}) {
+        "--connect-only", "--listen=127.0.0.1", "--no-such-flag",
+        "--max-outbound=x", "--mine=maybe", "--fromenv=mine"}) {
     ChildProcess p(kPbnode,
                    {"--datadir=" + dir.Sub("d"), "--genesis=" + genesis, bad},
                    dir.Sub("err.log"));

@@ -351,6 +351,14 @@ TEST(PbtrackerProcessTest, HelpExplainsAndBadFlagsAreRefused) {
   bad = RunCommand(kPbtracker + " --listen=nohost", &code);
   EXPECT_EQ(code, 2) << bad;
   EXPECT_THAT(bad, HasSubstr("nohost"));
+  // Unknown flags and values that do not parse are usage errors too (absl
+  // alone exits 1 for them).
+  bad = RunCommand(kPbtracker + " --lease-ttl=ten", &code);
+  EXPECT_EQ(code, 2) << bad;
+  EXPECT_THAT(bad, HasSubstr("--lease_ttl=ten"));
+  bad = RunCommand(kPbtracker + " --no-such-flag", &code);
+  EXPECT_EQ(code, 2) << bad;
+  EXPECT_THAT(bad, HasSubstr("unknown flag --no_such_flag"));
 }
 
 TEST(PbtrackerProcessTest, VersionAndFlagfile) {

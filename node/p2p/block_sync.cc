@@ -126,8 +126,8 @@ void BlockSync::OnHeaders(uint64_t peer,
 
 void BlockSync::AddHeaders(uint64_t peer,
                            const std::vector<BlockHeader>& headers) {
-  const bool extends = !pending_.empty() &&
-                       headers.front().prev_hash == pending_hashes_.back();
+  const bool extends =
+      !pending_.empty() && headers.front().prev_hash == pending_hashes_.back();
   if (extends && pending_.size() >= kMaxPendingHeaders) {
     more_from_ = peer;  // asked again once bodies made room
     return;
@@ -158,11 +158,10 @@ void BlockSync::AddHeaders(uint64_t peer,
   const TipInfo tip = node_->chain().Tip();
   // A full answer is followed up even when its work does not beat our tip
   // yet: a fork deeper than one answer shows its weight only at the end.
-  const bool full = headers.size() >= kMaxHeadersPerMessage &&
-                    check.valid == run.size();
+  const bool full =
+      headers.size() >= kMaxHeadersPerMessage && check.valid == run.size();
   const bool adopt =
-      check.valid > trusted &&
-      (check.chain_work > tip.chain_work || full) &&
+      check.valid > trusted && (check.chain_work > tip.chain_work || full) &&
       (extends || pending_.empty() || check.chain_work > pending_work_);
   if (!adopt) return;
   if (!extends) {
@@ -242,16 +241,17 @@ void BlockSync::OnPeerGone(uint64_t peer) {
 }
 
 void BlockSync::ExpireRequests(absl::Time now) {
-  absl::erase_if(in_flight_, [&](const auto& entry) {
-    if (now - entry.second.since < kSyncRequestTimeout) return false;
-    const uint64_t peer = entry.second.peer;
-    --in_flight_count_[peer];
-    // A peer that does not deliver is not asked again for this run.
-    if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
-      p->second = std::min(p->second, base_height_);
-    }
-    return true;
-  });
+  absl::erase_if(
+      in_flight_, [&](const auto& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        if (now - entry.second.since < kSyncRequestTimeout) return false;
+        const uint64_t peer = entry.second.peer;
+        --in_flight_count_[peer];
+        // A peer that does not deliver is not asked again for this run.
+        if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
+          p->second = std::min(p->second, base_height_);
+        }
+        return true;
+      });
   if (header_peer_ && now - header_since_ >= kSyncRequestTimeout) {
     LOG(INFO) << "sync: peer " << *header_peer_
               << " did not answer for headers";

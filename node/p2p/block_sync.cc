@@ -18,8 +18,11 @@ constexpr int kBrokenAnswerPoints = 20;
 constexpr int kUnsolicitedPoints = 10;
 }  // namespace
 
-BlockSync::BlockSync(Node* node, Hooks hooks)
-    : node_(node), hooks_(std::move(hooks)), thread_([this] { Loop(); }) {}
+BlockSync::BlockSync(Node* node, Hooks hooks, Clock* clock)
+    : node_(node),
+      hooks_(std::move(hooks)),
+      clock_(clock),
+      thread_([this] { Loop(); }) {}
 
 BlockSync::~BlockSync() { Stop(); }
 
@@ -63,7 +66,7 @@ void BlockSync::SendGetHeaders(uint64_t peer) {
   request->set_max_count(kMaxHeadersPerMessage);
   outbox_.emplace_back(peer, std::move(message));
   header_peer_ = peer;
-  header_since_ = absl::Now();
+  header_since_ = clock_->Now();
 }
 
 void BlockSync::AskNextHeaderPeer() {
@@ -126,8 +129,8 @@ void BlockSync::OnHeaders(uint64_t peer,
 
 void BlockSync::AddHeaders(uint64_t peer,
                            const std::vector<BlockHeader>& headers) {
-  const bool extends = !pending_.empty() &&
-                       headers.front().prev_hash == pending_hashes_.back();
+  const bool extends =
+      !pending_.empty() && headers.front().prev_hash == pending_hashes_.back();
   if (extends && pending_.size() >= kMaxPendingHeaders) {
     more_from_ = peer;  // asked again once bodies made room
     return;
@@ -158,17 +161,16 @@ void BlockSync::AddHeaders(uint64_t peer,
   const TipInfo tip = node_->chain().Tip();
   // A full answer is followed up even when its work does not beat our tip
   // yet: a fork deeper than one answer shows its weight only at the end.
-  const bool full = headers.size() >= kMaxHeadersPerMessage &&
-                    check.valid == run.size();
+  const bool full =
+      headers.size() >= kMaxHeadersPerMessage && check.valid == run.size();
   const bool adopt =
-      check.valid > trusted &&
-      (check.chain_work > tip.chain_work || full) &&
+      check.valid > trusted && (check.chain_work > tip.chain_work || full) &&
       (extends || pending_.empty() || check.chain_work > pending_work_);
   if (!adopt) return;
   if (!extends) {
     DropRun();
     base_height_ = check.height - static_cast<uint32_t>(check.valid);
-    last_log_ = absl::Now();
+    last_log_ = clock_->Now();
     connected_since_log_ = 0;
   }
   for (size_t i = trusted; i < check.valid; ++i) {
@@ -242,16 +244,19 @@ void BlockSync::OnPeerGone(uint64_t peer) {
 }
 
 void BlockSync::ExpireRequests(absl::Time now) {
-  absl::erase_if(in_flight_, [&](const auto& entry) {
-    if (now - entry.second.since < kSyncRequestTimeout) return false;
-    const uint64_t peer = entry.second.peer;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (now - it->second.since < kSyncRequestTimeout) {
+      ++it;
+      continue;
+    }
+    const uint64_t peer = it->second.peer;
     --in_flight_count_[peer];
     // A peer that does not deliver is not asked again for this run.
     if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
       p->second = std::min(p->second, base_height_);
     }
-    return true;
-  });
+    in_flight_.erase(it++);
+  }
   if (header_peer_ && now - header_since_ >= kSyncRequestTimeout) {
     LOG(INFO) << "sync: peer " << *header_peer_
               << " did not answer for headers";
@@ -402,7 +407,7 @@ void BlockSync::Loop() {
       mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(100));
       if (stopping_) break;
       wake_ = false;
-      const absl::Time now = absl::Now();
+      const absl::Time now = clock_->Now();
       ExpireRequests(now);
       DropRunWithoutMoreWork();
       AssignRequests(now);
@@ -413,7 +418,7 @@ void BlockSync::Loop() {
     Flush();
     absl::MutexLock lock(&mu_);
     if (connected) wake_ = true;  // room in the window: request more
-    const absl::Time now = absl::Now();
+    const absl::Time now = clock_->Now();
     if (connected_since_log_ > 0 && now - last_log_ >= kSyncLogInterval) {
       const double seconds = absl::ToDoubleSeconds(now - last_log_);
       LOG(INFO) << "sync: height " << base_height_ << " of "

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "chain/block.h"
 #include "node/core/node.h"
+#include "node/p2p/clock.h"
 #include "pbchain/v1/gossip.pb.h"
 
 namespace pbchain {
@@ -62,8 +63,12 @@ class BlockSync {
         misbehaving;
   };
 
-  BlockSync(Node* node, Hooks hooks);
+  // Starts the sync thread. Request timeouts and progress logs follow
+  // `clock` (which must outlive it); the thread wakes at least every 100 ms
+  // of real time to look at it.
+  BlockSync(Node* node, Hooks hooks, Clock* clock = Clock::Real());
   ~BlockSync();  // Stop()
+  // Ends and joins the sync thread; later calls change nothing visible.
   void Stop();
 
   // `peer` claims a chain we lack (its hello has more work, or it announced
@@ -114,6 +119,7 @@ class BlockSync {
 
   Node* const node_;
   const Hooks hooks_;
+  Clock* const clock_;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -18,11 +18,10 @@ constexpr int kBrokenAnswerPoints = 20;
 constexpr int kUnsolicitedPoints = 10;
 }  // namespace
 
-BlockSync::BlockSync(Node* node, Hooks hooks, Clock* clock)
-    : node_(node),
-      hooks_(std::move(hooks)),
-      clock_(clock),
-      thread_([this] { Loop(); }) {}
+BlockSync::BlockSync(Node* node, Hooks hooks, Clock* clock, bool start_thread)
+    : node_(node), hooks_(std::move(hooks)), clock_(clock) {
+  if (start_thread) thread_ = std::thread([this] { Loop(); });
+}
 
 BlockSync::~BlockSync() { Stop(); }
 
@@ -407,31 +406,38 @@ void BlockSync::Loop() {
       mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(100));
       if (stopping_) break;
       wake_ = false;
-      const absl::Time now = clock_->Now();
-      ExpireRequests(now);
-      DropRunWithoutMoreWork();
-      AssignRequests(now);
     }
-    Flush();
-    bool connected = false;
-    while (ConnectNext()) connected = true;
-    Flush();
+    Step();
+  }
+}
+
+void BlockSync::Step() {
+  {
     absl::MutexLock lock(&mu_);
-    if (connected) wake_ = true;  // room in the window: request more
+    if (stopping_) return;
     const absl::Time now = clock_->Now();
-    if (connected_since_log_ > 0 && now - last_log_ >= kSyncLogInterval) {
-      const double seconds = absl::ToDoubleSeconds(now - last_log_);
-      LOG(INFO) << "sync: height " << base_height_ << " of "
-                << base_height_ + pending_.size() << " ("
-                << static_cast<int>(connected_since_log_ / seconds)
-                << " blocks/s, " << in_flight_.size() << " in flight from "
-                << std::count_if(in_flight_count_.begin(),
-                                 in_flight_count_.end(),
-                                 [](const auto& p) { return p.second > 0; })
-                << " peers)";
-      last_log_ = now;
-      connected_since_log_ = 0;
-    }
+    ExpireRequests(now);
+    DropRunWithoutMoreWork();
+    AssignRequests(now);
+  }
+  Flush();
+  bool connected = false;
+  while (ConnectNext()) connected = true;
+  Flush();
+  absl::MutexLock lock(&mu_);
+  if (connected) wake_ = true;  // room in the window: request more
+  const absl::Time now = clock_->Now();
+  if (connected_since_log_ > 0 && now - last_log_ >= kSyncLogInterval) {
+    const double seconds = absl::ToDoubleSeconds(now - last_log_);
+    LOG(INFO) << "sync: height " << base_height_ << " of "
+              << base_height_ + pending_.size() << " ("
+              << static_cast<int>(connected_since_log_ / seconds)
+              << " blocks/s, " << in_flight_.size() << " in flight from "
+              << std::count_if(in_flight_count_.begin(), in_flight_count_.end(),
+                               [](const auto& p) { return p.second > 0; })
+              << " peers)";
+    last_log_ = now;
+    connected_since_log_ = 0;
   }
 }
 

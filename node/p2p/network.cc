@@ -31,7 +31,7 @@ Network::Network(Node* node, NetworkOptions options)
                 [this](uint64_t peer, int points, const std::string& why) {
                   peers_.Misbehaving(peer, points, why);
                 }},
-            clock_),
+            clock_, options_.sync_thread),
       relay_(node, &peers_, &sync_, clock_),
       protocol_(node, &options_, &peers_, &relay_, &sync_) {}
 

@@ -104,6 +104,9 @@ class Network {
   // without the thread (options.maintenance_thread false, e.g. tests with
   // a FakeClock); harmless alongside it. Any thread.
   void MaintenanceStep() ABSL_LOCKS_EXCLUDED(mu_);
+  // One round of BlockSync's thread (BlockSync::Step), for owners that run
+  // without it (options.sync_thread false). Any thread.
+  void SyncStep() { sync_.Step(); }
 
  private:
   void MaintenanceLoop() ABSL_LOCKS_EXCLUDED(mu_);

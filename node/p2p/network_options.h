@@ -40,6 +40,9 @@ struct NetworkOptions {
   // batched announcements every kMaintenanceInterval). Without it the
   // owner calls Network::MaintenanceStep() itself.
   bool maintenance_thread = true;
+  // Likewise for BlockSync's thread (requests bodies, connects them,
+  // expires requests); without it the owner calls Network::SyncStep().
+  bool sync_thread = true;
 };
 
 }  // namespace pbchain

@@ -8,7 +8,8 @@ namespace pbchain {
 inline constexpr int kExitOk = 0;       // done; for a write: confirmed
 inline constexpr int kExitFailure = 1;  // failed, or the chain rejected it
 inline constexpr int kExitUsage = 2;    // bad command line or input
-inline constexpr int kExitPending = 3;  // a write still unconfirmed at the wait's end
+inline constexpr int kExitPending =
+    3;  // a write still unconfirmed at the wait's end
 
 }  // namespace pbchain
 

@@ -1,8 +1,18 @@
-// Command-line parsing shared by pbnode and pbtracker: absl flags written
-// with dashes or underscores (--mining-threads = --mining_threads), repeated
-// list flags merged (absl keeps only the last), and --help listing the
-// flags of the binary's main.cc (absl looks for a file named after the
-// program by default).
+// Command-line parsing shared by the daemons (pbnode, pbtracker), on absl
+// flags:
+//   - flags may be written with dashes or underscores (--mining-threads =
+//     --mining_threads);
+//   - list flags named in `repeatable` may repeat; their values are joined
+//     with commas (absl alone keeps only the last);
+//   - --flagfile=FILE[,FILE...] is expanded in place before the rest, so a
+//     flag file takes the same spellings as the command line: one flag per
+//     line ("--max-outbound=4", "--peer=10.0.0.2:7700"), blank lines and
+//     lines starting with '#' ignored, nested --flagfile lines allowed up to
+//     kMaxFlagfileDepth; later flags override earlier ones, as on the
+//     command line;
+//   - --help lists the flags of the binary's own main.cc (absl looks for a
+//     file named after the program by default), --version prints
+//     "PROGRAM VERSION".
 #ifndef PBCHAIN_COMMON_FLAGS_H_
 #define PBCHAIN_COMMON_FLAGS_H_
 
@@ -10,59 +20,33 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/parse.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
 
 namespace pbchain {
 
-// Parses argv into absl flags. `main_file` is the path suffix of the file
-// defining the flags ("node/main.cc"); `repeatable` names list flags (in
-// underscore spelling) whose occurrences are joined with commas.
-inline void ParseCommandLineFlags(int argc, char** argv,
-                                  const std::string& main_file,
-                                  const std::set<std::string>& repeatable) {
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [main_file](absl::string_view path) {
-    return absl::EndsWith(path, main_file);
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+// Nested --flagfile lines deeper than this are refused (a file naming
+// itself would never end).
+inline constexpr int kMaxFlagfileDepth = 8;
+// A flag file larger than this is refused.
+inline constexpr size_t kMaxFlagfileBytes = 1 << 20;
 
-  std::vector<std::string> normalized;
-  std::vector<std::pair<std::string, std::vector<std::string>>> lists;
-  for (const std::string& name : repeatable) lists.push_back({name, {}});
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    bool taken = false;
-    if (i > 0 && arg.rfind("--", 0) == 0) {
-      const size_t end = std::min(arg.find('='), arg.size());
-      for (size_t j = 2; j < end; ++j) {
-        if (arg[j] == '-') arg[j] = '_';
-      }
-      for (auto& [name, values] : lists) {
-        if (arg == "--" + name && i + 1 < argc) {
-          values.push_back(argv[++i]);
-          taken = true;
-        } else if (arg.rfind("--" + name + "=", 0) == 0) {
-          values.push_back(arg.substr(name.size() + 3));
-          taken = true;
-        }
-      }
-    }
-    if (!taken) normalized.push_back(arg);
-  }
-  for (const auto& [name, values] : lists) {
-    if (!values.empty()) {
-      normalized.push_back("--" + name + "=" + absl::StrJoin(values, ","));
-    }
-  }
-  std::vector<char*> args;
-  for (std::string& a : normalized) args.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-}
+// The arguments after --flagfile expansion and dash/underscore and repeated
+// flag normalisation, argv[0] first. INVALID_ARGUMENT for an unreadable,
+// oversized or too deeply nested flag file. Pure apart from reading files;
+// any thread. Exposed for tests; daemons call ParseCommandLineFlags.
+absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
+    const std::vector<std::string>& args,
+    const std::set<std::string>& repeatable);
+
+// Parses argv into absl flags (see above). `program` names the binary in
+// --version ("pbnode"); `main_file` is the path suffix of the file defining
+// its flags ("node/main.cc"); `repeatable` names list flags in underscore
+// spelling. On a bad flag file prints the reason to stderr and exits with
+// kExitUsage; absl itself exits on unknown flags or bad values. Call once,
+// from main, before any other thread starts.
+void ParseCommandLineFlags(int argc, char** argv, const std::string& program,
+                           const std::string& main_file,
+                           const std::set<std::string>& repeatable);
 
 }  // namespace pbchain
 

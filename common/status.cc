@@ -15,4 +15,19 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(grpc_code, std::string(status.message()));
 }
 
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  const int code = static_cast<int>(status.error_code());
+  const absl::StatusCode absl_code = code >= 1 && code <= 16
+                                         ? static_cast<absl::StatusCode>(code)
+                                         : absl::StatusCode::kUnknown;
+  return absl::Status(absl_code, status.error_message());
+}
+
+std::string StatusCodeName(grpc::StatusCode code) {
+  const int n = static_cast<int>(code);
+  if (n < 0 || n > 16) return "UNKNOWN";
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(n));
+}
+
 }  // namespace pbchain

@@ -17,19 +17,18 @@
 
 // Evaluates `expr` (an absl::Status) once; returns it from the enclosing
 // function unless it is OK.
-#define PBCHAIN_RETURN_IF_ERROR(expr)                    \
-  do {                                                   \
-    if (::absl::Status pbchain_status_ = (expr);         \
-        !pbchain_status_.ok()) {                         \
-      return pbchain_status_;                            \
-    }                                                    \
+#define PBCHAIN_RETURN_IF_ERROR(expr)                                     \
+  do {                                                                    \
+    if (::absl::Status pbchain_status_ = (expr); !pbchain_status_.ok()) { \
+      return pbchain_status_;                                             \
+    }                                                                     \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>) once; returns its status from the
 // enclosing function unless it is OK, else moves the value into `lhs`, which
 // may declare a variable ("Block block") or name an existing one.
-#define PBCHAIN_ASSIGN_OR_RETURN(lhs, rexpr)                                \
-  PBCHAIN_ASSIGN_OR_RETURN_IMPL_(                                           \
+#define PBCHAIN_ASSIGN_OR_RETURN(lhs, rexpr) \
+  PBCHAIN_ASSIGN_OR_RETURN_IMPL_(            \
       PBCHAIN_STATUS_MACROS_CONCAT_(pbchain_statusor_, __LINE__), lhs, rexpr)
 
 #define PBCHAIN_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \

@@ -6,8 +6,6 @@
 // Flags are defined here only and copied into NodeOptions. glog is set up
 // through FLAGS_* in code / GLOG_* environment variables (its flags are not
 // absl flags).
-#include <signal.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,26 +14,21 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "glog/logging.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
-#include "node/p2p/address_book.h"
+#include "common/exit_codes.h"
 #include "common/flags.h"
-#include "node/p2p/gossip_service.h"
-#include "node/http/http_gateway.h"
-#include "node/p2p/network.h"
+#include "common/host_port.h"
+#include "common/server.h"
+#include "common/version.h"
+#include "glog/logging.h"
 #include "node/core/node.h"
+#include "node/http/http_gateway.h"
+#include "node/p2p/gossip_service.h"
+#include "node/p2p/network.h"
 #include "node/rpc/node_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0",
@@ -96,13 +89,27 @@ namespace {
 
 int Fail(const std::string& message) {
   std::cerr << "pbnode: " << message << "\n";
-  return 2;
+  return pbchain::kExitUsage;
+}
+
+// A dialable HOST:PORT flag value (empty allowed when `optional`).
+absl::Status CheckAddressFlag(const std::string& flag,
+                              const std::string& value) {
+  absl::StatusOr<pbchain::HostPort> parsed = pbchain::ParseHostPort(value);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": ", parsed.status().message()));
+  }
+  return absl::OkStatus();
 }
 
 // A new devnet genesis (the defaults of ChainParams, as `pbtool genesis`)
 // funding --miner_address with kHeadGenesisAllocation coins, written to
 // `path` atomically; prints its hash.
 constexpr uint64_t kHeadGenesisAllocation = 1'000'000'000;
+
+// After SIGINT/SIGTERM, calls still in progress get this long to finish.
+constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
 
 absl::Status MakeGenesis(const std::string& path) {
   pbchain::ChainParams params;
@@ -133,8 +140,8 @@ absl::Status MakeGenesis(const std::string& path) {
         absl::StrCat("cannot create ", path, ": ", ec.message()));
   }
   std::cout << "pbnode made genesis "
-            << pbchain::MakeGenesisBlock(params).Hash().ToDisplayHex()
-            << " in " << path << std::endl;
+            << pbchain::MakeGenesisBlock(params).Hash().ToDisplayHex() << " in "
+            << path << std::endl;
   return absl::OkStatus();
 }
 
@@ -151,17 +158,10 @@ int main(int argc, char** argv) {
       "the API; --http adds the JSON API and the block explorer. Flags may be "
       "written with dashes or underscores (--mining-threads = "
       "--mining_threads).");
-  pbchain::ParseCommandLineFlags(argc, argv, "node/main.cc", {"peer"});
-
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-
-  // Block SIGINT/SIGTERM in every thread; one thread waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  pbchain::BlockTerminationSignals();  // before any thread starts
+  pbchain::ParseCommandLineFlags(argc, argv, "pbnode", "node/main.cc",
+                                 {"peer"});
+  pbchain::InitLogging(argv[0]);
 
   if (absl::GetFlag(FLAGS_datadir).empty())
     return Fail("--datadir is required");
@@ -210,14 +210,14 @@ int main(int argc, char** argv) {
   pbchain::NetworkOptions net;
   net.tracker = absl::GetFlag(FLAGS_tracker);
   if (!net.tracker.empty()) {
-    if (absl::Status s = pbchain::CheckPeerAddress(net.tracker); !s.ok()) {
-      return Fail(absl::StrCat("--tracker: ", s.message()));
+    if (absl::Status s = CheckAddressFlag("tracker", net.tracker); !s.ok()) {
+      return Fail(std::string(s.message()));
     }
   }
   for (const std::string& peer : absl::GetFlag(FLAGS_peer)) {
     if (peer.empty()) continue;
-    if (absl::Status s = pbchain::CheckPeerAddress(peer); !s.ok()) {
-      return Fail(absl::StrCat("--peer: ", s.message()));
+    if (absl::Status s = CheckAddressFlag("peer", peer); !s.ok()) {
+      return Fail(std::string(s.message()));
     }
     net.peers.push_back(peer);
   }
@@ -229,9 +229,10 @@ int main(int argc, char** argv) {
         net.discover_low < 1 || net.discover_high > 65535 ||
         net.discover_low > net.discover_high ||
         net.discover_high - net.discover_low >= pbchain::kMaxDiscoverPorts) {
-      return Fail(absl::StrCat("--discover_local: want LOW-HIGH, ports 1..65535, "
-                               "at most ", pbchain::kMaxDiscoverPorts,
-                               " ports; got '", range, "'"));
+      return Fail(absl::StrCat(
+          "--discover_local: want LOW-HIGH, ports 1..65535, "
+          "at most ",
+          pbchain::kMaxDiscoverPorts, " ports; got '", range, "'"));
     }
   }
   net.connect_only = absl::GetFlag(FLAGS_connect_only);
@@ -253,15 +254,15 @@ int main(int argc, char** argv) {
   net.max_message_bytes = max_message;
   const std::string advertise = absl::GetFlag(FLAGS_advertise);
   if (!advertise.empty()) {
-    if (absl::Status s = pbchain::CheckPeerAddress(advertise); !s.ok()) {
-      return Fail(absl::StrCat("--advertise: ", s.message()));
+    if (absl::Status s = CheckAddressFlag("advertise", advertise); !s.ok()) {
+      return Fail(std::string(s.message()));
     }
   }
 
   pbchain::HttpGatewayOptions http;
   http.listen = absl::GetFlag(FLAGS_http);
   if (!http.listen.empty()) {
-    if (absl::StatusOr<std::pair<std::string, int>> a =
+    if (absl::StatusOr<pbchain::HostPort> a =
             pbchain::ParseHttpListenAddress(http.listen);
         !a.ok()) {
       return Fail(absl::StrCat("--http: ", a.status().message()));
@@ -275,28 +276,20 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   pbchain::Network network(node->get(), net);
   pbchain::NodeServiceImpl service(node->get(), &network);
   pbchain::GossipServiceImpl gossip(&network);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
-                           grpc::InsecureServerCredentials(), &port);
-  // Bounds per client connection: concurrent calls (streams) on one
-  // connection beyond this wait for a free slot.
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                             pbchain::kMaxConcurrentStreams);
-  builder.SetMaxReceiveMessageSize(max_message);
-  builder.SetMaxSendMessageSize(max_message);
-  builder.RegisterService(&service);
-  builder.RegisterService(&gossip);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::cerr << "pbnode: cannot listen on " << absl::GetFlag(FLAGS_listen)
-              << "\n";
-    return 1;
+  pbchain::GrpcServerConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.max_message_bytes = max_message;
+  config.max_concurrent_streams = pbchain::kMaxConcurrentStreams;
+  absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
+      pbchain::GrpcServer::Start(config, {&service, &gossip});
+  if (!server.ok()) {
+    node->reset();
+    std::cerr << "pbnode: " << server.status().message() << "\n";
+    return absl::IsInvalidArgument(server.status()) ? pbchain::kExitUsage
+                                                    : pbchain::kExitFailure;
   }
   // The HTTP gateway calls the node's own NodeService in process.
   std::unique_ptr<pbchain::HttpGateway> gateway;
@@ -306,14 +299,13 @@ int main(int argc, char** argv) {
     channel_args.SetMaxReceiveMessageSize(max_message);
     channel_args.SetMaxSendMessageSize(max_message);
     absl::StatusOr<std::unique_ptr<pbchain::HttpGateway>> created =
-        pbchain::HttpGateway::Create(http,
-                                     server->InProcessChannel(channel_args));
+        pbchain::HttpGateway::Create(
+            http, (*server)->server()->InProcessChannel(channel_args));
     absl::StatusOr<int> bound =
         created.ok() ? (*created)->Start() : created.status();
     if (!bound.ok()) {
       if (created.ok()) created->reset();
-      server->Shutdown(std::chrono::system_clock::now());
-      server->Wait();
+      (*server)->Stop(absl::ZeroDuration());
       node->reset();
       std::cerr << "pbnode: --http: " << bound.status().message() << std::endl;
       return 1;
@@ -321,8 +313,8 @@ int main(int argc, char** argv) {
     gateway = std::move(*created);
     http_port = *bound;
   }
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  const std::string host = listen.substr(0, listen.rfind(':'));
+  const std::string& host = (*server)->host();
+  const int port = (*server)->port();
   std::string advertised = advertise;
   if (advertised.empty()) {
     // A wildcard listen address is not dialable: advertise loopback.
@@ -340,22 +332,23 @@ int main(int argc, char** argv) {
               << " (explorer: http://" << h << ":" << http_port << "/)"
               << std::endl;
   }
-  LOG(INFO) << "pbnode " << pbchain::kNodeVersion << " serving on " << host
-            << ":" << port << (options.mine ? ", mining" : "");
+  LOG(INFO) << "pbnode " << pbchain::kVersion << " serving on " << host << ":"
+            << port << (options.mine ? ", mining" : "");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = pbchain::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal_number << ": shutting down";
+  // Health answers NOT_SERVING at once, so balancers and probes stop
+  // sending work while the node winds down.
+  (*server)->SetNotServing();
   // The HTTP gateway first: its event streams end, its requests finish, and
   // nothing calls the gRPC server through it any more.
   if (gateway != nullptr) gateway->Shutdown();
-  (*node)->Stop();  // stop mining
-  network.Stop();   // leave the tracker, end gossip sessions
+  (*node)->Stop();       // stop mining
+  network.Stop();        // leave the tracker, end gossip sessions
   service.EndStreams();  // WatchTips streams end with OK
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server->Wait();
+  (*server)->Stop(kShutdownGrace);
   gateway.reset();  // its channel goes with the server
   node->reset();    // closes the chain and the store
   LOG(INFO) << "stopped cleanly";
-  return 0;
+  return pbchain::kExitOk;
 }

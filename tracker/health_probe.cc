@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/status.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -23,10 +24,6 @@ constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
 
 absl::Status ShuttingDown() {
   return absl::AbortedError("the tracker is shutting down; retry later");
-}
-
-std::string CodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 }  // namespace
@@ -123,9 +120,9 @@ absl::Status HealthProber::Check(const std::string& address) {
     if (stopping_ && !status.ok()) return ShuttingDown();
   }
   if (!status.ok()) {
-    return absl::UnavailableError(absl::StrCat("health check ",
-                                               CodeName(status.error_code()),
-                                               ": ", status.error_message()));
+    return absl::UnavailableError(
+        absl::StrCat("health check ", StatusCodeName(status.error_code()), ": ",
+                     status.error_message()));
   }
   if (response.status() != HealthResponse::SERVING) {
     return absl::UnavailableError(

@@ -5,10 +5,7 @@
 // Flags are defined here only and copied into RegistryOptions. glog is set up
 // through FLAGS_* in code / GLOG_* environment variables (its flags are not
 // absl flags).
-#include <signal.h>
-
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -16,24 +13,19 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/exit_codes.h"
+#include "common/flags.h"
+#include "common/server.h"
+#include "common/version.h"
 #include "glog/logging.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "tracker/health_probe.h"
 #include "tracker/registry.h"
 #include "tracker/tracker_service.h"
-#include "common/flags.h"
 
 namespace {
 
@@ -85,9 +77,9 @@ ABSL_FLAG(double, max_joins_per_second,
 
 namespace {
 
-int Fail(const std::string& message) {
+int Fail(const std::string& message, int code = pbchain::kExitUsage) {
   std::cerr << "pbtracker: " << message << "\n";
-  return 2;
+  return code;
 }
 
 // The registry options from the flags, or a message saying which is wrong.
@@ -147,17 +139,10 @@ int main(int argc, char** argv) {
       "A joining node's address must answer grpc.health.v1 Check within "
       "--probe-timeout. Flags may be written with dashes or underscores "
       "(--lease-ttl = --lease_ttl).");
-  pbchain::ParseCommandLineFlags(argc, argv, "tracker/main.cc", {});
-
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-
-  // Block SIGINT/SIGTERM in every thread; main waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  pbchain::BlockTerminationSignals();  // before any thread starts
+  pbchain::ParseCommandLineFlags(argc, argv, "pbtracker", "tracker/main.cc",
+                                 {});
+  pbchain::InitLogging(argv[0]);
 
   absl::StatusOr<pbchain::tracker::RegistryOptions> options =
       OptionsFromFlags();
@@ -180,36 +165,30 @@ int main(int argc, char** argv) {
   }
   pbchain::tracker::TrackerServiceImpl service(&registry, probe);
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
-                             kMaxConcurrentStreams);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::cerr << "pbtracker: cannot listen on " << listen << "\n";
-    return 1;
+  pbchain::GrpcServerConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.max_message_bytes = kMaxMessageBytes;
+  config.max_concurrent_streams = kMaxConcurrentStreams;
+  absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
+      pbchain::GrpcServer::Start(config, {&service});
+  if (!server.ok()) {
+    return Fail(std::string(server.status().message()),
+                absl::IsInvalidArgument(server.status())
+                    ? pbchain::kExitUsage
+                    : pbchain::kExitFailure);
   }
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  std::cout << "pbtracker listening on " << host << ":" << port << std::endl;
-  LOG(INFO) << "pbtracker serving on " << host << ":" << port << ", lease ttl "
-            << options->lease_ttl << ", probe "
+  std::cout << "pbtracker listening on " << (*server)->address() << std::endl;
+  LOG(INFO) << "pbtracker " << pbchain::kVersion << " serving on "
+            << (*server)->address() << ", lease ttl " << options->lease_ttl
+            << ", probe "
             << (prober ? absl::FormatDuration(probe_timeout) : "off");
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = pbchain::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal_number << ": shutting down";
-  server->GetHealthCheckService()->Shutdown();  // NOT_SERVING from now on
+  (*server)->SetNotServing();      // health: NOT_SERVING from now on
   if (prober) prober->Shutdown();  // pending Joins end with ABORTED
   service.Shutdown();              // WatchPeers streams end with UNAVAILABLE
-  server->Shutdown(absl::ToChronoTime(absl::Now() + kShutdownGrace));
-  server->Wait();
+  (*server)->Stop(kShutdownGrace);
   LOG(INFO) << "stopped cleanly";
-  return 0;
+  return pbchain::kExitOk;
 }

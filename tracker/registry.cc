@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 
 namespace pbchain::tracker {
 namespace {
@@ -25,18 +26,6 @@ size_t FirstBadChar(absl::string_view text) {
     if (text[i] <= ' ' || text[i] > '~') return i;
   }
   return absl::string_view::npos;
-}
-
-absl::Status ValidatePort(absl::string_view port, absl::string_view field) {
-  int value = 0;
-  const bool digits = !port.empty() && port.size() <= 5 &&
-                      std::all_of(port.begin(), port.end(),
-                                  [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits || !absl::SimpleAtoi(port, &value) || value < 1 ||
-      value > 65535) {
-    return Invalid(field, "port must be a number 1..65535");
-  }
-  return absl::OkStatus();
 }
 
 absl::Status ValidateLeaseId(absl::string_view lease_id) {
@@ -105,52 +94,9 @@ absl::Status ValidateNodeId(absl::string_view id, absl::string_view field) {
 absl::Status ValidateAddress(absl::string_view address,
                              absl::string_view field) {
   if (address.empty()) return Invalid(field, "missing");
-  if (address.size() > kMaxAddressBytes) {
-    return Invalid(field, absl::StrCat(address.size(), " bytes, at most ",
-                                       kMaxAddressBytes));
-  }
-  if (size_t bad = FirstBadChar(address); bad != absl::string_view::npos) {
-    return Invalid(field, absl::StrCat("character ", bad,
-                                       " is not printable ASCII or is a "
-                                       "space"));
-  }
-  absl::string_view host;
-  absl::string_view port;
-  if (address.front() == '[') {  // [IPv6]:port
-    const size_t close = address.find(']');
-    if (close == absl::string_view::npos || close + 1 >= address.size() ||
-        address[close + 1] != ':') {
-      return Invalid(field, "want \"[IPv6]:port\", e.g. [::1]:7000");
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == absl::string_view::npos) {
-      return Invalid(field, "want \"host:port\"");
-    }
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (host.find(':') != absl::string_view::npos) {
-      return Invalid(field, "an IPv6 host goes in brackets, e.g. [::1]:7000");
-    }
-  }
-  if (host.empty()) return Invalid(field, "empty host");
-  // Hostname / IPv4 characters, plus ':' and '%' (zone) inside brackets:
-  // the probe dials the address, so no resolver scheme or path may hide in
-  // it.
-  const bool bracketed = address.front() == '[';
-  for (char c : host) {
-    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-                    c == '.' || c == '-' || c == '_' ||
-                    (bracketed && (c == ':' || c == '%'));
-    if (!ok) {
-      return Invalid(field,
-                     "host may hold only letters, digits, '.', '-', "
-                     "'_' (and ':' '%' inside [IPv6] brackets)");
-    }
-  }
-  return ValidatePort(port, field);
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  if (!parsed.ok()) return Invalid(field, parsed.status().message());
+  return absl::OkStatus();
 }
 
 absl::Status ValidateHash(absl::string_view hash, absl::string_view field,

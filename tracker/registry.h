@@ -28,12 +28,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/host_port.h"
 
 namespace pbchain::tracker {
 
 // Field limits of tracker.proto / types.proto.
 inline constexpr size_t kMaxNodeIdChars = 64;
-inline constexpr size_t kMaxAddressBytes = 255;
+using ::pbchain::kMaxAddressBytes;  // common/host_port.h
 inline constexpr size_t kMaxLeaseIdChars = 64;
 inline constexpr size_t kHashBytes = 32;
 
@@ -120,7 +121,7 @@ struct RegistryOptions {
 //
 // 1..64 printable ASCII characters, no spaces.
 absl::Status ValidateNodeId(absl::string_view id, absl::string_view field);
-// "host:port" (IPv6 host in brackets), at most 255 bytes, port 1..65535.
+// A dialable address under common/host_port.h's rules (ParseHostPort).
 absl::Status ValidateAddress(absl::string_view address,
                              absl::string_view field);
 // Exactly 32 bytes, or also empty when `allow_empty`.

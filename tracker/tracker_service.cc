@@ -13,8 +13,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "glog/logging.h"
+#include "common/host_port.h"
 #include "common/status.h"
+#include "common/stream_writer.h"
+#include "glog/logging.h"
 
 namespace pbchain::tracker {
 namespace {
@@ -74,22 +76,6 @@ uint32_t Millis(absl::Duration d) {
       absl::ToInt64Milliseconds(d), 0, std::numeric_limits<uint32_t>::max()));
 }
 
-// The client's IP from grpc's peer text ("ipv4:1.2.3.4:5678",
-// "ipv6:[::1]:5678", with the brackets %-encoded by some versions); other
-// transports (inproc, unix) are named by the whole text.
-std::string ClientIp(const std::string& peer) {
-  absl::string_view p = peer;
-  if (!absl::ConsumePrefix(&p, "ipv4:") && !absl::ConsumePrefix(&p, "ipv6:")) {
-    return peer;
-  }
-  if (size_t colon = p.rfind(':'); colon != absl::string_view::npos) {
-    p = p.substr(0, colon);
-  }
-  if (!absl::ConsumePrefix(&p, "[")) absl::ConsumePrefix(&p, "%5B");
-  if (!absl::ConsumeSuffix(&p, "]")) absl::ConsumeSuffix(&p, "%5D");
-  return std::string(p);
-}
-
 void Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& status) {
   // The machine failed (not the caller): worth an operator's attention.
   if (absl::IsInternal(status) || absl::IsUnknown(status)) {
@@ -104,132 +90,6 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
   Finish(reactor, status);
   return reactor;
 }
-
-// WatchPeers. The registry calls Pump (through the watcher's notify) on the
-// thread that changed the peer set; Pump never blocks: it takes the next
-// batch and starts a write. Exactly one party holds the "writer token"
-// (writing == true) at a time and only it may call StartWrite or Finish, so
-// the reactor is never finished while a write is being started, and cannot
-// be deleted (OnDone) while a token holder uses it. The notify callback
-// holds the state by shared_ptr because it may run after OnDone.
-class PeersWriter final
-    : public grpc::ServerWriteReactor<v1::WatchPeersResponse> {
- public:
-  PeersWriter(Registry* registry, const v1::WatchPeersRequest& request)
-      : registry_(registry), state_(std::make_shared<State>()) {
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->reactor = this;
-    }
-    absl::StatusOr<std::shared_ptr<Watcher>> watcher =
-        registry_->Watch(request.genesis_hash(), request.exclude_node_id(),
-                         [state = state_] { Pump(state); });
-    if (!watcher.ok()) {
-      {
-        absl::MutexLock lock(&state_->mu);
-        state_->finished = true;
-      }
-      Finish(ToGrpcStatus(watcher.status()));
-      return;
-    }
-    watcher_ = *watcher;
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->watcher = watcher_;
-    }
-    Pump(state_);  // the snapshot
-  }
-
-  void OnWriteDone(bool ok) override {
-    bool finish = false;
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->writing = false;
-      if (!ok || state_->cancelled) {
-        state_->finished = true;
-        finish = true;
-      }
-    }
-    if (finish) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-    } else {
-      Pump(state_);
-    }
-  }
-
-  void OnCancel() override {
-    bool finish = false;
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->cancelled = true;
-      if (!state_->writing && !state_->finished) {
-        state_->finished = true;
-        finish = true;
-      }
-    }
-    if (finish) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-    }
-  }
-
-  void OnDone() override {
-    if (watcher_ != nullptr) registry_->Unwatch(*watcher_);
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->finished = true;
-      state_->reactor = nullptr;
-      // The watcher's notify callback holds the state: break the cycle.
-      state_->watcher.reset();
-    }
-    delete this;
-  }
-
- private:
-  struct State {
-    absl::Mutex mu;
-    PeersWriter* reactor ABSL_GUARDED_BY(mu) = nullptr;
-    std::shared_ptr<Watcher> watcher ABSL_GUARDED_BY(mu);
-    bool writing ABSL_GUARDED_BY(mu) = false;  // the writer token
-    bool cancelled ABSL_GUARDED_BY(mu) = false;
-    bool finished ABSL_GUARDED_BY(mu) = false;
-    // The message being written; touched only by the token holder.
-    v1::WatchPeersResponse current;
-  };
-
-  // Writes the next batch, or finishes the stream if the subscription
-  // ended; does nothing while a write is in flight (OnWriteDone pumps
-  // again) or when nothing is pending (the watcher notifies).
-  static void Pump(const std::shared_ptr<State>& state) {
-    PeersWriter* writer = nullptr;
-    absl::StatusOr<std::optional<Watcher::Batch>> next;
-    {
-      absl::MutexLock lock(&state->mu);
-      // Before the constructor stored the watcher, it pumps itself after.
-      if (state->writing || state->finished || state->cancelled ||
-          state->watcher == nullptr) {
-        return;
-      }
-      next = state->watcher->Next(kMaxChangesPerWatchMessage);
-      if (next.ok() && !next->has_value()) return;
-      writer = state->reactor;
-      if (next.ok()) {
-        state->writing = true;
-      } else {
-        state->finished = true;
-      }
-    }
-    if (!next.ok()) {
-      writer->Finish(ToGrpcStatus(next.status()));
-      return;
-    }
-    state->current = BatchToProto(**next);
-    writer->StartWrite(&state->current);
-  }
-
-  Registry* const registry_;
-  const std::shared_ptr<State> state_;
-  std::shared_ptr<Watcher> watcher_;
-};
 
 }  // namespace
 
@@ -268,7 +128,7 @@ grpc::ServerUnaryReactor* TrackerServiceImpl::Join(
   // Malformed requests cost nothing; a well-formed one spends a join token
   // before it may cost a probe.
   absl::Status status = ValidateJoinInput(input);
-  if (status.ok()) status = registry_->AdmitJoin(ClientIp(ctx->peer()));
+  if (status.ok()) status = registry_->AdmitJoin(IpFromGrpcPeer(ctx->peer()));
   if (!status.ok()) {
     Finish(reactor, status);
     return reactor;
@@ -374,10 +234,43 @@ grpc::ServerUnaryReactor* TrackerServiceImpl::ListPeers(
   return Reply(ctx, absl::OkStatus());
 }
 
+// WatchPeers. The registry's watcher keeps the changes (and drops a
+// watcher that falls too far behind); the stream pulls batches of at most
+// kMaxChangesPerWatchMessage from it whenever no write is in flight, and the
+// watcher's notify (on the thread that changed the peer set) only wakes it.
 grpc::ServerWriteReactor<v1::WatchPeersResponse>*
 TrackerServiceImpl::WatchPeers(grpc::CallbackServerContext* /*ctx*/,
                                const v1::WatchPeersRequest* request) {
-  return new PeersWriter(registry_, *request);
+  using Feed = StreamFeed<v1::WatchPeersResponse>;
+  // Set once, before the stream begins (so before the source is pulled).
+  auto watcher = std::make_shared<std::shared_ptr<Watcher>>();
+  Feed::Options options;
+  options.source =
+      [watcher]() -> absl::StatusOr<std::optional<v1::WatchPeersResponse>> {
+    if (*watcher == nullptr) return std::nullopt;
+    absl::StatusOr<std::optional<Watcher::Batch>> next =
+        (*watcher)->Next(kMaxChangesPerWatchMessage);
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) return std::nullopt;
+    return BatchToProto(**next);
+  };
+  options.on_done = [registry = registry_, watcher] {
+    if (*watcher != nullptr) registry->Unwatch(**watcher);
+  };
+  auto [writer, feed] =
+      QueuedStreamWriter<v1::WatchPeersResponse>::Create(std::move(options));
+  absl::StatusOr<std::shared_ptr<Watcher>> watch =
+      registry_->Watch(request->genesis_hash(), request->exclude_node_id(),
+                       [weak = std::weak_ptr<Feed>(feed)] {
+                         if (std::shared_ptr<Feed> f = weak.lock()) f->Notify();
+                       });
+  if (!watch.ok()) {
+    writer->FinishNow(ToGrpcStatus(watch.status()));
+    return writer;
+  }
+  *watcher = *std::move(watch);
+  writer->Begin();  // the snapshot first
+  return writer;
 }
 
 }  // namespace pbchain::tracker

@@ -30,9 +30,10 @@ absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& datadir) {
     std::string id;
     std::getline(in, id);
     if (!IsValidNodeId(id)) {
-      return absl::DataLossError(absl::StrCat(
-          path.string(), " does not hold a node id (1..64 printable ASCII "
-                         "chars); delete it to get a new one"));
+      return absl::DataLossError(
+          absl::StrCat(path.string(),
+                       " does not hold a node id (1..64 printable ASCII "
+                       "chars); delete it to get a new one"));
     }
     return id;
   }
@@ -47,15 +48,14 @@ absl::StatusOr<std::string> LoadOrCreateNodeId(const std::string& datadir) {
     out << id << "\n";
     out.flush();
     if (!out) {
-      return absl::InternalError(
-          absl::StrCat("cannot write ", tmp.string()));
+      return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
-    return absl::InternalError(absl::StrCat("cannot create ", path.string(),
-                                            ": ", ec.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot create ", path.string(), ": ", ec.message()));
   }
   return id;
 }

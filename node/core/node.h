@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chain/chain_state.h"
+#include "common/version.h"
 #include "node/core/mempool.h"
 #include "storage/periodic_backup.h"
 #include "storage/rocksdb_store.h"
@@ -33,7 +34,6 @@ inline bool IsValidNodeId(const std::string& id) {
   return true;
 }
 
-
 // Largest gRPC message the node accepts or sends (a maximal block, 1 MB of
 // canonical bytes, is well under it in protobuf form). --max_message_bytes.
 inline constexpr int kMaxGrpcMessageBytes = 4 * 1024 * 1024;
@@ -42,7 +42,7 @@ inline constexpr int kMaxGrpcMessageBytes = 4 * 1024 * 1024;
 inline constexpr int kMaxConcurrentStreams = 100;
 
 // Software version reported in node info.
-inline constexpr char kNodeVersion[] = "pbnode/0.1.0";
+inline constexpr char kNodeVersion[] = "pbnode/" PBCHAIN_VERSION_STRING;
 
 struct NodeOptions {
   std::string datadir;

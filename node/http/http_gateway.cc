@@ -28,8 +28,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "glog/logging.h"
 #include "chain/bytes.h"
+#include "common/status.h"
+#include "glog/logging.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "node/http/web_assets.h"
@@ -104,37 +105,11 @@ std::optional<std::string> ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
-constexpr std::array<const char*, 17> kCodeNames = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
-
-const char* CodeName(grpc::StatusCode code) {
-  const int i = static_cast<int>(code);
-  return i >= 0 && i < static_cast<int>(kCodeNames.size()) ? kCodeNames[i]
-                                                           : "UNKNOWN";
-}
-
 // The error body {"code":N,"status":"NAME","message":"..."} with `http`.
 void SetError(HttpResponse& res, int http, grpc::StatusCode code,
               absl::string_view message) {
   nlohmann::json body = {{"code", static_cast<int>(code)},
-                         {"status", CodeName(code)},
+                         {"status", StatusCodeName(code)},
                          {"message", std::string(message)}};
   res.status = http;
   // Messages may quote request bytes: invalid UTF-8 is replaced, not thrown.
@@ -372,35 +347,11 @@ class HttpGateway::TipStream final
   std::shared_ptr<TipStream> self_ ABSL_GUARDED_BY(mu_);
 };
 
-absl::StatusOr<std::pair<std::string, int>> ParseHttpListenAddress(
-    const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("want HOST:PORT, got '", listen, "'"));
-  }
-  std::string host = listen.substr(0, colon);
-  const std::string port_text = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an IPv6 host must be in brackets ([::1]:PORT), got '", listen, "'"));
-  }
-  if (host.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no host in '", listen,
-                     "' (use 127.0.0.1 for loopback, 0.0.0.0 for all)"));
-  }
-  int port = -1;
-  if (port_text.empty() || port_text.size() > 5 ||
-      !std::all_of(port_text.begin(), port_text.end(),
-                   [](char c) { return c >= '0' && c <= '9'; }) ||
-      !absl::SimpleAtoi(port_text, &port) || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "port must be 0..65535 (0 picks a free one), got '", port_text, "'"));
-  }
-  return std::make_pair(host, port);
+absl::StatusOr<HostPort> ParseHttpListenAddress(const std::string& listen) {
+  HostPortRules rules;
+  rules.allow_port_zero = true;
+  rules.numeric_host = true;
+  return ParseHostPort(listen, rules);
 }
 
 int HttpStatusFromGrpc(grpc::StatusCode code) {
@@ -437,8 +388,7 @@ int HttpStatusFromGrpc(grpc::StatusCode code) {
 
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
     HttpGatewayOptions options, std::shared_ptr<grpc::Channel> channel) {
-  absl::StatusOr<std::pair<std::string, int>> address =
-      ParseHttpListenAddress(options.listen);
+  absl::StatusOr<HostPort> address = ParseHttpListenAddress(options.listen);
   if (!address.ok()) return address.status();
   if (channel == nullptr) {
     return absl::InvalidArgumentError("HttpGateway needs a channel");
@@ -453,7 +403,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
         "event streams and a keepalive below kHttpConnectionTimeout");
   }
   return std::unique_ptr<HttpGateway>(new HttpGateway(
-      std::move(options), address->first, address->second, std::move(channel)));
+      std::move(options), address->host, address->port, std::move(channel)));
 }
 
 HttpGateway::HttpGateway(HttpGatewayOptions options, std::string host, int port,
@@ -571,8 +521,8 @@ void DecodeQuery(const std::vector<std::pair<std::string, std::string>>& raw,
       return;
     }
     if (!IsUtf8(*k) || !IsUtf8(*v)) {
-      req.bad_query = absl::StrCat("query parameter ", Quote(raw_key),
-                                   ": not valid UTF-8");
+      req.bad_query =
+          absl::StrCat("query parameter ", Quote(raw_key), ": not valid UTF-8");
       return;
     }
     req.params.emplace_back(std::move(*k), std::move(*v));
@@ -596,8 +546,8 @@ absl::StatusOr<int> HttpGateway::Start() {
   hints.ai_socktype = SOCK_STREAM;
   // Numeric addresses only (and "localhost", from /etc/hosts): a listen
   // address never costs a DNS query.
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV |
-                   (host_ == "localhost" ? 0 : AI_NUMERICHOST);
+  hints.ai_flags =
+      AI_PASSIVE | AI_NUMERICSERV | (host_ == "localhost" ? 0 : AI_NUMERICHOST);
   addrinfo* found = nullptr;
   const std::string port_text = std::to_string(port_);
   if (const int rc =
@@ -683,7 +633,7 @@ absl::StatusOr<int> HttpGateway::Start() {
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
           MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-      0, nullptr, nullptr, on_request, this,  //
+      0, nullptr, nullptr, on_request, this,             //
       MHD_OPTION_EXTERNAL_LOGGER, &LogFromMhd, nullptr,  //
       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
       MHD_OPTION_CONNECTION_LIMIT,
@@ -693,13 +643,13 @@ absl::StatusOr<int> HttpGateway::Start() {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT,
       static_cast<size_t>(kHttpConnectionMemoryBytes),
       MHD_OPTION_UNESCAPE_CALLBACK, &KeepEscaped, nullptr,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, this,  //
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, this,    //
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, this,  //
       MHD_OPTION_END);
   if (daemon_ == nullptr) {
-    return absl::InternalError(absl::StrCat(
-        "cannot start the HTTP server on ", options_.listen,
-        " (libmicrohttpd refused its options; see the log)"));
+    return absl::InternalError(
+        absl::StrCat("cannot start the HTTP server on ", options_.listen,
+                     " (libmicrohttpd refused its options; see the log)"));
   }
   started_ = true;
   watchdog_ = std::thread([this] { Watchdog(); });
@@ -859,8 +809,8 @@ HttpGateway::BodyPlan HttpGateway::CheckHeaders(MHD_Connection* connection,
   }
   if (takes_body && length > kHttpMaxRequestBodyBytes) {
     SetError(res, 413, grpc::StatusCode::RESOURCE_EXHAUSTED,
-             absl::StrCat("request body larger than ",
-                          kHttpMaxRequestBodyBytes, " bytes"));
+             absl::StrCat("request body larger than ", kHttpMaxRequestBodyBytes,
+                          " bytes"));
     return BodyPlan::kAnswerFirst;
   }
   refused = false;
@@ -870,14 +820,13 @@ HttpGateway::BodyPlan HttpGateway::CheckHeaders(MHD_Connection* connection,
 
 void HttpGateway::SetDeadline(MHD_Connection* connection,
                               absl::Duration from_now) {
-  const MHD_ConnectionInfo* info = MHD_get_connection_info(
-      connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   if (info == nullptr || info->socket_context == nullptr) return;
   auto* c = static_cast<Connection*>(info->socket_context);
   absl::MutexLock lock(&conn_mu_);
-  c->deadline = from_now == absl::InfiniteDuration()
-                    ? absl::InfiniteFuture()
-                    : absl::Now() + from_now;
+  c->deadline = from_now == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                     : absl::Now() + from_now;
 }
 
 void HttpGateway::Watchdog() {
@@ -932,8 +881,8 @@ int HttpGateway::Send(MHD_Connection* connection, HttpResponse& res) {
       delete f;
     };
     constexpr size_t kBlock = 4096;
-    response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kBlock,
-                                                 read, feed, free_feed);
+    response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kBlock, read,
+                                                 feed, free_feed);
     if (response == nullptr) free_feed(feed);
   } else if (res.asset != nullptr) {
     response = MHD_create_response_from_buffer(
@@ -1098,8 +1047,7 @@ void HttpGateway::GetInfo(HttpResponse& res) {
   Reply(res, status, response);
 }
 
-void HttpGateway::ListBlocks(const HttpRequest& req,
-                             HttpResponse& res) {
+void HttpGateway::ListBlocks(const HttpRequest& req, HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> from = QueryNumber(req, "from");
   if (!from.ok()) return SetBadRequest(res, from.status().message());
   absl::StatusOr<std::optional<uint64_t>> to = QueryNumber(req, "to");
@@ -1201,8 +1149,7 @@ void HttpGateway::GetBlock(const std::string& id, HttpResponse& res) {
   Reply(res, status, response);
 }
 
-void HttpGateway::GetTransaction(const std::string& txid,
-                                 HttpResponse& res) {
+void HttpGateway::GetTransaction(const std::string& txid, HttpResponse& res) {
   std::optional<std::string> bytes = DisplayHashToBytes(txid);
   if (!bytes) {
     return SetBadRequest(
@@ -1217,8 +1164,7 @@ void HttpGateway::GetTransaction(const std::string& txid,
   Reply(res, status, response);
 }
 
-void HttpGateway::SubmitTransaction(const HttpRequest& req,
-                                    HttpResponse& res) {
+void HttpGateway::SubmitTransaction(const HttpRequest& req, HttpResponse& res) {
   v1::SubmitTransactionRequest request;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
@@ -1236,8 +1182,7 @@ void HttpGateway::SubmitTransaction(const HttpRequest& req,
   Reply(res, status, response);
 }
 
-void HttpGateway::GetAccount(const std::string& address,
-                             HttpResponse& res) {
+void HttpGateway::GetAccount(const std::string& address, HttpResponse& res) {
   v1::GetAccountRequest request;
   request.set_address(address);
   v1::GetAccountResponse response;
@@ -1246,8 +1191,7 @@ void HttpGateway::GetAccount(const std::string& address,
 }
 
 void HttpGateway::GetAccountHistory(const std::string& address,
-                                    const HttpRequest& req,
-                                    HttpResponse& res) {
+                                    const HttpRequest& req, HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> page_size =
       QueryNumber(req, "pageSize", std::numeric_limits<uint32_t>::max());
   if (!page_size.ok()) return SetBadRequest(res, page_size.status().message());
@@ -1263,8 +1207,7 @@ void HttpGateway::GetAccountHistory(const std::string& address,
   Reply(res, status, response);
 }
 
-void HttpGateway::GetMempool(const HttpRequest& req,
-                             HttpResponse& res) {
+void HttpGateway::GetMempool(const HttpRequest& req, HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> limit =
       QueryNumber(req, "limit", std::numeric_limits<uint32_t>::max());
   if (!limit.ok()) return SetBadRequest(res, limit.status().message());
@@ -1282,8 +1225,7 @@ void HttpGateway::ListPeers(HttpResponse& res) {
   Reply(res, status, response);
 }
 
-void HttpGateway::GetChainTips(const HttpRequest& req,
-                               HttpResponse& res) {
+void HttpGateway::GetChainTips(const HttpRequest& req, HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> limit =
       QueryNumber(req, "limit", std::numeric_limits<uint32_t>::max());
   if (!limit.ok()) return SetBadRequest(res, limit.status().message());
@@ -1296,8 +1238,7 @@ void HttpGateway::GetChainTips(const HttpRequest& req,
 }
 
 void HttpGateway::GetRecords(const std::string& ns, const std::string* key,
-                             const HttpRequest& req,
-                             HttpResponse& res) {
+                             const HttpRequest& req, HttpResponse& res) {
   absl::StatusOr<std::optional<uint64_t>> page_size =
       QueryNumber(req, "pageSize", std::numeric_limits<uint32_t>::max());
   if (!page_size.ok()) return SetBadRequest(res, page_size.status().message());

@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/host_port.h"
 #include "grpcpp/grpcpp.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
@@ -126,10 +127,10 @@ struct HttpGatewayOptions {
   std::chrono::milliseconds rpc_deadline = kHttpRpcDeadline;
 };
 
-// Splits "HOST:PORT" / "[V6]:PORT" into host (brackets removed) and port
-// 0..65535. INVALID_ARGUMENT naming the problem otherwise. Pure; any thread.
-absl::StatusOr<std::pair<std::string, int>> ParseHttpListenAddress(
-    const std::string& listen);
+// The --http listen address: "HOST:PORT" / "[V6]:PORT" with a numeric host
+// or localhost (never resolved) and a port 0..65535 (common/host_port.h).
+// INVALID_ARGUMENT naming the problem otherwise. Pure; any thread.
+absl::StatusOr<HostPort> ParseHttpListenAddress(const std::string& listen);
 
 // The HTTP status for a gRPC status code (Google's mapping: INVALID_ARGUMENT,
 // FAILED_PRECONDITION, OUT_OF_RANGE 400; UNAUTHENTICATED 401;
@@ -172,9 +173,9 @@ class HttpGateway {
 
  private:
   friend struct HttpResponse;
-  class TipStream;  // one open event stream (http_gateway.cc)
-  struct EventFeed;  // an event stream's HTTP body
-  struct Exchange;   // a request in progress (libmicrohttpd's con_cls)
+  class TipStream;    // one open event stream (http_gateway.cc)
+  struct EventFeed;   // an event stream's HTTP body
+  struct Exchange;    // a request in progress (libmicrohttpd's con_cls)
   struct Connection;  // a TCP connection's socket and current deadline
 
   HttpGateway(HttpGatewayOptions options, std::string host, int port,
@@ -182,9 +183,9 @@ class HttpGateway {
 
   // libmicrohttpd's access handler: called once when the headers are in,
   // then per piece of body, then once more at the end of the body.
-  int OnRequest(MHD_Connection* connection, const char* url,
-                const char* method, const char* upload_data,
-                size_t* upload_data_size, void** con_cls);
+  int OnRequest(MHD_Connection* connection, const char* url, const char* method,
+                const char* upload_data, size_t* upload_data_size,
+                void** con_cls);
   // What to do with a request once its headers are in: refuse it (header
   // count, chunked or compressed bodies, body size: `res` holds the
   // answer), and read, drop or leave its body.

@@ -4,36 +4,12 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 
 namespace pbchain {
 
 absl::Status CheckPeerAddress(const std::string& address) {
-  if (address.empty()) return absl::InvalidArgumentError("address is empty");
-  if (address.size() > 255) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address has ", address.size(), " bytes, limit 255"));
-  }
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address '", address, "' is not host:port"));
-  }
-  const std::string host = address.substr(0, colon);
-  if (host.front() == '[' ? host.back() != ']' || host.size() < 3
-                          : host.find(':') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "address '", address, "': IPv6 hosts go in brackets, [::1]:7700"));
-  }
-  const std::string port = address.substr(colon + 1);
-  int value = 0;
-  auto [end, error] =
-      std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || error != std::errc() || end != port.data() + port.size() ||
-      value < 1 || value > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address '", address, "': port must be 1..65535"));
-  }
-  return absl::OkStatus();
+  return ParseHostPort(address).status();
 }
 
 void AddressBook::Add(KnownAddress entry, absl::Time now) {
@@ -91,8 +67,8 @@ void AddressBook::OnDialFailed(const std::string& address, absl::Time now) {
     return;
   }
   e.next_attempt =
-      now + std::min(kMaxDialBackoff, absl::Seconds(1) * (1 << std::min(
-                                                              e.failures, 10)));
+      now + std::min(kMaxDialBackoff,
+                     absl::Seconds(1) * (1 << std::min(e.failures, 10)));
 }
 
 void AddressBook::OnConnected(const std::string& address,
@@ -119,8 +95,8 @@ std::vector<std::string> AddressBook::DialCandidates(
         IsBanned(address, now)) {
       continue;
     }
-    if (!e.node_id.empty() && (skip.contains(e.node_id) ||
-                               IsBanned(e.node_id, now))) {
+    if (!e.node_id.empty() &&
+        (skip.contains(e.node_id) || IsBanned(e.node_id, now))) {
       continue;
     }
     ready.push_back(&e);

@@ -30,8 +30,8 @@ inline constexpr absl::Duration kMaxDialBackoff = absl::Seconds(30);
 // forgotten.
 inline constexpr int kMaxDialFailures = 8;
 
-// Checks "host:port": host non-empty (IPv6 in brackets), port 1..65535,
-// at most 255 bytes. INVALID_ARGUMENT otherwise.
+// Checks a dialable "host:port" (ParseHostPort of common/host_port.h).
+// INVALID_ARGUMENT otherwise.
 absl::Status CheckPeerAddress(const std::string& address);
 
 enum class AddressSource { kSeed, kTracker, kExchange, kDiscovery, kHello };

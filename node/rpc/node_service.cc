@@ -1,6 +1,7 @@
 #include "node/rpc/node_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <limits>
@@ -27,10 +28,11 @@
 #include "chain/store.h"
 #include "chain/transaction.h"
 #include "chain/validation.h"
+#include "common/status.h"
+#include "common/stream_writer.h"
 #include "glog/logging.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/message.h"
-#include "common/status.h"
 #include "node/p2p/wire.h"
 #include "proto/convert.h"
 
@@ -240,176 +242,12 @@ class BlocksWriter final
   v1::GetBlocksResponse response_;
 };
 
-// WatchTips. The node's tip listener runs on whatever thread changed the tip
-// and must not block: it only appends to a bounded queue under a mutex and,
-// if no write is in flight, starts one. Exactly one party holds the "writer
-// token" (writing == true) at a time; only it may call StartWrite or
-// Finish, so the reactor is never finished while a write is being started.
-// The listener holds the state by shared_ptr because Node calls a copy of
-// it, possibly after RemoveTipListener returned.
-class TipsWriter final
-    : public grpc::ServerWriteReactor<v1::WatchTipsResponse> {
- public:
-  struct State;
-
-  TipsWriter(Node* node, bool include_current,
-             const std::function<void(std::weak_ptr<State>)>& track)
-      : node_(node), state_(std::make_shared<State>()) {
-    track(state_);
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->reactor = this;
-      state_->paused = true;  // until the current tip is queued first
-    }
-    listener_id_ =
-        node_->AddTipListener([state = state_](const TipEvent& event) {
-          Enqueue(state, TipEventToProto(event));
-        });
-    std::optional<v1::WatchTipsResponse> current;
-    if (include_current) {
-      TipEvent event;
-      event.tip = node_->chain().Tip();
-      event.previous_tip = event.tip.header.prev_hash;
-      if (std::optional<BlockIndexEntry> entry =
-              node_->chain().GetIndexEntry(event.tip.hash)) {
-        event.tx_count = entry->tx_count;
-      }
-      current = TipEventToProto(event);
-    }
-    bool start = false;
-    {
-      absl::MutexLock lock(&state_->mu);
-      if (current) state_->queue.push_front(*std::move(current));
-      state_->paused = false;
-      start = TakeTokenLocked(*state_);
-    }
-    if (start) StartWrite(&state_->current);
-  }
-
-  // Ends the stream with OK now, or after the write in flight.
-  static void End(const std::shared_ptr<State>& state) {
-    TipsWriter* finish = nullptr;
-    {
-      absl::MutexLock lock(&state->mu);
-      if (state->finished || state->cancelled) return;
-      state->ending = true;
-      if (!state->writing && state->reactor != nullptr) {
-        state->finished = true;
-        finish = state->reactor;
-      }
-    }
-    if (finish != nullptr) finish->Finish(grpc::Status::OK);
-  }
-
-  void OnWriteDone(bool ok) override {
-    bool finish = false;
-    bool more = false;
-    bool ending_now = false;
-    {
-      absl::MutexLock lock(&state_->mu);
-      if (ok && state_->ending && !state_->cancelled) {
-        state_->writing = false;
-        state_->finished = true;
-        ending_now = true;
-      } else if (!ok || state_->cancelled) {
-        state_->writing = false;
-        state_->finished = true;
-        finish = true;
-      } else {
-        state_->writing = false;
-        more = TakeTokenLocked(*state_);
-      }
-    }
-    if (ending_now) {
-      Finish(grpc::Status::OK);
-    } else if (finish) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-    } else if (more) {
-      StartWrite(&state_->current);
-    }
-  }
-
-  void OnCancel() override {
-    bool finish = false;
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->cancelled = true;
-      if (!state_->writing && !state_->finished) {
-        state_->finished = true;
-        finish = true;
-      }
-    }
-    if (finish) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-    }
-  }
-
-  void OnDone() override {
-    node_->RemoveTipListener(listener_id_);
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->finished = true;
-      state_->reactor = nullptr;
-    }
-    delete this;
-  }
-
-  struct State {
-    absl::Mutex mu;
-    std::deque<v1::WatchTipsResponse> queue ABSL_GUARDED_BY(mu);
-    bool paused ABSL_GUARDED_BY(mu) = false;
-    bool writing ABSL_GUARDED_BY(mu) = false;  // the writer token
-    bool cancelled ABSL_GUARDED_BY(mu) = false;
-    bool finished ABSL_GUARDED_BY(mu) = false;
-    bool ending ABSL_GUARDED_BY(mu) = false;  // the server shuts down
-    uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
-    TipsWriter* reactor ABSL_GUARDED_BY(mu) = nullptr;
-    // The message being written; touched only by the token holder.
-    v1::WatchTipsResponse current;
-  };
-
- private:
-  // If nobody writes and there is something to write, takes the writer
-  // token and moves the next message into `current`.
-  static bool TakeTokenLocked(State& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-    if (s.writing || s.finished || s.cancelled || s.ending || s.paused ||
-        s.queue.empty())
-      return false;
-    s.writing = true;
-    s.current = std::move(s.queue.front());
-    s.queue.pop_front();
-    return true;
-  }
-
-  // Called by the node's tip listener on the thread that moved the tip.
-  static void Enqueue(const std::shared_ptr<State>& state,
-                      v1::WatchTipsResponse msg) {
-    TipsWriter* writer = nullptr;
-    {
-      absl::MutexLock lock(&state->mu);
-      if (state->finished || state->cancelled) return;
-      if (state->queue.size() >= kMaxQueuedTipEvents) {
-        state->queue.pop_front();  // a slow reader misses the oldest tips
-        ++state->dropped;
-      }
-      state->queue.push_back(std::move(msg));
-      if (TakeTokenLocked(*state)) writer = state->reactor;
-    }
-    // Holding the token keeps the reactor alive: it cannot be finished (so
-    // OnDone cannot run) until this write completes.
-    if (writer != nullptr) writer->StartWrite(&state->current);
-  }
-
-  Node* const node_;
-  const std::shared_ptr<State> state_;
-  uint64_t listener_id_ = 0;
-};
-
 }  // namespace
 
 struct NodeServiceImpl::OpenStreams {
   absl::Mutex mu;
-  std::vector<std::weak_ptr<TipsWriter::State>> tips ABSL_GUARDED_BY(mu);
+  std::vector<std::weak_ptr<StreamFeed<v1::WatchTipsResponse>>> tips
+      ABSL_GUARDED_BY(mu);
 };
 
 NodeServiceImpl::NodeServiceImpl(Node* node, Network* network)
@@ -420,15 +258,15 @@ NodeServiceImpl::NodeServiceImpl(Node* node, Network* network)
 NodeServiceImpl::~NodeServiceImpl() = default;
 
 void NodeServiceImpl::EndStreams() {
-  std::vector<std::shared_ptr<TipsWriter::State>> open;
+  std::vector<std::shared_ptr<StreamFeed<v1::WatchTipsResponse>>> open;
   {
     absl::MutexLock lock(&streams_->mu);
     for (const auto& weak : streams_->tips) {
-      if (auto state = weak.lock()) open.push_back(std::move(state));
+      if (auto feed = weak.lock()) open.push_back(std::move(feed));
     }
     streams_->tips.clear();
   }
-  for (const auto& state : open) TipsWriter::End(state);
+  for (const auto& feed : open) feed->End(grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* NodeServiceImpl::GetInfo(
@@ -935,17 +773,47 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetChainTips(
   return Reply(ctx, grpc::Status::OK);
 }
 
+// WatchTips. The node's tip listener runs on whatever thread moved the tip
+// and must not block: it pushes onto the stream's feed, which drops the
+// oldest event past kMaxQueuedTipEvents. The listener is registered before
+// the current tip is read, and the current tip goes to the front of the
+// queue, so no tip is missed between the two.
 grpc::ServerWriteReactor<v1::WatchTipsResponse>* NodeServiceImpl::WatchTips(
     grpc::CallbackServerContext* /*ctx*/, const v1::WatchTipsRequest* request) {
-  return new TipsWriter(
-      node_, request->include_current(),
-      [streams = streams_.get()](std::weak_ptr<TipsWriter::State> state) {
-        absl::MutexLock lock(&streams->mu);
-        // Forget ended streams so the list stays as long as the open ones.
-        std::erase_if(streams->tips,
-                      [](const auto& weak) { return weak.expired(); });
-        streams->tips.push_back(std::move(state));
-      });
+  using Feed = StreamFeed<v1::WatchTipsResponse>;
+  Feed::Options options;
+  options.max_queued = kMaxQueuedTipEvents;
+  auto listener_id = std::make_shared<std::atomic<uint64_t>>(0);
+  options.on_done = [node = node_, listener_id] {
+    node->RemoveTipListener(listener_id->load());
+  };
+  auto [writer, feed] =
+      QueuedStreamWriter<v1::WatchTipsResponse>::Create(std::move(options));
+  // Node may call a copy of the listener after RemoveTipListener returned:
+  // it holds the feed, whose Push does nothing once the stream is done.
+  listener_id->store(
+      node_->AddTipListener([feed = feed](const TipEvent& event) {
+        feed->Push(TipEventToProto(event));
+      }));
+  if (request->include_current()) {
+    TipEvent event;
+    event.tip = node_->chain().Tip();
+    event.previous_tip = event.tip.header.prev_hash;
+    if (std::optional<BlockIndexEntry> entry =
+            node_->chain().GetIndexEntry(event.tip.hash)) {
+      event.tx_count = entry->tx_count;
+    }
+    feed->PushFront(TipEventToProto(event));
+  }
+  {
+    absl::MutexLock lock(&streams_->mu);
+    // Forget ended streams so the list stays as long as the open ones.
+    std::erase_if(streams_->tips,
+                  [](const auto& weak) { return weak.expired(); });
+    streams_->tips.push_back(feed);
+  }
+  writer->Begin();
+  return writer;
 }
 
 }  // namespace pbchain

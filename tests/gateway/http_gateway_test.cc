@@ -179,12 +179,12 @@ TEST_F(HttpGatewayTest, HostNamesOtherThanLocalhostAreNotResolved) {
 TEST(HttpGatewayHelpersTest, ListenAddress) {
   auto a = ParseHttpListenAddress("127.0.0.1:7800");
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->first, "127.0.0.1");
-  EXPECT_EQ(a->second, 7800);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 7800);
   auto v6 = ParseHttpListenAddress("[::1]:0");
   ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->first, "::1");
-  EXPECT_EQ(v6->second, 0);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
   for (const char* bad : {"", "127.0.0.1", ":80", "h:", "h:65536", "h:-1",
                           "h:8o", "::1:80", "h:123456"}) {
     EXPECT_FALSE(ParseHttpListenAddress(bad).ok()) << bad;

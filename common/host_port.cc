@@ -1,0 +1,134 @@
+#include "common/host_port.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace pbchain {
+namespace {
+
+absl::Status Invalid(absl::string_view text, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("address '", text, "': ", why));
+}
+
+bool IsNumericIp(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  return is_ipv6() ? absl::StrCat("[", host, "]:", port)
+                   : absl::StrCat(host, ":", port);
+}
+
+bool HostPort::is_ipv6() const { return host.find(':') != std::string::npos; }
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text,
+                                       const HostPortRules& rules) {
+  if (text.empty()) {
+    return absl::InvalidArgumentError(
+        "address is empty (want HOST:PORT, e.g. 127.0.0.1:7700)");
+  }
+  if (text.size() > kMaxAddressBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address has ", text.size(), " bytes, limit ", kMaxAddressBytes));
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c <= ' ' || c > '~') {
+      // Not echoed: it may not be printable.
+      return absl::InvalidArgumentError(absl::StrCat(
+          "address: character ", i, " is not printable ASCII or is a space"));
+    }
+  }
+  absl::string_view host;
+  absl::string_view port;
+  const bool bracketed = text.front() == '[';
+  if (bracketed) {
+    const size_t close = text.find(']');
+    if (close == absl::string_view::npos || close + 1 >= text.size() ||
+        text[close + 1] != ':') {
+      return Invalid(text, "want [IPv6]:PORT, e.g. [::1]:7700");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == absl::string_view::npos) {
+      return Invalid(text, "want HOST:PORT, e.g. 127.0.0.1:7700");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != absl::string_view::npos) {
+      return Invalid(text, "an IPv6 host goes in brackets, e.g. [::1]:7700");
+    }
+  }
+  if (host.empty()) {
+    return Invalid(text, "no host (e.g. 127.0.0.1 for loopback)");
+  }
+  for (char c : host) {
+    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                    c == '.' || c == '-' || c == '_' ||
+                    (bracketed && (c == ':' || c == '%'));
+    if (!ok) {
+      return Invalid(text,
+                     "the host may hold only letters, digits, '.', '-', '_' "
+                     "(and ':' '%' inside [IPv6] brackets)");
+    }
+  }
+  HostPort out;
+  out.host = std::string(host);
+  if (bracketed && !out.is_ipv6()) {
+    return Invalid(text, "only IPv6 hosts go in brackets");
+  }
+  if (rules.numeric_host && out.host != "localhost" && !IsNumericIp(out.host)) {
+    return Invalid(text,
+                   "the host must be an IP address (or localhost), not a "
+                   "name to resolve");
+  }
+  const int low = rules.allow_port_zero ? 0 : 1;
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(),
+                   [](char c) { return c >= '0' && c <= '9'; }) ||
+      !absl::SimpleAtoi(port, &out.port) || out.port < low ||
+      out.port > 65535) {
+    return Invalid(text, rules.allow_port_zero
+                             ? "the port must be 0..65535 (0 picks a free one)"
+                             : "the port must be 1..65535");
+  }
+  return out;
+}
+
+std::string IpFromGrpcPeer(absl::string_view peer) {
+  absl::string_view p = peer;
+  if (!absl::ConsumePrefix(&p, "ipv4:") && !absl::ConsumePrefix(&p, "ipv6:")) {
+    return std::string(peer);
+  }
+  if (size_t colon = p.rfind(':'); colon != absl::string_view::npos) {
+    p = p.substr(0, colon);
+  }
+  // Some gRPC versions %-encode the brackets, in either case.
+  absl::ConsumePrefix(&p, "[") || absl::ConsumePrefix(&p, "%5B") ||
+      absl::ConsumePrefix(&p, "%5b");
+  absl::ConsumeSuffix(&p, "]") || absl::ConsumeSuffix(&p, "%5D") ||
+      absl::ConsumeSuffix(&p, "%5d");
+  return std::string(p);
+}
+
+bool IsLoopbackIp(absl::string_view ip) {
+  return absl::StartsWith(ip, "127.") || ip == "::1" ||
+         absl::StartsWith(ip, "::ffff:127.");
+}
+
+}  // namespace pbchain

@@ -1,0 +1,102 @@
+#include "common/server.h"
+
+#include <signal.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/host_port.h"
+#include "glog/logging.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace pbchain {
+namespace {
+
+sigset_t TerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  const sigset_t signals = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int WaitForTerminationSignal() {
+  const sigset_t signals = TerminationSignals();
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  return signal_number;
+}
+
+void InitLogging(const char* argv0) {
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv0);
+}
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerConfig& config,
+    const std::vector<grpc::Service*>& services) {
+  HostPortRules rules;
+  rules.allow_port_zero = true;
+  absl::StatusOr<HostPort> listen = ParseHostPort(config.listen, rules);
+  if (!listen.ok()) return listen.status();
+
+  // The health descriptor is linked in (and so listed by reflection) only
+  // if something refers to it.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  std::unique_ptr<GrpcServer> out(new GrpcServer());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+                           &out->port_);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config.max_concurrent_streams);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  out->server_ = builder.BuildAndStart();
+  if (out->server_ == nullptr || out->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen,
+                     " (address in use, or not an address of this host?)"));
+  }
+  const std::string& text = config.listen;
+  out->host_ = text.substr(0, text.rfind(':'));
+  return out;
+}
+
+GrpcServer::~GrpcServer() {
+  if (!stopped_) Stop(absl::ZeroDuration());
+}
+
+std::string GrpcServer::address() const {
+  return absl::StrCat(host_, ":", port_);
+}
+
+void GrpcServer::SetNotServing() {
+  if (grpc::HealthCheckServiceInterface* health =
+          server_->GetHealthCheckService()) {
+    health->Shutdown();
+  }
+}
+
+void GrpcServer::Stop(absl::Duration grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  SetNotServing();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+}  // namespace pbchain

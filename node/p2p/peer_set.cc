@@ -1,13 +1,12 @@
 #include "node/p2p/peer_set.h"
 
 #include <algorithm>
-#include <cstring>
 #include <random>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "common/host_port.h"
 #include "glog/logging.h"
 #include "node/core/node.h"
 #include "node/p2p/wire.h"
@@ -26,22 +25,8 @@ uint64_t RandomNonce() {
 
 std::string BanIp(const std::string& transport_address) {
   if (absl::StartsWith(transport_address, "unix:")) return "";
-  std::string rest = absl::StrReplaceAll(
-      transport_address,
-      {{"%5B", "["}, {"%5D", "]"}, {"%5b", "["}, {"%5d", "]"}});
-  for (const char* prefix : {"ipv4:", "ipv6:"}) {
-    if (absl::StartsWith(rest, prefix)) rest = rest.substr(strlen(prefix));
-  }
-  const size_t colon = rest.rfind(':');
-  std::string ip = colon == std::string::npos ? rest : rest.substr(0, colon);
-  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') {
-    ip = ip.substr(1, ip.size() - 2);
-  }
-  if (absl::StartsWith(ip, "127.") || ip == "::1" ||
-      absl::StartsWith(ip, "::ffff:127.")) {
-    return "";
-  }
-  return ip;
+  std::string ip = IpFromGrpcPeer(transport_address);
+  return IsLoopbackIp(ip) ? "" : ip;
 }
 
 void RejectAndClose(PeerLink& link, v1::RejectCode code,

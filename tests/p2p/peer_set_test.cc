@@ -280,5 +280,16 @@ TEST_F(ConnectOnlyTest, OnlySeedsAreDialed) {
   EXPECT_EQ(dialer().dialed(), std::vector<std::string>{"127.0.0.1:19001"});
 }
 
+TEST(BanIpTest, TheIpOfTheTransportAddressOffLoopbackOnly) {
+  EXPECT_EQ(BanIp("ipv4:10.1.2.3:5678"), "10.1.2.3");
+  EXPECT_EQ(BanIp("ipv6:[2001:db8::1]:5678"), "2001:db8::1");
+  EXPECT_EQ(BanIp("ipv6:%5B2001:db8::1%5D:5678"), "2001:db8::1");
+  EXPECT_EQ(BanIp("ipv4:127.0.0.1:5678"), "");
+  EXPECT_EQ(BanIp("ipv4:127.3.4.5:5678"), "");
+  EXPECT_EQ(BanIp("ipv6:[::1]:5678"), "");
+  EXPECT_EQ(BanIp("ipv6:[::ffff:127.0.0.1]:5678"), "");
+  EXPECT_EQ(BanIp("unix:/tmp/node.sock"), "");
+}
+
 }  // namespace
 }  // namespace pbchain::p2ptest

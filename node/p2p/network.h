@@ -19,6 +19,11 @@
 // local discovery have their own. Message handlers run on the session's
 // reader thread and call into the Node without holding network locks.
 //
+// Lock order: Network's mutex, then the PeerSet's, then a Peer's, then a
+// PeerLink's. Relay's mutex is a leaf; BlockSync's is taken before the
+// chain's only. None is held while calling a handler, a listener or the
+// Node's SubmitBlock / SubmitTransaction.
+//
 // Thread safety: every public method may be called from any thread.
 #ifndef PBCHAIN_NODE_P2P_NETWORK_H_
 #define PBCHAIN_NODE_P2P_NETWORK_H_
@@ -59,7 +64,7 @@ inline constexpr absl::Duration kDiscoverProbeTimeout = absl::Milliseconds(500);
 class Network {
  public:
   // Seeds the address book with options.peers. Nothing runs before Start
-  // (but BlockSync's thread, which idles).
+  // but BlockSync's thread (unless options.sync_thread is false), idle.
   Network(Node* node, NetworkOptions options);
   ~Network();  // Stop()
   Network(const Network&) = delete;

@@ -52,16 +52,6 @@ Peer::Peer(uint64_t id, bool inbound, std::string dial_address,
       last_decay(now),
       last_message(now) {}
 
-std::string Peer::Describe() const {
-  absl::MutexLock lock(&mu);
-  return absl::StrCat("peer ", id, " (", node_id, ")");
-}
-
-std::string Peer::NodeId() const {
-  absl::MutexLock lock(&mu);
-  return node_id;
-}
-
 // ---------------------------------------------------------------------------
 // Lifecycle and sessions
 

@@ -81,15 +81,12 @@ void RejectAndClose(PeerLink& link, v1::RejectCode code,
 // One gossip session. The const fields are fixed when the session is
 // registered; the rest change under `mu`.
 struct Peer {
+  // A session on `link` that started at `now` (PeerSet::AddSession makes
+  // them).
   Peer(uint64_t id, bool inbound, std::string dial_address,
        std::unique_ptr<PeerLink> link, absl::Time now);
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
-
-  // "peer 3 (node id)", for log lines.
-  std::string Describe() const ABSL_LOCKS_EXCLUDED(mu);
-  // The node id its Hello gave (empty before the handshake).
-  std::string NodeId() const ABSL_LOCKS_EXCLUDED(mu);
 
   const uint64_t id;
   const bool inbound;

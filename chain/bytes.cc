@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace pbchain {
 int HexDigitValue(char c) {
@@ -70,9 +71,8 @@ absl::StatusOr<Hash256> Hash256::FromHex(std::string_view hex) {
     return absl::InvalidArgumentError(
         absl::StrCat("hash must be 64 hex chars, got ", hex.size()));
   }
-  absl::StatusOr<Bytes> raw = HexDecode(hex);
-  if (!raw.ok()) return raw.status();
-  return FromBytes(*raw);
+  PBCHAIN_ASSIGN_OR_RETURN(Bytes raw, HexDecode(hex));
+  return FromBytes(raw);
 }
 
 absl::StatusOr<Hash256> Hash256::FromDisplayHex(std::string_view hex) {

@@ -9,6 +9,7 @@
 #include "chain/consensus.h"
 #include "chain/difficulty.h"
 #include "chain/pow.h"
+#include "common/status_macros.h"
 
 namespace pbchain {
 namespace {
@@ -31,20 +32,20 @@ class ChainState::View {
     if (auto it = current_.find(a); it != current_.end()) {
       return it->second.value_or(AccountState{});
     }
-    absl::StatusOr<std::optional<AccountState>> stored = store_->GetAccount(a);
-    if (!stored.ok()) return stored.status();
-    current_.emplace(a, *stored);
-    original_.emplace_back(a, *stored);
-    return stored->value_or(AccountState{});
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<AccountState> stored,
+                             store_->GetAccount(a));
+    current_.emplace(a, stored);
+    original_.emplace_back(a, stored);
+    return stored.value_or(AccountState{});
   }
   // `a` must have been read with Get first.
   void Set(const Address& a, const AccountState& s) { current_[a] = s; }
 
   absl::StatusOr<bool> RecordExists(const std::string& key) {
     if (created_set_.contains(key)) return true;
-    absl::StatusOr<std::optional<RecordLocation>> loc = store_->GetRecord(key);
-    if (!loc.ok()) return loc.status();
-    return loc->has_value();
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<RecordLocation> loc,
+                             store_->GetRecord(key));
+    return loc.has_value();
   }
   void AddRecord(const std::string& key, const RecordLocation& loc) {
     created_set_.insert(key);
@@ -100,18 +101,17 @@ static absl::StatusOr<ValidationResult> ApplyTransfer(
     ChainState::View& view, const Transaction& tx, const Hash256& txid,
     const RecordLocation& where) {
   Address from = tx.SenderAddress();
-  absl::StatusOr<AccountState> sender = view.Get(from);
-  if (!sender.ok()) return sender.status();
-  if (tx.nonce != sender->nonce) {
+  PBCHAIN_ASSIGN_OR_RETURN(AccountState sender, view.Get(from));
+  if (tx.nonce != sender.nonce) {
     return ValidationResult::Invalid(
         R::kTxBadNonce,
-        absl::StrCat("nonce ", tx.nonce, ", expected ", sender->nonce));
+        absl::StrCat("nonce ", tx.nonce, ", expected ", sender.nonce));
   }
   uint64_t cost = tx.amount + tx.fee;  // no overflow: CheckTransaction
-  if (sender->balance < cost) {
+  if (sender.balance < cost) {
     return ValidationResult::Invalid(
         R::kTxInsufficientFunds,
-        absl::StrCat("balance ", sender->balance, " < amount + fee ", cost));
+        absl::StrCat("balance ", sender.balance, " < amount + fee ", cost));
   }
   absl::StatusOr<AccountState> recipient = view.Get(tx.recipient);
   if (!recipient.ok()) return recipient.status();
@@ -131,14 +131,13 @@ static absl::StatusOr<ValidationResult> ApplyTransfer(
     }
   }
   // Valid: apply.
-  AccountState s = *sender;
+  AccountState s = sender;
   s.balance -= cost;
   s.nonce += 1;
   view.Set(from, s);
   if (tx.amount == 0) return ApplyRecord(view, tx, txid, where);
-  absl::StatusOr<AccountState> r = view.Get(tx.recipient);
-  if (!r.ok()) return r.status();
-  AccountState rs = *r;
+  PBCHAIN_ASSIGN_OR_RETURN(AccountState r, view.Get(tx.recipient));
+  AccountState rs = r;
   rs.balance += tx.amount;
   view.Set(tx.recipient, rs);
   return ApplyRecord(view, tx, txid, where);
@@ -149,13 +148,12 @@ static absl::StatusOr<ValidationResult> ApplyCoinbase(
     ChainState::View& view, const Transaction& tx, const Hash256& txid,
     const RecordLocation& where) {
   if (tx.amount == 0) return ApplyRecord(view, tx, txid, where);
-  absl::StatusOr<AccountState> r = view.Get(tx.recipient);
-  if (!r.ok()) return r.status();
-  if (r->balance > UINT64_MAX - tx.amount) {
+  PBCHAIN_ASSIGN_OR_RETURN(AccountState r, view.Get(tx.recipient));
+  if (r.balance > UINT64_MAX - tx.amount) {
     return ValidationResult::Invalid(R::kBlockBadCoinbase,
                                      "miner balance overflows");
   }
-  AccountState rs = *r;
+  AccountState rs = r;
   rs.balance += tx.amount;
   view.Set(tx.recipient, rs);
   return ApplyRecord(view, tx, txid, where);
@@ -171,7 +169,7 @@ absl::StatusOr<std::unique_ptr<ChainState>> ChainState::Create(
     ChainParams params, ChainStore* store, ChainStateOptions options) {
   std::unique_ptr<ChainState> state(
       new ChainState(std::move(params), store, std::move(options)));
-  if (absl::Status s = state->Load(); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(state->Load());
   return state;
 }
 
@@ -534,9 +532,8 @@ absl::Status ChainState::MoveTo(Node* target, std::vector<Block>& disconnected,
                                 ValidationResult* failure) {
   const Node* fork = Fork(active_.back(), target);
   while (active_.back() != fork) {
-    absl::StatusOr<Block> b = DisconnectTip();
-    if (!b.ok()) return b.status();
-    disconnected.push_back(*std::move(b));
+    PBCHAIN_ASSIGN_OR_RETURN(Block b, DisconnectTip());
+    disconnected.push_back(std::move(b));
   }
   std::vector<Node*> path;
   for (Node* n = target; n != fork; n = n->parent) path.push_back(n);
@@ -617,7 +614,7 @@ absl::Status ChainState::ActivateChain(Node* target, AcceptResult& result) {
       return s;
     }
     if (failed == nullptr) break;
-    if (absl::Status s = MarkFailed(failed); !s.ok()) return s;
+    PBCHAIN_RETURN_IF_ERROR(MarkFailed(failed));
     if (result.validation.ok()) result.validation = failure;
     target = FindBestCandidate();
   }
@@ -703,7 +700,7 @@ absl::StatusOr<AcceptResult> ChainState::AcceptBlock(const Block& block) {
     Node* known = Lookup(result.hash);
     if (!(known->entry.status & kBlockFailed) &&
         Better(known, active_.back())) {
-      if (absl::Status s = ActivateChain(known, result); !s.ok()) return s;
+      PBCHAIN_RETURN_IF_ERROR(ActivateChain(known, result));
     }
     return result;
   }
@@ -747,7 +744,7 @@ absl::StatusOr<AcceptResult> ChainState::AcceptBlock(const Block& block) {
   Node* node = AddNode(entry);
 
   if (Better(node, active_.back())) {
-    if (absl::Status s = ActivateChain(node, result); !s.ok()) return s;
+    PBCHAIN_RETURN_IF_ERROR(ActivateChain(node, result));
   }
   if (node->entry.status & kBlockFailed) {
     result.status = AcceptStatus::kInvalid;
@@ -813,9 +810,9 @@ absl::StatusOr<Block> ChainState::GetBlock(const Hash256& hash) const {
 absl::StatusOr<AccountState> ChainState::GetAccount(
     const Address& address) const {
   absl::ReaderMutexLock lock(&mu_);
-  absl::StatusOr<std::optional<AccountState>> a = store_->GetAccount(address);
-  if (!a.ok()) return a.status();
-  return a->value_or(AccountState{});
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<AccountState> a,
+                           store_->GetAccount(address));
+  return a.value_or(AccountState{});
 }
 
 absl::StatusOr<std::optional<RecordEntry>> ChainState::ReadRecord(
@@ -836,11 +833,10 @@ absl::StatusOr<std::optional<RecordEntry>> ChainState::GetRecord(
     const std::string& ns, const std::string& key) const {
   absl::ReaderMutexLock lock(&mu_);
   std::string index_key = RecordIndexKey(ns, key, Hash256{});
-  absl::StatusOr<std::optional<RecordLocation>> loc =
-      store_->GetRecord(index_key);
-  if (!loc.ok()) return loc.status();
-  if (!loc->has_value()) return std::nullopt;
-  return ReadRecord(index_key, **loc);
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<RecordLocation> loc,
+                           store_->GetRecord(index_key));
+  if (!loc.has_value()) return std::nullopt;
+  return ReadRecord(index_key, *loc);
 }
 
 absl::StatusOr<std::vector<RecordEntry>> ChainState::ListRecords(
@@ -851,9 +847,9 @@ absl::StatusOr<std::vector<RecordEntry>> ChainState::ListRecords(
   if (!rows.ok()) return rows.status();
   std::vector<RecordEntry> out;
   for (const auto& [key, loc] : *rows) {
-    absl::StatusOr<std::optional<RecordEntry>> e = ReadRecord(key, loc);
-    if (!e.ok()) return e.status();
-    out.push_back(**e);
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<RecordEntry> e,
+                             ReadRecord(key, loc));
+    out.push_back(*e);
   }
   return out;
 }
@@ -861,10 +857,10 @@ absl::StatusOr<std::vector<RecordEntry>> ChainState::ListRecords(
 absl::StatusOr<std::optional<std::pair<Transaction, TxLocation>>>
 ChainState::GetTransaction(const Hash256& txid) const {
   absl::ReaderMutexLock lock(&mu_);
-  absl::StatusOr<std::optional<TxLocation>> loc = store_->GetTxLocation(txid);
-  if (!loc.ok()) return loc.status();
-  if (!loc->has_value()) return std::nullopt;
-  const TxLocation& where = **loc;
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<TxLocation> loc,
+                           store_->GetTxLocation(txid));
+  if (!loc.has_value()) return std::nullopt;
+  const TxLocation& where = *loc;
   const Node* node = Lookup(where.block_hash);
   if (node == nullptr || !IsActiveLocked(node) ||
       node->entry.height != where.height) {
@@ -899,17 +895,17 @@ absl::StatusOr<AddressHistoryPage> ChainState::GetAddressHistory(
   absl::ReaderMutexLock lock(&mu_);
   AddressHistoryPage page;
   page.tip_height = active_.back()->entry.height;
-  absl::StatusOr<std::vector<AddressIndexEntry>> rows =
-      store_->ScanAddressIndex(address, before, limit + 1);
-  if (!rows.ok()) return rows.status();
-  if (rows->size() > limit) {
-    rows->resize(limit);
-    page.next = rows->back().position;
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::vector<AddressIndexEntry> rows,
+      store_->ScanAddressIndex(address, before, limit + 1));
+  if (rows.size() > limit) {
+    rows.resize(limit);
+    page.next = rows.back().position;
   }
   // Entries of one block are adjacent: read each body once.
   const Node* block_node = nullptr;
   std::optional<Block> block;
-  for (const AddressIndexEntry& e : *rows) {
+  for (const AddressIndexEntry& e : rows) {
     const uint32_t height = e.position.height;
     if (height >= active_.size()) {
       return absl::DataLossError(absl::StrCat(

@@ -1,5 +1,7 @@
 #include "chain/memory_store.h"
 
+#include "common/status_macros.h"
+
 namespace pbchain {
 
 absl::Status MemoryChainStore::PutBlock(const BlockIndexEntry& entry,
@@ -76,7 +78,7 @@ absl::Status MemoryChainStore::ForEachIndexEntry(
     for (const auto& [hash, e] : index_) copy.push_back(e);
   }
   for (const BlockIndexEntry& e : copy) {
-    if (absl::Status s = fn(e); !s.ok()) return s;
+    PBCHAIN_RETURN_IF_ERROR(fn(e));
   }
   return absl::OkStatus();
 }
@@ -149,7 +151,7 @@ absl::Status MemoryChainStore::ForEachAccount(
     copy = accounts_;
   }
   for (const auto& [a, s] : copy) {
-    if (absl::Status st = fn(a, s); !st.ok()) return st;
+    PBCHAIN_RETURN_IF_ERROR(fn(a, s));
   }
   return absl::OkStatus();
 }
@@ -169,10 +171,10 @@ MemoryChainStore::ScanAddressIndex(const Address& address,
   for (auto it = end; it != address_index_.begin() && out.size() < limit;) {
     --it;
     if (!it->first.starts_with(prefix)) break;
-    absl::StatusOr<AddressIndexEntry> e =
-        DecodeAddressIndexEntry(AsBytes(it->first), it->second.bytes);
-    if (!e.ok()) return e.status();
-    out.push_back(*e);
+    PBCHAIN_ASSIGN_OR_RETURN(
+        AddressIndexEntry e,
+        DecodeAddressIndexEntry(AsBytes(it->first), it->second.bytes));
+    out.push_back(e);
   }
   return out;
 }
@@ -185,10 +187,9 @@ absl::Status MemoryChainStore::ForEachAddressIndexEntry(
     copy = address_index_;
   }
   for (const auto& [key, txid] : copy) {
-    absl::StatusOr<AddressIndexEntry> e =
-        DecodeAddressIndexEntry(AsBytes(key), txid.bytes);
-    if (!e.ok()) return e.status();
-    if (absl::Status s = fn(*e); !s.ok()) return s;
+    PBCHAIN_ASSIGN_OR_RETURN(AddressIndexEntry e,
+                             DecodeAddressIndexEntry(AsBytes(key), txid.bytes));
+    PBCHAIN_RETURN_IF_ERROR(fn(e));
   }
   return absl::OkStatus();
 }

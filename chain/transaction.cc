@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "chain/consensus.h"
 #include "chain/hash.h"
+#include "common/status_macros.h"
 
 namespace pbchain {
 namespace {
@@ -156,7 +157,7 @@ absl::StatusOr<Transaction> Transaction::DecodeFrom(ByteReader& r) {
       return Truncated("amount/fee/nonce");
     }
   }
-  if (absl::Status s = DecodeRecord(r, tx.record); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(DecodeRecord(r, tx.record));
   if (tx.kind == TxKind::kTransfer) {
     if (!r.Raw(64, raw)) return Truncated("signature");
     std::copy(raw.begin(), raw.end(), tx.signature.begin());

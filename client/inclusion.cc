@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_macros.h"
 
 namespace pbchain::client {
 namespace {
@@ -236,9 +237,8 @@ absl::StatusOr<WriteResult> SendTransfer(NodeClient& node,
                                          const TransferRequest& request,
                                          const WaitOptions& options,
                                          const ProgressCallback& progress) {
-  absl::StatusOr<Transaction> tx = PrepareTransfer(node, key, request);
-  if (!tx.ok()) return tx.status();
-  return SubmitAndWait(node, *tx, options, progress);
+  PBCHAIN_ASSIGN_OR_RETURN(Transaction tx, PrepareTransfer(node, key, request));
+  return SubmitAndWait(node, tx, options, progress);
 }
 
 }  // namespace pbchain::client

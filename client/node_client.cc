@@ -2,34 +2,23 @@
 
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/host_port.h"
+#include "common/status_macros.h"
 #include "proto/convert.h"
 
 namespace pbchain::client {
-namespace {
-
-// Splits "host:port" / "[v6]:port"; false if malformed.
-bool ValidAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  const std::string host = address.substr(0, colon);
-  if (host.front() == '[' && host.back() != ']') return false;
-  if (host.front() != '[' && host.find(':') != std::string::npos) return false;
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port)) return false;
-  return port >= 1 && port <= 65535;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Create(
     const NodeClientOptions& options) {
-  if (!ValidAddress(options.address)) {
+  // The one host:port parser of pbchain: an address pbnode accepts for its
+  // peers is accepted here too, and a host cannot smuggle a resolver scheme
+  // ("dns:", "unix:") into the gRPC target.
+  if (absl::StatusOr<HostPort> parsed = ParseHostPort(options.address);
+      !parsed.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("node address '", options.address,
-                     "' is not HOST:PORT (e.g. 127.0.0.1:7701, [::1]:7701)"));
+        absl::StrCat("node ", parsed.status().message()));
   }
   if (options.call_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("call timeout must be positive");
@@ -113,9 +102,8 @@ absl::StatusOr<std::string> NodeClient::ChainId() {
     absl::MutexLock lock(&mu_);
     if (chain_id_) return *chain_id_;
   }
-  absl::StatusOr<v1::GetInfoResponse> info = GetInfo();
-  if (!info.ok()) return info.status();
-  return info->chain_id();
+  PBCHAIN_ASSIGN_OR_RETURN(v1::GetInfoResponse info, GetInfo());
+  return info.chain_id();
 }
 
 absl::StatusOr<v1::GetBlockResponse> NodeClient::GetBlockByHeight(

@@ -2,9 +2,12 @@
 //
 //   pbcli [--node HOST:PORT] [--json] COMMAND [ARGS] [OPTIONS]
 //
-// See kUsage below (or `pbcli --help`, `pbcli help COMMAND`) for every
-// command. Exit codes: 0 success / confirmed, 1 runtime failure or rejected
-// write, 2 bad usage or bad input, 3 write still pending after the wait.
+// See kUsage below (or `pbcli --help`, `pbcli help COMMAND`, `pbcli COMMAND
+// --help`) for every command. The command line is parsed by CLI11
+// (client/cli_app.h); options may come before or after the command. Exit
+// codes (common/exit_codes.h): 0 success / confirmed, 1 runtime failure or
+// rejected write, 2 bad usage or bad input, 3 write still pending after the
+// wait.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -33,22 +36,19 @@
 #include "absl/time/time.h"
 #include "chain/address.h"
 #include "chain/bytes.h"
+#include "client/cli_app.h"
 #include "client/format.h"
 #include "client/inclusion.h"
 #include "client/node_client.h"
 #include "client/transfer.h"
 #include "client/wallet.h"
+#include "common/exit_codes.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::client {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitPending = 3;
 
 constexpr uint64_t kDefaultSendFee = 1;
 constexpr uint64_t kDefaultPutFee = 0;
@@ -60,6 +60,7 @@ constexpr char kUsage[] = R"(pbcli: command-line client of a pbchain node
 
 Usage: pbcli [GLOBAL OPTIONS] COMMAND [ARGS] [OPTIONS]
        pbcli help COMMAND        details and an example for one command
+       pbcli COMMAND --help      the same
 
 Wallet (no node needed):
   keygen                         create a new wallet file with a fresh key
@@ -89,6 +90,9 @@ Global options (anywhere on the line):
                        chain: one object per line)
   --timeout T          deadline of each call to the node (default 10s;
                        T = seconds, or 500ms, 10s, 2m)
+  --version            print "pbcli VERSION" and exit
+  --                   the words after it are arguments, even if they start
+                       with '-'
 Write options:
   --wait[=N]           wait until the transaction has N confirmations
                        (default: --wait=1, i.e. wait until it is in a block)
@@ -217,87 +221,50 @@ const std::map<std::string, std::string>& CommandHelp() {
 // ---------------------------------------------------------------------------
 // Command-line parsing.
 
+// The help texts of the command line: kUsage, and one per command.
+const cli::HelpTexts& HelpTexts() {
+  static const auto* texts = [] {
+    auto* t = new cli::HelpTexts{{"", kUsage}};
+    for (const auto& [name, text] : CommandHelp()) (*t)[name] = text + "\n";
+    return t;
+  }();
+  return *texts;
+}
+
+// Options of the commands (besides the global --node, --wallet, --json and
+// --timeout) that take a value, by command.
+const std::map<std::string, std::vector<std::string>>& CommandOptions() {
+  static const auto* options =
+      new std::map<std::string, std::vector<std::string>>{
+          {"history", {"limit", "page-token"}},
+          {"send", {"fee", "wait-timeout"}},
+          {"put", {"fee", "wait-timeout", "payload-file"}},
+          {"get", {"limit", "page-token"}},
+          {"chain", {"from", "to"}},
+          {"mempool", {"limit"}},
+          {"tips", {"limit"}},
+      };
+  return *options;
+}
+
+// The commands that take --wait[=N] and --no-wait.
+bool Waits(const std::string& command) {
+  return command == "send" || command == "put";
+}
+
+// What the command line says.
 struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> values;  // --name value / --name=value
+  std::string node = kDefaultNodeAddress;   // --node, else $PBCHAIN_NODE
+  std::string wallet = kDefaultWalletPath;  // --wallet, else $PBCHAIN_WALLET
   bool json = false;
-  bool help = false;
-};
-
-// Options that take a value, and those that do not.
-const std::vector<std::string> kValueOptions = {
-    "node", "wallet", "timeout", "wait-timeout", "fee",
-    "from", "to",     "limit",   "page-token",   "payload-file"};
-
-class UsageError {
- public:
-  explicit UsageError(std::string m) : message(std::move(m)) {}
-  std::string message;
+  std::map<std::string, std::string> values;  // the other options by name
+  std::string wait;  // --wait[=N] / --no-wait ("0"); "" if not given
 };
 
 bool IsAllDigits(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-// Parses argv; false with `error` set on bad usage.
-bool ParseArgs(int argc, char** argv, Args& out, std::string& error) {
-  bool only_positional = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (only_positional || arg.size() < 2 || arg[0] != '-' ||
-        (arg[1] != '-' && arg != "-h")) {
-      out.positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      only_positional = true;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help") {
-      out.help = true;
-      continue;
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "json" || name == "no-wait") {
-      if (value) {
-        error = absl::StrCat("--", name, " takes no value");
-        return false;
-      }
-      if (name == "json") out.json = true;
-      if (name == "no-wait") out.values["wait"] = "0";
-      continue;
-    }
-    if (name == "wait") {
-      // --wait, --wait=N, --wait N (N only if the next token is digits).
-      if (!value && i + 1 < argc && IsAllDigits(argv[i + 1])) {
-        value = argv[++i];
-      }
-      out.values["wait"] = value.value_or("1");
-      continue;
-    }
-    bool known = false;
-    for (const std::string& k : kValueOptions) known |= (k == name);
-    if (!known) {
-      error = absl::StrCat("unknown option --", name, " (see pbcli --help)");
-      return false;
-    }
-    if (!value) {
-      if (i + 1 >= argc) {
-        error = absl::StrCat("--", name, " needs a value");
-        return false;
-      }
-      value = argv[++i];
-    }
-    out.values[name] = *value;
   }
   return true;
 }
@@ -419,26 +386,31 @@ std::string TxLine(const v1::Transaction& tx) {
 
 class Cli {
  public:
-  explicit Cli(Args args) : args_(std::move(args)) {}
+  Cli() = default;
 
-  int Run();
+  // Parses the command line and runs its command; returns the exit code.
+  int Run(int argc, char** argv);
 
  private:
+  // Builds the parser into app_ and parses argv into args_, command_ and
+  // pos_. nullopt to go on, else the exit code (help, version, bad usage).
+  std::optional<int> Parse(int argc, char** argv);
+  // Adds --NAME, taking a value, to `app`.
+  CLI::Option* AddValueOption(CLI::App* app, const std::string& name,
+                              const std::string& type);
+  // Adds --wait[=N] and --no-wait to `app`.
+  void AddWaitOptions(CLI::App* app);
+
   const std::string* Opt(const std::string& name) const {
     auto it = args_.values.find(name);
     return it == args_.values.end() ? nullptr : &it->second;
   }
-  // Rejects options that `command` does not take.
-  bool CheckOptions(const std::vector<std::string>& allowed, int& rc);
   bool WantArgs(size_t min, size_t max, int& rc);
 
   // Creates node_ from --node/--timeout. False (rc set) on bad values.
   bool Connect(int& rc);
   absl::StatusOr<Wallet> Wallet_();
-  std::string WalletPath() const {
-    const std::string* w = Opt("wallet");
-    return w != nullptr ? *w : DefaultWalletPath();
-  }
+  const std::string& WalletPath() const { return args_.wallet; }
 
   int Keygen();
   int AddressCmd();
@@ -460,48 +432,101 @@ class Cli {
   int Write(const Wallet& wallet, const TransferRequest& request);
   bool ParseWaitOptions(WaitOptions& out, int& rc);
 
+  CLI::App app_;
+  cli::CommandLine line_{app_, "pbcli", HelpTexts()};
   Args args_;
   std::string command_;
   std::vector<std::string> pos_;  // positional arguments after the command
   std::unique_ptr<NodeClient> node_;
 };
 
-bool Cli::CheckOptions(const std::vector<std::string>& allowed, int& rc) {
-  static const std::vector<std::string> kGlobal = {"node", "wallet", "timeout"};
-  for (const auto& [name, value] : args_.values) {
-    bool ok = false;
-    for (const std::string& a : kGlobal) ok |= (a == name);
-    for (const std::string& a : allowed) ok |= (a == name);
-    if (!ok) {
-      rc = Fail(kExitUsage, absl::StrCat(command_, " does not take --", name,
-                                         " (see pbcli help ", command_, ")"));
-      return false;
+CLI::Option* Cli::AddValueOption(CLI::App* app, const std::string& name,
+                                 const std::string& type) {
+  // Applied as parsed, so that the last of two values given wins even when
+  // one is before the command and one after it.
+  return app
+      ->add_option_function<std::string>(
+          "--" + name,
+          [this, name](const std::string& v) { args_.values[name] = v; })
+      ->type_name(type)
+      ->trigger_on_parse();
+}
+
+void Cli::AddWaitOptions(CLI::App* app) {
+  app->add_flag("--wait{1}", args_.wait)->type_name("N")->trigger_on_parse();
+  app->add_flag("--no-wait{0}", args_.wait)
+      ->disable_flag_override()
+      ->trigger_on_parse();
+}
+
+std::optional<int> Cli::Parse(int argc, char** argv) {
+  app_.add_option("--node", args_.node)
+      ->type_name("HOST:PORT")
+      ->envname("PBCHAIN_NODE");
+  app_.add_option("--wallet", args_.wallet)
+      ->type_name("FILE")
+      ->envname(kWalletEnvVar);
+  app_.add_flag("--json", args_.json)->disable_flag_override();
+  AddValueOption(&app_, "timeout", "T");
+  // The options of the commands, given before the command name: hidden
+  // copies here, checked against the command below.
+  std::map<std::string, CLI::Option*> early;
+  for (const auto& [command, names] : CommandOptions()) {
+    for (const std::string& name : names) {
+      if (!early.contains(name)) {
+        early[name] = AddValueOption(&app_, name, "VALUE")->group("");
+      }
     }
   }
-  return true;
+  AddWaitOptions(&app_);
+  for (const char* name : {"wait", "no-wait"}) {
+    early[name] = app_.get_option(absl::StrCat("--", name))->group("");
+  }
+
+  for (const auto& [name, text] : CommandHelp()) {
+    CLI::App* command = line_.AddCommand(name, &pos_);
+    if (auto it = CommandOptions().find(name); it != CommandOptions().end()) {
+      for (const std::string& option : it->second) {
+        AddValueOption(command, option, "VALUE");
+      }
+    }
+    if (Waits(name)) AddWaitOptions(command);
+  }
+
+  // --wait takes its N as the next word when that is all digits.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  for (size_t i = 0; i + 1 < words.size() && words[i] != "--"; ++i) {
+    if (words[i] == "--wait" && IsAllDigits(words[i + 1])) {
+      words[i] = absl::StrCat("--wait=", words[i + 1]);
+      words.erase(words.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    }
+  }
+  if (std::optional<int> done = line_.Parse(std::move(words))) return done;
+  if (line_.command() == nullptr) {
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  command_ = line_.command()->get_name();
+  for (const auto& [name, option] : early) {
+    if (option->count() > 0 &&
+        line_.command()->get_option_no_throw("--" + name) == nullptr) {
+      return line_.UsageError(
+          absl::StrCat(command_, " does not take --", name, line_.Hint()));
+    }
+  }
+  if (!args_.wait.empty()) args_.values["wait"] = args_.wait;
+  return std::nullopt;
 }
 
 bool Cli::WantArgs(size_t min, size_t max, int& rc) {
-  if (pos_.size() < min || pos_.size() > max) {
-    std::string want =
-        min == max ? absl::StrCat(min) : absl::StrCat(min, " to ", max);
-    rc = Fail(kExitUsage,
-              absl::StrCat(command_, " takes ", want, " argument",
-                           max == 1 ? "" : "s", ", got ", pos_.size(),
-                           " (see pbcli help ", command_, ")"));
-    return false;
-  }
-  return true;
+  if (line_.CheckArgCount(min, max)) return true;
+  rc = kExitUsage;
+  return false;
 }
 
 bool Cli::Connect(int& rc) {
   NodeClientOptions options;
-  if (const std::string* n = Opt("node")) {
-    options.address = *n;
-  } else if (const char* env = std::getenv("PBCHAIN_NODE");
-             env != nullptr && *env != '\0') {
-    options.address = env;
-  }
+  options.address = args_.node;
   if (const std::string* t = Opt("timeout")) {
     absl::StatusOr<absl::Duration> d = ParseTimeout(*t, "timeout");
     if (!d.ok()) {
@@ -522,39 +547,8 @@ bool Cli::Connect(int& rc) {
 
 absl::StatusOr<Wallet> Cli::Wallet_() { return LoadWallet(WalletPath()); }
 
-int Cli::Run() {
-  if (args_.positional.empty()) {
-    if (args_.help) {
-      std::cout << kUsage;
-      return kExitOk;
-    }
-    std::cerr << kUsage;
-    return kExitUsage;
-  }
-  command_ = args_.positional[0];
-  pos_.assign(args_.positional.begin() + 1, args_.positional.end());
-  if (command_ == "help") {
-    if (pos_.empty()) {
-      std::cout << kUsage;
-      return kExitOk;
-    }
-    auto it = CommandHelp().find(pos_[0]);
-    if (it == CommandHelp().end()) {
-      return Fail(kExitUsage, absl::StrCat("no command '", pos_[0],
-                                           "' (see pbcli --help)"));
-    }
-    std::cout << it->second << "\n";
-    return kExitOk;
-  }
-  auto help = CommandHelp().find(command_);
-  if (help == CommandHelp().end()) {
-    return Fail(kExitUsage, absl::StrCat("unknown command '", command_,
-                                         "' (see pbcli --help)"));
-  }
-  if (args_.help) {
-    std::cout << help->second << "\n";
-    return kExitOk;
-  }
+int Cli::Run(int argc, char** argv) {
+  if (std::optional<int> done = Parse(argc, argv)) return *done;
   if (command_ == "keygen") return Keygen();
   if (command_ == "address") return AddressCmd();
   if (command_ == "balance") return Balance();
@@ -575,7 +569,7 @@ int Cli::Run() {
 
 int Cli::Keygen() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   const std::string path = WalletPath();
   absl::StatusOr<Wallet> w = CreateWallet(path);
   if (!w.ok()) {
@@ -600,7 +594,7 @@ int Cli::Keygen() {
 
 int Cli::AddressCmd() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   absl::StatusOr<Wallet> w = Wallet_();
   if (!w.ok()) return Fail(kExitUsage, w.status().message());
   if (args_.json) {
@@ -616,7 +610,7 @@ int Cli::AddressCmd() {
 
 int Cli::Balance() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(0, 1, rc)) return rc;
+  if (!WantArgs(0, 1, rc)) return rc;
   Address address;
   if (!pos_.empty()) {
     absl::StatusOr<Address> a = ParseAddress(pos_[0], "ADDRESS");
@@ -650,7 +644,7 @@ int Cli::Balance() {
 
 int Cli::History() {
   int rc = 0;
-  if (!CheckOptions({"limit", "page-token"}, rc) || !WantArgs(0, 1, rc)) {
+  if (!WantArgs(0, 1, rc)) {
     return rc;
   }
   Address address;
@@ -816,8 +810,7 @@ int Cli::Write(const Wallet& wallet, const TransferRequest& request) {
 
 int Cli::Send() {
   int rc = 0;
-  if (!CheckOptions({"fee", "wait", "wait-timeout"}, rc) ||
-      !WantArgs(2, 2, rc)) {
+  if (!WantArgs(2, 2, rc)) {
     return rc;
   }
   TransferRequest req;
@@ -843,9 +836,6 @@ int Cli::Send() {
 
 int Cli::Put() {
   int rc = 0;
-  if (!CheckOptions({"fee", "wait", "wait-timeout", "payload-file"}, rc)) {
-    return rc;
-  }
   std::string ns;
   std::optional<std::string> key;
   std::string payload;
@@ -887,7 +877,7 @@ int Cli::Put() {
 
 int Cli::Get() {
   int rc = 0;
-  if (!CheckOptions({"limit", "page-token"}, rc) || !WantArgs(1, 2, rc)) {
+  if (!WantArgs(1, 2, rc)) {
     return rc;
   }
   const std::string& ns = pos_[0];
@@ -969,7 +959,7 @@ int Cli::Get() {
 
 int Cli::BlockCmd() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(1, 1, rc)) return rc;
+  if (!WantArgs(1, 1, rc)) return rc;
   const std::string& id = pos_[0];
   std::optional<uint64_t> height;
   std::optional<Hash256> hash;
@@ -1042,7 +1032,7 @@ int Cli::BlockCmd() {
 
 int Cli::Chain() {
   int rc = 0;
-  if (!CheckOptions({"from", "to"}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   std::optional<uint64_t> from, to;
   if (const std::string* f = Opt("from")) {
     absl::StatusOr<uint64_t> v = ParseUint(*f, "--from");
@@ -1113,7 +1103,7 @@ int Cli::Chain() {
 
 int Cli::Tx() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(1, 1, rc)) return rc;
+  if (!WantArgs(1, 1, rc)) return rc;
   absl::StatusOr<Hash256> txid = ParseDisplayHash(pos_[0], "TXID");
   if (!txid.ok()) return Fail(kExitUsage, txid.status().message());
   if (!Connect(rc)) return rc;
@@ -1167,7 +1157,7 @@ int Cli::Tx() {
 
 int Cli::Mempool() {
   int rc = 0;
-  if (!CheckOptions({"limit"}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   uint64_t limit = 0;
   if (const std::string* l = Opt("limit")) {
     absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
@@ -1207,7 +1197,7 @@ int Cli::Mempool() {
 
 int Cli::Peers() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   if (!Connect(rc)) return rc;
   absl::StatusOr<v1::ListPeersResponse> p = node_->ListPeers();
   if (!p.ok()) return FailStatus(p.status());
@@ -1256,7 +1246,7 @@ int Cli::Peers() {
 
 int Cli::Tips() {
   int rc = 0;
-  if (!CheckOptions({"limit"}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   uint64_t limit = 0;
   if (const std::string* l = Opt("limit")) {
     absl::StatusOr<uint64_t> v = ParseUint(*l, "--limit");
@@ -1307,7 +1297,7 @@ int Cli::Tips() {
 
 int Cli::Info() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
   if (!Connect(rc)) return rc;
   absl::StatusOr<v1::GetInfoResponse> i = node_->GetInfo();
   if (!i.ok()) return FailStatus(i.status());
@@ -1358,7 +1348,7 @@ int Cli::Info() {
 
 int Cli::Watch() {
   int rc = 0;
-  if (!CheckOptions({}, rc) || !WantArgs(0, 0, rc)) return rc;
+  if (!WantArgs(0, 0, rc)) return rc;
 
   // Ctrl-C / SIGTERM: a thread waits for the signal and cancels the stream
   // (gRPC calls are not allowed inside a signal handler). Blocked before
@@ -1420,12 +1410,5 @@ int Cli::Watch() {
 }  // namespace pbchain::client
 
 int main(int argc, char** argv) {
-  using pbchain::client::Args;
-  Args args;
-  std::string error;
-  if (!pbchain::client::ParseArgs(argc, argv, args, error)) {
-    std::cerr << "pbcli: " << error << "\n";
-    return 2;
-  }
-  return pbchain::client::Cli(std::move(args)).Run();
+  return pbchain::client::Cli().Run(argc, argv);
 }

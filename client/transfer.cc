@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chain/consensus.h"
+#include "common/status_macros.h"
 
 namespace pbchain::client {
 
@@ -47,7 +48,7 @@ absl::StatusOr<Transaction> BuildTransfer(const PrivateKey& key,
                                           std::string_view chain_id,
                                           uint64_t nonce,
                                           const TransferRequest& request) {
-  if (absl::Status s = CheckTransferRequest(request); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(CheckTransferRequest(request));
   if (chain_id.empty() || chain_id.size() > kMaxChainIdLen) {
     return absl::InvalidArgumentError(
         absl::StrCat("chain id must be 1..", kMaxChainIdLen, " bytes, got ",
@@ -68,19 +69,18 @@ absl::StatusOr<Transaction> BuildTransfer(const PrivateKey& key,
 absl::StatusOr<Transaction> PrepareTransfer(NodeClient& node,
                                             const PrivateKey& key,
                                             const TransferRequest& request) {
-  if (absl::Status s = CheckTransferRequest(request); !s.ok()) return s;
-  absl::StatusOr<std::string> chain_id = node.ChainId();
-  if (!chain_id.ok()) return chain_id.status();
+  PBCHAIN_RETURN_IF_ERROR(CheckTransferRequest(request));
+  PBCHAIN_ASSIGN_OR_RETURN(std::string chain_id, node.ChainId());
   uint64_t nonce = 0;
   if (request.nonce) {
     nonce = *request.nonce;
   } else {
-    absl::StatusOr<v1::GetAccountResponse> account =
-        node.GetAccount(AddressFromPublicKey(key.public_key()));
-    if (!account.ok()) return account.status();
-    nonce = account->pending_nonce();
+    PBCHAIN_ASSIGN_OR_RETURN(
+        v1::GetAccountResponse account,
+        node.GetAccount(AddressFromPublicKey(key.public_key())));
+    nonce = account.pending_nonce();
   }
-  return BuildTransfer(key, *chain_id, nonce, request);
+  return BuildTransfer(key, chain_id, nonce, request);
 }
 
 DataRecord MakeRecord(std::string ns, std::optional<std::string> key,

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "chain/bytes.h"
+#include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::client {
@@ -74,10 +75,10 @@ absl::StatusOr<Wallet> WalletFromJson(std::string_view json) {
   if (!seed.ok()) return seed.status();
   absl::StatusOr<PrivateKey> key = PrivateKey::FromSeed(AsBytes(*seed));
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> pub = HexField(j, "public_key", 32, false);
-  if (!pub.ok()) return pub.status();
-  if (!pub->empty() &&
-      !std::equal(pub->begin(), pub->end(), key->public_key().begin(),
+  PBCHAIN_ASSIGN_OR_RETURN(std::string pub,
+                           HexField(j, "public_key", 32, false));
+  if (!pub.empty() &&
+      !std::equal(pub.begin(), pub.end(), key->public_key().begin(),
                   key->public_key().end(), [](char a, uint8_t b) {
                     return static_cast<uint8_t>(a) == b;
                   })) {
@@ -188,9 +189,8 @@ absl::StatusOr<Wallet> CreateWallet(const std::string& path) {
     return absl::AlreadyExistsError(
         absl::StrCat("wallet file ", path, " exists; not overwriting it"));
   }
-  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
-  if (!key.ok()) return key.status();
-  return SaveNewWallet(path, *key);
+  PBCHAIN_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::Generate());
+  return SaveNewWallet(path, key);
 }
 
 }  // namespace pbchain::client

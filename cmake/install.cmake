@@ -43,7 +43,12 @@ foreach(dir chain client common)
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${dir}
           FILES_MATCHING PATTERN "*.h"
           PATTERN "apps" EXCLUDE PATTERN "web" EXCLUDE PATTERN "examples" EXCLUDE
-          PATTERN "proto" EXCLUDE)
+          PATTERN "proto" EXCLUDE
+          # Headers of libraries that are not installed: the command-line
+          # programs' CLI11 glue and the daemons' server and flag plumbing.
+          PATTERN "cli_app.h" EXCLUDE PATTERN "server.h" EXCLUDE
+          PATTERN "status.h" EXCLUDE PATTERN "stream_writer.h" EXCLUDE
+          PATTERN "flags.h" EXCLUDE)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/proto/convert.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/proto)

@@ -1,12 +1,13 @@
 #include "common/flags.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <utility>
 
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -19,14 +20,30 @@
 namespace pbchain {
 namespace {
 
-// "--mining-threads=4" -> "--mining_threads=4" (the name only).
-std::string Underscored(std::string arg) {
-  if (arg.rfind("--", 0) != 0) return arg;
-  const size_t end = std::min(arg.find('='), arg.size());
+// "-x" and "--x" are the same flag to absl; "-" alone and negative numbers
+// are values.
+bool IsFlag(absl::string_view arg) {
+  if (arg.size() < 2 || arg[0] != '-' || arg == "--") return false;
+  const char c = arg[arg[1] == '-' ? 2 : 1];
+  return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+
+// "-mining-threads=4" / "--mining-threads=4" -> "--mining_threads=4" (the
+// name only; the value is left as written).
+std::string Canonical(absl::string_view arg) {
+  if (!IsFlag(arg)) return std::string(arg);
+  std::string out = arg[1] == '-' ? std::string(arg) : absl::StrCat("-", arg);
+  const size_t end = std::min(out.find('='), out.size());
   for (size_t j = 2; j < end; ++j) {
-    if (arg[j] == '-') arg[j] = '_';
+    if (out[j] == '-') out[j] = '_';
   }
-  return arg;
+  return out;
+}
+
+// The flag's name in a canonical argument ("--peer=x" -> "peer").
+absl::string_view NameOf(absl::string_view canonical) {
+  absl::string_view name = canonical.substr(2);
+  return name.substr(0, std::min(name.find('='), name.size()));
 }
 
 absl::Status Expand(const std::vector<std::string>& args, size_t first,
@@ -39,25 +56,41 @@ absl::Status ExpandFile(const std::string& path, int depth,
         absl::StrCat("--flagfile ", path, ": nested deeper than ",
                      kMaxFlagfileDepth, " files (does a file name itself?)"));
   }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--flagfile: '", path, "' is not a readable regular file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(
         absl::StrCat("--flagfile: cannot read '", path, "'"));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxFlagfileBytes) {
+  // One byte past the limit tells an oversized file.
+  std::string text(kMaxFlagfileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxFlagfileBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--flagfile ", path, ": larger than ", kMaxFlagfileBytes, " bytes"));
   }
   std::vector<std::string> lines;
-  for (absl::string_view line : absl::StrSplit(text.str(), '\n')) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line.front() == '#') continue;
-    if (line.rfind("--", 0) != 0) {
+    if (!IsFlag(line)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--flagfile ", path, ": line '", line,
                        "' is not a flag (want --name=value, one per line)"));
+    }
+    const size_t space = line.find_first_of(" \t");
+    if (space != absl::string_view::npos && space < line.find('=')) {
+      const absl::string_view name = line.substr(0, space);
+      const absl::string_view value =
+          absl::StripLeadingAsciiWhitespace(line.substr(space));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--flagfile ", path, ": write '", name, "=", value,
+                       "', not '", line, "' (one --name=value per line)"));
     }
     lines.emplace_back(line);
   }
@@ -65,28 +98,94 @@ absl::Status ExpandFile(const std::string& path, int depth,
 }
 
 // Appends args[first..] to `out`, replacing each --flagfile by the flags
-// of its files.
+// of its files. Everything after "--" is passed on as it is.
 absl::Status Expand(const std::vector<std::string>& args, size_t first,
                     int depth, std::vector<std::string>* out) {
   for (size_t i = first; i < args.size(); ++i) {
-    const std::string arg = Underscored(args[i]);
+    if (args[i] == "--") {
+      out->insert(out->end(), args.begin() + i, args.end());
+      return absl::OkStatus();
+    }
+    const std::string arg = Canonical(args[i]);
+    if (!IsFlag(arg)) {
+      out->push_back(args[i]);
+      continue;
+    }
+    const absl::string_view name = NameOf(arg);
+    if (name == "fromenv" || name == "tryfromenv") {
+      // absl would read flag values (a flag file too) from the environment
+      // past the rules here.
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " is not supported; use --flagfile=FILE"));
+    }
+    if (name != "flagfile") {
+      out->push_back(args[i]);
+      continue;
+    }
     std::string files;
     if (arg == "--flagfile") {
       if (i + 1 >= args.size()) {
         return absl::InvalidArgumentError("--flagfile needs a file name");
       }
       files = args[++i];
-    } else if (absl::StartsWith(arg, "--flagfile=")) {
-      files = arg.substr(strlen("--flagfile="));
     } else {
-      out->push_back(args[i]);
-      continue;
+      files = arg.substr(strlen("--flagfile="));
     }
     for (absl::string_view file : absl::StrSplit(files, ',')) {
       if (file.empty()) continue;
       if (absl::Status s = ExpandFile(std::string(file), depth, out); !s.ok()) {
         return s;
       }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// absl's own flags, which it handles itself (help, version, ...).
+bool IsBuiltinFlag(absl::string_view name) {
+  return name == "help" || name == "helpfull" || name == "helpshort" ||
+         name == "helppackage" || name == "helpon" || name == "helpmatch" ||
+         name == "version" || name == "only_check_args" || name == "undefok";
+}
+
+// Checks every flag's name and value before absl parses them, so that a
+// misspelt flag or a bad value is a usage error (kExitUsage) like every
+// other bad flag, not absl's exit 1. `args` is NormalizeCommandLine's
+// output. Sets the flags it checks (absl parses them again).
+absl::Status CheckFlags(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;
+    if (!IsFlag(arg)) continue;
+    const absl::string_view name = NameOf(arg);
+    if (IsBuiltinFlag(name)) continue;
+    const bool has_value = arg.find('=') != std::string::npos;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
+      // --nomine: a boolean written false.
+      absl::CommandLineFlag* negated =
+          absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>()) continue;
+    }
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, " (see --help)"));
+    }
+    std::string value;
+    if (has_value) {
+      value = arg.substr(arg.find('=') + 1);
+    } else if (flag->IsOfType<bool>()) {
+      continue;  // --mine
+    } else if (i + 1 < args.size()) {
+      value = args[++i];  // --listen 127.0.0.1:7700
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " needs a value"));
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, "=", value, ": ", error));
     }
   }
   return absl::OkStatus();
@@ -102,14 +201,15 @@ absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
   if (absl::Status s = Expand(args, 1, 0, &expanded); !s.ok()) return s;
 
   std::vector<std::string> normalized = {expanded[0]};
+  std::vector<std::string> rest;  // "--" and what follows it
   std::vector<std::pair<std::string, std::vector<std::string>>> lists;
   for (const std::string& name : repeatable) lists.push_back({name, {}});
   for (size_t i = 1; i < expanded.size(); ++i) {
-    const std::string arg = Underscored(expanded[i]);
-    if (arg == "--") {  // the rest are not flags
-      normalized.insert(normalized.end(), expanded.begin() + i, expanded.end());
+    if (expanded[i] == "--") {  // the rest are not flags
+      rest.assign(expanded.begin() + i, expanded.end());
       break;
     }
+    const std::string arg = Canonical(expanded[i]);
     bool taken = false;
     for (auto& [name, values] : lists) {
       if (arg == "--" + name && i + 1 < expanded.size()) {
@@ -122,11 +222,13 @@ absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     }
     if (!taken) normalized.push_back(arg);
   }
+  // The joined lists go before "--", where absl still reads flags.
   for (const auto& [name, values] : lists) {
     if (!values.empty()) {
       normalized.push_back("--" + name + "=" + absl::StrJoin(values, ","));
     }
   }
+  normalized.insert(normalized.end(), rest.begin(), rest.end());
   return normalized;
 }
 
@@ -145,6 +247,9 @@ void ParseCommandLineFlags(int argc, char** argv, const std::string& program,
 
   absl::StatusOr<std::vector<std::string>> args = NormalizeCommandLine(
       std::vector<std::string>(argv, argv + argc), repeatable);
+  if (args.ok()) {
+    if (absl::Status s = CheckFlags(*args); !s.ok()) args = s;
+  }
   if (!args.ok()) {
     std::cerr << program << ": " << args.status().message() << "\n";
     std::exit(kExitUsage);

@@ -1,7 +1,5 @@
 #include "common/host_port.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <string>
 
@@ -17,12 +15,6 @@ namespace {
 absl::Status Invalid(absl::string_view text, absl::string_view why) {
   return absl::InvalidArgumentError(
       absl::StrCat("address '", text, "': ", why));
-}
-
-bool IsNumericIp(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 }  // namespace
@@ -91,11 +83,6 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text,
   out.host = std::string(host);
   if (bracketed && !out.is_ipv6()) {
     return Invalid(text, "only IPv6 hosts go in brackets");
-  }
-  if (rules.numeric_host && out.host != "localhost" && !IsNumericIp(out.host)) {
-    return Invalid(text,
-                   "the host must be an IP address (or localhost), not a "
-                   "name to resolve");
   }
   const int low = rules.allow_port_zero ? 0 : 1;
   if (port.empty() || port.size() > 5 ||

@@ -32,9 +32,6 @@ struct HostPort {
 struct HostPortRules {
   // Port 0 ("pick a free port") is allowed: listen addresses.
   bool allow_port_zero = false;
-  // Only numeric hosts (an IPv4 dotted quad or an IPv6 address) and
-  // "localhost": addresses that must not go through DNS.
-  bool numeric_host = false;
 };
 
 // Parses "host:port" or "[IPv6]:port". The text must be at most

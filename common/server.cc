@@ -62,6 +62,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                            &out->port_);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              config.max_concurrent_streams);
+  // gRPC sets SO_REUSEPORT by default: a second node started on a port in
+  // use would bind it too and the kernel would split new connections
+  // between the two. A busy port must be an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
@@ -77,7 +81,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 }
 
 GrpcServer::~GrpcServer() {
-  if (!stopped_) Stop(absl::ZeroDuration());
+  if (server_ != nullptr && !stopped_) Stop(absl::ZeroDuration());
 }
 
 std::string GrpcServer::address() const {
@@ -85,6 +89,7 @@ std::string GrpcServer::address() const {
 }
 
 void GrpcServer::SetNotServing() {
+  if (server_ == nullptr) return;
   if (grpc::HealthCheckServiceInterface* health =
           server_->GetHealthCheckService()) {
     health->Shutdown();
@@ -92,7 +97,7 @@ void GrpcServer::SetNotServing() {
 }
 
 void GrpcServer::Stop(absl::Duration grace) {
-  if (stopped_) return;
+  if (stopped_ || server_ == nullptr) return;
   stopped_ = true;
   SetNotServing();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

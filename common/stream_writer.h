@@ -1,8 +1,9 @@
 // A server-streaming reactor that writes queued messages one at a time, for
 // streams fed by other threads (pbnode's WatchTips, pbtracker's
-// WatchPeers). Producers never block: they Push a message (or, for a
-// pulled source, Notify that one may be ready) from any thread, and the
-// reactor writes while there is something to write.
+// WatchPeers). Producers never wait for the network: they Push a message
+// (or, for a pulled source, Notify that one may be ready) from any thread,
+// taking the feed's lock only briefly (a pulled source runs under it), and
+// the reactor writes while there is something to write.
 //
 // Exactly one party holds the "writer token" at a time (a producer that
 // found the stream idle, or OnWriteDone); only it calls StartWrite or
@@ -65,11 +66,11 @@ class StreamFeed {
   StreamFeed& operator=(const StreamFeed&) = delete;
 
   // Queues `message` and starts a write if the stream is idle. False if the
-  // stream has ended (the message is dropped).
+  // stream has ended or is ending (the message is dropped).
   bool Push(Message message) {
     {
       absl::MutexLock lock(&mu_);
-      if (finished_ || cancelled_) return false;
+      if (finished_ || cancelled_ || ending_) return false;
       if (queue_.size() >= std::max<size_t>(options_.max_queued, 1)) {
         queue_.pop_front();
         ++dropped_;
@@ -87,6 +88,13 @@ class StreamFeed {
     queue_.push_front(std::move(message));
   }
 
+  // Drops every queued message (not the one being written). Call before
+  // Begin, e.g. to replace changes by the state they led to.
+  void ClearQueued() {
+    absl::MutexLock lock(&mu_);
+    queue_.clear();
+  }
+
   // The source may have a message: write it if the stream is idle.
   void Notify() { Pump(); }
 
@@ -99,13 +107,13 @@ class StreamFeed {
       absl::MutexLock lock(&mu_);
       if (finished_ || cancelled_ || ending_) return;
       ending_ = true;
-      end_status_ = std::move(status);
+      end_status_ = status;
       if (!writing_ && reactor_ != nullptr && begun_) {
         finished_ = true;
         finish = reactor_;
       }
     }
-    if (finish != nullptr) finish->Finish(end_status_);
+    if (finish != nullptr) finish->Finish(std::move(status));
   }
 
   // Messages dropped because the reader was slow.

@@ -23,6 +23,7 @@
 #include "common/flags.h"
 #include "common/host_port.h"
 #include "common/server.h"
+#include "common/status_macros.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "node/core/node.h"
@@ -124,7 +125,7 @@ absl::Status MakeGenesis(const std::string& path) {
     }
     params.allocations.push_back({*address, kHeadGenesisAllocation});
   }
-  if (absl::Status s = pbchain::MineGenesis(params); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(pbchain::MineGenesis(params));
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -206,6 +207,15 @@ int main(int argc, char** argv) {
   options.backup_keep = absl::GetFlag(FLAGS_backup_keep);
   const int max_message = absl::GetFlag(FLAGS_max_message_bytes);
   if (max_message < 1024) return Fail("--max_message_bytes must be >= 1024");
+  {
+    pbchain::HostPortRules listen_rules;
+    listen_rules.allow_port_zero = true;
+    if (absl::StatusOr<pbchain::HostPort> listen =
+            pbchain::ParseHostPort(absl::GetFlag(FLAGS_listen), listen_rules);
+        !listen.ok()) {
+      return Fail(absl::StrCat("--listen: ", listen.status().message()));
+    }
+  }
 
   pbchain::NetworkOptions net;
   net.tracker = absl::GetFlag(FLAGS_tracker);

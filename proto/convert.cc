@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "chain/consensus.h"
+#include "common/status_macros.h"
 
 namespace pbchain {
 namespace {
@@ -120,10 +121,9 @@ absl::StatusOr<Transaction> TransactionFrom(const v1::Transaction& msg,
     tx.extra_nonce = msg.extra_nonce();
   }
   if (msg.has_record()) {
-    absl::StatusOr<DataRecord> record =
-        RecordFrom(msg.record(), prefix + "record.");
-    if (!record.ok()) return record.status();
-    tx.record = *std::move(record);
+    PBCHAIN_ASSIGN_OR_RETURN(DataRecord record,
+                             RecordFrom(msg.record(), prefix + "record."));
+    tx.record = std::move(record);
   }
   return tx;
 }
@@ -137,11 +137,8 @@ absl::StatusOr<BlockHeader> HeaderFrom(const v1::BlockHeader& msg,
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = CopyExact(msg.merkle_root(), prefix + "merkle_root",
-                                 h.merkle_root.bytes);
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(CopyExact(msg.merkle_root(), prefix + "merkle_root",
+                                    h.merkle_root.bytes));
   h.time = msg.time();
   h.bits = msg.bits();
   h.nonce = msg.nonce();
@@ -207,10 +204,9 @@ v1::BlockHeader BlockHeaderToProto(const BlockHeader& header) {
 absl::StatusOr<Block> BlockFromProto(const v1::Block& msg) {
   Block block;
   if (!msg.has_header()) return Malformed("block.header", "missing");
-  absl::StatusOr<BlockHeader> header =
-      HeaderFrom(msg.header(), "block.header.");
-  if (!header.ok()) return header.status();
-  block.header = *header;
+  PBCHAIN_ASSIGN_OR_RETURN(BlockHeader header,
+                           HeaderFrom(msg.header(), "block.header."));
+  block.header = header;
   if (static_cast<size_t>(msg.transactions_size()) > kMaxBlockTxs) {
     return Malformed(
         "block.transactions",
@@ -219,10 +215,11 @@ absl::StatusOr<Block> BlockFromProto(const v1::Block& msg) {
   }
   block.txs.reserve(msg.transactions_size());
   for (int i = 0; i < msg.transactions_size(); ++i) {
-    absl::StatusOr<Transaction> tx = TransactionFrom(
-        msg.transactions(i), absl::StrCat("block.transactions[", i, "]."));
-    if (!tx.ok()) return tx.status();
-    block.txs.push_back(*std::move(tx));
+    PBCHAIN_ASSIGN_OR_RETURN(
+        Transaction tx,
+        TransactionFrom(msg.transactions(i),
+                        absl::StrCat("block.transactions[", i, "].")));
+    block.txs.push_back(std::move(tx));
   }
   return block;
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/backup_engine.h"
@@ -254,7 +255,7 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     return absl::NotFoundError(absl::StrCat("no chain database in ", datadir));
   }
   if (!existing) {
-    if (absl::Status s = CreateFresh(dir); !s.ok()) return s;
+    PBCHAIN_RETURN_IF_ERROR(CreateFresh(dir));
   }
 
   rocksdb::Options db_options;
@@ -418,14 +419,13 @@ absl::Status RocksChainStore::UpgradeFromSchema1() {
       return absl::DataLossError(absl::StrCat(
           "the height index has a gap or a bad key after height ", blocks));
     }
-    absl::StatusOr<Hash256> hash = DecodeHash(Span(it->value()));
-    if (!hash.ok()) return hash.status();
-    absl::StatusOr<std::optional<Block>> block = GetBlock(*hash);
+    PBCHAIN_ASSIGN_OR_RETURN(Hash256 hash, DecodeHash(Span(it->value())));
+    absl::StatusOr<std::optional<Block>> block = GetBlock(hash);
     if (!block.ok()) return block.status();
     if (!block->has_value()) {
-      return absl::DataLossError(
-          absl::StrCat("body of main-chain block ", height, " (",
-                       hash->ToDisplayHex(), ") is missing"));
+      return absl::DataLossError(absl::StrCat("body of main-chain block ",
+                                              height, " (", hash.ToDisplayHex(),
+                                              ") is missing"));
     }
     for (const AddressIndexEntry& e : AddressIndexEntriesOf(**block, height)) {
       batch.Put(cf(Column::kAddrIndex), AddressIndexKey(e.address, e.position),
@@ -560,10 +560,9 @@ absl::Status RocksChainStore::ForEachIndexEntry(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kIndex)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    absl::StatusOr<BlockIndexEntry> e =
-        BlockIndexEntry::Decode(Span(it->value()));
-    if (!e.ok()) return e.status();
-    if (absl::Status s = fn(*e); !s.ok()) return s;
+    PBCHAIN_ASSIGN_OR_RETURN(BlockIndexEntry e,
+                             BlockIndexEntry::Decode(Span(it->value())));
+    PBCHAIN_RETURN_IF_ERROR(fn(e));
   }
   return FromRocks(it->status(), "reading the block index");
 }
@@ -591,14 +590,11 @@ RocksChainStore::ScanRecords(const std::string& prefix,
   if (after && it->Valid() && it->key() == start_after) it->Next();
   for (; it->Valid() && out.size() < limit; it->Next()) {
     if (!it->key().starts_with(prefix)) break;
-    absl::StatusOr<RecordLocation> loc =
-        RecordLocation::Decode(Span(it->value()));
-    if (!loc.ok()) return loc.status();
-    out.emplace_back(it->key().ToString(), *loc);
+    PBCHAIN_ASSIGN_OR_RETURN(RecordLocation loc,
+                             RecordLocation::Decode(Span(it->value())));
+    out.emplace_back(it->key().ToString(), loc);
   }
-  if (absl::Status s = FromRocks(it->status(), "reading records"); !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(FromRocks(it->status(), "reading records"));
   return out;
 }
 
@@ -663,7 +659,7 @@ absl::Status RocksChainStore::ForEachAccount(
         AccountState::Decode(Span(it->value()));
     if (!addr.ok()) return absl::DataLossError("corrupt account key");
     if (!state.ok()) return state.status();
-    if (absl::Status s = fn(*addr, *state); !s.ok()) return s;
+    PBCHAIN_RETURN_IF_ERROR(fn(*addr, *state));
   }
   return FromRocks(it->status(), "reading accounts");
 }
@@ -686,15 +682,12 @@ RocksChainStore::ScanAddressIndex(const Address& address,
   }
   for (; it->Valid() && out.size() < limit; it->Prev()) {
     if (!it->key().starts_with(prefix)) break;
-    absl::StatusOr<AddressIndexEntry> e =
-        DecodeAddressIndexEntry(Span(it->key()), Span(it->value()));
-    if (!e.ok()) return e.status();
-    out.push_back(*e);
+    PBCHAIN_ASSIGN_OR_RETURN(
+        AddressIndexEntry e,
+        DecodeAddressIndexEntry(Span(it->key()), Span(it->value())));
+    out.push_back(e);
   }
-  if (absl::Status s = FromRocks(it->status(), "reading the address index");
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(FromRocks(it->status(), "reading the address index"));
   return out;
 }
 
@@ -703,10 +696,10 @@ absl::Status RocksChainStore::ForEachAddressIndexEntry(
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(Column::kAddrIndex)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    absl::StatusOr<AddressIndexEntry> e =
-        DecodeAddressIndexEntry(Span(it->key()), Span(it->value()));
-    if (!e.ok()) return e.status();
-    if (absl::Status s = fn(*e); !s.ok()) return s;
+    PBCHAIN_ASSIGN_OR_RETURN(
+        AddressIndexEntry e,
+        DecodeAddressIndexEntry(Span(it->key()), Span(it->value())));
+    PBCHAIN_RETURN_IF_ERROR(fn(e));
   }
   return FromRocks(it->status(), "reading the address index");
 }
@@ -726,7 +719,7 @@ absl::StatusOr<StoreStats> RocksChainStore::Stats() {
         std::pair{Column::kRecords, &stats.records},
         std::pair{Column::kTxIndex, &stats.transactions},
         std::pair{Column::kAddrIndex, &stats.address_index_entries}}) {
-    if (absl::Status s = count(c, *out); !s.ok()) return s;
+    PBCHAIN_RETURN_IF_ERROR(count(c, *out));
   }
   stats.bytes_on_disk = DirectorySize(datadir_);
   return stats;
@@ -774,16 +767,16 @@ absl::Status RestoreBackup(const std::string& backup_dir,
     return absl::FailedPreconditionError(
         absl::StrCat(datadir, " exists: restore only into a new datadir"));
   }
-  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> engine =
-      OpenBackupsReadOnly(backup_dir);
-  if (!engine.ok()) return engine.status();
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<rocksdb::BackupEngineReadOnly> engine,
+      OpenBackupsReadOnly(backup_dir));
   const std::string db_path = (fs::path(datadir) / "chain").string();
   fs::create_directories(db_path, ec);
   if (ec) {
     return absl::InternalError(
         absl::StrCat("cannot create ", db_path, ": ", ec.message()));
   }
-  rocksdb::IOStatus s = (*engine)->RestoreDBFromLatestBackup(db_path, db_path);
+  rocksdb::IOStatus s = engine->RestoreDBFromLatestBackup(db_path, db_path);
   if (!s.ok()) {
     fs::remove_all(datadir, ec);
     return FromRocks(s, "restoring the backup");
@@ -793,11 +786,11 @@ absl::Status RestoreBackup(const std::string& backup_dir,
 
 absl::StatusOr<std::vector<BackupInfo>> ListBackups(
     const std::string& backup_dir) {
-  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> engine =
-      OpenBackupsReadOnly(backup_dir);
-  if (!engine.ok()) return engine.status();
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<rocksdb::BackupEngineReadOnly> engine,
+      OpenBackupsReadOnly(backup_dir));
   std::vector<rocksdb::BackupInfo> infos;
-  (*engine)->GetBackupInfo(&infos);
+  engine->GetBackupInfo(&infos);
   std::vector<BackupInfo> out;
   for (const rocksdb::BackupInfo& i : infos) {
     out.push_back({i.backup_id, i.timestamp, i.size});

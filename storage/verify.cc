@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "chain/chain_state.h"
 #include "chain/memory_store.h"
+#include "common/status_macros.h"
 #include "storage/rocksdb_store.h"
 
 namespace pbchain {
@@ -57,19 +58,19 @@ absl::Status CheckTxIndex(ChainStore& store, const Block& block,
                           VerifyReport& report) {
   for (size_t i = 0; i < block.txs.size(); ++i) {
     const Hash256 txid = block.txs[i].Id();
-    absl::StatusOr<std::optional<TxLocation>> loc = store.GetTxLocation(txid);
-    if (!loc.ok()) return loc.status();
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<TxLocation> loc,
+                             store.GetTxLocation(txid));
     const TxLocation want{hash, height, static_cast<uint32_t>(i)};
-    if (!loc->has_value()) {
+    if (!loc.has_value()) {
       Mismatch(report, absl::StrCat("transaction ", txid.ToDisplayHex(),
                                     " (block ", height, ", index ", i,
                                     ") is missing from the transaction index"));
-    } else if (**loc != want) {
+    } else if (*loc != want) {
       Mismatch(report,
                absl::StrCat("transaction ", txid.ToDisplayHex(), " (block ",
                             height, ", index ", i, ") is indexed at height ",
-                            (*loc)->height, ", index ", (*loc)->index,
-                            " of block ", (*loc)->block_hash.ToDisplayHex()));
+                            loc->height, ", index ", loc->index, " of block ",
+                            loc->block_hash.ToDisplayHex()));
     }
   }
   return absl::OkStatus();
@@ -78,13 +79,12 @@ absl::Status CheckTxIndex(ChainStore& store, const Block& block,
 }  // namespace
 
 absl::StatusOr<ChainParams> LoadStoredParams(ChainStore& store) {
-  absl::StatusOr<std::optional<std::string>> raw =
-      store.GetMeta(kMetaGenesisParams);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                           store.GetMeta(kMetaGenesisParams));
+  if (!raw.has_value()) {
     return absl::DataLossError("the store has no genesis parameters");
   }
-  absl::StatusOr<ChainParams> params = ParseGenesis(**raw);
+  absl::StatusOr<ChainParams> params = ParseGenesis(*raw);
   if (!params.ok()) {
     return absl::DataLossError(
         absl::StrCat("stored genesis parameters are unreadable: ",
@@ -97,8 +97,7 @@ absl::StatusOr<VerifyReport> VerifyStore(
     ChainStore& store,
     const std::function<void(uint64_t, uint64_t)>& progress) {
   VerifyReport report;
-  absl::StatusOr<ChainParams> params = LoadStoredParams(store);
-  if (!params.ok()) return params.status();
+  PBCHAIN_ASSIGN_OR_RETURN(ChainParams params, LoadStoredParams(store));
   absl::StatusOr<std::optional<Hash256>> tip = store.GetTip();
   if (!tip.ok()) return tip.status();
   if (!tip->has_value()) return absl::DataLossError("the store has no tip");
@@ -129,24 +128,23 @@ absl::StatusOr<VerifyReport> VerifyStore(
     chain[h] = at;
     at = it->second.header.prev_hash;
   }
-  const Hash256 genesis = MakeGenesisBlock(*params).Hash();
+  const Hash256 genesis = MakeGenesisBlock(params).Hash();
   if (chain[0] != genesis) {
     Mismatch(report,
              "the active chain does not start at this network's genesis");
     return report;
   }
   for (uint32_t h = 0; h <= report.height; ++h) {
-    absl::StatusOr<std::optional<Hash256>> stored = store.GetMainChainHash(h);
-    if (!stored.ok()) return stored.status();
-    if (*stored != chain[h]) {
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<Hash256> stored,
+                             store.GetMainChainHash(h));
+    if (stored != chain[h]) {
       Mismatch(report, absl::StrCat("height index at ", h,
                                     " disagrees with the tip's ancestry"));
     }
   }
-  absl::StatusOr<std::optional<Hash256>> beyond =
-      store.GetMainChainHash(report.height + 1);
-  if (!beyond.ok()) return beyond.status();
-  if (beyond->has_value())
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<Hash256> beyond,
+                           store.GetMainChainHash(report.height + 1));
+  if (beyond.has_value())
     Mismatch(report, "height index has entries above the tip");
 
   // Replay the active chain into a fresh in-memory store. The clock is set
@@ -156,10 +154,10 @@ absl::StatusOr<VerifyReport> VerifyStore(
   ChainStateOptions options;
   options.clock = [] { return int64_t{1} << 40; };
   absl::StatusOr<std::unique_ptr<ChainState>> replay =
-      ChainState::Create(*params, &replay_store, options);
+      ChainState::Create(params, &replay_store, options);
   if (!replay.ok()) return replay.status();
   if (progress) progress(0, report.height);
-  const Block genesis_block = MakeGenesisBlock(*params);
+  const Block genesis_block = MakeGenesisBlock(params);
   if (s = CheckTxIndex(store, genesis_block, genesis, 0, report); !s.ok())
     return s;
   for (uint32_t h = 1; h <= report.height; ++h) {
@@ -175,12 +173,11 @@ absl::StatusOr<VerifyReport> VerifyStore(
                                     " hashes differently"));
       return report;
     }
-    absl::StatusOr<AcceptResult> r = (*replay)->AcceptBlock(**block);
-    if (!r.ok()) return r.status();
-    if (r->status != AcceptStatus::kActive) {
+    PBCHAIN_ASSIGN_OR_RETURN(AcceptResult r, (*replay)->AcceptBlock(**block));
+    if (r.status != AcceptStatus::kActive) {
       Mismatch(report,
                absl::StrCat("block ", h, " does not connect on replay: ",
-                            r->validation.ToString()));
+                            r.validation.ToString()));
       return report;
     }
     report.blocks_replayed++;
@@ -285,10 +282,10 @@ absl::StatusOr<VerifyReport> VerifyStore(
     if (!block->has_value()) continue;  // a missing side body is not state
     for (const Transaction& tx : (*block)->txs) {
       const Hash256 txid = tx.Id();
-      absl::StatusOr<std::optional<TxLocation>> loc = store.GetTxLocation(txid);
-      if (!loc.ok()) return loc.status();
-      if (loc->has_value() && ((*loc)->height > report.height ||
-                               chain[(*loc)->height] != (*loc)->block_hash)) {
+      PBCHAIN_ASSIGN_OR_RETURN(std::optional<TxLocation> loc,
+                               store.GetTxLocation(txid));
+      if (loc.has_value() && (loc->height > report.height ||
+                              chain[loc->height] != loc->block_hash)) {
         Mismatch(report,
                  absl::StrCat("transaction ", txid.ToDisplayHex(),
                               " of side-branch block ", hash.ToDisplayHex(),
@@ -298,11 +295,10 @@ absl::StatusOr<VerifyReport> VerifyStore(
   }
   const uint64_t active_txs = report.transactions + genesis_block.txs.size();
   if (auto* rocks = dynamic_cast<RocksChainStore*>(&store)) {
-    absl::StatusOr<StoreStats> stats = rocks->Stats();
-    if (!stats.ok()) return stats.status();
-    if (stats->transactions != active_txs) {
+    PBCHAIN_ASSIGN_OR_RETURN(StoreStats stats, rocks->Stats());
+    if (stats.transactions != active_txs) {
       Mismatch(report,
-               absl::StrCat("the transaction index holds ", stats->transactions,
+               absl::StrCat("the transaction index holds ", stats.transactions,
                             " entries; the active chain has ", active_txs,
                             " transactions"));
     }
@@ -315,10 +311,9 @@ absl::StatusOr<VerifyReport> VerifyDatadir(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   RocksStoreOptions options;
   options.create_if_missing = false;
-  absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
-      RocksChainStore::Open(datadir, options);
-  if (!store.ok()) return store.status();
-  return VerifyStore(**store, progress);
+  PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksChainStore> store,
+                           RocksChainStore::Open(datadir, options));
+  return VerifyStore(*store, progress);
 }
 
 }  // namespace pbchain

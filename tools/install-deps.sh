@@ -5,14 +5,14 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates ccache
   clang clang-format libclang-rt-14-dev
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc
   libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev librocksdb-dev nlohmann-json3-dev
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libmicrohttpd-dev libcpp-httplib-dev
+  libmicrohttpd-dev libcpp-httplib-dev libcli11-dev
   nodejs python3 python3-cryptography python3-grpcio python3-protobuf
   chromium
 )

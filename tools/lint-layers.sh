@@ -39,6 +39,15 @@ for rule in "${rules[@]}"; do
              "$folder" || true)
 done
 
+# Relative includes ("../storage/x.h") would slip past every rule above.
+while IFS= read -r hit; do
+  [ -n "$hit" ] || continue
+  echo "$hit: include with a full project path (\"storage/x.h\"), not a relative one"
+  failed=1
+done < <(grep -rnE --include='*.h' --include='*.cc' --include='*.hpp' \
+           '^[[:space:]]*#[[:space:]]*include[[:space:]]*"\.\.?/' \
+           chain storage tracker client common node proto tools tests 2>/dev/null || true)
+
 if [ "$failed" -ne 0 ]; then
   echo "lint-layers: FAILED (see docs/ARCHITECTURE.md, Layers)"
   exit 1

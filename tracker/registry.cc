@@ -11,7 +11,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/host_port.h"
+#include "common/status_macros.h"
 
 namespace pbchain::tracker {
 namespace {
@@ -95,7 +97,12 @@ absl::Status ValidateAddress(absl::string_view address,
                              absl::string_view field) {
   if (address.empty()) return Invalid(field, "missing");
   absl::StatusOr<HostPort> parsed = ParseHostPort(address);
-  if (!parsed.ok()) return Invalid(field, parsed.status().message());
+  if (!parsed.ok()) {
+    // "address 'x': why" -> "FIELD: 'x': why"
+    absl::string_view why = parsed.status().message();
+    absl::ConsumePrefix(&why, "address ");
+    return Invalid(field, why);
+  }
   return absl::OkStatus();
 }
 
@@ -248,29 +255,19 @@ void Registry::PruneIdleBucketsLocked(absl::Time now) {
 }
 
 absl::Status ValidateJoinInput(const JoinInput& input) {
-  if (absl::Status s = ValidateNodeId(input.node_id, "node_id"); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateAddress(input.address, "address"); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateHash(input.genesis_hash, "genesis_hash", false);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateHash(input.tip_hash, "tip_hash", true);
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(ValidateNodeId(input.node_id, "node_id"));
+  PBCHAIN_RETURN_IF_ERROR(ValidateAddress(input.address, "address"));
+  PBCHAIN_RETURN_IF_ERROR(
+      ValidateHash(input.genesis_hash, "genesis_hash", false));
+  PBCHAIN_RETURN_IF_ERROR(ValidateHash(input.tip_hash, "tip_hash", true));
   return ParseRole(input.role).status();
 }
 
 absl::StatusOr<Lease> Registry::Join(const JoinInput& input,
                                      absl::string_view unreachable_address) {
-  if (absl::Status s = ValidateJoinInput(input); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(ValidateJoinInput(input));
   absl::StatusOr<Role> role = ParseRole(input.role);
-  absl::StatusOr<std::string> lease_id = NewLeaseId();
-  if (!lease_id.ok()) return lease_id.status();
+  PBCHAIN_ASSIGN_OR_RETURN(std::string lease_id, NewLeaseId());
 
   const absl::Time now = options_.clock();
   Entry entry;
@@ -281,7 +278,7 @@ absl::StatusOr<Lease> Registry::Join(const JoinInput& input,
   entry.peer.height = input.height;
   entry.peer.tip_hash = input.tip_hash;
   entry.peer.last_seen = now;
-  entry.lease_id = *std::move(lease_id);
+  entry.lease_id = std::move(lease_id);
   entry.expiry = now + options_.lease_ttl;
 
   NotifyList notify;
@@ -356,11 +353,9 @@ absl::StatusOr<Lease> Registry::Heartbeat(absl::string_view node_id,
                                           absl::string_view lease_id,
                                           uint64_t height,
                                           absl::string_view tip_hash) {
-  if (absl::Status s = ValidateNodeId(node_id, "node_id"); !s.ok()) return s;
-  if (absl::Status s = ValidateLeaseId(lease_id); !s.ok()) return s;
-  if (absl::Status s = ValidateHash(tip_hash, "tip_hash", true); !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(ValidateNodeId(node_id, "node_id"));
+  PBCHAIN_RETURN_IF_ERROR(ValidateLeaseId(lease_id));
+  PBCHAIN_RETURN_IF_ERROR(ValidateHash(tip_hash, "tip_hash", true));
   const absl::Time now = options_.clock();
   NotifyList notify;
   absl::StatusOr<Lease> result;
@@ -387,8 +382,8 @@ absl::StatusOr<Lease> Registry::Heartbeat(absl::string_view node_id,
 
 absl::Status Registry::Leave(absl::string_view node_id,
                              absl::string_view lease_id) {
-  if (absl::Status s = ValidateNodeId(node_id, "node_id"); !s.ok()) return s;
-  if (absl::Status s = ValidateLeaseId(lease_id); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(ValidateNodeId(node_id, "node_id"));
+  PBCHAIN_RETURN_IF_ERROR(ValidateLeaseId(lease_id));
   const absl::Time now = options_.clock();
   NotifyList notify;
   absl::Status result;
@@ -426,15 +421,9 @@ absl::StatusOr<Registry::Entry*> Registry::FindLeaseLocked(
 absl::StatusOr<std::vector<Peer>> Registry::List(
     absl::string_view genesis_hash, size_t limit,
     absl::string_view exclude_node_id) {
-  if (absl::Status s = ValidateHash(genesis_hash, "genesis_hash", false);
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(ValidateHash(genesis_hash, "genesis_hash", false));
   if (!exclude_node_id.empty()) {
-    if (absl::Status s = ValidateNodeId(exclude_node_id, "exclude_node_id");
-        !s.ok()) {
-      return s;
-    }
+    PBCHAIN_RETURN_IF_ERROR(ValidateNodeId(exclude_node_id, "exclude_node_id"));
   }
   const absl::Time now = options_.clock();
   absl::MutexLock lock(&mu_);
@@ -576,15 +565,9 @@ void Registry::PublishLocked(ChangeType type, const Peer& peer,
 absl::StatusOr<std::shared_ptr<Watcher>> Registry::Watch(
     absl::string_view genesis_hash, absl::string_view exclude_node_id,
     std::function<void()> notify_fn) {
-  if (absl::Status s = ValidateHash(genesis_hash, "genesis_hash", false);
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(ValidateHash(genesis_hash, "genesis_hash", false));
   if (!exclude_node_id.empty()) {
-    if (absl::Status s = ValidateNodeId(exclude_node_id, "exclude_node_id");
-        !s.ok()) {
-      return s;
-    }
+    PBCHAIN_RETURN_IF_ERROR(ValidateNodeId(exclude_node_id, "exclude_node_id"));
   }
   const absl::Time now = options_.clock();
   NotifyList notify;

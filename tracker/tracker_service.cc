@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/host_port.h"
 #include "common/status.h"
+#include "common/status_macros.h"
 #include "common/stream_writer.h"
 #include "glog/logging.h"
 
@@ -248,11 +249,10 @@ TrackerServiceImpl::WatchPeers(grpc::CallbackServerContext* /*ctx*/,
   options.source =
       [watcher]() -> absl::StatusOr<std::optional<v1::WatchPeersResponse>> {
     if (*watcher == nullptr) return std::nullopt;
-    absl::StatusOr<std::optional<Watcher::Batch>> next =
-        (*watcher)->Next(kMaxChangesPerWatchMessage);
-    if (!next.ok()) return next.status();
-    if (!next->has_value()) return std::nullopt;
-    return BatchToProto(**next);
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<Watcher::Batch> next,
+                             (*watcher)->Next(kMaxChangesPerWatchMessage));
+    if (!next.has_value()) return std::nullopt;
+    return BatchToProto(*next);
   };
   options.on_done = [registry = registry_, watcher] {
     if (*watcher != nullptr) registry->Unwatch(**watcher);

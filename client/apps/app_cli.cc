@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
+#include "client/wallet.h"
+#include "common/exit_codes.h"
+#include "common/status_macros.h"
 
 namespace pbchain::apps::cli {
 namespace {
@@ -22,60 +24,28 @@ bool IsAllDigits(std::string_view s) {
 
 }  // namespace
 
-const std::string* Args::Get(const std::string& name) const {
-  auto it = values.find(name);
-  return it == values.end() ? nullptr : &it->second;
+void AddCommonOptions(CLI::App& app, const std::string& default_wallet,
+                      CommonOptions& options) {
+  options.wallet = default_wallet;
+  app.add_option("--node", options.node)
+      ->type_name("HOST:PORT")
+      ->envname("PBCHAIN_NODE");
+  app.add_option("--wallet", options.wallet)
+      ->type_name("FILE")
+      ->envname(client::kWalletEnvVar);
+  app.add_flag("--json", options.json)->disable_flag_override();
+  AddValueOption(app, "fee", "F", options.fee);
+  AddValueOption(app, "wait-timeout", "T", options.wait_timeout);
+  AddValueOption(app, "timeout", "T", options.timeout);
 }
 
-bool ParseArgs(int argc, char** argv,
-               const std::vector<std::string>& value_options, Args& out,
-               std::string& error) {
-  bool only_positional = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (only_positional || arg.size() < 2 || arg[0] != '-' ||
-        (arg[1] != '-' && arg != "-h")) {
-      out.positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      only_positional = true;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help") {
-      out.help = true;
-      continue;
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "json") {
-      if (value) {
-        error = "--json takes no value";
-        return false;
-      }
-      out.json = true;
-      continue;
-    }
-    bool known = false;
-    for (const std::string& k : value_options) known |= (k == name);
-    if (!known) {
-      error = absl::StrCat("unknown option --", name, " (see --help)");
-      return false;
-    }
-    if (!value) {
-      if (i + 1 >= argc) {
-        error = absl::StrCat("--", name, " needs a value");
-        return false;
-      }
-      value = argv[++i];
-    }
-    out.values[name] = *value;
-  }
-  return true;
+CLI::Option* AddValueOption(CLI::App& app, const std::string& name,
+                            const std::string& type,
+                            std::optional<std::string>& value) {
+  return app
+      .add_option_function<std::string>(
+          "--" + name, [&value](const std::string& v) { value = v; })
+      ->type_name(type);
 }
 
 absl::StatusOr<absl::Duration> ParseDuration(const std::string& text,
@@ -118,21 +88,16 @@ int ExitCodeFor(client::Outcome outcome) {
 }
 
 absl::StatusOr<std::unique_ptr<client::NodeClient>> ConnectNode(
-    const Args& args) {
-  client::NodeClientOptions options;
-  if (const std::string* n = args.Get("node")) {
-    options.address = *n;
-  } else if (const char* env = std::getenv("PBCHAIN_NODE");
-             env != nullptr && *env != '\0') {
-    options.address = env;
-  }
-  if (const std::string* t = args.Get("timeout")) {
-    absl::StatusOr<absl::Duration> d = ParseDuration(*t, "timeout");
-    if (!d.ok()) return d.status();
-    options.call_timeout = *d;
+    const CommonOptions& options) {
+  client::NodeClientOptions client_options;
+  client_options.address = options.node;
+  if (options.timeout) {
+    PBCHAIN_ASSIGN_OR_RETURN(absl::Duration d,
+                             ParseDuration(*options.timeout, "timeout"));
+    client_options.call_timeout = d;
   }
   absl::StatusOr<std::unique_ptr<client::NodeClient>> node =
-      client::NodeClient::Create(options);
+      client::NodeClient::Create(client_options);
   if (!node.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--node: ", node.status().message()));
@@ -140,20 +105,21 @@ absl::StatusOr<std::unique_ptr<client::NodeClient>> ConnectNode(
   return node;
 }
 
-absl::StatusOr<client::WaitOptions> WaitOptionsFrom(const Args& args) {
+absl::StatusOr<client::WaitOptions> WaitOptionsFrom(
+    const CommonOptions& options) {
   client::WaitOptions wait;
-  if (const std::string* t = args.Get("wait-timeout")) {
-    absl::StatusOr<absl::Duration> d = ParseDuration(*t, "wait-timeout");
-    if (!d.ok()) return d.status();
-    wait.timeout = *d;
+  if (options.wait_timeout) {
+    PBCHAIN_ASSIGN_OR_RETURN(
+        absl::Duration d, ParseDuration(*options.wait_timeout, "wait-timeout"));
+    wait.timeout = d;
   }
   return wait;
 }
 
-absl::StatusOr<uint64_t> FeeFrom(const Args& args, uint64_t default_fee) {
-  const std::string* f = args.Get("fee");
-  if (f == nullptr) return default_fee;
-  return client::ParseAmount(*f, "--fee");
+absl::StatusOr<uint64_t> FeeFrom(const CommonOptions& options,
+                                 uint64_t default_fee) {
+  if (!options.fee) return default_fee;
+  return client::ParseAmount(*options.fee, "--fee");
 }
 
 LineReader::LineReader() : echo_(isatty(STDIN_FILENO) == 0) {}

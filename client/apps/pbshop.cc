@@ -15,19 +15,17 @@
 #include "absl/strings/str_format.h"
 #include "client/apps/app_cli.h"
 #include "client/apps/shop.h"
+#include "client/cli_app.h"
 #include "client/format.h"
 #include "client/node_client.h"
 #include "client/wallet.h"
+#include "common/exit_codes.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::apps {
 namespace {
 
 using Json = nlohmann::ordered_json;
-using cli::kExitFailure;
-using cli::kExitOk;
-using cli::kExitPending;
-using cli::kExitUsage;
 
 constexpr char kUsage[] =
     R"USAGE(pbshop: a monkey shop on a pbchain network, read from the chain
@@ -35,6 +33,8 @@ constexpr char kUsage[] =
 Usage: pbshop [OPTIONS]                          interactive mode (the default)
        pbshop [OPTIONS] interactive              the same
        pbshop [OPTIONS] COMMAND [ARGS]
+       pbshop help COMMAND                       one command in detail (the
+                                                 same: pbshop COMMAND --help)
 
 Commands:
   open                       (owner) open the shop: the wallet becomes its owner.
@@ -70,7 +70,7 @@ address), "shop.NAME.shoppers" key = shopper address (payload {"name"}),
 "shop.NAME.orders" without a key (payload {"item", "qty", "price"}, in the
 purchase's transfer to the owner). Records with a key are write-once.
 
-Options:
+Options (before or after the command):
   --node HOST:PORT       node to talk to (default $PBCHAIN_NODE, else
                          127.0.0.1:7701)
   --wallet FILE          the owner's or shopper's wallet (default
@@ -85,6 +85,7 @@ Options:
   --timeout T            deadline of each call to the node (default 10s)
   --json                 commands print one JSON object
   -h, --help             this text
+  --version              print "pbshop VERSION" and exit
 
 Examples:
   pbshop --wallet owner.json open
@@ -104,10 +105,84 @@ Exit codes:
   (interactive: the code of the last action that failed, else 0)
 )USAGE";
 
+// pbshop --help, and one text per command (pbshop help COMMAND).
+const pbchain::cli::HelpTexts& HelpTexts() {
+  static const auto* texts = new pbchain::cli::HelpTexts{
+      {"", kUsage},
+      {"interactive", R"TXT(pbshop [OPTIONS] [interactive]
+  The default: a numbered menu (1) catalogue 2) buy 3) inventory 4) shoppers
+  5) register a shopper (owner) 6) open the shop (owner) q) quit), then the
+  details it needs, read from standard input line by line (a terminal or a
+  pipe; end of input = quit). When standard input is not a terminal, each
+  line read is echoed after its prompt. Exit code: that of the last action
+  that failed, else 0. Options: see pbshop --help.
+  Example: printf '2\ncapuchin\n1\n3\n\nq\n' | pbshop --wallet alice.json
+)TXT"},
+      {"open", R"TXT(pbshop [OPTIONS] open
+  (owner) Opens the shop: the wallet becomes its owner. The first wallet to
+  open a name owns it on this chain; opening again with the owner's wallet
+  is a no-op. Fee default 0. Options: see pbshop --help.
+  Example: pbshop --wallet owner.json open
+  --json: {"shop", "owner", "already_open", "block_height", "txid"}
+)TXT"},
+      {"catalogue", R"TXT(pbshop [OPTIONS] catalogue [ADDRESS]
+  The monkeys for sale with their prices, how many a new shopper's 1000
+  coins buy, and how many ADDRESS (default: the wallet's, if the file
+  exists) can buy. Options: see pbshop --help.
+  Example: pbshop --wallet alice.json catalogue
+  --json: {"shop", "address", "available", "fee", "items": [{"number",
+          "id", "name", "price", "new_shopper_can_buy", "you_can_buy"}]}
+)TXT"},
+      {"register",
+       R"TXT(pbshop [OPTIONS] register NAME [--shopper-wallet FILE | --shopper-address ADDR]
+  (owner) Registers a shopper: sends it 1000 coins with a registration
+  record. The shopper's wallet is --shopper-wallet FILE (default
+  shopper-NAME.json), created if missing, or give --shopper-address ADDR.
+  Each address can be registered once. Fee default 1. Options: see
+  pbshop --help.
+  Example: pbshop --wallet owner.json register alice --shopper-wallet alice.json
+  --json: {"shop", "name", "address", "wallet", "wallet_created", "grant",
+          "txid", "block_height"}
+)TXT"},
+      {"buy", R"TXT(pbshop [OPTIONS] buy ITEM [QTY]
+  (shopper) Buys QTY (default 1) of ITEM (catalogue number, id or name):
+  pays QTY x price to the owner with an order record, then waits for its
+  block. Refused before anything is sent when the wallet lacks the coins:
+  "Not enough coins: 3 x Capuchin cost 600, you have 400". Fee default 1.
+  Options: see pbshop --help.
+  Example: pbshop --wallet alice.json buy capuchin 2
+  --json: {"shop", "item", "qty", "price", "cost", "fee", "txid",
+          "block_height", "balance"}
+)TXT"},
+      {"inventory", R"TXT(pbshop [OPTIONS] inventory [ADDRESS]
+  Balance and monkeys bought of ADDRESS (default: the wallet's). An order
+  counts only if its transaction paid QTY x the catalogue price to the
+  owner. Options: see pbshop --help.
+  Example: pbshop --wallet alice.json inventory --json
+  --json: {"shop", "address", "name", "balance", "available", "height",
+          "items": {ITEM: QTY}, "spent", "orders": [{"item", "qty",
+          "price", "paid", "fee", "txid", "block_height"}], "ignored"}
+)TXT"},
+      {"shoppers", R"TXT(pbshop [OPTIONS] shoppers
+  The registered shoppers of the shop. Options: see pbshop --help.
+  Example: pbshop shoppers
+  --json: {"shop", "shoppers": [{"name", "address", "block_height", "txid"}]}
+)TXT"},
+      {"info", R"TXT(pbshop [OPTIONS] info
+  The shop's owner and record namespaces. Options: see pbshop --help.
+  Example: pbshop --shop monkeys info
+  --json: {"shop", "owner", "opened_height", "open_txid", "namespaces":
+          {"shop", "shoppers", "orders"}}
+)TXT"},
+  };
+  return *texts;
+}
+
 class ShopApp {
  public:
-  explicit ShopApp(cli::Args args) : args_(std::move(args)) {}
-  int Run();
+  ShopApp() = default;
+  // Parses the command line and runs its command; returns the exit code.
+  int Run(int argc, char** argv);
 
  private:
   // Prints `message` (stderr; stdout in interactive mode, where it is part
@@ -123,10 +198,7 @@ class ShopApp {
   int FailStatus(const absl::Status& s) {
     return Fail(cli::ExitCodeFor(s), s.message());
   }
-  std::string WalletPath() const {
-    const std::string* w = args_.Get("wallet");
-    return w != nullptr ? *w : client::DefaultWalletPath();
-  }
+  const std::string& WalletPath() const { return options_.wallet; }
   // Loads --wallet into wallet_ (once).
   absl::Status LoadWallet();
   // Reports a write that was not confirmed; 0 if it was.
@@ -143,7 +215,13 @@ class ShopApp {
   int InfoCmd();
   int Interactive();
 
-  cli::Args args_;
+  CLI::App app_;
+  pbchain::cli::CommandLine line_{app_, "pbshop", HelpTexts()};
+  cli::CommonOptions options_;
+  std::optional<std::string> shop_name_;
+  std::optional<std::string> shopper_wallet_;
+  std::optional<std::string> shopper_address_;
+  std::vector<std::string> pos_;  // the command's arguments
   bool interactive_ = false;
   std::unique_ptr<client::NodeClient> node_;
   std::optional<ShopClient> shop_;
@@ -201,7 +279,7 @@ std::optional<Address> ShopApp::AddressArg(const std::string& text, int& rc) {
 
 int ShopApp::Open() {
   if (absl::Status s = LoadWallet(); !s.ok()) return FailStatus(s);
-  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, kDefaultOpenFee);
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(options_, kDefaultOpenFee);
   if (!fee.ok()) return FailStatus(fee.status());
   ShopWriteOptions options;
   options.fee = *fee;
@@ -213,7 +291,7 @@ int ShopApp::Open() {
   }
   absl::StatusOr<ShopInfo> info = shop_->Info();
   if (!info.ok()) return FailStatus(info.status());
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = shop_->name();
     j["owner"] = info->owner.ToText();
@@ -234,7 +312,7 @@ int ShopApp::Open() {
 }
 
 int ShopApp::CatalogueCmd(const std::string& address_text) {
-  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, kDefaultShopFee);
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(options_, kDefaultShopFee);
   if (!fee.ok()) return FailStatus(fee.status());
   std::optional<Address> who;
   if (!address_text.empty()) {
@@ -250,7 +328,7 @@ int ShopApp::CatalogueCmd(const std::string& address_text) {
     if (!f.ok()) return FailStatus(f.status());
     funds = *f;
   }
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = shop_->name();
     if (who) {
@@ -308,7 +386,7 @@ int ShopApp::Register(const std::string& name, const std::string& wallet_file,
                 "give --shopper-wallet or --shopper-address, not both");
   }
   if (absl::Status s = LoadWallet(); !s.ok()) return FailStatus(s);
-  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, kDefaultShopFee);
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(options_, kDefaultShopFee);
   if (!fee.ok()) return FailStatus(fee.status());
   // Refusals that need no shopper address come first, so that no wallet
   // file is created for nothing.
@@ -359,7 +437,7 @@ int ShopApp::Register(const std::string& name, const std::string& wallet_file,
   if (int rc = ReportUnconfirmed(r->write, "registration"); rc != kExitOk) {
     return rc;
   }
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = shop_->name();
     j["name"] = name;
@@ -395,7 +473,7 @@ int ShopApp::Buy(const std::string& item_text, const std::string& qty_text) {
     qty = *q;
   }
   if (absl::Status s = LoadWallet(); !s.ok()) return FailStatus(s);
-  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, kDefaultShopFee);
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(options_, kDefaultShopFee);
   if (!fee.ok()) return FailStatus(fee.status());
   ShopWriteOptions options;
   options.fee = *fee;
@@ -407,7 +485,7 @@ int ShopApp::Buy(const std::string& item_text, const std::string& qty_text) {
   }
   absl::StatusOr<Funds> after = shop_->GetFunds(wallet_->address);
   if (!after.ok()) return FailStatus(after.status());
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = shop_->name();
     j["item"] = item->id;
@@ -434,7 +512,7 @@ int ShopApp::InventoryCmd(const std::string& address_text) {
   if (!who) return rc;
   absl::StatusOr<Inventory> inv = shop_->GetInventory(*who);
   if (!inv.ok()) return FailStatus(inv.status());
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = shop_->name();
     j["address"] = inv->address;
@@ -488,7 +566,7 @@ int ShopApp::InventoryCmd(const std::string& address_text) {
 int ShopApp::ShoppersCmd() {
   absl::StatusOr<std::vector<Shopper>> list = shop_->Shoppers();
   if (!list.ok()) return FailStatus(list.status());
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = shop_->name();
     j["shoppers"] = Json::array();
@@ -514,7 +592,7 @@ int ShopApp::ShoppersCmd() {
 int ShopApp::InfoCmd() {
   absl::StatusOr<ShopInfo> info = shop_->Info();
   if (!info.ok()) return FailStatus(info.status());
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["shop"] = info->name;
     j["owner"] = info->owner.ToText();
@@ -587,21 +665,11 @@ int ShopApp::Interactive() {
   return last_failure;
 }
 
-int ShopApp::Run() {
-  if (args_.help) {
-    std::cout << kUsage;
-    return kExitOk;
-  }
-  std::string command = "interactive";
-  std::vector<std::string> pos = args_.positional;
-  if (!pos.empty()) {
-    command = pos.front();
-    pos.erase(pos.begin());
-  }
-  if (command == "help") {
-    std::cout << kUsage;
-    return kExitOk;
-  }
+int ShopApp::Run(int argc, char** argv) {
+  cli::AddCommonOptions(app_, client::kDefaultWalletPath, options_);
+  cli::AddValueOption(app_, "shop", "NAME", shop_name_);
+  cli::AddValueOption(app_, "shopper-wallet", "FILE", shopper_wallet_);
+  cli::AddValueOption(app_, "shopper-address", "ADDR", shopper_address_);
   struct Arity {
     const char* name;
     size_t min, max;
@@ -610,55 +678,44 @@ int ShopApp::Run() {
       {"interactive", 0, 0}, {"open", 0, 0}, {"catalogue", 0, 1},
       {"register", 1, 1},    {"buy", 1, 2},  {"inventory", 0, 1},
       {"shoppers", 0, 0},    {"info", 0, 0}};
-  const Arity* arity = nullptr;
+  for (const Arity& a : kCommands) line_.AddCommand(a.name, &pos_);
+  if (std::optional<int> done = line_.Parse(argc, argv)) return *done;
+  const std::string command =
+      line_.command() != nullptr ? line_.command()->get_name() : "interactive";
   for (const Arity& a : kCommands) {
-    if (command == a.name) arity = &a;
+    if (command == a.name && !line_.CheckArgCount(a.min, a.max)) {
+      return kExitUsage;
+    }
   }
-  if (arity == nullptr) {
-    return Fail(kExitUsage, absl::StrCat("unknown command '", command,
-                                         "' (see pbshop --help)"));
-  }
-  if (pos.size() < arity->min || pos.size() > arity->max) {
-    return Fail(
-        kExitUsage,
-        absl::StrCat(command, " takes ",
-                     arity->min == arity->max
-                         ? absl::StrCat(arity->min)
-                         : absl::StrCat(arity->min, " to ", arity->max),
-                     " argument(s), got ", pos.size(), " (see pbshop --help)"));
-  }
-  if ((args_.Get("shopper-wallet") || args_.Get("shopper-address")) &&
-      command != "register") {
+  if ((shopper_wallet_ || shopper_address_) && command != "register") {
     return Fail(kExitUsage,
                 "--shopper-wallet and --shopper-address are for register");
   }
-  if (args_.json && command == "interactive") {
+  if (options_.json && command == "interactive") {
     return Fail(kExitUsage, "--json is for the commands, not interactive mode");
   }
-  const std::string* s = args_.Get("shop");
-  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, 0);
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(options_, 0);
   if (!fee.ok()) return FailStatus(fee.status());
-  absl::StatusOr<client::WaitOptions> wait = cli::WaitOptionsFrom(args_);
+  absl::StatusOr<client::WaitOptions> wait = cli::WaitOptionsFrom(options_);
   if (!wait.ok()) return FailStatus(wait.status());
   wait_ = *wait;
   absl::StatusOr<std::unique_ptr<client::NodeClient>> node =
-      cli::ConnectNode(args_);
+      cli::ConnectNode(options_);
   if (!node.ok()) return FailStatus(node.status());
   node_ = *std::move(node);
   absl::StatusOr<ShopClient> shop =
-      ShopClient::Create(*node_, s != nullptr ? *s : kDefaultShopName);
+      ShopClient::Create(*node_, shop_name_.value_or(kDefaultShopName));
   if (!shop.ok()) return FailStatus(shop.status());
   shop_.emplace(*std::move(shop));
 
-  auto arg = [&](size_t i) { return i < pos.size() ? pos[i] : std::string(); };
-  auto opt = [&](const char* name) {
-    const std::string* v = args_.Get(name);
-    return v != nullptr ? *v : std::string();
+  auto arg = [&](size_t i) {
+    return i < pos_.size() ? pos_[i] : std::string();
   };
   if (command == "open") return Open();
   if (command == "catalogue") return CatalogueCmd(arg(0));
   if (command == "register") {
-    return Register(arg(0), opt("shopper-wallet"), opt("shopper-address"));
+    return Register(arg(0), shopper_wallet_.value_or(""),
+                    shopper_address_.value_or(""));
   }
   if (command == "buy") return Buy(arg(0), arg(1));
   if (command == "inventory") return InventoryCmd(arg(0));
@@ -671,15 +728,5 @@ int ShopApp::Run() {
 }  // namespace pbchain::apps
 
 int main(int argc, char** argv) {
-  pbchain::apps::cli::Args args;
-  std::string error;
-  if (!pbchain::apps::cli::ParseArgs(
-          argc, argv,
-          {"node", "wallet", "shop", "shopper-wallet", "shopper-address", "fee",
-           "wait-timeout", "timeout"},
-          args, error)) {
-    std::cerr << "pbshop: " << error << "\n";
-    return pbchain::apps::cli::kExitUsage;
-  }
-  return pbchain::apps::ShopApp(std::move(args)).Run();
+  return pbchain::apps::ShopApp().Run(argc, argv);
 }

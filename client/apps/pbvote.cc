@@ -11,19 +11,17 @@
 #include "absl/strings/str_cat.h"
 #include "client/apps/app_cli.h"
 #include "client/apps/voting.h"
+#include "client/cli_app.h"
 #include "client/format.h"
 #include "client/node_client.h"
 #include "client/wallet.h"
+#include "common/exit_codes.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::apps {
 namespace {
 
 using Json = nlohmann::ordered_json;
-using cli::kExitFailure;
-using cli::kExitOk;
-using cli::kExitPending;
-using cli::kExitUsage;
 
 // Booth wallet used when neither --wallet nor $PBCHAIN_WALLET names one.
 constexpr char kDefaultBoothWallet[] = "./booth.json";
@@ -35,6 +33,8 @@ Usage: pbvote [OPTIONS]                        interactive mode (the default)
        pbvote [OPTIONS] interactive            the same
        pbvote [OPTIONS] vote VOTER_ID CHOICE   cast one vote and wait for its block
        pbvote [OPTIONS] tally                  count the votes on the chain
+       pbvote help COMMAND                     one command in detail (the
+                                               same: pbvote COMMAND --help)
 
 Interactive mode reads standard input line by line (a terminal or a pipe;
 end of input = quit) and asks, each time:
@@ -55,7 +55,7 @@ with a key are write-once on the chain, so each voter id votes once per
 election on the whole network. The voter needs no coins (the node must
 accept zero-fee records: the devnet default).
 
-Options:
+Options (before or after the command):
   --node HOST:PORT    node to talk to (default $PBCHAIN_NODE, else
                       127.0.0.1:7701)
   --wallet FILE       booth wallet that signs the votes (default
@@ -68,6 +68,7 @@ Options:
   --timeout T         deadline of each call to the node (default 10s)
   --json              vote and tally print one JSON object
   -h, --help          this text
+  --version           print "pbvote VERSION" and exit
 
 Voter ids: 1..128 bytes of printable text, no leading/trailing spaces.
 Choices: 1..256 bytes of printable text, no leading/trailing spaces.
@@ -87,10 +88,50 @@ Exit codes:
   (interactive: the code of the last action that failed, else 0)
 )USAGE";
 
+// pbvote --help, and one text per command (pbvote help COMMAND).
+const pbchain::cli::HelpTexts& HelpTexts() {
+  static const auto* texts = new pbchain::cli::HelpTexts{
+      {"", kUsage},
+      {"interactive", R"TXT(pbvote [OPTIONS] [interactive]
+  The default: asks, each time,
+    Enter option ('a' add record, 'd' display tally, 'q' quit):
+  'a' asks for the voter id and the choice and casts the vote, 'd' prints
+  the tally, 'q' (or the end of standard input) quits. Reads standard input
+  line by line (a terminal or a pipe); when it is not a terminal, each line
+  read is echoed after its prompt. Exit code: that of the last action that
+  failed, else 0. Options: see pbvote --help.
+  Example: printf 'a\nalice\nred\nd\nq\n' | pbvote
+)TXT"},
+      {"vote", R"TXT(pbvote [OPTIONS] vote VOTER_ID CHOICE
+  Casts one vote in the election (--election, default booth), signed by the
+  booth wallet, and waits for its block: "Vote recorded (block H)" (exit 0),
+  "Invalid/duplicate Vote!" when VOTER_ID has voted in this election
+  already (exit 1), "Vote rejected: REASON" (exit 1), or still pending when
+  the wait ends (exit 3). VOTER_ID: 1..128 bytes, CHOICE: 1..256 bytes of
+  printable text without leading or trailing spaces. Options: see
+  pbvote --help.
+  Example: pbvote --election mayor vote alice "Jane Doe"
+  --json: {"status": "recorded|duplicate|rejected|pending", "message",
+          "election", "namespace", "voter", "choice", "txid",
+          "block_height", "reason", "existing_block_height"}
+)TXT"},
+      {"tally", R"TXT(pbvote [OPTIONS] tally
+  Counts the votes of the election (--election, default booth) on the
+  chain: one line per choice, most votes first, then the total. Options:
+  see pbvote --help.
+  Example: pbvote --election mayor tally --json
+  --json: {"election", "namespace", "height", "total", "ignored",
+          "counts": [{"choice", "votes"}]}
+)TXT"},
+  };
+  return *texts;
+}
+
 class VoteApp {
  public:
-  explicit VoteApp(cli::Args args) : args_(std::move(args)) {}
-  int Run();
+  VoteApp() = default;
+  // Parses the command line and runs its command; returns the exit code.
+  int Run(int argc, char** argv);
 
  private:
   // Prints `message` (stderr; stdout in interactive mode, where it is part
@@ -112,7 +153,11 @@ class VoteApp {
   int TallyCmd();
   int Interactive();
 
-  cli::Args args_;
+  CLI::App app_;
+  pbchain::cli::CommandLine line_{app_, "pbvote", HelpTexts()};
+  cli::CommonOptions options_;
+  std::optional<std::string> election_option_;
+  std::vector<std::string> pos_;  // the command's arguments
   bool interactive_ = false;
   std::string election_;
   std::string ns_;
@@ -122,15 +167,7 @@ class VoteApp {
 };
 
 int VoteApp::LoadBooth() {
-  std::string path;
-  if (const std::string* w = args_.Get("wallet")) {
-    path = *w;
-  } else if (const char* env = std::getenv(client::kWalletEnvVar);
-             env != nullptr && *env != '\0') {
-    path = env;
-  } else {
-    path = kDefaultBoothWallet;
-  }
+  const std::string& path = options_.wallet;
   absl::StatusOr<client::Wallet> w = client::LoadWallet(path);
   if (!w.ok() && w.status().code() == absl::StatusCode::kNotFound) {
     w = client::CreateWallet(path);
@@ -171,7 +208,7 @@ int VoteApp::Vote(const std::string& voter, const std::string& choice) {
       code = kExitPending;
       break;
   }
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["status"] = VoteStatusName(r->status);
     j["message"] = line;
@@ -195,7 +232,7 @@ int VoteApp::Vote(const std::string& voter, const std::string& choice) {
 int VoteApp::TallyCmd() {
   absl::StatusOr<Tally> t = ReadTally(*node_, ns_);
   if (!t.ok()) return FailStatus(t.status());
-  if (args_.json) {
+  if (options_.json) {
     Json j;
     j["election"] = election_;
     j["namespace"] = ns_;
@@ -260,53 +297,38 @@ int VoteApp::Interactive() {
   return last_failure;
 }
 
-int VoteApp::Run() {
-  if (args_.help) {
-    std::cout << kUsage;
-    return kExitOk;
+int VoteApp::Run(int argc, char** argv) {
+  cli::AddCommonOptions(app_, kDefaultBoothWallet, options_);
+  cli::AddValueOption(app_, "election", "NAME", election_option_);
+  for (const char* name : {"interactive", "vote", "tally"}) {
+    line_.AddCommand(name, &pos_);
   }
-  std::string command = "interactive";
-  std::vector<std::string> pos = args_.positional;
-  if (!pos.empty()) {
-    command = pos.front();
-    pos.erase(pos.begin());
-  }
-  if (command == "help") {
-    std::cout << kUsage;
-    return kExitOk;
-  }
+  if (std::optional<int> done = line_.Parse(argc, argv)) return *done;
+  const std::string command =
+      line_.command() != nullptr ? line_.command()->get_name() : "interactive";
   const size_t want = command == "vote" ? 2 : 0;
-  if (command != "vote" && command != "tally" && command != "interactive") {
-    return Fail(kExitUsage, absl::StrCat("unknown command '", command,
-                                         "' (see pbvote --help)"));
-  }
-  if (pos.size() != want) {
-    return Fail(kExitUsage, absl::StrCat(command, " takes ", want, " argument",
-                                         want == 1 ? "" : "s", ", got ",
-                                         pos.size(), " (see pbvote --help)"));
-  }
-  if (args_.json && command == "interactive") {
+  if (!line_.CheckArgCount(want, want)) return kExitUsage;
+  if (options_.json && command == "interactive") {
     return Fail(kExitUsage, "--json is for the vote and tally commands");
   }
-  const std::string* e = args_.Get("election");
-  election_ = e != nullptr ? *e : kDefaultElection;
+  election_ = election_option_.value_or(kDefaultElection);
   absl::StatusOr<std::string> ns = ElectionNamespace(election_);
   if (!ns.ok()) return FailStatus(ns.status());
   ns_ = *ns;
-  absl::StatusOr<uint64_t> fee = cli::FeeFrom(args_, 0);
+  absl::StatusOr<uint64_t> fee = cli::FeeFrom(options_, 0);
   if (!fee.ok()) return FailStatus(fee.status());
   vote_options_.fee = *fee;
-  absl::StatusOr<client::WaitOptions> wait = cli::WaitOptionsFrom(args_);
+  absl::StatusOr<client::WaitOptions> wait = cli::WaitOptionsFrom(options_);
   if (!wait.ok()) return FailStatus(wait.status());
   vote_options_.wait = *wait;
   absl::StatusOr<std::unique_ptr<client::NodeClient>> node =
-      cli::ConnectNode(args_);
+      cli::ConnectNode(options_);
   if (!node.ok()) return FailStatus(node.status());
   node_ = *std::move(node);
 
   if (command == "tally") return TallyCmd();
   if (int rc = LoadBooth(); rc != kExitOk) return rc;
-  if (command == "vote") return Vote(pos[0], pos[1]);
+  if (command == "vote") return Vote(pos_[0], pos_[1]);
   return Interactive();
 }
 
@@ -314,14 +336,5 @@ int VoteApp::Run() {
 }  // namespace pbchain::apps
 
 int main(int argc, char** argv) {
-  pbchain::apps::cli::Args args;
-  std::string error;
-  if (!pbchain::apps::cli::ParseArgs(
-          argc, argv,
-          {"node", "wallet", "election", "fee", "wait-timeout", "timeout"},
-          args, error)) {
-    std::cerr << "pbvote: " << error << "\n";
-    return pbchain::apps::cli::kExitUsage;
-  }
-  return pbchain::apps::VoteApp(std::move(args)).Run();
+  return pbchain::apps::VoteApp().Run(argc, argv);
 }

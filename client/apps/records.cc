@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
+#include "common/status_macros.h"
 
 namespace pbchain::apps {
 
@@ -34,10 +35,9 @@ absl::StatusOr<std::vector<v1::RecordEntry>> ReadAllRecords(
 
 absl::StatusOr<std::optional<v1::RecordEntry>> FindRecord(
     client::NodeClient& node, const std::string& ns, const std::string& key) {
-  absl::StatusOr<v1::GetRecordsResponse> resp =
-      node.GetRecords(ns, key, /*page_size=*/1);
-  if (!resp.ok()) return resp.status();
-  for (const v1::RecordEntry& e : resp->records()) {
+  PBCHAIN_ASSIGN_OR_RETURN(v1::GetRecordsResponse resp,
+                           node.GetRecords(ns, key, /*page_size=*/1));
+  for (const v1::RecordEntry& e : resp.records()) {
     if (e.record().has_key() && e.record().key() == key) return e;
   }
   return std::nullopt;

@@ -12,6 +12,7 @@
 #include "client/apps/voting.h"
 #include "client/format.h"
 #include "client/transfer.h"
+#include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::apps {
@@ -90,10 +91,8 @@ const CatalogueItem* FindItem(std::string_view text) {
 }
 
 absl::StatusOr<ShopNamespaces> NamespacesFor(std::string_view name) {
-  if (absl::Status s = CheckNamespacePart(name, "shop name", kMaxShopNameLen);
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_RETURN_IF_ERROR(
+      CheckNamespacePart(name, "shop name", kMaxShopNameLen));
   if (absl::StrContains(AV(name), '.')) {
     return absl::InvalidArgumentError(
         absl::StrCat("shop name must be 1..", kMaxShopNameLen,
@@ -279,45 +278,42 @@ absl::StatusOr<Address> ParseOwnerRecord(const v1::RecordEntry& entry) {
 
 absl::StatusOr<ShopClient> ShopClient::Create(client::NodeClient& node,
                                               std::string_view name) {
-  absl::StatusOr<ShopNamespaces> ns = NamespacesFor(name);
-  if (!ns.ok()) return ns.status();
-  return ShopClient(node, std::string(name), *std::move(ns));
+  PBCHAIN_ASSIGN_OR_RETURN(ShopNamespaces ns, NamespacesFor(name));
+  return ShopClient(node, std::string(name), std::move(ns));
 }
 
 absl::StatusOr<ShopInfo> ShopClient::Info() {
-  absl::StatusOr<std::optional<v1::RecordEntry>> rec =
-      FindRecord(*node_, ns_.shop, kOwnerKey);
-  if (!rec.ok()) return rec.status();
-  if (!rec->has_value()) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<v1::RecordEntry> rec,
+                           FindRecord(*node_, ns_.shop, kOwnerKey));
+  if (!rec.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("shop '", name_,
                      "' is not open on this chain (the owner runs "
                      "`pbshop open --shop ",
                      name_, "` first)"));
   }
-  absl::StatusOr<Address> owner = ParseOwnerRecord(**rec);
-  if (!owner.ok()) return owner.status();
+  PBCHAIN_ASSIGN_OR_RETURN(Address owner, ParseOwnerRecord(*rec));
   ShopInfo info;
   info.name = name_;
   info.ns = ns_;
-  info.owner = *owner;
-  info.opened_height = (*rec)->block_height();
-  info.open_txid = TxidText((*rec)->txid());
+  info.owner = owner;
+  info.opened_height = rec->block_height();
+  info.open_txid = TxidText(rec->txid());
   return info;
 }
 
 absl::StatusOr<Funds> ShopClient::GetFunds(const Address& who) {
-  absl::StatusOr<v1::GetAccountResponse> account = node_->GetAccount(who);
-  if (!account.ok()) return account.status();
+  PBCHAIN_ASSIGN_OR_RETURN(v1::GetAccountResponse account,
+                           node_->GetAccount(who));
   Funds f;
-  f.balance = account->account().balance();
-  f.nonce = account->account().nonce();
-  f.pending_nonce = account->pending_nonce();
-  f.height = account->height();
+  f.balance = account.account().balance();
+  f.nonce = account.account().nonce();
+  f.pending_nonce = account.pending_nonce();
+  f.height = account.height();
   if (f.pending_nonce > f.nonce) {
-    absl::StatusOr<v1::GetMempoolResponse> pool = node_->GetMempool(1000);
-    if (!pool.ok()) return pool.status();
-    for (const v1::MempoolEntry& e : pool->entries()) {
+    PBCHAIN_ASSIGN_OR_RETURN(v1::GetMempoolResponse pool,
+                             node_->GetMempool(1000));
+    for (const v1::MempoolEntry& e : pool.entries()) {
       std::optional<Address> sender = SenderOf(e.transaction());
       if (!sender || *sender != who) continue;
       const uint64_t spend = e.transaction().amount() + e.transaction().fee();
@@ -352,11 +348,12 @@ absl::StatusOr<OpenResult> ShopClient::Open(const client::Wallet& owner,
   request.fee = options.fee;
   request.record = client::MakeRecord(ns_.shop, std::string(kOwnerKey),
                                       owner.address.ToText());
-  absl::StatusOr<client::WriteResult> write = client::SendTransfer(
-      *node_, owner.key, request, options.wait, options.progress);
-  if (!write.ok()) return write.status();
-  if (write->outcome == client::Outcome::kRejected &&
-      IsDuplicateRecordReason(write->reason)) {
+  PBCHAIN_ASSIGN_OR_RETURN(
+      client::WriteResult write,
+      client::SendTransfer(*node_, owner.key, request, options.wait,
+                           options.progress));
+  if (write.outcome == client::Outcome::kRejected &&
+      IsDuplicateRecordReason(write.reason)) {
     absl::StatusOr<ShopInfo> now = Info();
     if (now.ok() && now->owner == owner.address) {
       result.already_open = true;
@@ -366,19 +363,18 @@ absl::StatusOr<OpenResult> ShopClient::Open(const client::Wallet& owner,
         "shop '", name_, "' was opened by someone else first",
         now.ok() ? absl::StrCat(" (", now->owner.ToText(), ")") : ""));
   }
-  result.write = *write;
+  result.write = write;
   return result;
 }
 
 absl::StatusOr<RegisterResult> ShopClient::Register(
     const client::Wallet& owner, const Address& shopper, std::string_view name,
     const ShopWriteOptions& options) {
-  if (absl::Status s = CheckShopperName(name); !s.ok()) return s;
-  absl::StatusOr<ShopInfo> info = Info();
-  if (!info.ok()) return info.status();
-  if (info->owner != owner.address) {
+  PBCHAIN_RETURN_IF_ERROR(CheckShopperName(name));
+  PBCHAIN_ASSIGN_OR_RETURN(ShopInfo info, Info());
+  if (info.owner != owner.address) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "only the owner of shop '", name_, "' (", info->owner.ToText(),
+        "only the owner of shop '", name_, "' (", info.owner.ToText(),
         ") can register shoppers; this wallet is ", owner.address.ToText()));
   }
   if (shopper == owner.address) {
@@ -386,25 +382,23 @@ absl::StatusOr<RegisterResult> ShopClient::Register(
         "the shop owner cannot register itself as a shopper");
   }
   auto already = [&](const v1::RecordEntry& e) {
-    absl::StatusOr<Shopper> s = ParseShopperRecord(e, info->owner);
+    absl::StatusOr<Shopper> s = ParseShopperRecord(e, info.owner);
     return absl::AlreadyExistsError(
         absl::StrCat("Shopper ", shopper.ToText(), " is already registered",
                      s.ok() ? absl::StrCat(" as '", s->name, "'") : "",
                      " (block ", e.block_height(), "); an address gets its ",
                      kShopperGrant, " coins only once"));
   };
-  absl::StatusOr<std::optional<v1::RecordEntry>> existing =
-      FindRecord(*node_, ns_.shoppers, shopper.ToText());
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) return already(**existing);
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<v1::RecordEntry> existing,
+                           FindRecord(*node_, ns_.shoppers, shopper.ToText()));
+  if (existing.has_value()) return already(*existing);
 
-  absl::StatusOr<Funds> funds = GetFunds(owner.address);
-  if (!funds.ok()) return funds.status();
-  if (funds->available < kShopperGrant ||
-      funds->available - kShopperGrant < options.fee) {
+  PBCHAIN_ASSIGN_OR_RETURN(Funds funds, GetFunds(owner.address));
+  if (funds.available < kShopperGrant ||
+      funds.available - kShopperGrant < options.fee) {
     return absl::FailedPreconditionError(absl::StrCat(
         "Not enough coins: registering a shopper gives ", kShopperGrant,
-        " plus fee ", options.fee, ", the owner has ", funds->available));
+        " plus fee ", options.fee, ", the owner has ", funds.available));
   }
   client::TransferRequest request;
   request.recipient = shopper;
@@ -412,11 +406,12 @@ absl::StatusOr<RegisterResult> ShopClient::Register(
   request.fee = options.fee;
   request.record =
       client::MakeRecord(ns_.shoppers, shopper.ToText(), ShopperPayload(name));
-  absl::StatusOr<client::WriteResult> write = client::SendTransfer(
-      *node_, owner.key, request, options.wait, options.progress);
-  if (!write.ok()) return write.status();
-  if (write->outcome == client::Outcome::kRejected &&
-      IsDuplicateRecordReason(write->reason)) {
+  PBCHAIN_ASSIGN_OR_RETURN(
+      client::WriteResult write,
+      client::SendTransfer(*node_, owner.key, request, options.wait,
+                           options.progress));
+  if (write.outcome == client::Outcome::kRejected &&
+      IsDuplicateRecordReason(write.reason)) {
     absl::StatusOr<std::optional<v1::RecordEntry>> now =
         FindRecord(*node_, ns_.shoppers, shopper.ToText());
     if (now.ok() && now->has_value()) return already(**now);
@@ -427,9 +422,9 @@ absl::StatusOr<RegisterResult> ShopClient::Register(
   RegisterResult result;
   result.shopper.address = shopper.ToText();
   result.shopper.name = std::string(name);
-  result.shopper.txid = TxidText(write->txid);
-  result.shopper.block_height = write->block_height;
-  result.write = *write;
+  result.shopper.txid = TxidText(write.txid);
+  result.shopper.block_height = write.block_height;
+  result.write = write;
   return result;
 }
 
@@ -437,56 +432,48 @@ absl::StatusOr<BuyResult> ShopClient::Buy(const client::Wallet& shopper,
                                           const CatalogueItem& item,
                                           uint64_t qty,
                                           const ShopWriteOptions& options) {
-  absl::StatusOr<uint64_t> cost = OrderCost(item, qty);
-  if (!cost.ok()) return cost.status();
-  absl::StatusOr<ShopInfo> info = Info();
-  if (!info.ok()) return info.status();
-  if (info->owner == shopper.address) {
+  PBCHAIN_ASSIGN_OR_RETURN(uint64_t cost, OrderCost(item, qty));
+  PBCHAIN_ASSIGN_OR_RETURN(ShopInfo info, Info());
+  if (info.owner == shopper.address) {
     return absl::InvalidArgumentError(
         "the shop owner cannot buy from its own shop");
   }
-  absl::StatusOr<Funds> funds = GetFunds(shopper.address);
-  if (!funds.ok()) return funds.status();
-  if (absl::Status s = CheckAffordable(item, qty, options.fee, funds->available,
-                                       funds->pending_spend);
-      !s.ok()) {
-    return s;
-  }
+  PBCHAIN_ASSIGN_OR_RETURN(Funds funds, GetFunds(shopper.address));
+  PBCHAIN_RETURN_IF_ERROR(CheckAffordable(
+      item, qty, options.fee, funds.available, funds.pending_spend));
   BuyResult result;
   result.item = &item;
   result.qty = qty;
-  result.cost = *cost;
+  result.cost = cost;
   result.fee = options.fee;
-  result.before = *funds;
+  result.before = funds;
   client::TransferRequest request;
-  request.recipient = info->owner;
-  request.amount = *cost;
+  request.recipient = info.owner;
+  request.amount = cost;
   request.fee = options.fee;
-  request.nonce = funds->pending_nonce;
+  request.nonce = funds.pending_nonce;
   // Keyless: nobody can take the record's place beforehand (a keyed record
   // is write-once, and a predictable key could be written first by anyone).
   request.record =
       client::MakeRecord(ns_.orders, std::nullopt, OrderPayload(item, qty));
-  absl::StatusOr<client::WriteResult> write = client::SendTransfer(
-      *node_, shopper.key, request, options.wait, options.progress);
-  if (!write.ok()) return write.status();
-  result.write = *write;
+  PBCHAIN_ASSIGN_OR_RETURN(
+      client::WriteResult write,
+      client::SendTransfer(*node_, shopper.key, request, options.wait,
+                           options.progress));
+  result.write = write;
   return result;
 }
 
 absl::StatusOr<Inventory> ShopClient::GetInventory(const Address& who) {
-  absl::StatusOr<ShopInfo> info = Info();
-  if (!info.ok()) return info.status();
+  PBCHAIN_ASSIGN_OR_RETURN(ShopInfo info, Info());
   Inventory inv;
   inv.address = who.ToText();
-  absl::StatusOr<Funds> funds = GetFunds(who);
-  if (!funds.ok()) return funds.status();
-  inv.funds = *funds;
-  absl::StatusOr<std::optional<v1::RecordEntry>> reg =
-      FindRecord(*node_, ns_.shoppers, who.ToText());
-  if (!reg.ok()) return reg.status();
-  if (reg->has_value()) {
-    absl::StatusOr<Shopper> s = ParseShopperRecord(**reg, info->owner);
+  PBCHAIN_ASSIGN_OR_RETURN(Funds funds, GetFunds(who));
+  inv.funds = funds;
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<v1::RecordEntry> reg,
+                           FindRecord(*node_, ns_.shoppers, who.ToText()));
+  if (reg.has_value()) {
+    absl::StatusOr<Shopper> s = ParseShopperRecord(*reg, info.owner);
     if (s.ok()) {
       inv.name = s->name;
     } else {
@@ -494,10 +481,9 @@ absl::StatusOr<Inventory> ShopClient::GetInventory(const Address& who) {
           absl::StrCat("registration record: ", s.status().message()));
     }
   }
-  absl::StatusOr<std::vector<v1::RecordEntry>> records =
-      ReadAllRecords(*node_, ns_.orders);
-  if (!records.ok()) return records.status();
-  for (const v1::RecordEntry& e : *records) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::vector<v1::RecordEntry> records,
+                           ReadAllRecords(*node_, ns_.orders));
+  for (const v1::RecordEntry& e : records) {
     // Only the orders `who` sent (the node names each record's sender);
     // VerifyOrder checks the rest against the transaction.
     std::optional<Address> sender = AddressOf(e.sender_address());
@@ -508,11 +494,10 @@ absl::StatusOr<Inventory> ShopClient::GetInventory(const Address& who) {
       inv.ignored.push_back(absl::StrCat("order ", label, ": bad txid"));
       continue;
     }
-    absl::StatusOr<v1::GetTransactionResponse> tx =
-        node_->GetTransaction(*txid);
-    if (!tx.ok()) return tx.status();
+    PBCHAIN_ASSIGN_OR_RETURN(v1::GetTransactionResponse tx,
+                             node_->GetTransaction(*txid));
     absl::StatusOr<Order> order =
-        VerifyOrder(e, tx->transaction(), ns_.orders, info->owner);
+        VerifyOrder(e, tx.transaction(), ns_.orders, info.owner);
     if (!order.ok()) {
       inv.ignored.push_back(
           absl::StrCat("order ", label, ": ", order.status().message()));
@@ -526,14 +511,12 @@ absl::StatusOr<Inventory> ShopClient::GetInventory(const Address& who) {
 }
 
 absl::StatusOr<std::vector<Shopper>> ShopClient::Shoppers() {
-  absl::StatusOr<ShopInfo> info = Info();
-  if (!info.ok()) return info.status();
-  absl::StatusOr<std::vector<v1::RecordEntry>> records =
-      ReadAllRecords(*node_, ns_.shoppers);
-  if (!records.ok()) return records.status();
+  PBCHAIN_ASSIGN_OR_RETURN(ShopInfo info, Info());
+  PBCHAIN_ASSIGN_OR_RETURN(std::vector<v1::RecordEntry> records,
+                           ReadAllRecords(*node_, ns_.shoppers));
   std::vector<Shopper> out;
-  for (const v1::RecordEntry& e : *records) {
-    absl::StatusOr<Shopper> s = ParseShopperRecord(e, info->owner);
+  for (const v1::RecordEntry& e : records) {
+    absl::StatusOr<Shopper> s = ParseShopperRecord(e, info.owner);
     if (s.ok()) out.push_back(*std::move(s));
   }
   return out;

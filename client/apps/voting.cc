@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/apps/records.h"
 #include "client/transfer.h"
+#include "common/status_macros.h"
 
 namespace pbchain::apps {
 
@@ -54,13 +55,11 @@ Tally CountVotes(const std::vector<v1::RecordEntry>& records) {
 
 absl::StatusOr<Tally> ReadTally(client::NodeClient& node,
                                 const std::string& ns) {
-  absl::StatusOr<v1::GetInfoResponse> info = node.GetInfo();
-  if (!info.ok()) return info.status();
-  absl::StatusOr<std::vector<v1::RecordEntry>> records =
-      ReadAllRecords(node, ns);
-  if (!records.ok()) return records.status();
-  Tally tally = CountVotes(*records);
-  tally.height = info->height();
+  PBCHAIN_ASSIGN_OR_RETURN(v1::GetInfoResponse info, node.GetInfo());
+  PBCHAIN_ASSIGN_OR_RETURN(std::vector<v1::RecordEntry> records,
+                           ReadAllRecords(node, ns));
+  Tally tally = CountVotes(records);
+  tally.height = info.height();
   return tally;
 }
 
@@ -88,21 +87,22 @@ absl::StatusOr<VoteResult> CastVote(client::NodeClient& node,
                                     std::string_view voter_id,
                                     std::string_view choice,
                                     const VoteOptions& options) {
-  if (absl::Status s = CheckVoterId(voter_id); !s.ok()) return s;
-  if (absl::Status s = CheckChoice(choice); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(CheckVoterId(voter_id));
+  PBCHAIN_RETURN_IF_ERROR(CheckChoice(choice));
   client::TransferRequest request;
   request.recipient = booth.address;
   request.amount = 0;
   request.fee = options.fee;
   request.record =
       client::MakeRecord(ns, std::string(voter_id), std::string(choice));
-  absl::StatusOr<client::WriteResult> write = client::SendTransfer(
-      node, booth.key, request, options.wait, options.progress);
-  if (!write.ok()) return write.status();
+  PBCHAIN_ASSIGN_OR_RETURN(
+      client::WriteResult write,
+      client::SendTransfer(node, booth.key, request, options.wait,
+                           options.progress));
 
   VoteResult result;
-  result.write = *write;
-  switch (write->outcome) {
+  result.write = write;
+  switch (write.outcome) {
     case client::Outcome::kConfirmed:
       result.status = VoteStatus::kRecorded;
       return result;
@@ -116,15 +116,14 @@ absl::StatusOr<VoteResult> CastVote(client::NodeClient& node,
   // Rejected. A duplicate keyed record is reported as such by the node; a
   // vote that vanished from the mempool may have lost a race to another
   // vote with the same voter id, which the chain then shows.
-  result.status = IsDuplicateRecordReason(write->reason)
-                      ? VoteStatus::kDuplicate
-                      : VoteStatus::kRejected;
+  result.status = IsDuplicateRecordReason(write.reason) ? VoteStatus::kDuplicate
+                                                        : VoteStatus::kRejected;
   absl::StatusOr<std::optional<v1::RecordEntry>> existing =
       FindRecord(node, ns, std::string(voter_id));
   if (existing.ok() && existing->has_value()) {
     const std::string ours(
-        reinterpret_cast<const char*>(write->txid.bytes.data()),
-        write->txid.bytes.size());
+        reinterpret_cast<const char*>(write.txid.bytes.data()),
+        write.txid.bytes.size());
     if ((*existing)->txid() != ours) {
       result.status = VoteStatus::kDuplicate;
       result.existing = **existing;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "chain/store.h"
 #include "chain/validation.h"
+#include "common/status_macros.h"
 
 namespace pbchain {
 namespace {
@@ -188,9 +189,8 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
     return absl::FailedPreconditionError(absl::StrCat(
         "fee ", tx.fee, " is below the minimum ", options_.min_fee));
   }
-  absl::StatusOr<AccountState> account = chain_->GetAccount(sender);
-  if (!account.ok()) return account.status();
-  const uint64_t tip_nonce = account->nonce;
+  PBCHAIN_ASSIGN_OR_RETURN(AccountState account, chain_->GetAccount(sender));
+  const uint64_t tip_nonce = account.nonce;
   if (tx.nonce < tip_nonce) {
     return absl::FailedPreconditionError(absl::StrCat(
         std::string(RejectReasonName(R::kTxBadNonce)), ": nonce ", tx.nonce,

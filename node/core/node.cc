@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "chain/consensus.h"
 #include "chain/miner.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 
 namespace pbchain {
@@ -77,9 +78,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
   if (!store.ok()) return store.status();
   node->store_ = *std::move(store);
   // After the store: its lock keeps two nodes off one datadir.
-  absl::StatusOr<std::string> id = LoadOrCreateNodeId(node->options_.datadir);
-  if (!id.ok()) return id.status();
-  node->node_id_ = *id;
+  PBCHAIN_ASSIGN_OR_RETURN(std::string id,
+                           LoadOrCreateNodeId(node->options_.datadir));
+  node->node_id_ = id;
   absl::StatusOr<std::unique_ptr<ChainState>> chain =
       ChainState::Create(node->options_.params, node->store_.get());
   if (!chain.ok()) return chain.status();

@@ -246,6 +246,8 @@ class BlocksWriter final
 
 struct NodeServiceImpl::OpenStreams {
   absl::Mutex mu;
+  // EndStreams ran: a stream opened later ends at once.
+  bool closed ABSL_GUARDED_BY(mu) = false;
   std::vector<std::weak_ptr<StreamFeed<v1::WatchTipsResponse>>> tips
       ABSL_GUARDED_BY(mu);
 };
@@ -265,6 +267,7 @@ void NodeServiceImpl::EndStreams() {
       if (auto feed = weak.lock()) open.push_back(std::move(feed));
     }
     streams_->tips.clear();
+    streams_->closed = true;
   }
   for (const auto& feed : open) feed->End(grpc::Status::OK);
 }
@@ -775,12 +778,24 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetChainTips(
 
 // WatchTips. The node's tip listener runs on whatever thread moved the tip
 // and must not block: it pushes onto the stream's feed, which drops the
-// oldest event past kMaxQueuedTipEvents. The listener is registered before
-// the current tip is read, and the current tip goes to the front of the
-// queue, so no tip is missed between the two.
+// oldest event past kMaxQueuedTipEvents.
+//
+// The current tip (include_current) must be sent once, then exactly the
+// tips after it. The listener is registered first, so no later tip is
+// missed; then, under `start.mu` (which the listener also holds while it
+// pushes), the current tip is read, the events queued so far are dropped
+// (Node notifies one block at a time, after moving the tip, so they are
+// all at or before the tip just read) and the current tip is queued. The
+// one notification that can still come late is the current tip's own: the
+// first event after the read is dropped if it names that tip.
 grpc::ServerWriteReactor<v1::WatchTipsResponse>* NodeServiceImpl::WatchTips(
     grpc::CallbackServerContext* /*ctx*/, const v1::WatchTipsRequest* request) {
   using Feed = StreamFeed<v1::WatchTipsResponse>;
+  struct Start {
+    absl::Mutex mu;
+    bool armed ABSL_GUARDED_BY(mu) = false;
+    std::string skip_hash ABSL_GUARDED_BY(mu);
+  };
   Feed::Options options;
   options.max_queued = kMaxQueuedTipEvents;
   auto listener_id = std::make_shared<std::atomic<uint64_t>>(0);
@@ -789,13 +804,21 @@ grpc::ServerWriteReactor<v1::WatchTipsResponse>* NodeServiceImpl::WatchTips(
   };
   auto [writer, feed] =
       QueuedStreamWriter<v1::WatchTipsResponse>::Create(std::move(options));
+  auto start = std::make_shared<Start>();
   // Node may call a copy of the listener after RemoveTipListener returned:
   // it holds the feed, whose Push does nothing once the stream is done.
   listener_id->store(
-      node_->AddTipListener([feed = feed](const TipEvent& event) {
-        feed->Push(TipEventToProto(event));
+      node_->AddTipListener([feed = feed, start](const TipEvent& event) {
+        v1::WatchTipsResponse message = TipEventToProto(event);
+        absl::MutexLock lock(&start->mu);
+        if (start->armed) {
+          start->armed = false;
+          if (message.hash() == start->skip_hash) return;  // sent already
+        }
+        feed->Push(std::move(message));
       }));
   if (request->include_current()) {
+    absl::MutexLock lock(&start->mu);
     TipEvent event;
     event.tip = node_->chain().Tip();
     event.previous_tip = event.tip.header.prev_hash;
@@ -803,15 +826,23 @@ grpc::ServerWriteReactor<v1::WatchTipsResponse>* NodeServiceImpl::WatchTips(
             node_->chain().GetIndexEntry(event.tip.hash)) {
       event.tx_count = entry->tx_count;
     }
-    feed->PushFront(TipEventToProto(event));
+    v1::WatchTipsResponse current = TipEventToProto(event);
+    start->skip_hash = current.hash();
+    start->armed = true;
+    feed->ClearQueued();
+    feed->PushFront(std::move(current));
   }
+  bool closed = false;
   {
     absl::MutexLock lock(&streams_->mu);
+    closed = streams_->closed;
     // Forget ended streams so the list stays as long as the open ones.
     std::erase_if(streams_->tips,
                   [](const auto& weak) { return weak.expired(); });
-    streams_->tips.push_back(feed);
+    if (!closed) streams_->tips.push_back(feed);
   }
+  // The node is shutting down: end at once, with OK as EndStreams does.
+  if (closed) feed->End(grpc::Status::OK);
   writer->Begin();
   return writer;
 }

@@ -1,7 +1,7 @@
 // pbchain.v1.NodeService (proto/pbchain/v1/node.proto) over a Node: a thin
 // gRPC callback service. Every request is validated here or in
 // proto/convert.h before it reaches the node; errors leave through one
-// ToGrpcStatus (node/status.h).
+// ToGrpcStatus (common/status.h).
 //
 // Limits the service enforces (the proto documents most of them):
 //  - GetHeaders: at most kMaxLocatorHashes locator entries, at most
@@ -29,8 +29,8 @@
 //    overhead). gRPC itself refuses a larger request with RESOURCE_EXHAUSTED
 //    before any handler runs.
 //
-// Not yet served (the network layer arrives later): peer_count is 0,
-// ListPeers is empty, syncing is false.
+// Without a Network (unit tests), peer_count is 0, ListPeers is empty and
+// syncing is false.
 //
 // Handlers run on gRPC's callback threads. They never wait on the network;
 // they take the chain and mempool locks briefly, and BroadcastBlock /
@@ -44,8 +44,8 @@
 #include <string>
 
 #include "grpcpp/grpcpp.h"
-#include "node/p2p/network.h"
 #include "node/core/node.h"
+#include "node/p2p/network.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
 namespace pbchain {
@@ -109,8 +109,9 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   //                    token.
   //  GetChainTips      never fails otherwise (limit is capped).
   //  ListPeers         never fails.
-  //  WatchTips         ends only with CANCELLED (client gone, server shut
-  //                    down).
+  //  WatchTips         ends with OK when the node shuts down (EndStreams;
+  //                    a call arriving after that ends at once), CANCELLED
+  //                    when the client goes away.
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* ctx,
                                     const v1::GetInfoRequest* request,
                                     v1::GetInfoResponse* response) override;

@@ -2,16 +2,19 @@
 // 1,000,000 coins to the owner's key, node A mining and node B (not mining)
 // connected to A by --peer. The real pbshop binary is run for every step,
 // from the scriptable commands and through stdin (interactive mode).
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "client/apps/shop.h"
 #include "client/inclusion.h"
 #include "client/node_client.h"
 #include "client/transfer.h"
 #include "client/wallet.h"
+#include "common/version.h"
 #include "gtest/gtest.h"
 #include "tests/apps/app_runner.h"
 #include "tests/network/net_harness.h"
@@ -148,6 +151,23 @@ TEST_F(ShopProcessTest, OpenRegisterBuyInventoryAcrossNodes) {
   EXPECT_EQ(inv.Json()["spent"], 520u);
   EXPECT_EQ(inv.Json()["orders"].size(), 2u);
   EXPECT_TRUE(inv.Json()["ignored"].empty());
+  // Options after the command; then the node and the wallet from
+  // $PBCHAIN_NODE and $PBCHAIN_WALLET.
+  RunResult options_after = RunApp(AppBin("pbshop"),
+                                   {"inventory", "--json", "--wallet",
+                                    alice_wallet, "--node", a_->address()},
+                                   dir_);
+  ASSERT_EQ(options_after.code, 0) << options_after.Show();
+  EXPECT_EQ(options_after.Json()["balance"], expected_balance);
+  setenv("PBCHAIN_NODE", a_->address().c_str(), 1);
+  setenv("PBCHAIN_WALLET", alice_wallet.c_str(), 1);
+  RunResult env = RunApp(AppBin("pbshop"), {"inventory", "--json"}, dir_);
+  unsetenv("PBCHAIN_NODE");
+  unsetenv("PBCHAIN_WALLET");
+  ASSERT_EQ(env.code, 0) << env.Show();
+  EXPECT_EQ(env.Json()["address"], alice->address.ToText());
+  EXPECT_EQ(env.Json()["balance"], expected_balance);
+
   RunResult inv_text = Shop(alice_wallet, {"inventory"});
   EXPECT_NE(inv_text.out.find("2 x Capuchin"), std::string::npos)
       << inv_text.Show();
@@ -324,6 +344,69 @@ TEST_F(ShopProcessTest, InteractiveThroughStdin) {
   EXPECT_EQ(acc->account().balance(), 1000u - 540u - 1u);
   EXPECT_EQ(acc->pending_nonce(),
             1u);  // one purchase, the refusal sent nothing
+}
+
+// The command line alone (no node needed): help, version, bad options.
+TEST(ShopCommandLineTest, HelpVersionAndBadOptions) {
+  ::pbchain::testing::TempDir dir("apps_shop_cli");
+  const std::string d = dir.path().string();
+  RunResult help = RunApp(AppBin("pbshop"), {"help", "buy"}, d);
+  ASSERT_EQ(help.code, 0) << help.Show();
+  EXPECT_TRUE(absl::StartsWith(help.out, "pbshop [OPTIONS] buy ITEM [QTY]\n"))
+      << help.Show();
+  EXPECT_NE(help.out.find("Example: pbshop"), std::string::npos);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"buy", "--help"}, {"--help", "buy"}, {"buy", "capuchin", "-h"}}) {
+    RunResult r = RunApp(AppBin("pbshop"), args, d);
+    EXPECT_EQ(r.code, 0) << r.Show();
+    EXPECT_EQ(r.out, help.out) << args[0];
+  }
+  // Every command has its own text.
+  for (const char* command : {"interactive", "open", "catalogue", "register",
+                              "buy", "inventory", "shoppers", "info"}) {
+    RunResult r = RunApp(AppBin("pbshop"), {command, "--help"}, d);
+    EXPECT_EQ(r.code, 0) << r.Show();
+    EXPECT_TRUE(absl::StartsWith(r.out, "pbshop [OPTIONS] ")) << r.Show();
+    EXPECT_NE(r.out.find(command), std::string::npos) << r.Show();
+  }
+  RunResult usage = RunApp(AppBin("pbshop"), {"--help"}, d);
+  EXPECT_EQ(usage.code, 0);
+  EXPECT_EQ(RunApp(AppBin("pbshop"), {"help"}, d).out, usage.out);
+
+  RunResult version = RunApp(AppBin("pbshop"), {"--version"}, d);
+  EXPECT_EQ(version.code, 0) << version.Show();
+  EXPECT_EQ(version.out, std::string("pbshop ") + kVersion + "\n");
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string err;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"buy", "capuchin", "--bogus"},
+            "pbshop: unknown option --bogus (see pbshop help buy)\n"},
+           {{"--bogus"},
+            "pbshop: unknown option --bogus (see pbshop --help)\n"},
+           {{"frobnicate"},
+            "pbshop: unknown command 'frobnicate' (see pbshop --help)\n"},
+           {{"buy"},
+            "pbshop: buy takes 1 to 2 arguments, got 0 (see pbshop "
+            "help buy)\n"},
+           {{"info", "--shopper-wallet", "x.json"},
+            "pbshop: --shopper-wallet and --shopper-address are for "
+            "register\n"},
+           {{"info", "--node"}, ""},
+       }) {
+    RunResult r = RunApp(AppBin("pbshop"), c.args, d);
+    EXPECT_EQ(r.code, 2) << r.Show();
+    EXPECT_EQ(r.out, "") << r.Show();
+    if (!c.err.empty()) {
+      EXPECT_EQ(r.err, c.err);
+    } else {
+      EXPECT_TRUE(absl::StartsWith(r.err, "pbshop: ")) << r.Show();
+      EXPECT_NE(r.err.find("--node"), std::string::npos) << r.Show();
+    }
+  }
 }
 
 }  // namespace

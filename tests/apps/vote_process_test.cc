@@ -2,10 +2,12 @@
 // (not mining) connected to A by --peer. Votes are cast through the
 // interactive mode (stdin pipe) and the scriptable commands; booth wallets
 // are created by pbvote and never hold coins.
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "chain/consensus.h"
@@ -13,6 +15,7 @@
 #include "client/node_client.h"
 #include "client/transfer.h"
 #include "client/wallet.h"
+#include "common/version.h"
 #include "gtest/gtest.h"
 #include "tests/apps/app_runner.h"
 #include "tests/network/net_harness.h"
@@ -207,6 +210,31 @@ TEST_F(VoteProcessTest, ElectionsAreSeparateAndHelpExplains) {
   EXPECT_EQ(t.Json()["total"], 1u);
   EXPECT_EQ(t.Json()["counts"][0]["choice"], "Jane");
 
+  // Options after the command.
+  RunResult after = RunApp(AppBin("pbvote"),
+                           {"tally", "--json", "--election", "mayor", "--node",
+                            a_->address(), "--wallet", booth},
+                           dir_);
+  ASSERT_EQ(after.code, 0) << after.Show();
+  EXPECT_EQ(after.Json()["total"], 1u);
+  // The node and the booth wallet from $PBCHAIN_NODE and $PBCHAIN_WALLET:
+  // that wallet is created (not ./booth.json, the default).
+  const std::string env_booth = dir_ + "/env-booth.json";
+  setenv("PBCHAIN_NODE", a_->address().c_str(), 1);
+  setenv("PBCHAIN_WALLET", env_booth.c_str(), 1);
+  RunResult env = RunApp(AppBin("pbvote"),
+                         {"vote", "bob", "Jane", "--election", "mayor"}, dir_);
+  unsetenv("PBCHAIN_NODE");
+  unsetenv("PBCHAIN_WALLET");
+  ASSERT_EQ(env.code, 0) << env.Show();
+  EXPECT_TRUE(std::filesystem::exists(env_booth));
+  EXPECT_NE(env.err.find("created booth wallet " + env_booth),
+            std::string::npos)
+      << env.Show();
+  RunResult t2 = Vote(a_, booth, {"tally", "--election", "mayor", "--json"});
+  ASSERT_EQ(t2.code, 0) << t2.Show();
+  EXPECT_EQ(t2.Json()["total"], 2u);
+
   RunResult help = RunApp(AppBin("pbvote"), {"--help"}, dir_);
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("  Enter option ('a' add record, 'd' display "
@@ -219,6 +247,60 @@ TEST_F(VoteProcessTest, ElectionsAreSeparateAndHelpExplains) {
   EXPECT_EQ(shop_help.code, 0);
   EXPECT_NE(shop_help.out.find("Not enough coins"), std::string::npos);
   EXPECT_NE(shop_help.out.find("Examples"), std::string::npos);
+}
+
+// The command line alone (no node needed): help, version, bad options.
+TEST(VoteCommandLineTest, HelpVersionAndBadOptions) {
+  ::pbchain::testing::TempDir dir("apps_vote_cli");
+  const std::string d = dir.path().string();
+  RunResult help = RunApp(AppBin("pbvote"), {"help", "vote"}, d);
+  ASSERT_EQ(help.code, 0) << help.Show();
+  EXPECT_TRUE(
+      absl::StartsWith(help.out, "pbvote [OPTIONS] vote VOTER_ID CHOICE\n"))
+      << help.Show();
+  EXPECT_NE(help.out.find("Invalid/duplicate Vote!"), std::string::npos);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"vote", "--help"}, {"--election", "x", "vote", "alice", "-h"}}) {
+    RunResult r = RunApp(AppBin("pbvote"), args, d);
+    EXPECT_EQ(r.code, 0) << r.Show();
+    EXPECT_EQ(r.out, help.out) << args[0];
+  }
+  for (const char* command : {"interactive", "tally"}) {
+    RunResult r = RunApp(AppBin("pbvote"), {command, "--help"}, d);
+    EXPECT_EQ(r.code, 0) << r.Show();
+    EXPECT_TRUE(absl::StartsWith(r.out, "pbvote [OPTIONS] ")) << r.Show();
+  }
+  RunResult version = RunApp(AppBin("pbvote"), {"tally", "--version"}, d);
+  EXPECT_EQ(version.code, 0) << version.Show();
+  EXPECT_EQ(version.out, std::string("pbvote ") + kVersion + "\n");
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string err;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"tally", "--bogus"},
+            "pbvote: unknown option --bogus (see pbvote help tally)\n"},
+           {{"vote", "alice"},
+            "pbvote: vote takes 2 arguments, got 1 (see "
+            "pbvote help vote)\n"},
+           {{"alice"}, "pbvote: unknown command 'alice' (see pbvote --help)\n"},
+           {{"--json"}, "pbvote: --json is for the vote and tally commands\n"},
+           {{"tally", "--election"}, ""},
+       }) {
+    RunResult r = RunApp(AppBin("pbvote"), c.args, d);
+    EXPECT_EQ(r.code, 2) << r.Show();
+    EXPECT_EQ(r.out, "") << r.Show();
+    if (!c.err.empty()) {
+      EXPECT_EQ(r.err, c.err);
+    } else {
+      EXPECT_TRUE(absl::StartsWith(r.err, "pbvote: ")) << r.Show();
+      EXPECT_NE(r.err.find("--election"), std::string::npos) << r.Show();
+    }
+  }
+  // Nothing was created: bad usage is refused before the booth wallet.
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("booth.json")));
 }
 
 }  // namespace

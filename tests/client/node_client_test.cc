@@ -10,6 +10,30 @@
 namespace pbchain::client {
 namespace {
 
+// Addresses are checked by pbchain::ParseHostPort (common/host_port.h),
+// the parser every pbchain program uses.
+TEST(NodeClientTest, CreateChecksTheAddress) {
+  for (const char* bad :
+       {"", "nohostport", "127.0.0.1", "127.0.0.1:", ":7701", "127.0.0.1:0",
+        "127.0.0.1:65536", "127.0.0.1:77x1", "::1:7701", "[::1:7701",
+        "dns:///localhost:7701", "unix:/tmp/sock", "host name:7701"}) {
+    NodeClientOptions opts;
+    opts.address = bad;
+    absl::StatusOr<std::unique_ptr<NodeClient>> node = NodeClient::Create(opts);
+    EXPECT_EQ(node.status().code(), absl::StatusCode::kInvalidArgument)
+        << "'" << bad << "'";
+    EXPECT_EQ(node.status().message().rfind("node address", 0), 0u)
+        << node.status();
+  }
+  for (const char* good : {"127.0.0.1:7701", "[::1]:7701", "localhost:1",
+                           "node-1.example:65535"}) {
+    NodeClientOptions opts;
+    opts.address = good;
+    absl::StatusOr<std::unique_ptr<NodeClient>> node = NodeClient::Create(opts);
+    EXPECT_TRUE(node.ok()) << good << ": " << node.status();
+  }
+}
+
 TEST(NodeClientTest, DownNodeIsUnavailableNamingTheAddress) {
   NodeClientOptions opts;
   opts.address = "127.0.0.1:" + std::to_string(testing::DeadPort());

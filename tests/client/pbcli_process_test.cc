@@ -24,6 +24,7 @@
 #include "client/node_client.h"
 #include "client/transfer.h"
 #include "client/wallet.h"
+#include "common/version.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/rocksdb_store.h"
@@ -645,6 +646,143 @@ TEST_F(PbcliTest, HelpAndUsageErrors) {
   EXPECT_EQ(misplaced.code, 2) << misplaced.Show();
   Result args = Cli({"send", bob_});
   EXPECT_EQ(args.code, 2) << args.Show();
+}
+
+TEST_F(PbcliTest, OptionsBeforeOrAfterTheCommand) {
+  Result after = Raw({"info", "--json", "--node", mining_->address});
+  ASSERT_EQ(after.code, 0) << after.Show();
+  EXPECT_EQ(after.OutJson()["chain_id"], "pbchain-clitest");
+
+  // A write with every option before the command: the fee and --no-wait
+  // apply (accepted, exit 0), and the transaction carries fee 3. To a new
+  // address, so that no other test sees a balance change.
+  Result carol = Raw({"keygen", "--wallet", dir_->Sub("carol.json")});
+  ASSERT_EQ(carol.code, 0) << carol.Show();
+  const std::string carol_address(
+      absl::StripTrailingAsciiWhitespace(carol.out));
+  Result send =
+      Raw({"--json", "--fee", "3", "--no-wait", "--wallet", alice_wallet_,
+           "--node", mining_->address, "send", carol_address, "11"});
+  ASSERT_EQ(send.code, 0) << send.Show();
+  EXPECT_EQ(send.OutJson()["outcome"], "accepted");
+  const std::string txid = send.OutJson()["txid"];
+  Result tx = Raw({"tx", txid, "--node", mining_->address, "--json"});
+  ASSERT_EQ(tx.code, 0) << tx.Show();
+  EXPECT_EQ(tx.OutJson()["tx"]["fee"], 3);
+  EXPECT_EQ(tx.OutJson()["tx"]["amount"], 11);
+
+  // Given twice, before and after the command: the last one counts.
+  Result twice = Raw({"--to", "0", "chain", "--node", mining_->address,
+                      "--from", "0", "--to", "2", "--json"});
+  ASSERT_EQ(twice.code, 0) << twice.Show();
+  EXPECT_EQ(twice.OutLines().size(), 3u) << twice.Show();
+
+  // A command option before a command that does not take it: exit 2.
+  Result misplaced = Raw({"--fee", "3", "--node", mining_->address, "info"});
+  EXPECT_EQ(misplaced.code, 2) << misplaced.Show();
+  EXPECT_EQ(misplaced.err,
+            "pbcli: info does not take --fee (see pbcli help info)\n");
+  EXPECT_EQ(misplaced.out, "");
+}
+
+// "--" ends the options: a payload that starts with '-'.
+TEST_F(PbcliTest, DoubleDashEndsTheOptions) {
+  const std::string key = "dash-" + std::to_string(getpid());
+  Result p = Cli({"put", "clitest", key, "--json", "--", "-starts-with-dash"});
+  ASSERT_EQ(p.code, 0) << p.Show();
+  EXPECT_EQ(p.OutJson()["outcome"], "confirmed");
+  Result g = Cli({"get", "--", "clitest", key});
+  ASSERT_EQ(g.code, 0) << g.Show();
+  EXPECT_TRUE(absl::StartsWith(g.out, "-starts-with-dash\n")) << g.Show();
+  // Without "--", a word starting with '-' is an option: unknown here.
+  Result bad = Cli({"put", "clitest", key, "-starts-with-dash"});
+  EXPECT_EQ(bad.code, 2) << bad.Show();
+  EXPECT_TRUE(absl::StartsWith(bad.err, "pbcli: unknown option -s"))
+      << bad.Show();
+}
+
+TEST_F(PbcliTest, CommandHelpAndVersion) {
+  // COMMAND --help wherever --help is, and no node or wallet is needed.
+  Result help = Raw({"help", "send"});
+  ASSERT_EQ(help.code, 0) << help.Show();
+  EXPECT_TRUE(absl::StartsWith(help.out, "pbcli send TO AMOUNT")) << help.out;
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"send", "--help"},
+           {"send", "-h"},
+           {"--help", "send"},
+           {"send", bob_, "--help"},
+           {"--node", "nohostport", "send", "--help"}}) {
+    Result r = Raw(args);
+    EXPECT_EQ(r.code, 0) << r.Show();
+    EXPECT_EQ(r.out, help.out) << args[0];
+    EXPECT_EQ(r.err, "");
+  }
+  Result usage = Raw({"help"});
+  ASSERT_EQ(usage.code, 0) << usage.Show();
+  EXPECT_EQ(Raw({"-h"}).out, usage.out);
+  EXPECT_NE(usage.out.find("pbcli COMMAND --help"), std::string::npos);
+
+  const std::string version = std::string("pbcli ") + pbchain::kVersion + "\n";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--version"},
+                                             {"info", "--version"}}) {
+    Result r = Raw(args);
+    EXPECT_EQ(r.code, 0) << r.Show();
+    EXPECT_EQ(r.out, version);
+  }
+}
+
+TEST_F(PbcliTest, BadOptionsAreOneLineAndExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string err;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"info", "--bogus"},
+            "pbcli: unknown option --bogus (see pbcli help info)\n"},
+           {{"--bogus", "info"},
+            "pbcli: unknown option --bogus (see pbcli help info)\n"},
+           {{"--bogus"}, "pbcli: unknown option --bogus (see pbcli --help)\n"},
+           {{"nope"}, "pbcli: unknown command 'nope' (see pbcli --help)\n"},
+           {{"help", "nope"}, "pbcli: no command 'nope' (see pbcli --help)\n"},
+           {{"info", "extra"},
+            "pbcli: info takes 0 arguments, got 1 (see pbcli help info)\n"},
+           {{"info", "--json=yes"}, ""},
+           {{"info", "--node"},
+            "pbcli: --node needs a value (see pbcli help info)\n"},
+           {{"--timeout"},
+            "pbcli: --timeout needs a value (see pbcli --help)\n"},
+           {{"send", bob_, "5", "--no-wait=2"}, ""},
+       }) {
+    Result r = Raw(c.args);
+    EXPECT_EQ(r.code, 2) << c.args[0] << ": " << r.Show();
+    EXPECT_EQ(r.out, "") << r.Show();
+    if (!c.err.empty()) {
+      EXPECT_EQ(r.err, c.err);
+    } else {
+      EXPECT_TRUE(absl::StartsWith(r.err, "pbcli: ")) << r.Show();
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.Show();
+    }
+  }
+}
+
+TEST_F(PbcliTest, OptionsBeatTheEnvironment) {
+  const std::string dead = "127.0.0.1:" + std::to_string(DeadPort());
+  setenv("PBCHAIN_WALLET", bob_wallet_.c_str(), 1);
+  setenv("PBCHAIN_NODE", dead.c_str(), 1);
+  Result a = Raw({"address", "--wallet", alice_wallet_});
+  Result b = Raw({"balance", "--json", "--node", mining_->address});
+  Result env = Raw({"balance", "--json"});
+  unsetenv("PBCHAIN_WALLET");
+  unsetenv("PBCHAIN_NODE");
+  ASSERT_EQ(a.code, 0) << a.Show();
+  EXPECT_EQ(a.out, alice_ + "\n");
+  ASSERT_EQ(b.code, 0) << b.Show();
+  EXPECT_EQ(b.OutJson()["address"], bob_);  // the wallet from the environment
+  EXPECT_EQ(env.code, 1) << env.Show();     // the dead node from it
+  EXPECT_TRUE(absl::StartsWith(env.err, "pbcli: cannot reach node at " + dead))
+      << env.Show();
 }
 
 // A node whose chain (built in-process with the test kernel's easy proof of

@@ -90,6 +90,10 @@ miner=$(address_of "$tmp/miner.json")
 "$bin/pbtool" genesis --out "$tmp/genesis.json" --chain-id "pbchain-$lang-client" \
   --target-interval-ms 1000 --alloc "$wallet=1000000" >/dev/null
 
+# The files exist before the node starts: the background job opens them
+# only when it runs, and sed below must not race it ("can't read").
+: >"$tmp/node.out"
+: >"$tmp/node.log"
 "$bin/pbnode" --listen 127.0.0.1:0 --datadir "$tmp/node" --genesis "$tmp/genesis.json" \
   --mine --miner-address "$miner" --mining-threads 1 >"$tmp/node.out" 2>"$tmp/node.log" &
 node_pid=$!

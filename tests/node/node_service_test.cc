@@ -1301,6 +1301,43 @@ TEST_F(NodeServiceTest, WatchTipsReportsExtensionsAndReorgs) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
 
+// The current tip (include_current) comes once, then exactly the tips after
+// it, even when the stream opens while blocks arrive: a block that lands
+// between the stream's subscription and its read of the tip used to be sent
+// twice (the current tip, then its own notification: seen as a duplicate
+// line in `pbcli watch`).
+TEST_F(NodeServiceTest, WatchTipsSendsTheCurrentTipOnceWhileBlocksArrive) {
+  std::atomic<bool> stop{false};
+  std::thread miner([&] {
+    while (!stop.load()) Extend();
+  });
+  int duplicates = 0;
+  int streams = 0;
+  const absl::Time until = absl::Now() + absl::Seconds(20);
+  for (; streams < 400 && absl::Now() < until; ++streams) {
+    grpc::ClientContext ctx;
+    WithDeadline(ctx, 30);
+    v1::WatchTipsRequest req;
+    req.set_include_current(true);
+    auto reader = stub_->WatchTips(&ctx, req);
+    v1::WatchTipsResponse first;
+    v1::WatchTipsResponse second;
+    ASSERT_TRUE(reader->Read(&first));
+    ASSERT_TRUE(reader->Read(&second));
+    if (second.hash() == first.hash()) ++duplicates;
+    // One miner, no reorgs: each tip extends the one before.
+    EXPECT_EQ(second.previous_tip_hash(), first.hash());
+    EXPECT_EQ(second.height(), first.height() + 1);
+    ctx.TryCancel();
+    while (reader->Read(&second)) {
+    }
+    reader->Finish();
+  }
+  stop.store(true);
+  miner.join();
+  EXPECT_EQ(duplicates, 0) << "in " << streams << " streams";
+}
+
 TEST_F(NodeServiceTest, WatchTipsSlowReaderGetsTheLatestTip) {
   grpc::ClientContext ctx;
   WithDeadline(ctx, 120);

@@ -3,8 +3,10 @@
 // shuts down cleanly on SIGTERM.
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "chain/params.h"
+#include "common/version.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pbchain/v1/node.grpc.pb.h"
@@ -187,12 +189,87 @@ TEST(PbnodeProcessTest, BadFlagsExitWithAClearError) {
        {"--peer=nohost", "--peer=h:0", "--tracker=h:99999",
         "--discover-local=7000", "--discover-local=7000-9000",
         "--discover-local=9-8", "--advertise=[::1", "--max-outbound=-1",
-        "--connect-only"}) {
+        "--connect-only", "--listen=127.0.0.1", "--no-such-flag",
+        "--max-outbound=x", "--mine=maybe", "--fromenv=mine"}) {
     ChildProcess p(kPbnode,
                    {"--datadir=" + dir.Sub("d"), "--genesis=" + genesis, bad},
                    dir.Sub("err.log"));
     EXPECT_EQ(p.Wait(), 2) << bad;
   }
+}
+
+// --version prints the project's version; --flagfile takes the command
+// line's spellings (dashes, repeated --peer) and is checked like it.
+TEST(PbnodeProcessTest, VersionAndFlagfile) {
+  TempDir dir("pbnode_flagfile");
+  {
+    ChildProcess version(kPbnode, {"--version"}, dir.Sub("err.log"));
+    std::optional<std::string> line =
+        version.ReadLine(std::chrono::seconds(10));
+    ASSERT_TRUE(line.has_value());
+    EXPECT_EQ(*line, std::string("pbnode ") + kVersion);
+    EXPECT_EQ(version.Wait(), 0);
+  }
+  ChainParams params = ProcessTestParams();
+  const std::string genesis = dir.Sub("genesis.json");
+  std::ofstream(genesis) << params.ToJson();
+  const std::string flags = dir.Sub("node.flags");
+  std::ofstream(flags) << "# pbnode flags\n"
+                       << "--datadir=" << dir.Sub("data") << "\n"
+                       << "--genesis=" << genesis << "\n\n"
+                       << "--max-outbound=0\n"
+                       << "--peer=127.0.0.1:1\n"
+                       << "--peer=127.0.0.1:2\n";
+  RunningNode node = StartNode(dir, genesis, {"--flagfile=" + flags});
+  ASSERT_NE(node.stub, nullptr);
+  // Both --peer lines count (absl alone keeps the last one).
+  v1::ListPeersResponse peers;
+  grpc::Status s =
+      node.stub->ListPeers(Ctx().get(), v1::ListPeersRequest(), &peers);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::set<std::string> known;
+  for (const v1::PeerInfo& p : peers.known()) known.insert(p.address());
+  EXPECT_TRUE(known.count("127.0.0.1:1")) << peers.DebugString();
+  EXPECT_TRUE(known.count("127.0.0.1:2")) << peers.DebugString();
+  node.process->Kill(SIGTERM);
+  EXPECT_EQ(node.process->Wait(std::chrono::seconds(20)), 0);
+
+  // A bad value in the file is refused like one on the command line; so is
+  // a file that cannot be read.
+  const std::string bad = dir.Sub("bad.flags");
+  std::ofstream(bad) << "--max-outbound=-1\n";
+  for (const std::string& arg :
+       {"--flagfile=" + bad, "--flagfile=" + dir.Sub("missing.flags")}) {
+    ChildProcess p(kPbnode,
+                   {"--datadir=" + dir.Sub("d"), "--genesis=" + genesis, arg},
+                   dir.Sub("err.log"));
+    EXPECT_EQ(p.Wait(), 2) << arg;
+  }
+}
+
+// A second node on a port in use exits 1 naming the address (gRPC's
+// default SO_REUSEPORT let it bind the port too, and the kernel then split
+// connections between the two nodes).
+TEST(PbnodeProcessTest, BusyListenPortIsAnError) {
+  TempDir dir("pbnode_busy");
+  ChainParams params = ProcessTestParams();
+  const std::string genesis = dir.Sub("genesis.json");
+  std::ofstream(genesis) << params.ToJson();
+  RunningNode first = StartNode(dir, genesis, {});
+  ASSERT_NE(first.stub, nullptr);
+  ChildProcess second(kPbnode,
+                      {"--listen=" + first.address,
+                       "--datadir=" + dir.Sub("data2"), "--genesis=" + genesis},
+                      dir.Sub("second.log"));
+  EXPECT_EQ(second.Wait(std::chrono::seconds(30)), 1);
+  std::ifstream log(dir.Sub("second.log"));
+  const std::string text((std::istreambuf_iterator<char>(log)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("cannot listen on " + first.address), std::string::npos)
+      << text;
+  EXPECT_EQ(Height(*first.stub), Height(*first.stub));  // still serving
+  first.process->Kill(SIGTERM);
+  EXPECT_EQ(first.process->Wait(std::chrono::seconds(20)), 0);
 }
 
 // The head node of a new network makes the genesis when the file is missing,
@@ -210,23 +287,25 @@ TEST(PbnodeProcessTest, HeadNodeMakesTheGenesis) {
   std::optional<std::string> made = head.ReadLine(std::chrono::seconds(30));
   ASSERT_TRUE(made.has_value());
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(*made, m,
-                                std::regex("made genesis ([0-9a-f]{64}) in")))
+  ASSERT_TRUE(
+      std::regex_search(*made, m, std::regex("made genesis ([0-9a-f]{64}) in")))
       << *made;
   absl::StatusOr<ChainParams> params = LoadGenesisFile(genesis);
   ASSERT_TRUE(params.ok()) << params.status();
   EXPECT_EQ(MakeGenesisBlock(*params).Hash().ToDisplayHex(), m[1].str());
   ASSERT_EQ(params->allocations.size(), 1u);
   EXPECT_EQ(params->allocations[0].address, miner);
-  std::optional<std::string> listening = head.ReadLine(std::chrono::seconds(30));
-  ASSERT_TRUE(listening && listening->find("listening on") != std::string::npos);
+  std::optional<std::string> listening =
+      head.ReadLine(std::chrono::seconds(30));
+  ASSERT_TRUE(listening &&
+              listening->find("listening on") != std::string::npos);
   head.Kill(SIGTERM);
   EXPECT_EQ(head.Wait(std::chrono::seconds(20)), 0);
   // A full node never makes one: a missing file is an error.
-  ChildProcess full(kPbnode,
-                    {"--datadir=" + dir.Sub("d2"),
-                     "--genesis=" + dir.Sub("missing.json")},
-                    dir.Sub("err.log"));
+  ChildProcess full(
+      kPbnode,
+      {"--datadir=" + dir.Sub("d2"), "--genesis=" + dir.Sub("missing.json")},
+      dir.Sub("err.log"));
   EXPECT_EQ(full.Wait(), 2);
 }
 

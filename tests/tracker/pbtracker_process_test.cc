@@ -9,10 +9,12 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <string>
 
+#include "common/version.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
@@ -346,6 +348,36 @@ TEST(PbtrackerProcessTest, HelpExplainsAndBadFlagsAreRefused) {
   EXPECT_THAT(bad, HasSubstr("--heartbeat_interval"));
   bad = RunCommand(kPbtracker + " --max-peers-per-network=5000", &code);
   EXPECT_EQ(code, 2) << bad;
+  bad = RunCommand(kPbtracker + " --listen=nohost", &code);
+  EXPECT_EQ(code, 2) << bad;
+  EXPECT_THAT(bad, HasSubstr("nohost"));
+  // Unknown flags and values that do not parse are usage errors too (absl
+  // alone exits 1 for them).
+  bad = RunCommand(kPbtracker + " --lease-ttl=ten", &code);
+  EXPECT_EQ(code, 2) << bad;
+  EXPECT_THAT(bad, HasSubstr("--lease_ttl=ten"));
+  bad = RunCommand(kPbtracker + " --no-such-flag", &code);
+  EXPECT_EQ(code, 2) << bad;
+  EXPECT_THAT(bad, HasSubstr("unknown flag --no_such_flag"));
+}
+
+TEST(PbtrackerProcessTest, VersionAndFlagfile) {
+  int code = 0;
+  EXPECT_EQ(RunCommand(kPbtracker + " --version", &code),
+            std::string("pbtracker ") + kVersion + "\n");
+  EXPECT_EQ(code, 0);
+  // A flag file with the command line's dashed names is read: here with
+  // a value the tracker refuses, so it must have been applied.
+  TempDir dir("pbtracker_flagfile");
+  const std::string flags = dir.Sub("tracker.flags");
+  std::ofstream(flags)
+      << "# tracker\n--lease-ttl=1s\n--heartbeat-interval=2s\n";
+  std::string out = RunCommand(kPbtracker + " --flagfile=" + flags, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("--heartbeat_interval"));
+  out = RunCommand(kPbtracker + " --flagfile=" + dir.Sub("none.flags"), &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, HasSubstr("none.flags"));
 }
 
 }  // namespace

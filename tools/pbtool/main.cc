@@ -10,8 +10,10 @@
 //   pbtool export / import                  a datadir's chain as JSON and back
 //   pbtool backup / restore                 RocksDB backups of a datadir
 //
-// Exit codes: 0 success, 1 runtime failure (I/O, a datadir that does not
-// open or does not verify), 2 bad usage or bad input.
+// `pbtool help COMMAND` or `pbtool COMMAND --help` explains one command;
+// the command line is parsed by CLI11 (client/cli_app.h). Exit codes
+// (common/exit_codes.h): 0 success, 1 runtime failure (I/O, a datadir that
+// does not open or does not verify), 2 bad usage or bad input.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +25,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +42,9 @@
 #include "chain/keys.h"
 #include "chain/params.h"
 #include "chain/pow.h"
+#include "client/cli_app.h"
+#include "common/exit_codes.h"
+#include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "proto/convert.h"
@@ -47,19 +54,27 @@
 namespace pbchain {
 namespace {
 
-constexpr char kUsage[] = R"(pbtool: offline tools for pbchain data
-
-Usage:
-  pbtool hash-header HEX
+// The text of each command, as `pbtool help COMMAND` and `pbtool COMMAND
+// --help` print it; `pbtool --help` prints them all, in this order.
+struct CommandText {
+  const char* name;
+  const char* text;
+};
+constexpr CommandText kOfflineCommands[] = {
+    {"hash-header", R"(  pbtool hash-header HEX
       HEX is an 80-byte block header as 160 hex chars (Bitcoin's layout).
       Prints one JSON object: hash (display hex, byte-reversed), target (hex),
       meets_target (bool), work (decimal string).
-  pbtool merkle-root TXID...
+)"},
+    {"merkle-root", R"(  pbtool merkle-root TXID...
       Prints the merkle root (display hex) of the txids (display hex), in order.
-  pbtool keygen --out FILE
+)"},
+    {"keygen", R"(  pbtool keygen --out FILE
       Writes a new Ed25519 key as JSON {seed, public_key, address} to FILE
       (mode 0600; refuses to overwrite). Prints the address.
-  pbtool genesis --out FILE [--chain-id ID] [--target-interval-ms N]
+)"},
+    {"genesis",
+     R"(  pbtool genesis --out FILE [--chain-id ID] [--target-interval-ms N]
                  [--alloc ADDRESS=AMOUNT]... [--bits 0xBITS] [--pow-limit-bits 0xBITS]
                  [--reward N] [--difficulty-window N] [--genesis-time UNIX]
                  [--max-future-block-time-s N]
@@ -68,35 +83,67 @@ Usage:
       first blocks at once, then the LWMA retarget raises the difficulty),
       pow limit 0x207fffff, reward 50, window 45, genesis time = now.
       --alloc may repeat. Prints the genesis hash.
-
-Datadir commands (a datadir is the directory a node keeps its chain in; a
-datadir in use by a running node is locked and refused: a running node makes
-its own backups):
-  pbtool verify-db --datadir DIR
+)"},
+};
+constexpr CommandText kDatadirCommands[] = {
+    {"verify-db", R"(  pbtool verify-db --datadir DIR
       Replays the stored active chain from genesis with full validation and
       checks that the stored block index, height index, accounts, records and
       tip agree with the replay. Progress on stderr. Prints what it checked,
       then OK or one line per mismatch (exit 1).
-  pbtool inspect --datadir DIR [--json]
+)"},
+    {"inspect", R"(  pbtool inspect --datadir DIR [--json]
       Height, tip hash, chain work, genesis hash, chain id, counts of blocks,
       index entries, accounts and records, and size on disk (--json: one
       JSON object).
-  pbtool export --datadir DIR --out FILE.json
+)"},
+    {"export", R"(  pbtool export --datadir DIR --out FILE.json
       Writes the active chain as {"format":"pbchain-export-v1","genesis":
       {...},"blocks":[...]} (blocks from height 1 in protobuf's JSON mapping).
       Refuses to overwrite FILE.
-  pbtool import --datadir NEWDIR --in FILE.json
+)"},
+    {"import", R"(  pbtool import --datadir NEWDIR --in FILE.json
       Creates NEWDIR (which must not exist) with the file's genesis and
       validates and connects every block in order. On the first bad block it
       names it, removes NEWDIR and exits 1.
-  pbtool backup --datadir DIR --to BACKUPDIR [--keep N]
+)"},
+    {"backup", R"(  pbtool backup --datadir DIR --to BACKUPDIR [--keep N]
       Adds an incremental backup of DIR to BACKUPDIR and keeps the newest N
       (default 5). Prints the new backup's id and the backups kept.
-  pbtool restore --from BACKUPDIR --datadir NEWDIR
+)"},
+    {"restore", R"(  pbtool restore --from BACKUPDIR --datadir NEWDIR
       Restores the newest backup into NEWDIR, which must not exist.
+)"},
+};
 
-  pbtool help
-)";
+// pbtool --help (every command), and the text of each command.
+const cli::HelpTexts& HelpTexts() {
+  static const auto* texts = [] {
+    std::string usage = "pbtool: offline tools for pbchain data\n\nUsage:\n";
+    auto* t = new cli::HelpTexts;
+    for (const CommandText& c : kOfflineCommands) {
+      absl::StrAppend(&usage, c.text);
+      (*t)[c.name] = c.text;
+    }
+    absl::StrAppend(
+        &usage,
+        "\nDatadir commands (a datadir is the directory a node keeps its "
+        "chain in; a\ndatadir in use by a running node is locked and "
+        "refused: a running node makes\nits own backups):\n");
+    for (const CommandText& c : kDatadirCommands) {
+      absl::StrAppend(&usage, c.text);
+      (*t)[c.name] = c.text;
+    }
+    absl::StrAppend(&usage,
+                    "\n  pbtool help [COMMAND]     (the same: pbtool COMMAND "
+                    "--help)\n  pbtool --version\n\nOptions may come in any "
+                    "order after the command. Exit codes: 0 success,\n1 "
+                    "runtime failure, 2 bad usage or bad input.\n");
+    (*t)[""] = usage;
+    return t;
+  }();
+  return *texts;
+}
 
 int Fail(int code, const std::string& message) {
   std::cerr << "pbtool: " << message << "\n";
@@ -105,15 +152,18 @@ int Fail(int code, const std::string& message) {
 
 int HashHeader(const std::vector<std::string>& args) {
   if (args.size() != 1)
-    return Fail(2, "hash-header takes exactly one argument: 160 hex chars");
+    return Fail(kExitUsage,
+                "hash-header takes exactly one argument: 160 hex chars");
   const std::string& hex = args[0];
   if (hex.size() != 2 * kHeaderSize) {
-    return Fail(2, absl::StrCat("header must be 160 hex chars (80 bytes), got ",
-                                hex.size()));
+    return Fail(kExitUsage,
+                absl::StrCat("header must be 160 hex chars (80 bytes), got ",
+                             hex.size()));
   }
   absl::StatusOr<Bytes> raw = HexDecode(hex);
   if (!raw.ok())
-    return Fail(2, absl::StrCat("header is not hex: ", raw.status().message()));
+    return Fail(kExitUsage,
+                absl::StrCat("header is not hex: ", raw.status().message()));
   BlockHeader header = *BlockHeader::Parse(*raw);
   CompactDecode target = DecodeCompact(header.bits);
   bool valid_target =
@@ -125,16 +175,17 @@ int HashHeader(const std::vector<std::string>& args) {
   out["meets_target"] = valid_target && HashMeetsTarget(hash, target.target);
   out["work"] = valid_target ? BlockWork(target.target).ToDecimal() : "0";
   std::cout << out.dump() << "\n";
-  return 0;
+  return kExitOk;
 }
 
 int MerkleRoot(const std::vector<std::string>& args) {
-  if (args.empty()) return Fail(2, "merkle-root needs at least one txid");
+  if (args.empty())
+    return Fail(kExitUsage, "merkle-root needs at least one txid");
   std::vector<Hash256> ids;
   for (const std::string& a : args) {
     absl::StatusOr<Hash256> h = Hash256::FromDisplayHex(a);
     if (!h.ok())
-      return Fail(2,
+      return Fail(kExitUsage,
                   absl::StrCat("bad txid '", a, "': ", h.status().message()));
     ids.push_back(*h);
   }
@@ -144,12 +195,14 @@ int MerkleRoot(const std::vector<std::string>& args) {
   if (mutated)
     std::cerr
         << "pbtool: warning: duplicate txids: a block with them is invalid\n";
-  return 0;
+  return kExitOk;
 }
 
-// Parses "--name value" pairs; `repeated` names may appear more than once.
+// The options given to a command, in command-line order (--alloc may
+// repeat; flags have the value "true").
 struct Options {
   std::vector<std::pair<std::string, std::string>> values;
+  // The last value of --name, or nullptr.
   const std::string* Get(const std::string& name) const {
     for (auto it = values.rbegin(); it != values.rend(); ++it) {
       if (it->first == name) return &it->second;
@@ -157,40 +210,6 @@ struct Options {
     return nullptr;
   }
 };
-
-// `flags` are options without a value (present = "true").
-bool ParseOptions(const std::vector<std::string>& args,
-                  const std::vector<std::string>& known, Options& out,
-                  std::string& error,
-                  const std::vector<std::string>& flags = {}) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string name = args[i], value;
-    if (name.rfind("--", 0) != 0) {
-      error = absl::StrCat("unexpected argument '", name, "'");
-      return false;
-    }
-    if (std::find(flags.begin(), flags.end(), name.substr(2)) != flags.end()) {
-      out.values.emplace_back(name.substr(2), "true");
-      continue;
-    }
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      error = absl::StrCat(name, " needs a value");
-      return false;
-    }
-    name = name.substr(2);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      error = absl::StrCat("unknown option --", name);
-      return false;
-    }
-    out.values.emplace_back(name, value);
-  }
-  return true;
-}
 
 bool ParseU64(const std::string& text, uint64_t& out) {
   if (text.rfind("0x", 0) == 0 || text.rfind("0X", 0) == 0) {
@@ -203,46 +222,32 @@ int WriteNewFile(const std::string& path, const std::string& content,
                  mode_t mode) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0)
-    return Fail(1, absl::StrCat(path, " exists; not overwriting"));
+    return Fail(kExitFailure, absl::StrCat(path, " exists; not overwriting"));
   std::ofstream out(path);
   if (!out || !(out << content) || !(out.flush()))
-    return Fail(1, absl::StrCat("cannot write ", path));
+    return Fail(kExitFailure, absl::StrCat("cannot write ", path));
   out.close();
   chmod(path.c_str(), mode);
-  return 0;
+  return kExitOk;
 }
 
-int Keygen(const std::vector<std::string>& args) {
-  Options opts;
-  std::string error;
-  if (!ParseOptions(args, {"out"}, opts, error)) return Fail(2, error);
-  const std::string* out = opts.Get("out");
-  if (out == nullptr) return Fail(2, "keygen needs --out FILE");
+int Keygen(const Options& opts) {
+  const std::string& out = *opts.Get("out");
   absl::StatusOr<PrivateKey> generated = PrivateKey::Generate();
   if (!generated.ok())
-    return Fail(1, std::string(generated.status().message()));
+    return Fail(kExitFailure, std::string(generated.status().message()));
   const PrivateKey& key = *generated;
   nlohmann::ordered_json j;
   j["seed"] = HexEncode(key.seed());
   j["public_key"] = HexEncode(key.public_key());
   j["address"] = AddressFromPublicKey(key.public_key()).ToText();
-  if (int rc = WriteNewFile(*out, j.dump(2) + "\n", 0600); rc != 0) return rc;
+  if (int rc = WriteNewFile(out, j.dump(2) + "\n", 0600); rc != 0) return rc;
   std::cout << j["address"].get<std::string>() << "\n";
-  return 0;
+  return kExitOk;
 }
 
-int Genesis(const std::vector<std::string>& args) {
-  Options opts;
-  std::string error;
-  if (!ParseOptions(args,
-                    {"out", "chain-id", "target-interval-ms", "alloc", "bits",
-                     "pow-limit-bits", "reward", "difficulty-window",
-                     "genesis-time", "max-future-block-time-s"},
-                    opts, error)) {
-    return Fail(2, error);
-  }
-  const std::string* out = opts.Get("out");
-  if (out == nullptr) return Fail(2, "genesis needs --out FILE");
+int Genesis(const Options& opts) {
+  const std::string& out = *opts.Get("out");
 
   nlohmann::ordered_json j;
   j["chain_id"] = "pbchain-devnet";
@@ -273,7 +278,8 @@ int Genesis(const std::vector<std::string>& args) {
     if (const std::string* v = opts.Get(n.option)) {
       uint64_t value;
       if (!ParseU64(*v, value))
-        return Fail(2, absl::StrCat("--", n.option, ": not a number: ", *v));
+        return Fail(kExitUsage,
+                    absl::StrCat("--", n.option, ": not a number: ", *v));
       if (n.hex) {
         j[n.field] = *v;
       } else {
@@ -294,12 +300,13 @@ int Genesis(const std::vector<std::string>& args) {
     j["allocations"].push_back({{"address", parts[0]}, {"amount", amount}});
   }
   absl::StatusOr<ChainParams> params = ChainParams::FromJson(j.dump());
-  if (!params.ok()) return Fail(2, std::string(params.status().message()));
+  if (!params.ok())
+    return Fail(kExitUsage, std::string(params.status().message()));
   if (absl::Status s = MineGenesis(*params); !s.ok())
-    return Fail(2, std::string(s.message()));
-  if (int rc = WriteNewFile(*out, params->ToJson(), 0644); rc != 0) return rc;
+    return Fail(kExitUsage, std::string(s.message()));
+  if (int rc = WriteNewFile(out, params->ToJson(), 0644); rc != 0) return rc;
   std::cout << MakeGenesisBlock(*params).Hash().ToDisplayHex() << "\n";
-  return 0;
+  return kExitOk;
 }
 
 // --- datadir commands -------------------------------------------------------
@@ -307,23 +314,6 @@ int Genesis(const std::vector<std::string>& args) {
 // One line for a status: its code name and message.
 std::string StatusLine(const absl::Status& s) {
   return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
-}
-
-// Parses the options of a datadir command and checks that every name in
-// `required` is present. Returns 0 or the exit code (2) after printing why.
-int ParseDatadirOptions(const std::string& command,
-                        const std::vector<std::string>& args,
-                        const std::vector<std::string>& known,
-                        const std::vector<std::string>& required, Options& opts,
-                        const std::vector<std::string>& flags = {}) {
-  std::string error;
-  if (!ParseOptions(args, known, opts, error, flags))
-    return Fail(2, absl::StrCat(command, ": ", error));
-  for (const std::string& name : required) {
-    if (opts.Get(name) == nullptr || opts.Get(name)->empty())
-      return Fail(2, absl::StrCat(command, " needs --", name));
-  }
-  return 0;
 }
 
 // An existing datadir opened for reading: the store and the chain state on
@@ -338,16 +328,14 @@ absl::StatusOr<OpenedDatadir> OpenDatadir(const std::string& dir) {
   OpenedDatadir out;
   RocksStoreOptions options;
   options.create_if_missing = false;
-  absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
-      RocksChainStore::Open(dir, options);
-  if (!store.ok()) return store.status();
-  out.store = *std::move(store);
-  absl::StatusOr<ChainParams> params = LoadStoredParams(*out.store);
-  if (!params.ok()) return params.status();
-  absl::StatusOr<std::unique_ptr<ChainState>> chain =
-      ChainState::Create(*std::move(params), out.store.get());
-  if (!chain.ok()) return chain.status();
-  out.chain = *std::move(chain);
+  PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksChainStore> store,
+                           RocksChainStore::Open(dir, options));
+  out.store = std::move(store);
+  PBCHAIN_ASSIGN_OR_RETURN(ChainParams params, LoadStoredParams(*out.store));
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<ChainState> chain,
+      ChainState::Create(std::move(params), out.store.get()));
+  out.chain = std::move(chain);
   return out;
 }
 
@@ -356,13 +344,7 @@ bool PathExists(const std::string& path) {
   return std::filesystem::exists(path, ec) || ec;
 }
 
-int VerifyDb(const std::vector<std::string>& args) {
-  Options opts;
-  if (int rc = ParseDatadirOptions("verify-db", args, {"datadir"}, {"datadir"},
-                                   opts);
-      rc != 0) {
-    return rc;
-  }
+int VerifyDb(const Options& opts) {
   uint64_t last_printed = 0;
   auto progress = [&last_printed](uint64_t done, uint64_t total) {
     // Every 1000 blocks, every 5% and at the end.
@@ -375,7 +357,8 @@ int VerifyDb(const std::vector<std::string>& args) {
   absl::StatusOr<VerifyReport> report =
       VerifyDatadir(*opts.Get("datadir"), progress);
   if (!report.ok())
-    return Fail(1, absl::StrCat("verify-db: ", StatusLine(report.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("verify-db: ", StatusLine(report.status())));
   std::cout << "height:          " << report->height << "\n"
             << "tip:             " << report->tip.ToDisplayHex() << "\n"
             << "blocks replayed: " << report->blocks_replayed << "\n"
@@ -387,29 +370,25 @@ int VerifyDb(const std::vector<std::string>& args) {
             << " entries\n";
   if (report->ok()) {
     std::cout << "OK\n";
-    return 0;
+    return kExitOk;
   }
   for (const std::string& m : report->mismatches) {
     std::cout << "MISMATCH: " << m << "\n";
   }
   std::cout << "FAILED: " << report->mismatches.size() << " mismatch(es)\n";
-  return 1;
+  return kExitFailure;
 }
 
-int Inspect(const std::vector<std::string>& args) {
-  Options opts;
-  if (int rc = ParseDatadirOptions("inspect", args, {"datadir"}, {"datadir"},
-                                   opts, {"json"});
-      rc != 0) {
-    return rc;
-  }
+int Inspect(const Options& opts) {
   const std::string& dir = *opts.Get("datadir");
   absl::StatusOr<OpenedDatadir> d = OpenDatadir(dir);
   if (!d.ok())
-    return Fail(1, absl::StrCat("inspect: ", StatusLine(d.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("inspect: ", StatusLine(d.status())));
   absl::StatusOr<StoreStats> stats = d->store->Stats();
   if (!stats.ok())
-    return Fail(1, absl::StrCat("inspect: ", StatusLine(stats.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("inspect: ", StatusLine(stats.status())));
   TipInfo tip = d->chain->Tip();
   nlohmann::ordered_json j;
   j["datadir"] = dir;
@@ -426,7 +405,7 @@ int Inspect(const std::vector<std::string>& args) {
   j["bytes_on_disk"] = stats->bytes_on_disk;
   if (opts.Get("json") != nullptr) {
     std::cout << j.dump() << "\n";
-    return 0;
+    return kExitOk;
   }
   std::cout << "datadir:       " << dir << "\n"
             << "chain id:      " << d->chain->params().chain_id << "\n"
@@ -441,7 +420,7 @@ int Inspect(const std::vector<std::string>& args) {
             << "records:       " << stats->records << "\n"
             << "address index: " << stats->address_index_entries << " entries\n"
             << "size on disk:  " << stats->bytes_on_disk << " bytes\n";
-  return 0;
+  return kExitOk;
 }
 
 constexpr char kExportFormat[] = "pbchain-export-v1";
@@ -451,24 +430,19 @@ bool WriteAll(FILE* f, const std::string& data) {
   return std::fwrite(data.data(), 1, data.size(), f) == data.size();
 }
 
-int Export(const std::vector<std::string>& args) {
-  Options opts;
-  if (int rc = ParseDatadirOptions("export", args, {"datadir", "out"},
-                                   {"datadir", "out"}, opts);
-      rc != 0) {
-    return rc;
-  }
+int Export(const Options& opts) {
   const std::string& out_path = *opts.Get("out");
   if (PathExists(out_path))
-    return Fail(2,
+    return Fail(kExitUsage,
                 absl::StrCat("export: ", out_path, " exists; not overwriting"));
   absl::StatusOr<OpenedDatadir> d = OpenDatadir(*opts.Get("datadir"));
-  if (!d.ok()) return Fail(1, absl::StrCat("export: ", StatusLine(d.status())));
+  if (!d.ok())
+    return Fail(kExitFailure, absl::StrCat("export: ", StatusLine(d.status())));
 
   // "x": fail rather than overwrite a file created since the check above.
   FILE* f = std::fopen(out_path.c_str(), "wx");
   if (f == nullptr) {
-    return Fail(errno == EEXIST ? 2 : 1,
+    return Fail(errno == EEXIST ? kExitUsage : kExitFailure,
                 absl::StrCat("export: cannot create ", out_path, ": ",
                              std::strerror(errno)));
   }
@@ -476,7 +450,8 @@ int Export(const std::vector<std::string>& args) {
     std::fclose(f);
     std::error_code ec;
     std::filesystem::remove(out_path, ec);
-    return Fail(1, absl::StrCat("export: ", why, " (", out_path, " removed)"));
+    return Fail(kExitFailure,
+                absl::StrCat("export: ", why, " (", out_path, " removed)"));
   };
 
   nlohmann::ordered_json header;
@@ -513,12 +488,12 @@ int Export(const std::vector<std::string>& args) {
   if (std::fclose(f) != 0) {
     std::error_code ec;
     std::filesystem::remove(out_path, ec);
-    return Fail(1, absl::StrCat("export: cannot write ", out_path));
+    return Fail(kExitFailure, absl::StrCat("export: cannot write ", out_path));
   }
   std::cout << "exported " << height << " blocks (tip "
             << d->chain->Tip().hash.ToDisplayHex() << ") to " << out_path
             << "\n";
-  return 0;
+  return kExitOk;
 }
 
 // Reads an export file in two streaming passes (the file is never held in
@@ -688,21 +663,16 @@ class Importer {
   std::unique_ptr<ChainState> chain_;
 };
 
-int Import(const std::vector<std::string>& args) {
-  Options opts;
-  if (int rc = ParseDatadirOptions("import", args, {"datadir", "in"},
-                                   {"datadir", "in"}, opts);
-      rc != 0) {
-    return rc;
-  }
+int Import(const Options& opts) {
   const std::string& dir = *opts.Get("datadir");
   const std::string& in_path = *opts.Get("in");
   if (PathExists(dir)) {
-    return Fail(2, absl::StrCat("import: ", dir,
-                                " exists; import only into a new datadir"));
+    return Fail(kExitUsage,
+                absl::StrCat("import: ", dir,
+                             " exists; import only into a new datadir"));
   }
   if (!std::ifstream(in_path, std::ios::binary))
-    return Fail(2, absl::StrCat("import: cannot read ", in_path));
+    return Fail(kExitUsage, absl::StrCat("import: cannot read ", in_path));
 
   Importer importer(dir);
   std::string error = importer.Run(in_path);
@@ -710,14 +680,15 @@ int Import(const std::vector<std::string>& args) {
     importer.Close();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
-    return Fail(1, absl::StrCat("import: ", error, " (", dir, " removed)"));
+    return Fail(kExitFailure,
+                absl::StrCat("import: ", error, " (", dir, " removed)"));
   }
   TipInfo tip = importer.chain()->Tip();
   std::cerr << "import: " << importer.blocks() << " blocks\n";
   std::cout << "imported " << importer.blocks() << " blocks into " << dir
             << ": height " << tip.height << ", tip " << tip.hash.ToDisplayHex()
             << "\n";
-  return 0;
+  return kExitOk;
 }
 
 std::string FormatUnix(int64_t seconds) {
@@ -725,13 +696,7 @@ std::string FormatUnix(int64_t seconds) {
                           absl::UTCTimeZone());
 }
 
-int Backup(const std::vector<std::string>& args) {
-  Options opts;
-  if (int rc = ParseDatadirOptions("backup", args, {"datadir", "to", "keep"},
-                                   {"datadir", "to"}, opts);
-      rc != 0) {
-    return rc;
-  }
+int Backup(const Options& opts) {
   int keep = 5;
   if (const std::string* v = opts.Get("keep");
       v != nullptr && (!absl::SimpleAtoi(*v, &keep) || keep < 1)) {
@@ -744,71 +709,126 @@ int Backup(const std::vector<std::string>& args) {
   absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
       RocksChainStore::Open(*opts.Get("datadir"), options);
   if (!store.ok())
-    return Fail(1, absl::StrCat("backup: ", StatusLine(store.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("backup: ", StatusLine(store.status())));
   absl::StatusOr<uint32_t> id = (*store)->Backup(to, keep);
   if (!id.ok())
-    return Fail(1, absl::StrCat("backup: ", StatusLine(id.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("backup: ", StatusLine(id.status())));
   store->reset();
   std::cout << "backup " << *id << " written to " << to << "\n";
   absl::StatusOr<std::vector<BackupInfo>> list = ListBackups(to);
   if (!list.ok())
-    return Fail(1, absl::StrCat("backup: ", StatusLine(list.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("backup: ", StatusLine(list.status())));
   std::cout << "backups kept (oldest first):\n";
   for (const BackupInfo& b : *list) {
     std::cout << "  " << b.id << "  " << FormatUnix(b.timestamp) << "  "
               << b.size << " bytes\n";
   }
-  return 0;
+  return kExitOk;
 }
 
-int Restore(const std::vector<std::string>& args) {
-  Options opts;
-  if (int rc = ParseDatadirOptions("restore", args, {"from", "datadir"},
-                                   {"from", "datadir"}, opts);
-      rc != 0) {
-    return rc;
-  }
+int Restore(const Options& opts) {
   const std::string& dir = *opts.Get("datadir");
   if (PathExists(dir)) {
-    return Fail(2, absl::StrCat("restore: ", dir,
-                                " exists; restore only into a new datadir"));
+    return Fail(kExitUsage,
+                absl::StrCat("restore: ", dir,
+                             " exists; restore only into a new datadir"));
   }
   if (absl::Status s = RestoreBackup(*opts.Get("from"), dir); !s.ok())
-    return Fail(1, absl::StrCat("restore: ", StatusLine(s)));
+    return Fail(kExitFailure, absl::StrCat("restore: ", StatusLine(s)));
   absl::StatusOr<OpenedDatadir> d = OpenDatadir(dir);
   if (!d.ok()) {
-    return Fail(1, absl::StrCat("restore: the restored datadir does not open: ",
-                                StatusLine(d.status())));
+    return Fail(kExitFailure,
+                absl::StrCat("restore: the restored datadir does not open: ",
+                             StatusLine(d.status())));
   }
   TipInfo tip = d->chain->Tip();
   std::cout << "restored " << dir << ": height " << tip.height << ", tip "
             << tip.hash.ToDisplayHex() << "\n";
-  return 0;
+  return kExitOk;
+}
+
+// Parses the command line and runs its command; returns the exit code.
+int Main(int argc, char** argv) {
+  CLI::App app;
+  cli::CommandLine line(app, "pbtool", HelpTexts());
+  std::vector<std::string> args;
+  Options opts;
+  // --NAME VALUE of `command`, kept in opts in command-line order.
+  auto value = [&opts](CLI::App* command, const std::string& name,
+                       const std::string& type) {
+    return command
+        ->add_option_function<std::string>("--" + name,
+                                           [&opts, name](const std::string& v) {
+                                             opts.values.emplace_back(name, v);
+                                           })
+        ->type_name(type)
+        ->trigger_on_parse();
+  };
+  // A --NAME that must be given, not empty.
+  auto required = [&value](CLI::App* command, const std::string& name,
+                           const std::string& type) {
+    return value(command, name, type)->required()->check(cli::NonEmpty());
+  };
+
+  using Command = int (*)(const Options&);
+  std::map<const CLI::App*, Command> commands;
+  CLI::App* hash_header = line.AddCommand("hash-header", &args);
+  CLI::App* merkle_root = line.AddCommand("merkle-root", &args);
+  CLI::App* keygen = line.AddCommand("keygen", &args);
+  required(keygen, "out", "FILE");
+  commands[keygen] = Keygen;
+  CLI::App* genesis = line.AddCommand("genesis", &args);
+  required(genesis, "out", "FILE");
+  for (const char* name :
+       {"chain-id", "target-interval-ms", "bits", "pow-limit-bits", "reward",
+        "difficulty-window", "genesis-time", "max-future-block-time-s"}) {
+    value(genesis, name, "VALUE");
+  }
+  value(genesis, "alloc", "ADDRESS=AMOUNT");  // may repeat: kept in order
+  commands[genesis] = Genesis;
+  CLI::App* verify_db = line.AddCommand("verify-db", &args);
+  required(verify_db, "datadir", "DIR");
+  commands[verify_db] = VerifyDb;
+  CLI::App* inspect = line.AddCommand("inspect", &args);
+  required(inspect, "datadir", "DIR");
+  inspect
+      ->add_flag_callback("--json",
+                          [&opts] { opts.values.emplace_back("json", "true"); })
+      ->disable_flag_override();
+  commands[inspect] = Inspect;
+  CLI::App* export_command = line.AddCommand("export", &args);
+  required(export_command, "datadir", "DIR");
+  required(export_command, "out", "FILE.json");
+  commands[export_command] = Export;
+  CLI::App* import = line.AddCommand("import", &args);
+  required(import, "datadir", "NEWDIR");
+  required(import, "in", "FILE.json");
+  commands[import] = Import;
+  CLI::App* backup = line.AddCommand("backup", &args);
+  required(backup, "datadir", "DIR");
+  required(backup, "to", "BACKUPDIR");
+  value(backup, "keep", "N");
+  commands[backup] = Backup;
+  CLI::App* restore = line.AddCommand("restore", &args);
+  required(restore, "from", "BACKUPDIR");
+  required(restore, "datadir", "NEWDIR");
+  commands[restore] = Restore;
+
+  if (std::optional<int> done = line.Parse(argc, argv)) return *done;
+  if (line.command() == nullptr) {
+    std::cout << HelpTexts().at("");
+    return kExitUsage;
+  }
+  if (line.command() == hash_header) return HashHeader(args);
+  if (line.command() == merkle_root) return MerkleRoot(args);
+  if (!line.CheckArgCount(0, 0)) return kExitUsage;
+  return commands.at(line.command())(opts);
 }
 
 }  // namespace
 }  // namespace pbchain
 
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "help" || args[0] == "--help" ||
-      args[0] == "-h") {
-    std::cout << pbchain::kUsage;
-    return args.empty() ? 2 : 0;
-  }
-  std::string command = args[0];
-  args.erase(args.begin());
-  if (command == "hash-header") return pbchain::HashHeader(args);
-  if (command == "merkle-root") return pbchain::MerkleRoot(args);
-  if (command == "keygen") return pbchain::Keygen(args);
-  if (command == "genesis") return pbchain::Genesis(args);
-  if (command == "verify-db") return pbchain::VerifyDb(args);
-  if (command == "inspect") return pbchain::Inspect(args);
-  if (command == "export") return pbchain::Export(args);
-  if (command == "import") return pbchain::Import(args);
-  if (command == "backup") return pbchain::Backup(args);
-  if (command == "restore") return pbchain::Restore(args);
-  std::cerr << "pbtool: unknown command '" << command
-            << "' (try 'pbtool help')\n";
-  return 2;
-}
+int main(int argc, char** argv) { return pbchain::Main(argc, argv); }

@@ -1,0 +1,76 @@
+#include "common/host_port.h"
+
+#include "gtest/gtest.h"
+
+namespace pbchain {
+namespace {
+
+TEST(HostPortTest, ParsesNamesIpv4AndBracketedIpv6) {
+  absl::StatusOr<HostPort> a = ParseHostPort("127.0.0.1:7700");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 7700);
+  EXPECT_FALSE(a->is_ipv6());
+  EXPECT_EQ(a->ToString(), "127.0.0.1:7700");
+
+  absl::StatusOr<HostPort> v6 = ParseHostPort("[::1]:65535");
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 65535);
+  EXPECT_TRUE(v6->is_ipv6());
+  EXPECT_EQ(v6->ToString(), "[::1]:65535");
+
+  absl::StatusOr<HostPort> name = ParseHostPort("node-1.example_x:1");
+  ASSERT_TRUE(name.ok()) << name.status();
+  EXPECT_EQ(name->host, "node-1.example_x");
+  EXPECT_TRUE(ParseHostPort("[fe80::1%eth0]:7700").ok());
+}
+
+TEST(HostPortTest, RefusesMalformedAddressesWithAReason) {
+  for (const char* bad :
+       {"", "127.0.0.1", ":80", "h:", "h:0", "h:65536", "h:-1", "h:8o",
+        "h:123456", "::1:80", "[::1]", "[::1]80", "[::1:80", "h :80", "h/x:80",
+        "dns:///h:80", "h:80\n", "[h]:80", "h:+80"}) {
+    absl::StatusOr<HostPort> parsed = ParseHostPort(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_FALSE(parsed.status().message().empty()) << bad;
+  }
+  EXPECT_FALSE(ParseHostPort(std::string(251, 'a') + ":7700").ok());  // 256
+  EXPECT_TRUE(ParseHostPort(std::string(250, 'a') + ":7700").ok());   // 255
+  // The message says what to write.
+  EXPECT_NE(ParseHostPort("::1:80").status().message().find("[::1]"),
+            std::string::npos);
+}
+
+TEST(HostPortTest, ListenRulesAllowPortZero) {
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:0").ok());
+  HostPortRules listen;
+  listen.allow_port_zero = true;
+  EXPECT_TRUE(ParseHostPort("127.0.0.1:0", listen).ok());
+  EXPECT_TRUE(ParseHostPort("[::]:0", listen).ok());
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:65536", listen).ok());
+}
+
+TEST(HostPortTest, IpFromGrpcPeerText) {
+  EXPECT_EQ(IpFromGrpcPeer("ipv4:1.2.3.4:5678"), "1.2.3.4");
+  EXPECT_EQ(IpFromGrpcPeer("ipv6:[2001:db8::1]:5678"), "2001:db8::1");
+  EXPECT_EQ(IpFromGrpcPeer("ipv6:%5B::1%5D:5678"), "::1");
+  EXPECT_EQ(IpFromGrpcPeer("ipv6:%5b::1%5d:5678"), "::1");
+  EXPECT_EQ(IpFromGrpcPeer("unix:/tmp/s"), "unix:/tmp/s");
+  EXPECT_EQ(IpFromGrpcPeer("inproc"), "inproc");
+}
+
+TEST(HostPortTest, Loopback) {
+  EXPECT_TRUE(IsLoopbackIp("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackIp("127.8.9.10"));
+  EXPECT_TRUE(IsLoopbackIp("::1"));
+  EXPECT_TRUE(IsLoopbackIp("::ffff:127.0.0.1"));
+  EXPECT_FALSE(IsLoopbackIp("10.0.0.1"));
+  EXPECT_FALSE(IsLoopbackIp("::2"));
+  EXPECT_FALSE(IsLoopbackIp("1127.0.0.1"));
+}
+
+}  // namespace
+}  // namespace pbchain

@@ -18,8 +18,10 @@ constexpr int kBrokenAnswerPoints = 20;
 constexpr int kUnsolicitedPoints = 10;
 }  // namespace
 
-BlockSync::BlockSync(Node* node, Hooks hooks)
-    : node_(node), hooks_(std::move(hooks)), thread_([this] { Loop(); }) {}
+BlockSync::BlockSync(Node* node, Hooks hooks, Clock* clock, bool start_thread)
+    : node_(node), hooks_(std::move(hooks)), clock_(clock) {
+  if (start_thread) thread_ = std::thread([this] { Loop(); });
+}
 
 BlockSync::~BlockSync() { Stop(); }
 
@@ -63,7 +65,7 @@ void BlockSync::SendGetHeaders(uint64_t peer) {
   request->set_max_count(kMaxHeadersPerMessage);
   outbox_.emplace_back(peer, std::move(message));
   header_peer_ = peer;
-  header_since_ = absl::Now();
+  header_since_ = clock_->Now();
 }
 
 void BlockSync::AskNextHeaderPeer() {
@@ -167,7 +169,7 @@ void BlockSync::AddHeaders(uint64_t peer,
   if (!extends) {
     DropRun();
     base_height_ = check.height - static_cast<uint32_t>(check.valid);
-    last_log_ = absl::Now();
+    last_log_ = clock_->Now();
     connected_since_log_ = 0;
   }
   for (size_t i = trusted; i < check.valid; ++i) {
@@ -241,17 +243,19 @@ void BlockSync::OnPeerGone(uint64_t peer) {
 }
 
 void BlockSync::ExpireRequests(absl::Time now) {
-  absl::erase_if(
-      in_flight_, [&](const auto& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        if (now - entry.second.since < kSyncRequestTimeout) return false;
-        const uint64_t peer = entry.second.peer;
-        --in_flight_count_[peer];
-        // A peer that does not deliver is not asked again for this run.
-        if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
-          p->second = std::min(p->second, base_height_);
-        }
-        return true;
-      });
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (now - it->second.since < kSyncRequestTimeout) {
+      ++it;
+      continue;
+    }
+    const uint64_t peer = it->second.peer;
+    --in_flight_count_[peer];
+    // A peer that does not deliver is not asked again for this run.
+    if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
+      p->second = std::min(p->second, base_height_);
+    }
+    in_flight_.erase(it++);
+  }
   if (header_peer_ && now - header_since_ >= kSyncRequestTimeout) {
     LOG(INFO) << "sync: peer " << *header_peer_
               << " did not answer for headers";
@@ -402,31 +406,38 @@ void BlockSync::Loop() {
       mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(100));
       if (stopping_) break;
       wake_ = false;
-      const absl::Time now = absl::Now();
-      ExpireRequests(now);
-      DropRunWithoutMoreWork();
-      AssignRequests(now);
     }
-    Flush();
-    bool connected = false;
-    while (ConnectNext()) connected = true;
-    Flush();
+    Step();
+  }
+}
+
+void BlockSync::Step() {
+  {
     absl::MutexLock lock(&mu_);
-    if (connected) wake_ = true;  // room in the window: request more
-    const absl::Time now = absl::Now();
-    if (connected_since_log_ > 0 && now - last_log_ >= kSyncLogInterval) {
-      const double seconds = absl::ToDoubleSeconds(now - last_log_);
-      LOG(INFO) << "sync: height " << base_height_ << " of "
-                << base_height_ + pending_.size() << " ("
-                << static_cast<int>(connected_since_log_ / seconds)
-                << " blocks/s, " << in_flight_.size() << " in flight from "
-                << std::count_if(in_flight_count_.begin(),
-                                 in_flight_count_.end(),
-                                 [](const auto& p) { return p.second > 0; })
-                << " peers)";
-      last_log_ = now;
-      connected_since_log_ = 0;
-    }
+    if (stopping_) return;
+    const absl::Time now = clock_->Now();
+    ExpireRequests(now);
+    DropRunWithoutMoreWork();
+    AssignRequests(now);
+  }
+  Flush();
+  bool connected = false;
+  while (ConnectNext()) connected = true;
+  Flush();
+  absl::MutexLock lock(&mu_);
+  if (connected) wake_ = true;  // room in the window: request more
+  const absl::Time now = clock_->Now();
+  if (connected_since_log_ > 0 && now - last_log_ >= kSyncLogInterval) {
+    const double seconds = absl::ToDoubleSeconds(now - last_log_);
+    LOG(INFO) << "sync: height " << base_height_ << " of "
+              << base_height_ + pending_.size() << " ("
+              << static_cast<int>(connected_since_log_ / seconds)
+              << " blocks/s, " << in_flight_.size() << " in flight from "
+              << std::count_if(in_flight_count_.begin(), in_flight_count_.end(),
+                               [](const auto& p) { return p.second > 0; })
+              << " peers)";
+    last_log_ = now;
+    connected_since_log_ = 0;
   }
 }
 

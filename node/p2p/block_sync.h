@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "chain/block.h"
 #include "node/core/node.h"
+#include "node/p2p/clock.h"
 #include "pbchain/v1/gossip.pb.h"
 
 namespace pbchain {
@@ -62,9 +63,21 @@ class BlockSync {
         misbehaving;
   };
 
-  BlockSync(Node* node, Hooks hooks);
+  // Starts the sync thread (unless `start_thread` is false: the owner then
+  // calls Step). Request timeouts and progress logs follow `clock` (which
+  // must outlive it); the thread wakes at least every 100 ms of real time
+  // to look at it.
+  BlockSync(Node* node, Hooks hooks, Clock* clock = Clock::Real(),
+            bool start_thread = true);
   ~BlockSync();  // Stop()
+  // Ends and joins the sync thread; Step does nothing afterwards.
   void Stop();
+  // One round of the sync thread's work at the clock's time: expires
+  // requests (a header request goes to the next peer), drops a run that no
+  // longer beats our chain, asks peers for bodies, and connects the bodies
+  // that are next in line (on the calling thread). Any thread; for owners
+  // without the sync thread (tests).
+  void Step() ABSL_LOCKS_EXCLUDED(mu_);
 
   // `peer` claims a chain we lack (its hello has more work, or it announced
   // a block whose parent we do not know): ask it for headers, now or when
@@ -114,6 +127,7 @@ class BlockSync {
 
   Node* const node_;
   const Hooks hooks_;
+  Clock* const clock_;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

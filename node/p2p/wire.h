@@ -4,12 +4,15 @@
 #define PBCHAIN_NODE_P2P_WIRE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "chain/bytes.h"
+#include "google/protobuf/repeated_ptr_field.h"
 #include "pbchain/v1/types.pb.h"
 
 namespace pbchain {
@@ -31,6 +34,19 @@ inline absl::StatusOr<Hash256> ParseHash(const std::string& bytes,
         absl::StrCat(field, ": want 32 bytes, got ", bytes.size()));
   }
   return *Hash256::FromBytes(AsBytes(bytes));
+}
+
+// The hashes of a repeated bytes field; nullopt if one is not 32 bytes.
+inline std::optional<std::vector<Hash256>> ParseHashes(
+    const google::protobuf::RepeatedPtrField<std::string>& field) {
+  std::vector<Hash256> out;
+  out.reserve(field.size());
+  for (const std::string& bytes : field) {
+    absl::StatusOr<Hash256> h = ParseHash(bytes, "hash");
+    if (!h.ok()) return std::nullopt;
+    out.push_back(*h);
+  }
+  return out;
 }
 
 // The --role flag's text ("head", "seed", anything else: full).

@@ -1,0 +1,415 @@
+#include "node/p2p/relay.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "chain/pow.h"
+#include "glog/logging.h"
+#include "node/p2p/wire.h"
+#include "proto/convert.h"
+
+namespace pbchain {
+
+using Envelope = v1::GossipEnvelope;
+
+void RecentHashes::insert(const Hash256& h) {
+  if (!set_.insert(h).second) return;
+  order_.push_back(h);
+  if (order_.size() > capacity_) {
+    set_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+Relay::Relay(Node* node, PeerSet* peers, BlockSync* sync, Clock* clock)
+    : node_(node), peers_(peers), sync_(sync), clock_(clock) {}
+
+void Relay::AddPeer(uint64_t peer_id) {
+  absl::MutexLock lock(&mu_);
+  state_.try_emplace(peer_id);
+}
+
+void Relay::RemovePeer(uint64_t peer_id) {
+  absl::MutexLock lock(&mu_);
+  state_.erase(peer_id);
+  std::erase_if(tx_requests_, [&](const auto& request) {
+    return request.second.first == peer_id;
+  });
+}
+
+void Relay::MarkKnown(uint64_t peer_id, const Hash256& hash) {
+  absl::MutexLock lock(&mu_);
+  if (PeerState* state = StateLocked(peer_id)) state->known.insert(hash);
+}
+
+Relay::PeerState* Relay::StateLocked(uint64_t peer_id) {
+  auto it = state_.find(peer_id);
+  return it == state_.end() ? nullptr : &it->second;
+}
+
+// ---------------------------------------------------------------------------
+// Announcements and requests
+
+void Relay::HandleInventory(const PeerPtr& peer, const v1::Inventory& inv) {
+  if (inv.block_hashes_size() + inv.txids_size() > kMaxInventoryHashes) {
+    peers_->Misbehaving(peer, kOversizedListPoints,
+                        absl::StrCat("Inventory of ",
+                                     inv.block_hashes_size() + inv.txids_size(),
+                                     " hashes, limit ", kMaxInventoryHashes));
+    return;
+  }
+  std::optional<std::vector<Hash256>> blocks = ParseHashes(inv.block_hashes());
+  std::optional<std::vector<Hash256>> txids = ParseHashes(inv.txids());
+  if (!blocks || !txids) {
+    peers_->Misbehaving(peer, kMalformedPoints, "Inventory hash not 32 bytes");
+    return;
+  }
+  const ChainState& chain = node_->chain();
+  const bool syncing = sync_->syncing();
+  Envelope request;
+  bool unknown_block = false;
+  uint32_t best_known_height = 0;
+  for (const Hash256& h : *blocks) {
+    if (std::optional<BlockIndexEntry> e = chain.GetIndexEntry(h)) {
+      best_known_height = std::max(best_known_height, e->height);
+      continue;
+    }
+    unknown_block = true;
+    const absl::Time now = clock_->Now();
+    absl::MutexLock lock(&mu_);
+    PeerState* state = StateLocked(peer->id);
+    if (state == nullptr) return;
+    state->known.insert(h);
+    // While downloading a chain, new blocks wait for the sync to reach
+    // them; a block asked of another peer a moment ago is not asked twice.
+    auto asked = block_requests_.find(h);
+    const bool pending = asked != block_requests_.end() &&
+                         now - asked->second < kBlockRequestTimeout;
+    if (!recent_rejects_.contains(h) && !syncing && !pending &&
+        block_requests_.size() < kMaxBlockRequests &&
+        request.get_data().block_hashes_size() < kMaxGetDataBlocks) {
+      block_requests_[h] = now;
+      state->asked_blocks.insert(h);
+      request.mutable_get_data()->add_block_hashes(HashBytes(h));
+    }
+  }
+  if (best_known_height > 0) sync_->OnPeerHeight(peer->id, best_known_height);
+  if (unknown_block) {
+    sync_->OnPeerHeight(peer->id, chain.Tip().height + 1);
+    if (syncing) sync_->RequestHeaders(peer->id);
+  }
+  std::vector<Hash256> new_txids;
+  for (const Hash256& txid : *txids) {
+    if (!node_->mempool().Contains(txid)) new_txids.push_back(txid);
+  }
+  {
+    const absl::Time now = clock_->Now();
+    absl::MutexLock lock(&mu_);
+    PeerState* state = StateLocked(peer->id);
+    if (state == nullptr) return;
+    for (const Hash256& txid : *txids) state->known.insert(txid);
+    for (const Hash256& txid : new_txids) {
+      // Each peer may hold at most kMaxTxRequestsPerPeer of our requests,
+      // so no one peer can crowd out the others.
+      if (recent_rejects_.contains(txid) || tx_requests_.contains(txid) ||
+          tx_requests_.size() >= kMaxTxRequests ||
+          state->tx_requested >= kMaxTxRequestsPerPeer) {
+        continue;
+      }
+      tx_requests_[txid] = {peer->id, now};
+      ++state->tx_requested;
+      request.mutable_get_data()->add_txids(HashBytes(txid));
+    }
+  }
+  if (request.has_get_data()) peer->link->Send(std::move(request));
+}
+
+void Relay::HandleGetData(const PeerPtr& peer, const v1::GetData& request) {
+  if (request.block_hashes_size() > kMaxGetDataBlocks ||
+      request.block_hashes_size() + request.txids_size() >
+          kMaxInventoryHashes) {
+    peers_->Misbehaving(peer, kOversizedListPoints, "GetData over its caps");
+    return;
+  }
+  std::optional<std::vector<Hash256>> blocks =
+      ParseHashes(request.block_hashes());
+  std::optional<std::vector<Hash256>> txids = ParseHashes(request.txids());
+  if (!blocks || !txids) {
+    peers_->Misbehaving(peer, kMalformedPoints, "GetData hash not 32 bytes");
+    return;
+  }
+  Envelope missing;
+  for (const Hash256& h : *blocks) {
+    absl::StatusOr<Block> block = node_->chain().GetBlock(h);
+    if (!block.ok()) {
+      missing.mutable_not_found()->add_block_hashes(HashBytes(h));
+      continue;
+    }
+    Envelope reply;
+    *reply.mutable_block()->mutable_block() = BlockToProto(*block);
+    {
+      absl::MutexLock lock(&mu_);
+      if (PeerState* state = StateLocked(peer->id)) state->known.insert(h);
+    }
+    // Back-pressure: a peer asking for many blocks waits for its own queue.
+    if (!peer->link->SendWaiting(std::move(reply))) return;
+  }
+  for (const Hash256& txid : *txids) {
+    std::optional<Transaction> tx = node_->mempool().Get(txid);
+    if (!tx) {
+      missing.mutable_not_found()->add_txids(HashBytes(txid));
+      continue;
+    }
+    Envelope reply;
+    *reply.mutable_transaction()->mutable_transaction() =
+        TransactionToProto(*tx);
+    if (!peer->link->SendWaiting(std::move(reply))) return;
+  }
+  if (missing.has_not_found()) peer->link->Send(std::move(missing));
+}
+
+void Relay::HandleNotFound(const PeerPtr& peer, const v1::NotFound& message) {
+  if (message.block_hashes_size() + message.txids_size() >
+      kMaxInventoryHashes) {
+    peers_->Misbehaving(peer, kOversizedListPoints,
+                        "NotFound over 1000 hashes");
+    return;
+  }
+  std::optional<std::vector<Hash256>> blocks =
+      ParseHashes(message.block_hashes());
+  std::optional<std::vector<Hash256>> txids = ParseHashes(message.txids());
+  if (!blocks || !txids) {
+    peers_->Misbehaving(peer, kMalformedPoints, "NotFound hash not 32 bytes");
+    return;
+  }
+  sync_->OnNotFound(peer->id, *blocks);
+  absl::MutexLock lock(&mu_);
+  for (const Hash256& h : *blocks) block_requests_.erase(h);
+  for (const Hash256& txid : *txids) {
+    auto it = tx_requests_.find(txid);
+    if (it != tx_requests_.end() && it->second.first == peer->id) {
+      ForgetTxRequest(txid);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Bodies
+
+void Relay::HandleBlock(const PeerPtr& peer, const v1::BlockMsg& message) {
+  absl::StatusOr<Block> block = BlockFromProto(message.block());
+  if (!block.ok()) {
+    peers_->Misbehaving(
+        peer, kMalformedPoints,
+        absl::StrCat("undecodable block: ", block.status().message()));
+    return;
+  }
+  const Hash256 hash = block->Hash();
+  if (sync_->OnBlock(peer->id, hash, *block)) {  // sync connects it
+    MarkKnown(peer->id, hash);
+    return;
+  }
+  bool asked = false;
+  {
+    absl::MutexLock lock(&mu_);
+    block_requests_.erase(hash);
+    if (PeerState* state = StateLocked(peer->id)) {
+      state->known.insert(hash);
+      asked = state->asked_blocks.contains(hash);
+      state->asked_blocks.erase(hash);
+    }
+  }
+  // A block pushed without being asked for draws from the flood bucket.
+  if (!asked && !peers_->ChargeFlood(*peer)) {
+    peers_->Misbehaving(peer, 1, "flood of unrequested blocks");
+  }
+  // A relayed block whose chain has less work than our tip is dropped
+  // unprocessed: side branches enter only by sync, with more work, so a
+  // peer cannot fill the store with cheap stale forks.
+  const ChainState& chain = node_->chain();
+  if (std::optional<BlockIndexEntry> parent =
+          chain.GetIndexEntry(block->header.prev_hash)) {
+    const UInt256 work = parent->chain_work +
+                         BlockWork(DecodeCompact(block->header.bits).target);
+    if (work < chain.Tip().chain_work) {
+      VLOG(1) << "block " << hash.ToDisplayHex() << " from peer " << peer->id
+              << " has less work than our tip; dropped";
+      return;
+    }
+  }
+  absl::StatusOr<AcceptResult> result = node_->SubmitBlock(*block);
+  if (!result.ok()) {
+    LOG(ERROR) << "cannot store block " << hash.ToDisplayHex() << ": "
+               << result.status();
+    return;
+  }
+  switch (result->status) {
+    case AcceptStatus::kActive:
+    case AcceptStatus::kSideBranch:
+      if (std::optional<BlockIndexEntry> e =
+              node_->chain().GetIndexEntry(hash)) {
+        sync_->OnPeerHeight(peer->id, e->height);
+        LOG(INFO) << "block " << e->height << " " << hash.ToDisplayHex()
+                  << " from peer " << peer->id
+                  << (result->status == AcceptStatus::kActive
+                          ? " is the new tip"
+                          : " is on a side branch");
+      }
+      return;
+    case AcceptStatus::kAlreadyKnown:
+      return;
+    case AcceptStatus::kInvalid:
+      break;
+  }
+  const RejectReason reason = result->validation.reason();
+  if (reason == RejectReason::kHeaderUnknownParent) {
+    // We lack its ancestors: fetch the peer's chain headers first.
+    sync_->RequestHeaders(peer->id);
+    return;
+  }
+  if (reason == RejectReason::kHeaderTimeTooNew) {
+    LOG(INFO) << "block " << hash.ToDisplayHex() << " from peer " << peer->id
+              << " is from the future; ignored for now";
+    return;  // may become valid: not the sender's fault
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    recent_rejects_.insert(hash);
+  }
+  Envelope reject;
+  reject.mutable_reject()->set_code(v1::REJECT_CODE_INVALID);
+  reject.mutable_reject()->set_message(
+      result->validation.message().substr(0, 256));
+  reject.mutable_reject()->set_hash(HashBytes(hash));
+  peer->link->Send(std::move(reject));
+  peers_->Misbehaving(peer, kInvalidBlockPoints,
+                      absl::StrCat("invalid block ", hash.ToDisplayHex(), ": ",
+                                   result->validation.message()));
+}
+
+void Relay::HandleTransaction(const PeerPtr& peer,
+                              const v1::TransactionMsg& message) {
+  absl::StatusOr<Transaction> tx = TransactionFromProto(message.transaction());
+  if (!tx.ok() || tx->IsCoinbase()) {
+    peers_->Misbehaving(peer, kMalformedPoints,
+                        tx.ok() ? "a coinbase outside a block"
+                                : absl::StrCat("undecodable transaction: ",
+                                               tx.status().message()));
+    return;
+  }
+  const Hash256 txid = tx->Id();
+  {
+    absl::MutexLock lock(&mu_);
+    if (PeerState* state = StateLocked(peer->id)) state->known.insert(txid);
+    ForgetTxRequest(txid);
+  }
+  absl::StatusOr<Hash256> added = node_->SubmitTransaction(*tx);
+  if (added.ok() || !absl::IsInvalidArgument(added.status())) return;
+  // Context-free failure (bad signature, wrong chain...): never valid.
+  {
+    absl::MutexLock lock(&mu_);
+    recent_rejects_.insert(txid);
+  }
+  peers_->Misbehaving(
+      peer, kInvalidTransactionPoints,
+      absl::StrCat("invalid transaction: ", added.status().message()));
+}
+
+void Relay::ForgetTxRequest(const Hash256& txid) {
+  auto it = tx_requests_.find(txid);
+  if (it == tx_requests_.end()) return;
+  if (PeerState* state = StateLocked(it->second.first)) --state->tx_requested;
+  tx_requests_.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Announcements of our own
+
+void Relay::AnnounceBlock(const Hash256& hash, uint32_t height) {
+  const std::vector<PeerPtr> connected = peers_->Connected();
+  std::vector<PeerPtr> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    last_announced_ = hash;
+    for (const PeerPtr& peer : connected) {
+      PeerState* state = StateLocked(peer->id);
+      if (state == nullptr || state->known.contains(hash)) continue;
+      state->known.insert(hash);
+      targets.push_back(peer);
+    }
+  }
+  for (const PeerPtr& peer : targets) {
+    Envelope inv;
+    inv.mutable_inventory()->add_block_hashes(HashBytes(hash));
+    peer->link->Send(std::move(inv));
+  }
+  VLOG(1) << "announced block " << height << " to " << targets.size()
+          << " peers";
+}
+
+void Relay::AnnounceTransaction(const Hash256& txid) {
+  const std::vector<PeerPtr> connected = peers_->Connected();
+  std::vector<std::pair<PeerPtr, Envelope>> full;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const PeerPtr& peer : connected) {
+      PeerState* state = StateLocked(peer->id);
+      if (state == nullptr || state->known.contains(txid)) continue;
+      state->known.insert(txid);
+      state->tx_announce.push_back(txid);
+      if (state->tx_announce.size() >=
+          static_cast<size_t>(kMaxInventoryHashes)) {
+        full.emplace_back(peer, TakeTxAnnouncements(*state));
+      }
+    }
+  }
+  for (auto& [peer, inv] : full) peer->link->Send(std::move(inv));
+}
+
+Envelope Relay::TakeTxAnnouncements(PeerState& state) {
+  Envelope inv;
+  for (const Hash256& txid : state.tx_announce) {
+    inv.mutable_inventory()->add_txids(HashBytes(txid));
+  }
+  state.tx_announce.clear();
+  return inv;
+}
+
+void Relay::Maintain(absl::Time now) {
+  const std::vector<PeerPtr> connected = peers_->Connected();
+  std::vector<std::pair<PeerPtr, Envelope>> sends;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const PeerPtr& peer : connected) {
+      PeerState* state = StateLocked(peer->id);
+      if (state != nullptr && !state->tx_announce.empty()) {
+        sends.emplace_back(peer, TakeTxAnnouncements(*state));
+      }
+    }
+    std::vector<Hash256> expired;
+    for (const auto& [txid, request] : tx_requests_) {
+      if (now - request.second > kTxRequestTimeout) expired.push_back(txid);
+    }
+    for (const Hash256& txid : expired) ForgetTxRequest(txid);
+    std::erase_if(block_requests_, [now](const auto& request) {
+      return now - request.second > kBlockRequestTimeout;
+    });
+  }
+  for (auto& [peer, message] : sends) peer->link->Send(std::move(message));
+  // A tip not announced yet (blocks are not relayed during a download):
+  // announce it once the download is over.
+  if (!sync_->syncing()) {
+    const TipInfo tip = node_->chain().Tip();
+    bool announced;
+    {
+      absl::MutexLock lock(&mu_);
+      announced = last_announced_ == tip.hash;
+    }
+    if (!announced) AnnounceBlock(tip.hash, tip.height);
+  }
+}
+
+}  // namespace pbchain

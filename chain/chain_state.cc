@@ -81,9 +81,8 @@ absl::StatusOr<ValidationResult> ApplyRecord(ChainState::View& view,
                                              const RecordLocation& where) {
   if (!tx.record) return ValidationResult::Valid();
   std::string key = RecordIndexKey(tx.record->ns, tx.record->key, txid);
-  absl::StatusOr<bool> exists = view.RecordExists(key);
-  if (!exists.ok()) return exists.status();
-  if (*exists) {
+  PBCHAIN_ASSIGN_OR_RETURN(bool exists, view.RecordExists(key));
+  if (exists) {
     return ValidationResult::Invalid(
         R::kTxDuplicateRecord,
         absl::StrCat("record '", tx.record->ns, "' key '",
@@ -113,17 +112,16 @@ static absl::StatusOr<ValidationResult> ApplyTransfer(
         R::kTxInsufficientFunds,
         absl::StrCat("balance ", sender.balance, " < amount + fee ", cost));
   }
-  absl::StatusOr<AccountState> recipient = view.Get(tx.recipient);
-  if (!recipient.ok()) return recipient.status();
-  if (from != tx.recipient && recipient->balance > UINT64_MAX - tx.amount) {
+  PBCHAIN_ASSIGN_OR_RETURN(AccountState recipient, view.Get(tx.recipient));
+  if (from != tx.recipient && recipient.balance > UINT64_MAX - tx.amount) {
     return ValidationResult::Invalid(R::kTxRecipientOverflow,
                                      "recipient balance overflows");
   }
   if (tx.record && tx.record->key) {
-    absl::StatusOr<bool> exists =
-        view.RecordExists(RecordIndexKey(tx.record->ns, tx.record->key, txid));
-    if (!exists.ok()) return exists.status();
-    if (*exists) {
+    PBCHAIN_ASSIGN_OR_RETURN(
+        bool exists,
+        view.RecordExists(RecordIndexKey(tx.record->ns, tx.record->key, txid)));
+    if (exists) {
       return ValidationResult::Invalid(
           R::kTxDuplicateRecord,
           absl::StrCat("record '", tx.record->ns, "' key '", *tx.record->key,
@@ -492,30 +490,29 @@ absl::StatusOr<Block> ChainState::DisconnectTip() {
   if (tip->entry.height == 0)
     return absl::InternalError("cannot disconnect genesis");
   const Hash256& hash = tip->entry.hash;
-  absl::StatusOr<std::optional<Block>> block = store_->GetBlock(hash);
-  if (!block.ok()) return block.status();
-  absl::StatusOr<std::optional<BlockUndo>> undo = store_->GetUndo(hash);
-  if (!undo.ok()) return undo.status();
-  if (!block->has_value() || !undo->has_value()) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block, store_->GetBlock(hash));
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<BlockUndo> undo,
+                           store_->GetUndo(hash));
+  if (!block.has_value() || !undo.has_value()) {
     return absl::DataLossError(
         absl::StrCat("body or undo data of active block ", hash.ToDisplayHex(),
                      " is missing"));
   }
   StateDelta delta;
-  for (const auto& [addr, before] : (*undo)->prev_accounts)
+  for (const auto& [addr, before] : undo->prev_accounts)
     delta.accounts.emplace_back(addr, before);
-  for (const std::string& key : (*undo)->created_records)
+  for (const std::string& key : undo->created_records)
     delta.records.emplace_back(key, std::nullopt);
   std::vector<Hash256> txids;
-  txids.reserve((*block)->txs.size());
-  delta.txs.reserve((*block)->txs.size());
-  for (const Transaction& tx : (*block)->txs) {
+  txids.reserve(block->txs.size());
+  delta.txs.reserve(block->txs.size());
+  for (const Transaction& tx : block->txs) {
     txids.push_back(tx.Id());
     delta.txs.emplace_back(txids.back(), std::nullopt);
   }
   // The block's own entries: the same keys its connect wrote.
   delta.address_index_erase =
-      AddressIndexEntriesOf(**block, tip->entry.height, txids);
+      AddressIndexEntriesOf(*block, tip->entry.height, txids);
   delta.erase_undo = hash;
   delta.main_chain.emplace_back(tip->entry.height, std::nullopt);
   delta.new_tip = tip->parent->entry.hash;
@@ -524,7 +521,7 @@ absl::StatusOr<Block> ChainState::DisconnectTip() {
                      absl::StrCat("disconnecting block ", hash.ToDisplayHex()));
   }
   active_.pop_back();
-  return **std::move(block);
+  return *std::move(block);
 }
 
 absl::Status ChainState::MoveTo(Node* target, std::vector<Block>& disconnected,
@@ -539,21 +536,20 @@ absl::Status ChainState::MoveTo(Node* target, std::vector<Block>& disconnected,
   for (Node* n = target; n != fork; n = n->parent) path.push_back(n);
   std::reverse(path.begin(), path.end());
   for (Node* n : path) {
-    absl::StatusOr<std::optional<Block>> block =
-        store_->GetBlock(n->entry.hash);
-    if (!block.ok()) return block.status();
-    if (!block->has_value()) {
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block,
+                             store_->GetBlock(n->entry.hash));
+    if (!block.has_value()) {
       return absl::DataLossError(absl::StrCat(
           "body of block ", n->entry.hash.ToDisplayHex(), " is missing"));
     }
-    absl::StatusOr<ValidationResult> v = ConnectBlock(n, **block);
+    absl::StatusOr<ValidationResult> v = ConnectBlock(n, *block);
     if (!v.ok()) return v.status();
     if (!v->ok()) {
       *failed = n;
       *failure = *v;
       return absl::OkStatus();
     }
-    connected.push_back(**std::move(block));
+    connected.push_back(*std::move(block));
   }
   return absl::OkStatus();
 }
@@ -798,13 +794,12 @@ size_t ChainState::IndexSize() const {
 }
 
 absl::StatusOr<Block> ChainState::GetBlock(const Hash256& hash) const {
-  absl::StatusOr<std::optional<Block>> block = store_->GetBlock(hash);
-  if (!block.ok()) return block.status();
-  if (!block->has_value()) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block, store_->GetBlock(hash));
+  if (!block.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("block ", hash.ToDisplayHex(), " is unknown"));
   }
-  return **std::move(block);
+  return *std::move(block);
 }
 
 absl::StatusOr<AccountState> ChainState::GetAccount(
@@ -817,11 +812,11 @@ absl::StatusOr<AccountState> ChainState::GetAccount(
 
 absl::StatusOr<std::optional<RecordEntry>> ChainState::ReadRecord(
     const std::string& index_key, const RecordLocation& loc) const {
-  absl::StatusOr<std::optional<Block>> block = store_->GetBlock(loc.block_hash);
-  if (!block.ok()) return block.status();
-  if (!block->has_value())
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block,
+                           store_->GetBlock(loc.block_hash));
+  if (!block.has_value())
     return absl::DataLossError("block of a record is missing");
-  for (const Transaction& tx : (*block)->txs) {
+  for (const Transaction& tx : block->txs) {
     if (tx.record && tx.Id() == loc.txid) {
       return RecordEntry{index_key, loc, *tx.record};
     }
@@ -869,15 +864,14 @@ ChainState::GetTransaction(const Hash256& txid) const {
         where.block_hash.ToDisplayHex(), " at height ", where.height,
         ", which is not that active block"));
   }
-  absl::StatusOr<std::optional<Block>> block =
-      store_->GetBlock(where.block_hash);
-  if (!block.ok()) return block.status();
-  if (!block->has_value()) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block,
+                           store_->GetBlock(where.block_hash));
+  if (!block.has_value()) {
     return absl::DataLossError(absl::StrCat("body of active block ",
                                             where.block_hash.ToDisplayHex(),
                                             " is missing"));
   }
-  std::vector<Transaction>& txs = (*block)->txs;
+  std::vector<Transaction>& txs = block->txs;
   if (where.index >= txs.size() || txs[where.index].Id() != txid) {
     return absl::DataLossError(absl::StrCat(
         "transaction index: ", txid.ToDisplayHex(), " is not transaction ",
@@ -914,15 +908,14 @@ absl::StatusOr<AddressHistoryPage> ChainState::GetAddressHistory(
     }
     const Node* node = active_[height];
     if (node != block_node) {
-      absl::StatusOr<std::optional<Block>> body =
-          store_->GetBlock(node->entry.hash);
-      if (!body.ok()) return body.status();
-      if (!body->has_value()) {
+      PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> body,
+                               store_->GetBlock(node->entry.hash));
+      if (!body.has_value()) {
         return absl::DataLossError(absl::StrCat("body of active block ",
                                                 node->entry.hash.ToDisplayHex(),
                                                 " is missing"));
       }
-      block = **std::move(body);
+      block = *std::move(body);
       block_node = node;
     }
     const uint32_t index = e.position.index;

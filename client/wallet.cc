@@ -71,21 +71,19 @@ absl::StatusOr<Wallet> WalletFromJson(std::string_view json) {
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("wallet: not a JSON object");
   }
-  absl::StatusOr<std::string> seed = HexField(j, "seed", 32, true);
-  if (!seed.ok()) return seed.status();
-  absl::StatusOr<PrivateKey> key = PrivateKey::FromSeed(AsBytes(*seed));
-  if (!key.ok()) return key.status();
+  PBCHAIN_ASSIGN_OR_RETURN(std::string seed, HexField(j, "seed", 32, true));
+  PBCHAIN_ASSIGN_OR_RETURN(PrivateKey key, PrivateKey::FromSeed(AsBytes(seed)));
   PBCHAIN_ASSIGN_OR_RETURN(std::string pub,
                            HexField(j, "public_key", 32, false));
   if (!pub.empty() &&
-      !std::equal(pub.begin(), pub.end(), key->public_key().begin(),
-                  key->public_key().end(), [](char a, uint8_t b) {
+      !std::equal(pub.begin(), pub.end(), key.public_key().begin(),
+                  key.public_key().end(), [](char a, uint8_t b) {
                     return static_cast<uint8_t>(a) == b;
                   })) {
     return absl::InvalidArgumentError(
         "wallet: public_key does not match the seed (corrupt wallet file?)");
   }
-  const Address address = AddressFromPublicKey(key->public_key());
+  const Address address = AddressFromPublicKey(key.public_key());
   if (j.contains("address")) {
     if (!j["address"].is_string()) {
       return absl::InvalidArgumentError(
@@ -104,7 +102,7 @@ absl::StatusOr<Wallet> WalletFromJson(std::string_view json) {
                        address.ToText(), ")"));
     }
   }
-  return Wallet{std::move(*key), address, ""};
+  return Wallet{std::move(key), address, ""};
 }
 
 std::string WalletToJson(const PrivateKey& key) {

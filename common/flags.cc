@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/exit_codes.h"
+#include "common/status_macros.h"
 #include "common/version.h"
 
 namespace pbchain {
@@ -133,9 +134,7 @@ absl::Status Expand(const std::vector<std::string>& args, size_t first,
     }
     for (absl::string_view file : absl::StrSplit(files, ',')) {
       if (file.empty()) continue;
-      if (absl::Status s = ExpandFile(std::string(file), depth, out); !s.ok()) {
-        return s;
-      }
+      PBCHAIN_RETURN_IF_ERROR(ExpandFile(std::string(file), depth, out));
     }
   }
   return absl::OkStatus();
@@ -198,7 +197,7 @@ absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     const std::set<std::string>& repeatable) {
   if (args.empty()) return args;
   std::vector<std::string> expanded = {args[0]};
-  if (absl::Status s = Expand(args, 1, 0, &expanded); !s.ok()) return s;
+  PBCHAIN_RETURN_IF_ERROR(Expand(args, 1, 0, &expanded));
 
   std::vector<std::string> normalized = {expanded[0]};
   std::vector<std::string> rest;  // "--" and what follows it

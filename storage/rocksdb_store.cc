@@ -333,15 +333,14 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     store->handles_[columns[i]] = opened[i];
   }
 
-  absl::StatusOr<std::optional<std::string>> schema =
-      store->Get(Column::kMeta, kKeySchema);
-  if (!schema.ok()) return schema.status();
-  if (!schema->has_value()) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<std::string> schema,
+                           store->Get(Column::kMeta, kKeySchema));
+  if (!schema.has_value()) {
     return absl::DataLossError(
         absl::StrCat("datadir ", datadir,
                      " has no schema version: not a pbchain store or damaged"));
   }
-  absl::StatusOr<uint32_t> version = DecodeSchema(**schema);
+  absl::StatusOr<uint32_t> version = DecodeSchema(*schema);
   if (!version.ok()) {
     return absl::DataLossError(
         absl::StrCat("datadir ", datadir, ": corrupt schema version"));
@@ -420,14 +419,13 @@ absl::Status RocksChainStore::UpgradeFromSchema1() {
           "the height index has a gap or a bad key after height ", blocks));
     }
     PBCHAIN_ASSIGN_OR_RETURN(Hash256 hash, DecodeHash(Span(it->value())));
-    absl::StatusOr<std::optional<Block>> block = GetBlock(hash);
-    if (!block.ok()) return block.status();
-    if (!block->has_value()) {
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block, GetBlock(hash));
+    if (!block.has_value()) {
       return absl::DataLossError(absl::StrCat("body of main-chain block ",
                                               height, " (", hash.ToDisplayHex(),
                                               ") is missing"));
     }
-    for (const AddressIndexEntry& e : AddressIndexEntriesOf(**block, height)) {
+    for (const AddressIndexEntry& e : AddressIndexEntriesOf(*block, height)) {
       batch.Put(cf(Column::kAddrIndex), AddressIndexKey(e.address, e.position),
                 HashKey(e.txid));
       ++entries;

@@ -98,10 +98,9 @@ absl::StatusOr<VerifyReport> VerifyStore(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   VerifyReport report;
   PBCHAIN_ASSIGN_OR_RETURN(ChainParams params, LoadStoredParams(store));
-  absl::StatusOr<std::optional<Hash256>> tip = store.GetTip();
-  if (!tip.ok()) return tip.status();
-  if (!tip->has_value()) return absl::DataLossError("the store has no tip");
-  report.tip = **tip;
+  PBCHAIN_ASSIGN_OR_RETURN(std::optional<Hash256> tip, store.GetTip());
+  if (!tip.has_value()) return absl::DataLossError("the store has no tip");
+  report.tip = *tip;
 
   // The stored index, and the active chain it implies (tip back to genesis).
   absl::flat_hash_map<Hash256, BlockIndexEntry> index;
@@ -153,27 +152,26 @@ absl::StatusOr<VerifyReport> VerifyStore(
   MemoryChainStore replay_store;
   ChainStateOptions options;
   options.clock = [] { return int64_t{1} << 40; };
-  absl::StatusOr<std::unique_ptr<ChainState>> replay =
-      ChainState::Create(params, &replay_store, options);
-  if (!replay.ok()) return replay.status();
+  PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<ChainState> replay,
+                           ChainState::Create(params, &replay_store, options));
   if (progress) progress(0, report.height);
   const Block genesis_block = MakeGenesisBlock(params);
   if (s = CheckTxIndex(store, genesis_block, genesis, 0, report); !s.ok())
     return s;
   for (uint32_t h = 1; h <= report.height; ++h) {
-    absl::StatusOr<std::optional<Block>> block = store.GetBlock(chain[h]);
-    if (!block.ok()) return block.status();
-    if (!block->has_value()) {
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block,
+                             store.GetBlock(chain[h]));
+    if (!block.has_value()) {
       Mismatch(report, absl::StrCat("body of block ", h, " (",
                                     chain[h].ToDisplayHex(), ") is missing"));
       return report;
     }
-    if ((*block)->Hash() != chain[h]) {
+    if (block->Hash() != chain[h]) {
       Mismatch(report, absl::StrCat("stored body at height ", h,
                                     " hashes differently"));
       return report;
     }
-    PBCHAIN_ASSIGN_OR_RETURN(AcceptResult r, (*replay)->AcceptBlock(**block));
+    PBCHAIN_ASSIGN_OR_RETURN(AcceptResult r, replay->AcceptBlock(*block));
     if (r.status != AcceptStatus::kActive) {
       Mismatch(report,
                absl::StrCat("block ", h, " does not connect on replay: ",
@@ -181,11 +179,9 @@ absl::StatusOr<VerifyReport> VerifyStore(
       return report;
     }
     report.blocks_replayed++;
-    report.transactions += (*block)->txs.size();
-    if (s = CheckTxIndex(store, **block, chain[h], h, report); !s.ok())
-      return s;
-    std::optional<BlockIndexEntry> expected =
-        (*replay)->GetIndexEntry(chain[h]);
+    report.transactions += block->txs.size();
+    if (s = CheckTxIndex(store, *block, chain[h], h, report); !s.ok()) return s;
+    std::optional<BlockIndexEntry> expected = replay->GetIndexEntry(chain[h]);
     const BlockIndexEntry& stored = index[chain[h]];
     if (!expected || expected->chain_work != stored.chain_work ||
         expected->tx_count != stored.tx_count ||
@@ -277,10 +273,9 @@ absl::StatusOr<VerifyReport> VerifyStore(
   for (const auto& [hash, entry] : index) {
     if (!(entry.status & kBlockHaveData)) continue;
     if (entry.height <= report.height && chain[entry.height] == hash) continue;
-    absl::StatusOr<std::optional<Block>> block = store.GetBlock(hash);
-    if (!block.ok()) return block.status();
-    if (!block->has_value()) continue;  // a missing side body is not state
-    for (const Transaction& tx : (*block)->txs) {
+    PBCHAIN_ASSIGN_OR_RETURN(std::optional<Block> block, store.GetBlock(hash));
+    if (!block.has_value()) continue;  // a missing side body is not state
+    for (const Transaction& tx : block->txs) {
       const Hash256 txid = tx.Id();
       PBCHAIN_ASSIGN_OR_RETURN(std::optional<TxLocation> loc,
                                store.GetTxLocation(txid));

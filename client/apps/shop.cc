@@ -130,13 +130,12 @@ uint64_t AffordableQuantity(const CatalogueItem& item, uint64_t available,
 absl::Status CheckAffordable(const CatalogueItem& item, uint64_t qty,
                              uint64_t fee, uint64_t available,
                              uint64_t pending) {
-  absl::StatusOr<uint64_t> cost = OrderCost(item, qty);
-  if (!cost.ok()) return cost.status();
-  const bool fee_overflows = *cost > std::numeric_limits<uint64_t>::max() - fee;
-  if (!fee_overflows && *cost + fee <= available) return absl::OkStatus();
-  std::string message = absl::StrCat("Not enough coins: ", qty, " x ",
-                                     item.name, " cost ", *cost);
-  if (*cost <= available && fee > 0)
+  PBCHAIN_ASSIGN_OR_RETURN(uint64_t cost, OrderCost(item, qty));
+  const bool fee_overflows = cost > std::numeric_limits<uint64_t>::max() - fee;
+  if (!fee_overflows && cost + fee <= available) return absl::OkStatus();
+  std::string message =
+      absl::StrCat("Not enough coins: ", qty, " x ", item.name, " cost ", cost);
+  if (cost <= available && fee > 0)
     absl::StrAppend(&message, " plus fee ", fee);
   absl::StrAppend(&message, ", you have ", available);
   if (pending > 0) {

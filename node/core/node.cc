@@ -73,18 +73,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
   RocksStoreOptions store_options;
   // Progress of a schema upgrade, which can take a while on a long chain.
   store_options.log = [](const std::string& line) { LOG(INFO) << line; };
-  absl::StatusOr<std::unique_ptr<RocksChainStore>> store =
-      RocksChainStore::Open(node->options_.datadir, store_options);
-  if (!store.ok()) return store.status();
-  node->store_ = *std::move(store);
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<RocksChainStore> store,
+      RocksChainStore::Open(node->options_.datadir, store_options));
+  node->store_ = std::move(store);
   // After the store: its lock keeps two nodes off one datadir.
   PBCHAIN_ASSIGN_OR_RETURN(std::string id,
                            LoadOrCreateNodeId(node->options_.datadir));
   node->node_id_ = id;
-  absl::StatusOr<std::unique_ptr<ChainState>> chain =
-      ChainState::Create(node->options_.params, node->store_.get());
-  if (!chain.ok()) return chain.status();
-  node->chain_ = *std::move(chain);
+  PBCHAIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<ChainState> chain,
+      ChainState::Create(node->options_.params, node->store_.get()));
+  node->chain_ = std::move(chain);
   node->mempool_ =
       std::make_unique<Mempool>(node->chain_.get(), node->options_.mempool);
   if (!node->options_.backup_dir.empty()) {

@@ -17,8 +17,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -40,6 +40,7 @@
 #include "nlohmann/json.hpp"
 #include "pbchain/v1/node.pb.h"
 #include "proto/convert.h"
+#include "tests/gateway/raw_connection.h"
 #include "tests/util/process.h"
 
 namespace pbchain {
@@ -146,85 +147,7 @@ bool WaitFor(const std::function<bool()>& done,
   return false;
 }
 
-// A raw TCP connection to the gateway (for requests httplib's client will
-// not make, and for holding event streams open).
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-  // Sends all of `data`; false if the peer closed, reset, or stopped
-  // reading for 10 s (a send never blocks the test for longer).
-  bool Send(const std::string& data) {
-    size_t done = 0;
-    while (fd_ >= 0 && done < data.size()) {
-      pollfd p{fd_, POLLOUT, 0};
-      if (poll(&p, 1, 10000) <= 0) return false;
-      const ssize_t n = send(fd_, data.data() + done, data.size() - done,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
-      if (n > 0) done += static_cast<size_t>(n);
-    }
-    return fd_ >= 0;
-  }
-  // Reads until `needle` is in what was received, EOF, or `timeout`.
-  // Returns true if the needle was seen.
-  bool ReadUntil(const std::string& needle, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (received_.find(needle) == std::string::npos) {
-      if (!ReadSome(deadline)) return false;
-    }
-    return true;
-  }
-  // Reads until the peer closes (true) or `timeout` (false).
-  bool ReadToEof(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!eof_) {
-      if (!ReadSome(deadline) && !eof_) return false;
-    }
-    return true;
-  }
-  // Reads whatever arrives within `timeout`.
-  void ReadFor(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (ReadSome(deadline)) {
-    }
-  }
-  const std::string& received() const { return received_; }
-
- private:
-  bool ReadSome(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || fd_ < 0 || eof_) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[4096];
-    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    received_.append(buf, n);
-    return true;
-  }
-
-  int fd_ = -1;
-  bool eof_ = false;
-  std::string received_;
-};
+using ::pbchain::testing::RawConnection;
 
 // Opens GET /v1/events/tips on a raw connection and reads up to the first
 // event; null if the answer is not 200 (e.g. 429) or no event comes.
@@ -693,9 +616,9 @@ TEST_F(GatewayTest, SubmitTransaction) {
   // connection rather than read the body, so the client sends none here).
   {
     RawConnection c(idle_->http_port);
-    ASSERT_TRUE(c.Send(
-        "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 2097153\r\n"
-        "Content-Type: application/json\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send("POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: 2097153\r\n"
+               "Content-Type: application/json\r\n\r\n"));
     ASSERT_TRUE(c.ReadToEof(std::chrono::seconds(10))) << c.received();
     EXPECT_EQ(RawStatus(c.received()), 413) << c.received();
     EXPECT_NE(RawJson(c.received()).value("message", "").find("2097152"),
@@ -895,10 +818,10 @@ TEST_F(GatewayTest, BodiesThatWouldNotFitAreNeverRead) {
   // it is read and dropped and the connection stays usable.
   {
     RawConnection c(idle_->http_port);
-    ASSERT_TRUE(c.Send(
-        "POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
-        "Content-Type: application/json\r\nContent-Length: 20\r\n\r\n"
-        "01234567890123456789"));
+    ASSERT_TRUE(
+        c.Send("POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+               "Content-Type: application/json\r\nContent-Length: 20\r\n\r\n"
+               "01234567890123456789"));
     ASSERT_TRUE(c.ReadUntil("}", std::chrono::seconds(10))) << c.received();
     EXPECT_EQ(RawStatus(c.received()), 415) << c.received();
     EXPECT_EQ(RawJson(c.received()).value("status", ""), "INVALID_ARGUMENT");
@@ -943,16 +866,17 @@ TEST_F(GatewayTest, BodiesThatWouldNotFitAreNeverRead) {
         c.Send("POST /v1/info HTTP/1.1\r\nHost: x\r\nContent-Length: "
                "2000000\r\n\r\n"));
     ASSERT_TRUE(c.ReadUntil("}", std::chrono::seconds(5))) << c.received();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    EXPECT_LT(std::chrono::steady_clock::now() - start,
+              std::chrono::seconds(2));
     EXPECT_EQ(RawStatus(c.received()), 405) << c.received();
   }
   // A small body on a GET is read and dropped: answered, connection kept.
   {
     RawConnection c(idle_->http_port);
-    ASSERT_TRUE(c.Send(
-        "GET /v1/info HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
-        "hello"
-        "GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send("GET /v1/info HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+               "hello"
+               "GET /v1/info HTTP/1.1\r\nHost: x\r\n\r\n"));
     EXPECT_TRUE(WaitFor(
         [&] {
           c.ReadFor(std::chrono::milliseconds(50));
@@ -1031,7 +955,8 @@ TEST_F(GatewayTest, OversizedOrMalformedHeadersAndTargets) {
   {
     // Raw: httplib's client would rewrite the '+'.
     RawConnection c(idle_->http_port);
-    ASSERT_TRUE(c.Send("GET /v1/mempool?limit=1+2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send("GET /v1/mempool?limit=1+2 HTTP/1.1\r\nHost: x\r\n\r\n"));
     ASSERT_TRUE(c.ReadUntil("}", std::chrono::seconds(10))) << c.received();
     EXPECT_EQ(RawStatus(c.received()), 400);
     EXPECT_NE(RawJson(c.received()).value("message", "").find("got '1 2'"),
@@ -1077,8 +1002,8 @@ TEST_F(GatewayTest, ConnectionsAreCappedAndSlowClientsCut) {
   while ((!head_cut || !body_cut) &&
          std::chrono::steady_clock::now() - start < std::chrono::seconds(30)) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    for (auto [c, cut] : {std::pair{&slow_head, &head_cut},
-                          std::pair{&slow_body, &body_cut}}) {
+    for (auto [c, cut] :
+         {std::pair{&slow_head, &head_cut}, std::pair{&slow_body, &body_cut}}) {
       if (*cut) continue;
       if (!c->Send("a") || c->ReadToEof(std::chrono::milliseconds(10))) {
         *cut = std::chrono::steady_clock::now() - start;
@@ -1225,10 +1150,10 @@ TEST(GatewayProcessTest, SigtermWithOpenConnectionsExitsPromptly) {
   // Wait() SIGKILLs after its bound: a hang shows as 128 + 9, not 0.
   EXPECT_EQ(n.process->Wait(std::chrono::seconds(15)), 0) << ReadFile(n.log);
   const auto took = std::chrono::steady_clock::now() - start;
-  std::cerr << "exit after SIGTERM took "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(took)
-                   .count()
-            << " ms\n";
+  std::cerr
+      << "exit after SIGTERM took "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+      << " ms\n";
   // Not held up by any connection (their deadlines are 10 s).
   EXPECT_LT(took, std::chrono::seconds(8));
   for (RawConnection* c : {&half_headers, &half_body, &idle}) {

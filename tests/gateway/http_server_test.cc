@@ -26,6 +26,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/gateway/raw_connection.h"
 
 namespace pbchain {
 namespace {
@@ -110,73 +111,7 @@ class TestHandler final : public HttpHandler {
   std::atomic<int> streams_destroyed{0};
 };
 
-// A raw TCP connection (for requests httplib will not make, and for clients
-// that stall).
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-  // Sends all of `data`; false if the peer closed or reset.
-  bool Send(const std::string& data) {
-    size_t done = 0;
-    while (fd_ >= 0 && done < data.size()) {
-      pollfd p{fd_, POLLOUT, 0};
-      if (poll(&p, 1, 5000) <= 0) return false;
-      const ssize_t n = send(fd_, data.data() + done, data.size() - done,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
-      if (n > 0) done += static_cast<size_t>(n);
-    }
-    return fd_ >= 0;
-  }
-  // Reads until the peer closes or resets (true) or `timeout` (false).
-  // Looks at least once, however short `timeout`.
-  bool ReadToEof(milliseconds timeout) {
-    const auto deadline = steady_clock::now() + timeout;
-    while (!eof_) {
-      const auto left =
-          std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(
-                                        deadline - steady_clock::now()));
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) > 0) {
-        char buf[4096];
-        const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-        if (n <= 0) {
-          eof_ = true;
-        } else {
-          received_.append(buf, static_cast<size_t>(n));
-        }
-      } else if (steady_clock::now() >= deadline) {
-        return false;
-      }
-    }
-    return true;
-  }
-  const std::string& received() const { return received_; }
-  // The status of the response received, 0 if none.
-  int status() const {
-    if (received_.rfind("HTTP/1.", 0) != 0 || received_.size() < 12) return 0;
-    return std::atoi(received_.substr(9, 3).c_str());
-  }
-
- private:
-  int fd_ = -1;
-  bool eof_ = false;
-  std::string received_;
-};
+using ::pbchain::testing::RawConnection;
 
 class HttpServerTest : public ::testing::Test {
  protected:

@@ -93,7 +93,7 @@ int Fail(const std::string& message) {
   return pbchain::kExitUsage;
 }
 
-// A dialable HOST:PORT flag value (empty allowed when `optional`).
+// A dialable HOST:PORT flag value; the error names the flag.
 absl::Status CheckAddressFlag(const std::string& flag,
                               const std::string& value) {
   absl::StatusOr<pbchain::HostPort> parsed = pbchain::ParseHostPort(value);
@@ -166,6 +166,17 @@ int main(int argc, char** argv) {
 
   if (absl::GetFlag(FLAGS_datadir).empty())
     return Fail("--datadir is required");
+  // Checked before anything is written (the head node's genesis, the
+  // datadir).
+  {
+    pbchain::HostPortRules listen_rules;
+    listen_rules.allow_port_zero = true;
+    if (absl::StatusOr<pbchain::HostPort> listen =
+            pbchain::ParseHostPort(absl::GetFlag(FLAGS_listen), listen_rules);
+        !listen.ok()) {
+      return Fail(absl::StrCat("--listen: ", listen.status().message()));
+    }
+  }
   if (absl::GetFlag(FLAGS_genesis).empty())
     return Fail("--genesis is required");
   const std::string genesis_path = absl::GetFlag(FLAGS_genesis);
@@ -207,15 +218,6 @@ int main(int argc, char** argv) {
   options.backup_keep = absl::GetFlag(FLAGS_backup_keep);
   const int max_message = absl::GetFlag(FLAGS_max_message_bytes);
   if (max_message < 1024) return Fail("--max_message_bytes must be >= 1024");
-  {
-    pbchain::HostPortRules listen_rules;
-    listen_rules.allow_port_zero = true;
-    if (absl::StatusOr<pbchain::HostPort> listen =
-            pbchain::ParseHostPort(absl::GetFlag(FLAGS_listen), listen_rules);
-        !listen.ok()) {
-      return Fail(absl::StrCat("--listen: ", listen.status().message()));
-    }
-  }
 
   pbchain::NetworkOptions net;
   net.tracker = absl::GetFlag(FLAGS_tracker);

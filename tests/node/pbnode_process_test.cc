@@ -1,6 +1,7 @@
 // Starts the real pbnode binary on loopback: it mines, accepts signed
 // transactions, survives kill -9 without losing anything acknowledged, and
 // shuts down cleanly on SIGTERM.
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -301,6 +302,15 @@ TEST(PbnodeProcessTest, HeadNodeMakesTheGenesis) {
               listening->find("listening on") != std::string::npos);
   head.Kill(SIGTERM);
   EXPECT_EQ(head.Wait(std::chrono::seconds(20)), 0);
+  // A bad --listen is refused before the head node writes anything.
+  ChildProcess bad_listen(kPbnode,
+                          {"--listen=127.0.0.1", "--datadir=" + dir.Sub("d3"),
+                           "--genesis=" + dir.Sub("never.json"), "--role=head",
+                           "--miner-address=" + miner.ToText()},
+                          dir.Sub("err.log"));
+  EXPECT_EQ(bad_listen.Wait(), 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("never.json")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("d3")));
   // A full node never makes one: a missing file is an error.
   ChildProcess full(
       kPbnode,

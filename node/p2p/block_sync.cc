@@ -35,8 +35,14 @@ void BlockSync::Stop() {
 
 bool BlockSync::syncing() const {
   absl::MutexLock lock(&mu_);
-  return header_peer_.has_value() ||
-         (!pending_.empty() && pending_work_ > node_->chain().Tip().chain_work);
+  if (header_peer_.has_value()) return true;
+  if (pending_.empty()) return false;
+  const TipInfo tip = node_->chain().Tip();
+  if (pending_work_ <= tip.chain_work) return false;
+  // A tip that is neither where the run left it nor the run's block being
+  // connected came another way (a block mined on our chain): relay as usual
+  // while the run is fetched.
+  return tip.hash == run_tip_ || tip.hash == pending_hashes_.front();
 }
 
 void BlockSync::Flush() {
@@ -66,6 +72,8 @@ void BlockSync::SendGetHeaders(uint64_t peer) {
   outbox_.emplace_back(peer, std::move(message));
   header_peer_ = peer;
   header_since_ = clock_->Now();
+  header_from_run_end_.reset();
+  if (!pending_hashes_.empty()) header_from_run_end_ = pending_hashes_.back();
 }
 
 void BlockSync::AskNextHeaderPeer() {
@@ -104,6 +112,8 @@ void BlockSync::DropRun() {
   pending_work_ = UInt256();
   more_from_.reset();
   body_failures_ = 0;
+  run_sources_.clear();
+  struck_.clear();
 }
 
 void BlockSync::OnHeaders(uint64_t peer,
@@ -118,7 +128,14 @@ void BlockSync::OnHeaders(uint64_t peer,
       }
     } else {
       header_peer_.reset();
-      if (!headers.empty()) AddHeaders(peer, headers);
+      if (!headers.empty()) {
+        AddHeaders(peer, headers);
+      } else if (!pending_.empty() &&
+                 header_from_run_end_ == pending_hashes_.back()) {
+        // Nothing newer than the run's end: the peer has the run.
+        uint32_t& known = peer_height_[peer];
+        known = std::max(known, PendingHeight(pending_.size() - 1));
+      }
       if (!more_from_) AskNextHeaderPeer();
     }
     wake_ = true;
@@ -165,13 +182,19 @@ void BlockSync::AddHeaders(uint64_t peer,
   const bool adopt =
       check.valid > trusted && (check.chain_work > tip.chain_work || full) &&
       (extends || pending_.empty() || check.chain_work > pending_work_);
-  if (!adopt) return;
+  if (!adopt) {
+    NoteOtherAnswer(peer, run, trusted, check);
+    return;
+  }
   if (!extends) {
     DropRun();
     base_height_ = check.height - static_cast<uint32_t>(check.valid);
     last_log_ = clock_->Now();
     connected_since_log_ = 0;
+    last_progress_ = clock_->Now();
+    run_tip_ = tip.hash;
   }
+  run_sources_.insert(peer);
   for (size_t i = trusted; i < check.valid; ++i) {
     pending_.push_back(run[i]);
     pending_hashes_.push_back(run[i].Hash());
@@ -190,6 +213,89 @@ void BlockSync::AddHeaders(uint64_t peer,
   }
 }
 
+void BlockSync::NoteOtherAnswer(uint64_t peer,
+                                const std::vector<BlockHeader>& run,
+                                size_t trusted, const HeaderChainCheck& check) {
+  if (pending_.empty() || check.valid <= trusted) return;
+  // Ends inside the run (the headers link, so the run up to there is the
+  // same): the peer has these blocks and is asked for them too.
+  if (check.height > base_height_ &&
+      check.height - base_height_ <= pending_.size() &&
+      pending_hashes_[check.height - base_height_ - 1] == check.last_hash) {
+    uint32_t& known = peer_height_[peer];
+    known = std::max(known, check.height);
+    run_sources_.insert(peer);
+    return;
+  }
+  const TipInfo tip = node_->chain().Tip();
+  const size_t fresh = check.valid - trusted;
+  if (check.chain_work <= tip.chain_work || fresh > kMaxTipExtensionBlocks) {
+    return;
+  }
+  // Beats our tip but not the run (a block mined on our chain while the
+  // run waits for bodies): fetched now, as relayed blocks.
+  v1::GossipEnvelope message;
+  for (size_t i = trusted; i < check.valid; ++i) {
+    const Hash256 hash = run[i].Hash();
+    std::optional<BlockIndexEntry> entry = node_->chain().GetIndexEntry(hash);
+    if (entry && (entry->status & kBlockHaveData)) continue;
+    message.mutable_get_data()->add_block_hashes(HashBytes(hash));
+  }
+  if (!message.has_get_data()) return;
+  LOG(INFO) << "sync: peer " << peer << " has "
+            << message.get_data().block_hashes_size()
+            << " blocks on our chain to height " << check.height
+            << " while a run is pending; fetching them";
+  outbox_.emplace_back(peer, std::move(message));
+}
+
+void BlockSync::Strike(uint64_t peer, const char* what) {
+  if (!run_sources_.contains(peer) || !struck_.insert(peer).second) return;
+  const int strikes = ++strikes_[peer];
+  LOG(INFO) << "sync: peer " << peer << " sent headers to height "
+            << PendingHeight(pending_.size() - 1)
+            << " but does not serve their bodies (" << what << "; strike "
+            << strikes << ")";
+  if (strikes > kWithheldRunFreeStrikes) {
+    blame_.push_back({peer, kWithheldRunPoints,
+                      absl::StrCat("announced headers whose bodies it does "
+                                   "not serve (",
+                                   strikes, " runs)")});
+  }
+}
+
+void BlockSync::DropUnservedRun(absl::Time now) {
+  if (pending_.empty()) return;
+  // A run that does not beat our tip is still gathering headers (or is
+  // DropRunWithoutMoreWork's).
+  if (pending_work_ <= node_->chain().Tip().chain_work) return;
+  if (now - last_progress_ >= kRunStallTimeout) {
+    for (const auto& [hash, request] : in_flight_) {
+      Strike(request.peer, "no body in time");
+    }
+    LOG(INFO) << "sync: no body of the run of peer " << run_peer_ << " for "
+              << absl::FormatDuration(now - last_progress_) << "; dropped";
+    DropRun();
+    return;
+  }
+  // The next body that is needed: received, asked for, or claimed by some
+  // peer means the run is served.
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const Hash256& hash = pending_hashes_[i];
+    if (received_.contains(hash)) continue;
+    std::optional<BlockIndexEntry> entry = node_->chain().GetIndexEntry(hash);
+    if (entry && (entry->status & kBlockHaveData)) continue;
+    if (in_flight_.contains(hash)) return;
+    for (const auto& [peer, height] : peer_height_) {
+      if (height >= PendingHeight(i)) return;
+    }
+    LOG(INFO) << "sync: no peer serves block " << PendingHeight(i)
+              << " of the run of peer " << run_peer_ << "; dropped";
+    DropRun();
+    return;
+  }
+}
+
 bool BlockSync::OnBlock(uint64_t peer, const Hash256& hash, Block block) {
   absl::MutexLock lock(&mu_);
   auto it = in_flight_.find(hash);
@@ -198,21 +304,27 @@ bool BlockSync::OnBlock(uint64_t peer, const Hash256& hash, Block block) {
   --in_flight_count_[it->second.peer];
   in_flight_.erase(it);
   received_.insert_or_assign(hash, std::make_pair(peer, std::move(block)));
+  last_progress_ = clock_->Now();
   wake_ = true;
   return true;
 }
 
 void BlockSync::OnNotFound(uint64_t peer, const std::vector<Hash256>& hashes) {
-  absl::MutexLock lock(&mu_);
-  for (const Hash256& hash : hashes) {
-    auto it = in_flight_.find(hash);
-    if (it == in_flight_.end() || it->second.peer != peer) continue;
-    --in_flight_count_[peer];
-    in_flight_.erase(it);
-    // It lacks the run past what it has served: ask others from now on.
-    peer_height_[peer] = std::min(peer_height_[peer], base_height_);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Hash256& hash : hashes) {
+      auto it = in_flight_.find(hash);
+      if (it == in_flight_.end() || it->second.peer != peer) continue;
+      --in_flight_count_[peer];
+      in_flight_.erase(it);
+      // It lacks the run past what it has served: ask others from now on.
+      peer_height_[peer] = std::min(peer_height_[peer], base_height_);
+      Strike(peer, "NotFound");
+    }
+    DropUnservedRun(clock_->Now());
+    wake_ = true;
   }
-  wake_ = true;
+  Flush();
 }
 
 void BlockSync::OnPeerHeight(uint64_t peer, uint32_t height) {
@@ -232,11 +344,17 @@ void BlockSync::OnPeerGone(uint64_t peer) {
     in_flight_count_.erase(peer);
     std::erase(header_queue_, peer);
     late_header_peers_.erase(peer);
+    run_sources_.erase(peer);
+    struck_.erase(peer);
+    strikes_.erase(peer);
     if (more_from_ == peer) more_from_.reset();
     if (header_peer_ == peer) {
       header_peer_.reset();
       AskNextHeaderPeer();
     }
+    // A run only this peer could serve (it sent the headers and left, or
+    // was banned for the rest of its answer) is dropped now.
+    DropUnservedRun(clock_->Now());
     wake_ = true;
   }
   Flush();
@@ -254,6 +372,7 @@ void BlockSync::ExpireRequests(absl::Time now) {
     if (auto p = peer_height_.find(peer); p != peer_height_.end()) {
       p->second = std::min(p->second, base_height_);
     }
+    Strike(peer, "no answer");
     in_flight_.erase(it++);
   }
   if (header_peer_ && now - header_since_ >= kSyncRequestTimeout) {
@@ -385,6 +504,8 @@ bool BlockSync::ConnectNext() {
     pending_hashes_.pop_front();
     ++base_height_;
   }
+  last_progress_ = clock_->Now();
+  run_tip_ = node_->chain().Tip().hash;
   ++connected_since_log_;
   if (pending_.empty()) {
     LOG(INFO) << "sync: caught up at height " << base_height_;
@@ -419,6 +540,7 @@ void BlockSync::Step() {
     ExpireRequests(now);
     DropRunWithoutMoreWork();
     AssignRequests(now);
+    DropUnservedRun(now);
   }
   Flush();
   bool connected = false;

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "chain/block.h"
+#include "chain/chain_state.h"
 #include "node/core/node.h"
 #include "node/p2p/clock.h"
 #include "pbchain/v1/gossip.pb.h"
@@ -51,6 +52,21 @@ inline constexpr absl::Duration kSyncRequestTimeout = absl::Seconds(15);
 inline constexpr int kMaxBodyFailures = 3;
 // How often sync progress is logged while syncing.
 inline constexpr absl::Duration kSyncLogInterval = absl::Seconds(2);
+
+// Runs whose bodies are withheld (docs/PROTOCOL.md 21.3). Each body request
+// has kSyncRequestTimeout; a run that received no body and connected no
+// block for kRunStallTimeout is dropped however its peers answer.
+inline constexpr absl::Duration kRunStallTimeout = absl::Seconds(60);
+// A peer that sent headers of a run and then answers a body request of it
+// with NotFound or not at all gets one strike per run; each strike past
+// kWithheldRunFreeStrikes costs kWithheldRunPoints (an honest peer may
+// reorganize between its headers and our request, rarely twice).
+inline constexpr int kWithheldRunFreeStrikes = 2;
+inline constexpr int kWithheldRunPoints = 50;
+// While a run is pending, a header answer that beats our tip but not the
+// run, of at most this many blocks, has its bodies asked for at once (they
+// arrive as relayed blocks).
+inline constexpr size_t kMaxTipExtensionBlocks = 16;
 
 class BlockSync {
  public:
@@ -95,7 +111,9 @@ class BlockSync {
   void OnPeerGone(uint64_t peer);
 
   // True while headers are being asked for, or a chain with more work than
-  // ours is being downloaded.
+  // ours is being downloaded and our tip is still the run's base (or its
+  // block being connected): false once a block that is not the run's moved
+  // the tip.
   bool syncing() const;
 
  private:
@@ -118,6 +136,20 @@ class BlockSync {
   // headers are coming (empty or short answer, timeout, peer gone, cap).
   void DropRunWithoutMoreWork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireRequests(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A header answer that is not adopted: a peer whose answer ends inside
+  // the run has its blocks; an answer that beats our tip (not the run) has
+  // its bodies asked for at once.
+  void NoteOtherAnswer(uint64_t peer, const std::vector<BlockHeader>& run,
+                       size_t trusted, const HeaderChainCheck& check)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A body request of the run to `peer` failed (NotFound, timeout): a
+  // strike if the peer sent the run's headers (once per run).
+  void Strike(uint64_t peer, const char* what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops a run that out-works our tip but whose next body is neither
+  // received, nor asked for, nor claimed by any peer; or that made no
+  // progress for kRunStallTimeout.
+  void DropUnservedRun(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AssignRequests(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Connects the bodies that are next in line; returns false if none was.
   bool ConnectNext();
@@ -139,9 +171,23 @@ class BlockSync {
   uint32_t base_height_ ABSL_GUARDED_BY(mu_) = 0;
   UInt256 pending_work_ ABSL_GUARDED_BY(mu_);
   uint64_t run_peer_ ABSL_GUARDED_BY(mu_) = 0;  // who sent the run
+  // Peers that sent headers of the run, and those of them struck for not
+  // serving its bodies.
+  absl::flat_hash_set<uint64_t> run_sources_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<uint64_t> struck_ ABSL_GUARDED_BY(mu_);
+  // Withheld runs per peer (for the session's life).
+  absl::flat_hash_map<uint64_t, int> strikes_ ABSL_GUARDED_BY(mu_);
+  // When the run was adopted, last received a body or connected a block.
+  absl::Time last_progress_ ABSL_GUARDED_BY(mu_);
+  // Our tip when the run was adopted or last connected a block: a tip
+  // elsewhere was moved by a block that is not the run's.
+  Hash256 run_tip_ ABSL_GUARDED_BY(mu_);
   // The outstanding GetHeaders, and peers waiting for their turn.
   std::optional<uint64_t> header_peer_ ABSL_GUARDED_BY(mu_);
   absl::Time header_since_ ABSL_GUARDED_BY(mu_);
+  // The run's last hash if the outstanding GetHeaders' locator began with it
+  // (an empty answer then says the peer has the whole run).
+  std::optional<Hash256> header_from_run_end_ ABSL_GUARDED_BY(mu_);
   std::deque<uint64_t> header_queue_ ABSL_GUARDED_BY(mu_);
   // Peers whose header request timed out (their late answer is ignored).
   absl::flat_hash_set<uint64_t> late_header_peers_ ABSL_GUARDED_BY(mu_);

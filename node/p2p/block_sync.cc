@@ -270,22 +270,25 @@ void BlockSync::DropUnservedRun(absl::Time now) {
   // DropRunWithoutMoreWork's).
   if (pending_work_ <= node_->chain().Tip().chain_work) return;
   if (now - last_progress_ >= kRunStallTimeout) {
-    for (const auto& [hash, request] : in_flight_) {
-      Strike(request.peer, "no body in time");
-    }
+    // Requests still within their deadline earn no strike.
     LOG(INFO) << "sync: no body of the run of peer " << run_peer_ << " for "
               << absl::FormatDuration(now - last_progress_) << "; dropped";
     DropRun();
     return;
   }
-  // The next body that is needed: received, asked for, or claimed by some
-  // peer means the run is served.
+  // The next body that is needed: asked for, or claimed by some peer,
+  // means the run is served. Bodies received before it are connected
+  // first (the run is dropped once they are).
+  bool connectable = false;
   for (size_t i = 0; i < pending_.size(); ++i) {
     const Hash256& hash = pending_hashes_[i];
-    if (received_.contains(hash)) continue;
+    if (received_.contains(hash)) {
+      connectable = true;
+      continue;
+    }
     std::optional<BlockIndexEntry> entry = node_->chain().GetIndexEntry(hash);
     if (entry && (entry->status & kBlockHaveData)) continue;
-    if (in_flight_.contains(hash)) return;
+    if (in_flight_.contains(hash) || connectable) return;
     for (const auto& [peer, height] : peer_height_) {
       if (height >= PendingHeight(i)) return;
     }
@@ -539,8 +542,8 @@ void BlockSync::Step() {
     const absl::Time now = clock_->Now();
     ExpireRequests(now);
     DropRunWithoutMoreWork();
-    AssignRequests(now);
     DropUnservedRun(now);
+    AssignRequests(now);
   }
   Flush();
   bool connected = false;
@@ -549,6 +552,7 @@ void BlockSync::Step() {
   absl::MutexLock lock(&mu_);
   if (connected) wake_ = true;  // room in the window: request more
   const absl::Time now = clock_->Now();
+  DropUnservedRun(now);  // served up to what was just connected
   if (connected_since_log_ > 0 && now - last_log_ >= kSyncLogInterval) {
     const double seconds = absl::ToDoubleSeconds(now - last_log_);
     LOG(INFO) << "sync: height " << base_height_ << " of "

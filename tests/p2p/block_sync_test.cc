@@ -1,16 +1,21 @@
 // Headers-first sync through the gossip handlers, in process and step by
 // step (no sync thread; Network::SyncStep runs its rounds): which header
 // answers start a run, the run's download and connection, the runs that
-// are dropped (no more work than ours, overtaken by our chain), header
-// requests that time out on the FakeClock, and punished answers.
+// are dropped (no more work than ours, overtaken by our chain, bodies
+// nobody serves, no progress), header requests that time out on the
+// FakeClock, punished answers, peers that withhold the bodies of their
+// headers, and blocks on our own chain while a run is pending.
 #include "node/p2p/block_sync.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "node/p2p/network.h"
+#include "node/p2p/wire.h"
 #include "tests/chain/test_chain.h"
 #include "tests/p2p/p2p_harness.h"
 
@@ -60,6 +65,79 @@ class BlockSyncTest : public P2pTest {
   }
 
   static bool IsGetHeaders(const Envelope& e) { return e.has_get_headers(); }
+  static bool IsGetData(const Envelope& e) { return e.has_get_data(); }
+
+  // The blocks the node asked `peer` for so far, in order, each once.
+  static std::vector<Hash256> AskedBlocks(InboundPeer& peer) {
+    std::vector<Hash256> out;
+    peer->Count([&](const Envelope& e) {
+      if (!e.has_get_data()) return false;
+      std::optional<std::vector<Hash256>> hashes =
+          ParseHashes(e.get_data().block_hashes());
+      if (!hashes) return false;
+      for (const Hash256& h : *hashes) {
+        if (std::find(out.begin(), out.end(), h) == out.end()) {
+          out.push_back(h);
+        }
+      }
+      return true;
+    });
+    return out;
+  }
+
+  static Envelope NotFoundOf(const std::vector<Hash256>& blocks) {
+    Envelope e;
+    for (const Hash256& h : blocks) {
+      e.mutable_not_found()->add_block_hashes(Raw(h));
+    }
+    return e;
+  }
+
+  // Runs sync rounds until the tip is `until` (or 50 rounds): the
+  // withholder answers every body request with NotFound, the server sends
+  // the blocks of `has` it is asked for. Returns how many blocks the
+  // withholder was asked for.
+  size_t WithholdAndServe(InboundPeer& withholder, InboundPeer& server,
+                          const std::vector<Block>& has, const Hash256& until) {
+    size_t withheld = 0;
+    size_t served = 0;
+    for (int round = 0; round < 50 && chain().Tip().hash != until; ++round) {
+      network().SyncStep();
+      EXPECT_TRUE(withholder->Sync());
+      EXPECT_TRUE(server->Sync());
+      const std::vector<Hash256> to_withhold = AskedBlocks(withholder);
+      if (to_withhold.size() > withheld) {
+        EXPECT_TRUE(withholder->Send(NotFoundOf(std::vector<Hash256>(
+            to_withhold.begin() + withheld, to_withhold.end()))));
+        EXPECT_TRUE(withholder->Sync());
+        withheld = to_withhold.size();
+      }
+      const std::vector<Hash256> to_serve = AskedBlocks(server);
+      for (; served < to_serve.size(); ++served) {
+        for (const Block& b : has) {
+          if (b.Hash() == to_serve[served]) {
+            EXPECT_TRUE(server->Send(BlockEnvelope(b)));
+          }
+        }
+      }
+      EXPECT_TRUE(server->Sync());
+    }
+    return withheld;
+  }
+
+  // A peer that claims `theirs` (more work than ours) and has sent their
+  // headers in answer to our request: the run is pending.
+  std::unique_ptr<InboundPeer> WithRun(const std::string& node_id,
+                                       const std::vector<Block>& theirs) {
+    std::unique_ptr<InboundPeer> peer =
+        Greeted(HelloWithMoreWork(node_id, theirs));
+    EXPECT_TRUE((*peer)->WaitFor(IsGetHeaders).has_value())
+        << (*peer)->Summary();
+    EXPECT_TRUE((*peer)->Send(HeadersOf(HeadersOfBlocks(theirs))));
+    EXPECT_TRUE((*peer)->Sync());
+    EXPECT_TRUE(network().syncing()) << "the run was not taken";
+    return peer;
+  }
 };
 
 TEST_F(BlockSyncTest, HeadersWithMoreWorkStartARunThatIsDownloaded) {
@@ -231,26 +309,276 @@ TEST_F(BlockSyncTest, AnInvalidHeaderBansItsSender) {
             0);
   EXPECT_EQ(chain().Tip().height, 0u);
   EXPECT_TRUE(WaitUntil([&] { return !ScoreOf("bad-headers").has_value(); }));
+  // Nobody else has the one valid header's block: the run is over.
+  EXPECT_TRUE(WaitUntil([&] { return !network().syncing(); }))
+      << "a run only a banned peer could serve keeps the node syncing";
 }
 
-TEST_F(BlockSyncTest, WhileSyncingAnAnnouncedBlockWaitsForTheHeaders) {
-  const std::vector<Block> theirs = Branch(chain().Tip().hash, 2, 7);
-  std::unique_ptr<InboundPeer> syncer =
-      Greeted(HelloWithMoreWork("sync-source", theirs));
-  ASSERT_TRUE((*syncer)->WaitFor(IsGetHeaders).has_value());
+TEST_F(BlockSyncTest, ValidHeadersThenInvalidOnesBanTheSenderAndEndTheRun) {
+  const std::vector<Block> theirs = Branch(chain().Tip().hash, 3, 7);
+  std::unique_ptr<InboundPeer> peer = WithRun("valid-then-invalid", theirs);
+  // It announces a block past the run; asked for headers from the run's
+  // end, it answers with that block's header, which misses its target.
+  BlockHeader bad = Branch(chain().Tip().hash, 1, 9)[0].header;
+  bad.prev_hash = theirs.back().Hash();
+  Solve(bad, /*valid=*/false);
+  ASSERT_TRUE((*peer)->Send(InventoryOf({bad.Hash()}, {})));
+  EXPECT_TRUE(WaitUntil([&] { return (*peer)->Count(IsGetHeaders) == 2; }))
+      << (*peer)->Summary();
+  ASSERT_TRUE((*peer)->Send(HeadersOf({bad})));
+  EXPECT_TRUE((*peer)->WaitForReject(v1::REJECT_CODE_BANNED).has_value())
+      << (*peer)->Summary();
+  EXPECT_TRUE((*peer)->WaitForEnd());
+  EXPECT_TRUE(WaitUntil([&] { return !network().syncing(); }))
+      << "the banned peer's run keeps the node syncing";
+  network().SyncStep();
+  EXPECT_EQ(chain().Tip().height, 0u);
+}
+
+TEST_F(BlockSyncTest, ARunWhoseBodiesNobodyServesIsDropped) {
+  const Hash256 genesis = chain().Tip().hash;
+  const std::vector<Block> theirs = Branch(genesis, 3, /*extra=*/7);
+  std::unique_ptr<InboundPeer> withholder = WithRun("withholder", theirs);
+  network().SyncStep();
+  ASSERT_TRUE((*withholder)->WaitFor(IsGetData).has_value())
+      << (*withholder)->Summary();
+  const std::vector<Hash256> asked = AskedBlocks(*withholder);
+  ASSERT_EQ(asked.size(), theirs.size());
+  ASSERT_TRUE((*withholder)->Send(NotFoundOf(asked)));
+  ASSERT_TRUE((*withholder)->Sync());
+  // Nobody else claims the blocks: the run ends at once.
+  EXPECT_FALSE(network().syncing());
+  // A first withheld run is free (it may have reorganized meanwhile).
+  EXPECT_EQ(ScoreOf("withholder"), std::optional<int>(0));
+
+  // An honest miner's block on our tip is asked for and taken as usual,
+  // and announced to the other peers.
+  std::unique_ptr<InboundPeer> miner = Greeted("miner");
+  std::unique_ptr<InboundPeer> watcher = Greeted("watcher");
+  const Block mined = BlockOn(genesis, {}, /*extra=*/11);
+  ASSERT_TRUE((*miner)->Send(InventoryOf({mined.Hash()}, {})));
+  ASSERT_TRUE((*miner)
+                  ->WaitFor([&](const Envelope& e) {
+                    return GetDataHasBlock(e, mined.Hash());
+                  })
+                  .has_value())
+      << (*miner)->Summary();
+  ASSERT_TRUE((*miner)->Send(BlockEnvelope(mined)));
+  EXPECT_TRUE(WaitForTip(mined.Hash()));
+  EXPECT_TRUE((*watcher)
+                  ->WaitFor([&](const Envelope& e) {
+                    return InventoryHasBlock(e, mined.Hash());
+                  })
+                  .has_value())
+      << (*watcher)->Summary();
+  network().SyncStep();
+  EXPECT_EQ((*withholder)->Count(IsGetData), 1) << "asked again";
+}
+
+TEST_F(BlockSyncTest, APeerThatLeavesWithTheOnlyCopyEndsTheRun) {
+  const std::vector<Block> theirs = Branch(chain().Tip().hash, 3, 7);
+  std::unique_ptr<InboundPeer> leaver = WithRun("leaver", theirs);
+  network().SyncStep();
+  ASSERT_TRUE((*leaver)->WaitFor(IsGetData).has_value());
+  leaver.reset();  // hangs up, the session ends
+  EXPECT_TRUE(WaitUntil([&] { return !network().syncing(); }));
+  EXPECT_EQ(chain().Tip().height, 0u);
+}
+
+TEST_F(BlockSyncTest, APeerWithTheSameHeadersServesWhatAnotherWithholds) {
+  // More than one request's worth, so that both peers are asked.
+  const std::vector<Block> theirs =
+      Branch(chain().Tip().hash, kBlocksPerRequest + 4, 7);
+  std::unique_ptr<InboundPeer> withholder = WithRun("withholder", theirs);
+  // Another peer announces the run's last block: asked for headers from
+  // the run's end, it has nothing newer, so it has the run.
+  std::unique_ptr<InboundPeer> server = Greeted("server");
+  ASSERT_TRUE((*server)->Send(InventoryOf({theirs.back().Hash()}, {})));
+  std::optional<Envelope> request = (*server)->WaitFor(IsGetHeaders);
+  ASSERT_TRUE(request.has_value()) << (*server)->Summary();
+  ASSERT_GE(request->get_headers().locator_hashes_size(), 1);
+  EXPECT_EQ(request->get_headers().locator_hashes(0),
+            Raw(theirs.back().Hash()));
+  ASSERT_TRUE((*server)->Send(HeadersOf({})));
+  ASSERT_TRUE((*server)->Sync());
+
+  const size_t withheld = WithholdAndServe(*withholder, *server, theirs,
+                                           theirs.back().Hash());
+  EXPECT_EQ(chain().Tip().hash, theirs.back().Hash());
+  EXPECT_GT(withheld, 0u) << "the withholder was never asked";
+  EXPECT_EQ(ScoreOf("server"), std::optional<int>(0));
+  EXPECT_EQ(ScoreOf("withholder"), std::optional<int>(0));  // one strike
+}
+
+TEST_F(BlockSyncTest, APeerWhoseHeadersEndInsideTheRunServesThatPart) {
+  const std::vector<Block> theirs =
+      Branch(chain().Tip().hash, kBlocksPerRequest + 4, 7);
+  std::unique_ptr<InboundPeer> withholder = WithRun("withholder", theirs);
+  // Another peer has the first ten blocks of the run only: asked from the
+  // run's end (unknown to it), it answers with the headers it has.
+  const std::vector<Block> prefix(theirs.begin(), theirs.begin() + 10);
+  std::unique_ptr<InboundPeer> server = Greeted("part-server");
+  ASSERT_TRUE((*server)->Send(InventoryOf({prefix.back().Hash()}, {})));
+  ASSERT_TRUE((*server)->WaitFor(IsGetHeaders).has_value())
+      << (*server)->Summary();
+  ASSERT_TRUE((*server)->Send(HeadersOf(HeadersOfBlocks(prefix))));
+  ASSERT_TRUE((*server)->Sync());
+  EXPECT_TRUE(network().syncing());
+  WithholdAndServe(*withholder, *server, prefix, prefix.back().Hash());
+  EXPECT_EQ(chain().Tip().hash, prefix.back().Hash());
+  // The rest nobody serves: the run ends there.
+  EXPECT_TRUE(WaitUntil([&] { return !network().syncing(); }));
+  const std::vector<Hash256> asked = AskedBlocks(*server);
+  for (size_t i = prefix.size(); i < theirs.size(); ++i) {
+    EXPECT_EQ(std::count(asked.begin(), asked.end(), theirs[i].Hash()), 0)
+        << "block " << i << " asked of a peer that did not claim it";
+  }
+  EXPECT_EQ(ScoreOf("part-server"), std::optional<int>(0));
+}
+
+TEST_F(BlockSyncTest, RepeatedlyWithheldRunsCostTheirSender) {
+  const std::vector<Block> theirs = Branch(chain().Tip().hash, 3, 7);
+  std::unique_ptr<InboundPeer> peer =
+      Greeted(HelloWithMoreWork("repeat-withholder", theirs));
+  for (int run = 1; run <= kWithheldRunFreeStrikes + 2; ++run) {
+    SCOPED_TRACE(run);
+    if (run > 1) {
+      // It pushes its tip block, whose parent we lack: we ask for headers.
+      ASSERT_TRUE((*peer)->Send(BlockEnvelope(theirs.back())));
+    }
+    ASSERT_TRUE(WaitUntil([&] { return (*peer)->Count(IsGetHeaders) == run; }))
+        << (*peer)->Summary();
+    ASSERT_TRUE((*peer)->Send(HeadersOf(HeadersOfBlocks(theirs))));
+    ASSERT_TRUE((*peer)->Sync());
+    ASSERT_TRUE(network().syncing());
+    network().SyncStep();
+    ASSERT_TRUE(WaitUntil([&] { return (*peer)->Count(IsGetData) == run; }))
+        << (*peer)->Summary();
+    ASSERT_TRUE((*peer)->Send(NotFoundOf(AskedBlocks(*peer))));
+    if (run <= kWithheldRunFreeStrikes + 1) {
+      ASSERT_TRUE((*peer)->Sync());
+      EXPECT_FALSE(network().syncing());
+      EXPECT_EQ(ScoreOf("repeat-withholder"),
+                std::optional<int>(run <= kWithheldRunFreeStrikes
+                                       ? 0
+                                       : kWithheldRunPoints));
+    }
+  }
+  // The fourth withheld run reaches the ban score.
+  EXPECT_TRUE((*peer)->WaitForReject(v1::REJECT_CODE_BANNED).has_value())
+      << (*peer)->Summary();
+  EXPECT_TRUE(WaitUntil([&] { return !network().syncing(); }));
+}
+
+TEST_F(BlockSyncTest, BlocksOnOurChainAreTakenAndRelayedWhileARunIsPending) {
+  const Hash256 genesis = chain().Tip().hash;
+  const std::vector<Block> theirs = Branch(genesis, 3, /*extra=*/7);
+  std::unique_ptr<InboundPeer> withholder = WithRun("silent", theirs);
+  network().SyncStep();
+  ASSERT_TRUE((*withholder)->WaitFor(IsGetData).has_value());
+  // The withholder keeps quiet; an honest miner announces a block on our
+  // tip. Syncing, we ask for its headers first.
+  std::unique_ptr<InboundPeer> miner = Greeted("miner");
+  std::unique_ptr<InboundPeer> watcher = Greeted("watcher");
+  const Block first = BlockOn(genesis, {}, /*extra=*/11);
+  ASSERT_TRUE((*miner)->Send(InventoryOf({first.Hash()}, {})));
+  ASSERT_TRUE((*miner)->WaitFor(IsGetHeaders).has_value())
+      << (*miner)->Summary();
+  ASSERT_TRUE((*miner)->Send(HeadersOf({first.header})));
+  // Less work than the run, more than our tip: fetched now.
+  ASSERT_TRUE((*miner)
+                  ->WaitFor([&](const Envelope& e) {
+                    return GetDataHasBlock(e, first.Hash());
+                  })
+                  .has_value())
+      << (*miner)->Summary();
+  ASSERT_TRUE((*miner)->Send(BlockEnvelope(first)));
+  ASSERT_TRUE(WaitForTip(first.Hash()));
+  EXPECT_FALSE(network().syncing()) << "the tip moved off the run";
+  EXPECT_TRUE((*watcher)
+                  ->WaitFor([&](const Envelope& e) {
+                    return InventoryHasBlock(e, first.Hash());
+                  })
+                  .has_value())
+      << (*watcher)->Summary();
+  // The next one is asked for directly, taken and relayed.
+  const Block second = BlockOn(first.Hash(), {}, /*extra=*/11);
+  ASSERT_TRUE((*miner)->Send(InventoryOf({second.Hash()}, {})));
+  ASSERT_TRUE((*miner)
+                  ->WaitFor([&](const Envelope& e) {
+                    return GetDataHasBlock(e, second.Hash());
+                  })
+                  .has_value())
+      << (*miner)->Summary();
+  ASSERT_TRUE((*miner)->Send(BlockEnvelope(second)));
+  ASSERT_TRUE(WaitForTip(second.Hash()));
+  EXPECT_TRUE((*watcher)
+                  ->WaitFor([&](const Envelope& e) {
+                    return InventoryHasBlock(e, second.Hash());
+                  })
+                  .has_value())
+      << (*watcher)->Summary();
+  // The silent peer's request times out; nobody else has its run (which
+  // still has more work than ours): dropped.
+  clock().Advance(kSyncRequestTimeout + absl::Seconds(1));
+  network().SyncStep();
+  EXPECT_FALSE(network().syncing());
+  EXPECT_EQ(ScoreOf("silent"), std::optional<int>(0));  // a first strike
+  EXPECT_EQ(ScoreOf("miner"), std::optional<int>(0));
+}
+
+TEST_F(BlockSyncTest, ARunWithoutABodyForTheStallTimeoutIsDropped) {
+  const std::vector<Block> theirs = Branch(chain().Tip().hash, 3, 7);
+  // Six peers claim the run and send its headers when asked (one header
+  // request at a time); asked for bodies, each keeps quiet until its
+  // request times out.
+  constexpr int kPeers = 6;
+  std::vector<std::unique_ptr<InboundPeer>> peers;
+  for (int i = 0; i < kPeers; ++i) {
+    peers.push_back(
+        Greeted(HelloWithMoreWork(absl::StrCat("quiet-", i), theirs)));
+  }
+  std::vector<bool> answered(kPeers, false);
+  for (int n = 0; n < kPeers; ++n) {
+    int asked = -1;
+    ASSERT_TRUE(WaitUntil([&] {
+      for (int i = 0; i < kPeers; ++i) {
+        if (!answered[i] && (*peers[i])->Count(IsGetHeaders) > 0) asked = i;
+      }
+      return asked >= 0;
+    })) << "header request " << n;
+    ASSERT_TRUE((*peers[asked])->Send(HeadersOf(HeadersOfBlocks(theirs))));
+    ASSERT_TRUE((*peers[asked])->Sync());
+    answered[asked] = true;
+  }
+  const absl::Time adopted = clock().Now();
+  auto asked_for_bodies = [&] {
+    int n = 0;
+    for (auto& p : peers) n += (*p)->Count(IsGetData) > 0 ? 1 : 0;
+    return n;
+  };
+  network().SyncStep();
+  // One request per deadline; the run has more peers than the stall
+  // timeout has deadlines.
+  ASSERT_LT(kRunStallTimeout, kSyncRequestTimeout * (kPeers - 1));
+  while (clock().Now() - adopted + kSyncRequestTimeout < kRunStallTimeout) {
+    ASSERT_TRUE(WaitUntil([&] { return asked_for_bodies() >= 1; }));
+    ASSERT_TRUE(network().syncing());
+    clock().Advance(kSyncRequestTimeout);
+    network().SyncStep();
+  }
   ASSERT_TRUE(network().syncing());
-  std::unique_ptr<InboundPeer> announcer = Greeted("announcer");
-  ASSERT_TRUE((*announcer)->Send(InventoryOf({theirs[0].Hash()}, {})));
-  ASSERT_TRUE((*announcer)->Sync());
-  EXPECT_EQ(
-      (*announcer)->Count([](const Envelope& e) { return e.has_get_data(); }),
-      0)
-      << "a block was asked for outside the sync";
-  // The announcer's headers are asked for once the current request ends.
-  EXPECT_EQ((*announcer)->Count(IsGetHeaders), 0);
-  ASSERT_TRUE((*syncer)->Send(HeadersOf({})));
-  EXPECT_TRUE((*announcer)->WaitFor(IsGetHeaders).has_value())
-      << (*announcer)->Summary();
+  const int asked_before = asked_for_bodies();
+  EXPECT_LT(asked_before, kPeers);
+  clock().Advance(kRunStallTimeout - (clock().Now() - adopted));
+  network().SyncStep();
+  EXPECT_FALSE(network().syncing())
+      << "a run without a body for " << kRunStallTimeout << " is kept";
+  for (auto& p : peers) ASSERT_TRUE((*p)->Sync());
+  EXPECT_EQ(asked_for_bodies(), asked_before) << "asked after the drop";
+  for (int i = 0; i < kPeers; ++i) {
+    EXPECT_EQ(ScoreOf(absl::StrCat("quiet-", i)), std::optional<int>(0));
+  }
 }
 
 }  // namespace

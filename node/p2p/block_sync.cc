@@ -191,9 +191,11 @@ void BlockSync::AddHeaders(uint64_t peer,
     base_height_ = check.height - static_cast<uint32_t>(check.valid);
     last_log_ = clock_->Now();
     connected_since_log_ = 0;
-    last_progress_ = clock_->Now();
     run_tip_ = tip.hash;
   }
+  // Headers of the run count as progress (a deep fork's are gathered
+  // before any body is asked for).
+  last_progress_ = clock_->Now();
   run_sources_.insert(peer);
   for (size_t i = trusted; i < check.valid; ++i) {
     pending_.push_back(run[i]);
@@ -229,11 +231,12 @@ void BlockSync::NoteOtherAnswer(uint64_t peer,
   }
   const TipInfo tip = node_->chain().Tip();
   const size_t fresh = check.valid - trusted;
-  if (check.chain_work <= tip.chain_work || fresh > kMaxTipExtensionBlocks) {
+  if (run[trusted].prev_hash != tip.hash ||
+      check.chain_work <= tip.chain_work || fresh > kMaxTipExtensionBlocks) {
     return;
   }
-  // Beats our tip but not the run (a block mined on our chain while the
-  // run waits for bodies): fetched now, as relayed blocks.
+  // Builds on our tip and beats it, not the run (blocks mined on our chain
+  // while the run waits for bodies): fetched now, as relayed blocks.
   v1::GossipEnvelope message;
   for (size_t i = trusted; i < check.valid; ++i) {
     const Hash256 hash = run[i].Hash();
@@ -270,7 +273,7 @@ void BlockSync::DropUnservedRun(absl::Time now) {
   // DropRunWithoutMoreWork's).
   if (pending_work_ <= node_->chain().Tip().chain_work) return;
   if (now - last_progress_ >= kRunStallTimeout) {
-    // Requests still within their deadline earn no strike.
+    // No strikes: the requests still out are within their deadline.
     LOG(INFO) << "sync: no body of the run of peer " << run_peer_ << " for "
               << absl::FormatDuration(now - last_progress_) << "; dropped";
     DropRun();

@@ -5,6 +5,19 @@
 // order. A peer that sends an invalid header or block is reported for
 // misbehaviour; the rest of its chain is dropped.
 //
+// A run cannot hold the node hostage: a run whose next body nobody is
+// asked for and nobody can be asked for (its peers answered NotFound, did
+// not answer within kSyncRequestTimeout, or left) is dropped at once, and
+// so is a run that made no progress for kRunStallTimeout. Peers whose
+// headers answer ends inside the run (or who, asked from the run's end,
+// have nothing newer) are asked for its bodies too. A peer that sent a
+// run's headers and does not serve their bodies gets a strike (once per
+// run); strikes past kWithheldRunFreeStrikes cost kWithheldRunPoints each.
+// While a run is pending, a header answer that builds on our tip and beats
+// it but not the run (blocks mined on our chain) is fetched at once, and
+// once such a block moved our tip the node does not count as syncing (it
+// relays and announces as usual).
+//
 // Memory is bounded: at most kMaxPendingHeaders headers wait for bodies,
 // and bodies are requested only kDownloadWindow blocks ahead of the next
 // block to connect.
@@ -54,8 +67,9 @@ inline constexpr int kMaxBodyFailures = 3;
 inline constexpr absl::Duration kSyncLogInterval = absl::Seconds(2);
 
 // Runs whose bodies are withheld (docs/PROTOCOL.md 21.3). Each body request
-// has kSyncRequestTimeout; a run that received no body and connected no
-// block for kRunStallTimeout is dropped however its peers answer.
+// has kSyncRequestTimeout; a run that took no headers, received no body and
+// connected no block for kRunStallTimeout is dropped however its peers
+// answer.
 inline constexpr absl::Duration kRunStallTimeout = absl::Seconds(60);
 // A peer that sent headers of a run and then answers a body request of it
 // with NotFound or not at all gets one strike per run; each strike past
@@ -63,9 +77,9 @@ inline constexpr absl::Duration kRunStallTimeout = absl::Seconds(60);
 // reorganize between its headers and our request, rarely twice).
 inline constexpr int kWithheldRunFreeStrikes = 2;
 inline constexpr int kWithheldRunPoints = 50;
-// While a run is pending, a header answer that beats our tip but not the
-// run, of at most this many blocks, has its bodies asked for at once (they
-// arrive as relayed blocks).
+// While a run is pending, a header answer that builds on our tip and beats
+// it but not the run, of at most this many blocks, has its bodies asked for
+// at once (they arrive as relayed blocks).
 inline constexpr size_t kMaxTipExtensionBlocks = 16;
 
 class BlockSync {
@@ -137,8 +151,8 @@ class BlockSync {
   void DropRunWithoutMoreWork() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireRequests(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A header answer that is not adopted: a peer whose answer ends inside
-  // the run has its blocks; an answer that beats our tip (not the run) has
-  // its bodies asked for at once.
+  // the run has its blocks; an answer that builds on our tip and beats it
+  // (not the run) has its bodies asked for at once.
   void NoteOtherAnswer(uint64_t peer, const std::vector<BlockHeader>& run,
                        size_t trusted, const HeaderChainCheck& check)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -177,7 +191,7 @@ class BlockSync {
   absl::flat_hash_set<uint64_t> struck_ ABSL_GUARDED_BY(mu_);
   // Withheld runs per peer (for the session's life).
   absl::flat_hash_map<uint64_t, int> strikes_ ABSL_GUARDED_BY(mu_);
-  // When the run was adopted, last received a body or connected a block.
+  // When the run last took headers, received a body or connected a block.
   absl::Time last_progress_ ABSL_GUARDED_BY(mu_);
   // Our tip when the run was adopted or last connected a block: a tip
   // elsewhere was moved by a block that is not the run's.

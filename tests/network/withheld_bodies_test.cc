@@ -113,13 +113,12 @@ TEST(WithheldBodiesTest, AWithholdingPeerDoesNotStallTheNode) {
   hello.mutable_hello()->set_height(height + kFakeHeaders);
   hello.mutable_hello()->set_chain_work("999999999999");
   ASSERT_TRUE(withholder->Send(hello));
-  ASSERT_TRUE(withholder
-                  ->WaitForMessage(
-                      [](const v1::GossipEnvelope& m) {
-                        return m.has_get_headers();
-                      },
-                      kReply)
-                  .has_value())
+  ASSERT_TRUE(
+      withholder
+          ->WaitForMessage(
+              [](const v1::GossipEnvelope& m) { return m.has_get_headers(); },
+              kReply)
+          .has_value())
       << withholder->ReceivedSummary();
   v1::GossipEnvelope answer;
   for (const BlockHeader& h : fake) {

@@ -402,8 +402,8 @@ TEST_F(BlockSyncTest, APeerWithTheSameHeadersServesWhatAnotherWithholds) {
   ASSERT_TRUE((*server)->Send(HeadersOf({})));
   ASSERT_TRUE((*server)->Sync());
 
-  const size_t withheld = WithholdAndServe(*withholder, *server, theirs,
-                                           theirs.back().Hash());
+  const size_t withheld =
+      WithholdAndServe(*withholder, *server, theirs, theirs.back().Hash());
   EXPECT_EQ(chain().Tip().hash, theirs.back().Hash());
   EXPECT_GT(withheld, 0u) << "the withholder was never asked";
   EXPECT_EQ(ScoreOf("server"), std::optional<int>(0));
@@ -459,9 +459,8 @@ TEST_F(BlockSyncTest, RepeatedlyWithheldRunsCostTheirSender) {
       ASSERT_TRUE((*peer)->Sync());
       EXPECT_FALSE(network().syncing());
       EXPECT_EQ(ScoreOf("repeat-withholder"),
-                std::optional<int>(run <= kWithheldRunFreeStrikes
-                                       ? 0
-                                       : kWithheldRunPoints));
+                std::optional<int>(
+                    run <= kWithheldRunFreeStrikes ? 0 : kWithheldRunPoints));
     }
   }
   // The fourth withheld run reaches the ban score.
@@ -546,7 +545,8 @@ TEST_F(BlockSyncTest, ARunWithoutABodyForTheStallTimeoutIsDropped) {
         if (!answered[i] && (*peers[i])->Count(IsGetHeaders) > 0) asked = i;
       }
       return asked >= 0;
-    })) << "header request " << n;
+    })) << "header request "
+        << n;
     ASSERT_TRUE((*peers[asked])->Send(HeadersOf(HeadersOfBlocks(theirs))));
     ASSERT_TRUE((*peers[asked])->Sync());
     answered[asked] = true;

@@ -175,19 +175,22 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
   const Address sender = entry.sender;
   if (entries_.contains(txid)) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "transaction ", txid.ToDisplayHex(), " is already pooled"));
+        "tx-already-known: transaction ", txid.ToDisplayHex(),
+        " is already pooled"));
   }
   {
     auto confirmed = chain_->GetTransaction(txid);
     if (!confirmed.ok()) return confirmed.status();
     if (confirmed->has_value()) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "transaction ", txid.ToDisplayHex(), " is already confirmed"));
+          "tx-already-known: transaction ", txid.ToDisplayHex(),
+          " is already confirmed"));
     }
   }
   if (tx.fee < options_.min_fee) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "fee ", tx.fee, " is below the minimum ", options_.min_fee));
+    return absl::FailedPreconditionError(
+        absl::StrCat("mempool-fee-too-low: fee ", tx.fee,
+                     " is below the minimum ", options_.min_fee));
   }
   PBCHAIN_ASSIGN_OR_RETURN(AccountState account, chain_->GetAccount(sender));
   const uint64_t tip_nonce = account.nonce;
@@ -212,7 +215,8 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
       const Entry& old = entries_.at(n->second);
       if (tx.fee <= old.tx.fee) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "replacement needs a higher fee (pooled transaction pays ",
+            "mempool-replacement-fee: replacement needs a higher fee (pooled "
+            "transaction pays ",
             old.tx.fee, ")"));
       }
       replaced = old.txid;
@@ -227,7 +231,8 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
     }
     if (pooled >= options_.max_txs_per_sender) {
       return absl::FailedPreconditionError(
-          absl::StrCat("sender has ", pooled, " pooled transactions (limit ",
+          absl::StrCat("mempool-sender-limit: sender has ", pooled,
+                       " pooled transactions (limit ",
                        options_.max_txs_per_sender, ")"));
     }
   }
@@ -278,8 +283,8 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
     }
     if (count_after > options_.max_txs || bytes_after > options_.max_bytes) {
       return absl::ResourceExhaustedError(
-          absl::StrCat("mempool full (", entries_.size(), " txs, ", bytes_,
-                       " bytes) and the fee rate of ", tx.fee, "/", entry.size,
+          absl::StrCat("mempool-full: ", entries_.size(), " txs, ", bytes_,
+                       " bytes held and the fee rate of ", tx.fee, "/", entry.size,
                        " bytes is not above the lowest pooled"));
     }
   }

@@ -218,7 +218,8 @@ ValidationResult CheckBlock(const Block& block, const ChainParams& params,
       // transaction's reason is the block's.
       if (i == 0) {
         return ValidationResult::Invalid(
-            R::kBlockBadCoinbase, absl::StrCat("transaction 0: ", r.ToString()));
+            R::kBlockBadCoinbase,
+            absl::StrCat("transaction 0: ", r.ToString()));
       }
       return ValidationResult::Invalid(
           r.reason(), absl::StrCat("transaction ", i, ": ", r.message()));

@@ -174,17 +174,17 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
   const Hash256 txid = entry.txid;
   const Address sender = entry.sender;
   if (entries_.contains(txid)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "tx-already-known: transaction ", txid.ToDisplayHex(),
-        " is already pooled"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("tx-already-known: transaction ", txid.ToDisplayHex(),
+                     " is already pooled"));
   }
   {
     auto confirmed = chain_->GetTransaction(txid);
     if (!confirmed.ok()) return confirmed.status();
     if (confirmed->has_value()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "tx-already-known: transaction ", txid.ToDisplayHex(),
-          " is already confirmed"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("tx-already-known: transaction ", txid.ToDisplayHex(),
+                       " is already confirmed"));
     }
   }
   if (tx.fee < options_.min_fee) {
@@ -230,10 +230,9 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
           ", expected ", next_nonce, " (gaps are not pooled)"));
     }
     if (pooled >= options_.max_txs_per_sender) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("mempool-sender-limit: sender has ", pooled,
-                       " pooled transactions (limit ",
-                       options_.max_txs_per_sender, ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "mempool-sender-limit: sender has ", pooled,
+          " pooled transactions (limit ", options_.max_txs_per_sender, ")"));
     }
   }
   if (entry.claim) {
@@ -284,8 +283,8 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
     if (count_after > options_.max_txs || bytes_after > options_.max_bytes) {
       return absl::ResourceExhaustedError(
           absl::StrCat("mempool-full: ", entries_.size(), " txs, ", bytes_,
-                       " bytes held and the fee rate of ", tx.fee, "/", entry.size,
-                       " bytes is not above the lowest pooled"));
+                       " bytes held and the fee rate of ", tx.fee, "/",
+                       entry.size, " bytes is not above the lowest pooled"));
     }
   }
 

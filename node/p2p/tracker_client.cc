@@ -6,8 +6,8 @@
 #include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
-#include "node/p2p/network.h"
 #include "node/core/node.h"
+#include "node/p2p/network.h"
 #include "node/p2p/wire.h"
 
 namespace pbchain {

@@ -143,11 +143,11 @@ absl::StatusOr<Block> BlockFromRequest(const v1::Block& msg) {
     absl::StatusOr<Transaction> tx = TransactionFromProto(msg.transactions(i));
     if (!tx.ok()) {
       // "transaction.recipient: ..." -> "block.transactions[3].recipient: ..."
-      return Refused(i == 0 ? RejectReason::kBlockBadCoinbase
-                            : RejectReason::kTxMalformed,
-                     absl::StrCat("block.transactions[", i, "].",
-                                  absl::StripPrefix(tx.status().message(),
-                                                    "transaction.")));
+      return Refused(
+          i == 0 ? RejectReason::kBlockBadCoinbase : RejectReason::kTxMalformed,
+          absl::StrCat(
+              "block.transactions[", i, "].",
+              absl::StripPrefix(tx.status().message(), "transaction.")));
     }
     block.txs.push_back(*std::move(tx));
   }

@@ -67,7 +67,9 @@ TEST(TrackerPartitionTest, NodeRejoinsWithinSecondsOfTheHeal) {
   const std::string node_id = info->node_id();
 
   ASSERT_TRUE(WaitFor(
-      [&](std::string& seen) { return Lists(*tracker, genesis, node_id, seen); },
+      [&](std::string& seen) {
+        return Lists(*tracker, genesis, node_id, seen);
+      },
       absl::Seconds(30), "the tracker to list the node"));
 
   const absl::Time cut_at = absl::Now();
@@ -85,15 +87,17 @@ TEST(TrackerPartitionTest, NodeRejoinsWithinSecondsOfTheHeal) {
   proxy->Heal();
   const absl::Time healed_at = absl::Now();
   const bool rejoined = WaitFor(
-      [&](std::string& seen) { return Lists(*tracker, genesis, node_id, seen); },
+      [&](std::string& seen) {
+        return Lists(*tracker, genesis, node_id, seen);
+      },
       kRejoinWait, "the node to be listed again after the heal");
   const absl::Duration took = absl::Now() - healed_at;
   ASSERT_TRUE(rejoined);
   EXPECT_LE(took, kRejoinBound)
       << "rejoined " << absl::FormatDuration(took) << " after the heal";
   EXPECT_GT(proxy->relayed_connections(), connections_before);
-  std::cout << "rejoined " << absl::FormatDuration(took)
-            << " after a cut of " << absl::FormatDuration(kCut) << "\n";
+  std::cout << "rejoined " << absl::FormatDuration(took) << " after a cut of "
+            << absl::FormatDuration(kCut) << "\n";
 }
 
 }  // namespace

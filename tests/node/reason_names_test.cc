@@ -274,8 +274,8 @@ std::vector<Case> Cases() {
        }},
       {"tx-malformed", "record namespace over 64 bytes",
        [](H& h) {
-         return h.Submit(h.Pay(0, 3, 10, 1, 0,
-                               DataRecord{std::string(65, 'n'), {}, "x"}));
+         return h.Submit(
+             h.Pay(0, 3, 10, 1, 0, DataRecord{std::string(65, 'n'), {}, "x"}));
        }},
       {"tx-malformed", "record namespace with capitals",
        [](H& h) {
@@ -353,7 +353,8 @@ std::vector<Case> Cases() {
        }},
       {"mempool-sender-limit", "one more than the per-sender limit",
        [](H& h) {
-         for (uint64_t n = 0; n < kSenderLimit; ++n) h.Pool(h.Pay(0, 3, 10, 1, n));
+         for (uint64_t n = 0; n < kSenderLimit; ++n)
+           h.Pool(h.Pay(0, 3, 10, 1, n));
          return h.Submit(h.Pay(0, 3, 10, 1, kSenderLimit));
        }},
       {"mempool-full", "a full pool and no better fee rate",
@@ -408,7 +409,8 @@ std::vector<Case> Cases() {
       {"header-bad-pow", "hash above the target",
        [](H& h) {
          Block b = h.OnTip();
-         while (HashMeetsTarget(b.Hash(), DecodeCompact(b.header.bits).target)) {
+         while (
+             HashMeetsTarget(b.Hash(), DecodeCompact(b.header.bits).target)) {
            ++b.header.nonce;
          }
          return h.Broadcast(b);
@@ -458,7 +460,8 @@ std::vector<Case> Cases() {
       {"header-invalid-parent", "a child of a block that failed to connect",
        [](H& h) {
          const Block bad = h.OnTip({h.Pay(0, 3, 2 * kFunds, 1, 0)});
-         EXPECT_TRUE(absl::StartsWith(h.Broadcast(bad), "tx-insufficient-funds"));
+         EXPECT_TRUE(
+             absl::StartsWith(h.Broadcast(bad), "tx-insufficient-funds"));
          return h.Broadcast(MakeBlock(h.params(), bad.header, 1, {}, Addr(3)));
        }},
       // ---- BroadcastBlock: the body (13.3 rules 4-11) ----
@@ -489,8 +492,9 @@ std::vector<Case> Cases() {
        [](H& h) {
          std::vector<Transaction> txs;
          for (uint64_t n = 0; n < 16; ++n) {
-           txs.push_back(h.Pay(static_cast<int>(n % 3), 3, 0, 1, n / 3,
-                               DataRecord{"big", {}, std::string(65'000, 'x')}));
+           txs.push_back(
+               h.Pay(static_cast<int>(n % 3), 3, 0, 1, n / 3,
+                     DataRecord{"big", {}, std::string(65'000, 'x')}));
          }
          return h.Broadcast(h.OnTip(std::move(txs)));
        }},
@@ -544,9 +548,7 @@ std::vector<Case> Cases() {
       {"tx-bad-nonce", "a transfer with nonce 5",
        [](H& h) { return h.Broadcast(h.OnTip({h.Pay(0, 3, 10, 1, 5)})); }},
       {"tx-insufficient-funds", "a transfer of more than the balance",
-       [](H& h) {
-         return h.Broadcast(h.OnTip({h.Pay(2, 3, kFunds, 1, 0)}));
-       }},
+       [](H& h) { return h.Broadcast(h.OnTip({h.Pay(2, 3, kFunds, 1, 0)})); }},
       {"tx-duplicate-record", "one key written twice in a block",
        [](H& h) {
          return h.Broadcast(h.OnTip({h.Pay(0, 3, 0, 1, 0, Keyed("bob")),
@@ -587,16 +589,18 @@ TEST_P(ReasonCaseTest, MessageStartsWithTheReasonName) {
       << "message: '" << message << "'";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, ReasonCaseTest, ::testing::Range<size_t>(0, Cases().size()),
-    [](const ::testing::TestParamInfo<size_t>& info) {
-      const Case c = Cases()[info.param];
-      std::string name = absl::StrCat(c.reason, "_", c.what);
-      for (char& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      }
-      return absl::StrCat(info.param, "_", name);
-    });
+INSTANTIATE_TEST_SUITE_P(Cases, ReasonCaseTest,
+                         ::testing::Range<size_t>(0, Cases().size()),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           const Case c = Cases()[info.param];
+                           std::string name =
+                               absl::StrCat(c.reason, "_", c.what);
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch)))
+                               ch = '_';
+                           }
+                           return absl::StrCat(info.param, "_", name);
+                         });
 
 TEST(ReasonNamesTest, DocumentedNamesAreTheKernelsAndThePolicyNames) {
   const std::set<std::string> documented = DocumentedNames();
@@ -630,11 +634,11 @@ TEST(ReasonNamesTest, EveryDocumentedNameHasACaseOrAReasonWhyNot) {
 // Why tx-too-large is in kNotReachable: the largest transaction whose
 // fields pass the conversion's limits still fits kMaxTxSize.
 TEST(ReasonNamesTest, LargestTransactionFitsTheSizeLimit) {
-  Transaction tx = MakeTransfer(
-      Params(), TestKey(0), Addr(3), 1, 1, 0,
-      DataRecord{std::string(kMaxNamespaceLen, 'n'),
-                 std::string(kMaxRecordKeyLen, 'k'),
-                 std::string(kMaxRecordPayload, 'p')});
+  Transaction tx =
+      MakeTransfer(Params(), TestKey(0), Addr(3), 1, 1, 0,
+                   DataRecord{std::string(kMaxNamespaceLen, 'n'),
+                              std::string(kMaxRecordKeyLen, 'k'),
+                              std::string(kMaxRecordPayload, 'p')});
   tx.chain_id = std::string(kMaxChainIdLen, 'c');
   EXPECT_LE(tx.Encode().size(), kMaxTxSize);
 }

@@ -52,6 +52,7 @@ enum class RejectReason {
   kBlockBadTx,        // reserved (documented, never produced)
   // A block message that does not decode (no header, a header field of the
   // wrong size). Given where messages are decoded (RPC), never by the kernel.
+  // Keep last: tests walk kTxMalformed..kBlockMalformed.
   kBlockMalformed,
 };
 

@@ -686,6 +686,10 @@ absl::StatusOr<AcceptResult> ChainState::AcceptBlock(const Block& block) {
             R::kHeaderInvalidParent, "parent block is invalid");
         return result;
       }
+      // The header on its own (version, bits, proof of work) before the
+      // rules that compare it with its parent: PROTOCOL.md section 13 order.
+      result.validation = CheckHeader(block.header, params_);
+      if (!result.validation.ok()) return result;
       HeaderContext ctx{NextBits(parent), MedianTimePast(parent), Now()};
       result.validation = ContextualCheckHeader(block.header, ctx, params_);
       if (!result.validation.ok()) return result;

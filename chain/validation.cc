@@ -67,6 +67,8 @@ absl::string_view RejectReasonName(RejectReason reason) {
       return "block-bad-coinbase";
     case RejectReason::kBlockBadTx:
       return "block-bad-tx";
+    case RejectReason::kBlockMalformed:
+      return "block-malformed";
   }
   return "unknown";
 }
@@ -212,9 +214,15 @@ ValidationResult CheckBlock(const Block& block, const ChainParams& params,
     ValidationResult r = CheckTransaction(block.txs[i], params,
                                           /*verify_signature=*/false);
     if (!r.ok()) {
-      R reason = i == 0 ? R::kBlockBadCoinbase : r.reason();
+      // The coinbase's own reason goes into the detail; any other
+      // transaction's reason is the block's.
+      if (i == 0) {
+        return ValidationResult::Invalid(
+            R::kBlockBadCoinbase,
+            absl::StrCat("transaction 0: ", r.ToString()));
+      }
       return ValidationResult::Invalid(
-          reason, absl::StrCat("transaction ", i, ": ", r.ToString()));
+          r.reason(), absl::StrCat("transaction ", i, ": ", r.message()));
     }
   }
   if (verify_signatures) {
@@ -222,8 +230,7 @@ ValidationResult CheckBlock(const Block& block, const ChainParams& params,
       return ValidationResult::Invalid(
           R::kTxBadSignature,
           absl::StrCat("transaction ", *bad,
-                       ": tx-bad-signature: signature does not verify for "
-                       "the sender key"));
+                       ": signature does not verify for the sender key"));
     }
   }
   return ValidationResult::Valid();

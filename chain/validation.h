@@ -49,10 +49,16 @@ enum class RejectReason {
   kBlockNoCoinbase,
   kBlockExtraCoinbase,
   kBlockBadCoinbase,  // wrong height or amount, or a coinbase that is malformed
-  kBlockBadTx,        // a transaction failed a check (see message)
+  kBlockBadTx,        // reserved (documented, never produced)
+  // A block message that does not decode (no header, a header field of the
+  // wrong size). Given where messages are decoded (RPC), never by the kernel.
+  // Keep last: tests walk kTxMalformed..kBlockMalformed.
+  kBlockMalformed,
 };
 
-// Stable lowercase name of a reason, e.g. "tx-bad-nonce".
+// Stable lowercase name of a reason, e.g. "tx-bad-nonce": the names of
+// docs/PROTOCOL.md section 13. Every rejection message (RPC errors and
+// verdicts, gossip Rejects) starts with one, then ": " and a detail.
 absl::string_view RejectReasonName(RejectReason reason);
 
 class ValidationResult {

@@ -45,6 +45,10 @@ struct GrpcServerConfig {
   int max_message_bytes = 4 * 1024 * 1024;
   // Concurrent calls (streams) on one client connection; more wait.
   int max_concurrent_streams = 100;
+  // Keepalive pings a client may send at most this often (with or without
+  // calls in flight) without being told to go away; 0 keeps gRPC's default
+  // (one per 5 minutes without data).
+  int min_client_ping_interval_ms = 0;
 };
 
 // A started gRPC server. Thread safety: SetNotServing and Stop from one

@@ -41,6 +41,12 @@ constexpr int kMaxWatchersLimit = 100'000;
 constexpr double kMaxJoinsPerSecondLimit = 1'000'000;
 // A lease must fit lease_ttl_ms (u32) comfortably.
 constexpr absl::Duration kMaxLeaseTtl = absl::Hours(24);
+// Keepalive pings a client may send this often without being told to go
+// away (gRPC's default is one per 5 minutes without data). pbnode pings
+// every kTrackerKeepaliveTime (10 s, node/p2p/tracker_client.h) so that it
+// notices a dead connection to the tracker; this leaves room for clients
+// that ping twice as often.
+constexpr absl::Duration kMinClientPingInterval = absl::Seconds(5);
 // After SIGINT/SIGTERM the tracker ends its watch streams and cancels its
 // probes itself, so what is left are unary calls that take microseconds.
 // gRPC's server also waits for clients to close their (idle) connections:
@@ -169,6 +175,8 @@ int main(int argc, char** argv) {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.max_message_bytes = kMaxMessageBytes;
   config.max_concurrent_streams = kMaxConcurrentStreams;
+  config.min_client_ping_interval_ms =
+      static_cast<int>(absl::ToInt64Milliseconds(kMinClientPingInterval));
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service});
   if (!server.ok()) {

@@ -174,20 +174,23 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
   const Hash256 txid = entry.txid;
   const Address sender = entry.sender;
   if (entries_.contains(txid)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "transaction ", txid.ToDisplayHex(), " is already pooled"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("tx-already-known: transaction ", txid.ToDisplayHex(),
+                     " is already pooled"));
   }
   {
     auto confirmed = chain_->GetTransaction(txid);
     if (!confirmed.ok()) return confirmed.status();
     if (confirmed->has_value()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "transaction ", txid.ToDisplayHex(), " is already confirmed"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("tx-already-known: transaction ", txid.ToDisplayHex(),
+                       " is already confirmed"));
     }
   }
   if (tx.fee < options_.min_fee) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "fee ", tx.fee, " is below the minimum ", options_.min_fee));
+    return absl::FailedPreconditionError(
+        absl::StrCat("mempool-fee-too-low: fee ", tx.fee,
+                     " is below the minimum ", options_.min_fee));
   }
   PBCHAIN_ASSIGN_OR_RETURN(AccountState account, chain_->GetAccount(sender));
   const uint64_t tip_nonce = account.nonce;
@@ -212,7 +215,8 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
       const Entry& old = entries_.at(n->second);
       if (tx.fee <= old.tx.fee) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "replacement needs a higher fee (pooled transaction pays ",
+            "mempool-replacement-fee: replacement needs a higher fee (pooled "
+            "transaction pays ",
             old.tx.fee, ")"));
       }
       replaced = old.txid;
@@ -226,9 +230,9 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
           ", expected ", next_nonce, " (gaps are not pooled)"));
     }
     if (pooled >= options_.max_txs_per_sender) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("sender has ", pooled, " pooled transactions (limit ",
-                       options_.max_txs_per_sender, ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "mempool-sender-limit: sender has ", pooled,
+          " pooled transactions (limit ", options_.max_txs_per_sender, ")"));
     }
   }
   if (entry.claim) {
@@ -278,9 +282,9 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
     }
     if (count_after > options_.max_txs || bytes_after > options_.max_bytes) {
       return absl::ResourceExhaustedError(
-          absl::StrCat("mempool full (", entries_.size(), " txs, ", bytes_,
-                       " bytes) and the fee rate of ", tx.fee, "/", entry.size,
-                       " bytes is not above the lowest pooled"));
+          absl::StrCat("mempool-full: ", entries_.size(), " txs, ", bytes_,
+                       " bytes held and the fee rate of ", tx.fee, "/",
+                       entry.size, " bytes is not above the lowest pooled"));
     }
   }
 

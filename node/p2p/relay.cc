@@ -281,13 +281,14 @@ void Relay::HandleBlock(const PeerPtr& peer, const v1::BlockMsg& message) {
   }
   Envelope reject;
   reject.mutable_reject()->set_code(v1::REJECT_CODE_INVALID);
+  // "reason-name: detail" (PROTOCOL.md section 13), at most 256 bytes.
   reject.mutable_reject()->set_message(
-      result->validation.message().substr(0, 256));
+      result->validation.ToString().substr(0, 256));
   reject.mutable_reject()->set_hash(HashBytes(hash));
   peer->link->Send(std::move(reject));
   peers_->Misbehaving(peer, kInvalidBlockPoints,
                       absl::StrCat("invalid block ", hash.ToDisplayHex(), ": ",
-                                   result->validation.message()));
+                                   result->validation.ToString()));
 }
 
 void Relay::HandleTransaction(const PeerPtr& peer,

@@ -3,10 +3,11 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
-#include "node/p2p/network.h"
 #include "node/core/node.h"
+#include "node/p2p/network.h"
 #include "node/p2p/wire.h"
 
 namespace pbchain {
@@ -17,14 +18,44 @@ void SetDeadline(grpc::ClientContext& context) {
                        absl::ToChronoMilliseconds(kTrackerCallTimeout));
 }
 
+int Ms(absl::Duration d) {
+  return static_cast<int>(absl::ToInt64Milliseconds(d));
+}
+
+// The channel to the tracker: reconnect backoff and connect deadline of
+// seconds, keepalive pings (see the constants in the header).
+std::shared_ptr<grpc::Channel> TrackerChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              Ms(kTrackerInitialReconnectBackoff));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              Ms(kTrackerMaxReconnectBackoff));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Ms(kTrackerConnectTimeout));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Ms(kTrackerKeepaliveTime));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Ms(kTrackerKeepaliveTimeout));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Keep pinging however long no call sends data (gRPC's default stops
+  // after 2 pings without data).
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+// The tracker did not answer (as opposed to answering with a refusal).
+bool Unreached(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::ABORTED;
+}
+
 }  // namespace
 
 TrackerClient::TrackerClient(Network* network, Node* node, std::string address)
     : network_(network),
       node_(node),
       address_(std::move(address)),
-      stub_(v1::Tracker::NewStub(
-          grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))),
+      channel_(TrackerChannel(address_)),
+      stub_(v1::Tracker::NewStub(channel_)),
       thread_([this] { Run(); }) {}
 
 TrackerClient::~TrackerClient() {
@@ -61,6 +92,9 @@ void TrackerClient::Run() {
     v1::JoinResponse joined;
     grpc::ClientContext context;
     SetDeadline(context);
+    // Wait for a connection within the deadline rather than fail at once
+    // while the channel is between attempts.
+    context.set_wait_for_ready(true);
     grpc::Status status = stub_->Join(&context, join, &joined);
     if (!status.ok()) {
       // Say it once per outage, not every retry.
@@ -69,8 +103,17 @@ void TrackerClient::Run() {
                      << status.error_message()
                      << "); working from known peers and retrying";
       }
-      if (WaitFor(backoff)) return;
-      backoff = std::min(backoff * 2, kMaxTrackerBackoff);
+      if (Unreached(status)) {
+        // Connect again now, not when the channel's backoff says: the next
+        // Join then finds the connection up as soon as the tracker is.
+        grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+        const absl::Duration pause =
+            kTrackerRejoinInterval * absl::Uniform(rng_, 0.5, 1.5);
+        if (WaitFor(pause)) return;
+      } else {
+        if (WaitFor(backoff)) return;
+        backoff = std::min(backoff * 2, kMaxTrackerBackoff);
+      }
       continue;
     }
     LOG(INFO) << "joined tracker " << address_ << " as " << node_->node_id();
@@ -105,6 +148,11 @@ void TrackerClient::Run() {
       if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
         LOG(INFO) << "tracker " << address_ << " forgot us; joining again";
         break;
+      }
+      // Not reached: have the channel connect again at once, so that the
+      // next Heartbeat gets through as soon as the tracker is reachable.
+      if (Unreached(status)) {
+        grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
       }
       if (absl::Now() - last_ok > ttl) {
         LOG(WARNING) << "tracker " << address_ << " unreachable ("

@@ -1,8 +1,17 @@
 // The node's side of the tracker: Join, a WatchPeers stream feeding the
 // address book, Heartbeats, and Leave on shutdown. When the tracker is down
-// the node keeps its peers and retries with backoff; when it comes back (a
-// Heartbeat answers NOT_FOUND: the new tracker does not know us) it joins
-// again.
+// the node keeps its peers and retries; when it comes back (a Heartbeat
+// answers NOT_FOUND: the new tracker does not know us) it joins again.
+//
+// Rejoining after an outage or a partition takes seconds, not minutes: a
+// Join the tracker did not answer (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED)
+// is retried every kTrackerRejoinInterval (with jitter), each time after
+// resetting the channel's own reconnect backoff, which is also capped at
+// kTrackerMaxReconnectBackoff; the Join waits for the connection (wait for
+// ready) within its deadline. Keepalive pings (kTrackerKeepaliveTime /
+// kTrackerKeepaliveTimeout) notice a connection that died silently. Only a
+// Join the tracker refused (rate limit, probe failure, ...) backs off
+// exponentially up to kMaxTrackerBackoff.
 //
 // Thread safety: constructed and destroyed by the Network; one thread of
 // its own plus one for the watch stream.
@@ -13,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -25,8 +35,25 @@ class Node;
 
 // Deadline of Join / Heartbeat / Leave calls.
 inline constexpr absl::Duration kTrackerCallTimeout = absl::Seconds(2);
-// Retry after a failed Join: 1 s, doubling, at most this.
+// Retry after a Join the tracker refused: 1 s, doubling, at most this.
 inline constexpr absl::Duration kMaxTrackerBackoff = absl::Seconds(10);
+// Retry after a Join that did not reach the tracker: this often, times a
+// random factor in [0.5, 1.5) so that nodes cut off together do not all
+// come back in the same instant.
+inline constexpr absl::Duration kTrackerRejoinInterval = absl::Seconds(1);
+// The channel's reconnect backoff (gRPC's defaults: 1 s growing to 120 s,
+// which would add to ours): first retry and cap.
+inline constexpr absl::Duration kTrackerInitialReconnectBackoff =
+    absl::Milliseconds(500);
+inline constexpr absl::Duration kTrackerMaxReconnectBackoff = absl::Seconds(1);
+// Deadline of one connection attempt (gRPC's default: 20 s), so that an
+// attempt that went into a partition is replaced soon after it heals.
+inline constexpr absl::Duration kTrackerConnectTimeout = absl::Seconds(3);
+// Keepalive: a ping after this long without activity, and the connection is
+// dropped if its answer takes longer than the timeout. The tracker allows
+// pings this often (kMinClientPingInterval in tracker/main.cc).
+inline constexpr absl::Duration kTrackerKeepaliveTime = absl::Seconds(10);
+inline constexpr absl::Duration kTrackerKeepaliveTimeout = absl::Seconds(5);
 
 class TrackerClient {
  public:
@@ -43,9 +70,11 @@ class TrackerClient {
   // Waits `d` or until stopping; true if stopping.
   bool WaitFor(absl::Duration d);
 
+  absl::BitGen rng_;  // Run's thread only: rejoin jitter
   Network* const network_;
   Node* const node_;
   const std::string address_;
+  const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Tracker::Stub> stub_;
 
   absl::Mutex mu_;

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -106,6 +107,51 @@ absl::StatusOr<Address> ParseAddress(const std::string& text,
         absl::StrCat(field, ": ", address.status().message()));
   }
   return address;
+}
+
+// INVALID_ARGUMENT "reason-name: detail" (PROTOCOL.md section 13): a
+// request refused before it reaches the kernel, worded as the kernel words
+// its verdicts.
+absl::Status Refused(RejectReason reason, absl::string_view detail) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(RejectReasonName(reason), ": ", detail));
+}
+
+// The block of a BroadcastBlock request, converted by proto/convert.h part
+// by part so that a refusal names the rule it breaks: block-malformed (no
+// header, or a header field of the wrong size), block-too-many-txs, and
+// for a transaction that does not convert block-bad-coinbase (the first)
+// or tx-malformed (any other). INVALID_ARGUMENT in every case.
+absl::StatusOr<Block> BlockFromRequest(const v1::Block& msg) {
+  if (!msg.has_header()) {
+    return Refused(RejectReason::kBlockMalformed, "block.header: missing");
+  }
+  absl::StatusOr<BlockHeader> header = BlockHeaderFromProto(msg.header());
+  if (!header.ok()) {
+    return Refused(RejectReason::kBlockMalformed,
+                   absl::StrCat("block.", header.status().message()));
+  }
+  if (static_cast<size_t>(msg.transactions_size()) > kMaxBlockTxs) {
+    return Refused(RejectReason::kBlockTooManyTxs,
+                   absl::StrCat("block.transactions: at most ", kMaxBlockTxs,
+                                ", got ", msg.transactions_size()));
+  }
+  Block block;
+  block.header = *header;
+  block.txs.reserve(msg.transactions_size());
+  for (int i = 0; i < msg.transactions_size(); ++i) {
+    absl::StatusOr<Transaction> tx = TransactionFromProto(msg.transactions(i));
+    if (!tx.ok()) {
+      // "transaction.recipient: ..." -> "block.transactions[3].recipient: ..."
+      return Refused(
+          i == 0 ? RejectReason::kBlockBadCoinbase : RejectReason::kTxMalformed,
+          absl::StrCat(
+              "block.transactions[", i, "].",
+              absl::StripPrefix(tx.status().message(), "transaction.")));
+    }
+    block.txs.push_back(*std::move(tx));
+  }
+  return block;
 }
 
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
@@ -396,13 +442,10 @@ grpc::ServerUnaryReactor* NodeServiceImpl::BroadcastBlock(
     grpc::CallbackServerContext* ctx, const v1::BroadcastBlockRequest* request,
     v1::BroadcastBlockResponse* response) {
   if (!request->has_block()) {
-    return Reply(ctx, absl::InvalidArgumentError("block: missing"));
+    return Reply(ctx, Refused(RejectReason::kBlockMalformed, "block: missing"));
   }
-  absl::StatusOr<Block> block = BlockFromProto(request->block());
-  if (!block.ok()) {
-    return Reply(ctx, absl::InvalidArgumentError(
-                          absl::StrCat("block.", block.status().message())));
-  }
+  absl::StatusOr<Block> block = BlockFromRequest(request->block());
+  if (!block.ok()) return Reply(ctx, block.status());
   const Hash256 hash = block->Hash();
   absl::StatusOr<AcceptResult> result = node_->SubmitBlock(*block);
   if (!result.ok()) return Reply(ctx, result.status());
@@ -487,17 +530,20 @@ grpc::ServerUnaryReactor* NodeServiceImpl::SubmitTransaction(
     grpc::CallbackServerContext* ctx,
     const v1::SubmitTransactionRequest* request,
     v1::SubmitTransactionResponse* response) {
+  // Every refusal starts with its reason name (PROTOCOL.md section 13); a
+  // message that does not convert is tx-malformed.
   if (!request->has_transaction()) {
-    return Reply(ctx, absl::InvalidArgumentError("transaction: missing"));
+    return Reply(ctx,
+                 Refused(RejectReason::kTxMalformed, "transaction: missing"));
   }
   absl::StatusOr<Transaction> tx = TransactionFromProto(request->transaction());
   if (!tx.ok()) {
-    return Reply(ctx, absl::InvalidArgumentError(
-                          absl::StrCat("transaction.", tx.status().message())));
+    return Reply(ctx,
+                 Refused(RejectReason::kTxMalformed, tx.status().message()));
   }
   if (tx->IsCoinbase()) {
-    return Reply(ctx, absl::InvalidArgumentError(
-                          "transaction: a coinbase cannot be submitted"));
+    return Reply(ctx, Refused(RejectReason::kTxMalformed,
+                              "transaction: a coinbase cannot be submitted"));
   }
   absl::StatusOr<Hash256> txid = node_->SubmitTransaction(*tx);
   // A transaction already pooled or confirmed is ALREADY_EXISTS: a client

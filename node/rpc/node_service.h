@@ -95,7 +95,9 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   //                    chain reorganized under the stream (retry).
   //                    CANCELLED when the client goes away.
   //  BroadcastBlock    INVALID_ARGUMENT: no block or a malformed one;
-  //                    consensus verdicts are in the response.
+  //                    consensus verdicts are in the response. Refusals
+  //                    and verdicts of both calls start with their reason
+  //                    name (PROTOCOL.md section 13), then ": " and detail.
   //  GetBlockTemplate  INVALID_ARGUMENT: bad miner address text.
   //  SubmitTransaction INVALID_ARGUMENT: none, malformed, a coinbase, or a
   //                    context-free rule; others as Mempool::Add.

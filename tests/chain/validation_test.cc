@@ -171,8 +171,13 @@ TEST_F(ValidationTest, HeaderBadPow) {
   b.header.bits = 0x2100ffff;  // a valid target, but above the pow limit
   Remine(b);
   EXPECT_EQ(CheckBlock(b, params_).reason(), RejectReason::kHeaderBadPow);
-  // Against the chain, the bits rule is checked first (before signatures).
-  EXPECT_EQ(Accept(b), RejectReason::kHeaderBadBits);
+  // Against the chain too: the header's own rules (PROTOCOL.md 13.3 rules
+  // 1-3) come before the comparison with the retarget rule (13.4 rule 3),
+  // and both before any signature is checked.
+  EXPECT_EQ(Accept(b), RejectReason::kHeaderBadPow);
+  b.header.bits = 0;  // no target at all
+  EXPECT_EQ(CheckBlock(b, params_).reason(), RejectReason::kHeaderBadPow);
+  EXPECT_EQ(Accept(b), RejectReason::kHeaderBadPow);
 }
 
 TEST_F(ValidationTest, FeeSumOverflowIsRejected) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "chain/block.h"
 #include "gtest/gtest.h"
 #include "node/p2p/network.h"
@@ -240,6 +241,8 @@ TEST_F(RelayTest, AnUnrequestedBlockDrawsFromTheFloodBucket) {
 struct BadBlock {
   const char* what;
   std::function<void(const ChainParams&, Block&)> spoil;
+  // The reason name the Reject message starts with (PROTOCOL.md section 13).
+  const char* reason;
 };
 
 class InvalidBlockTest : public P2pTest,
@@ -247,12 +250,14 @@ class InvalidBlockTest : public P2pTest,
 
 const BadBlock kBadBlocks[] = {
     {"bad proof of work",
-     [](const ChainParams&, Block& b) { Solve(b.header, /*valid=*/false); }},
+     [](const ChainParams&, Block& b) { Solve(b.header, /*valid=*/false); },
+     "header-bad-pow"},
     {"bad merkle root",
      [](const ChainParams&, Block& b) {
        b.header.merkle_root.bytes[0] ^= 0xff;
        Solve(b.header);
-     }},
+     },
+     "block-bad-merkle-root"},
     {"badly signed transfer",
      [](const ChainParams& params, Block& b) {
        Transaction tx = testing::MakeTransfer(
@@ -263,13 +268,15 @@ const BadBlock kBadBlocks[] = {
        b.txs.push_back(tx);
        b.header.merkle_root = BlockMerkleRoot(b);
        Solve(b.header);
-     }},
+     },
+     "tx-bad-signature"},
     {"bad coinbase height",
      [](const ChainParams&, Block& b) {
        b.txs[0].height += 7;
        b.header.merkle_root = BlockMerkleRoot(b);
        Solve(b.header);
-     }},
+     },
+     "block-bad-coinbase"},
 };
 
 TEST_P(InvalidBlockTest, IsRejectedAndBansItsSender) {
@@ -286,6 +293,8 @@ TEST_P(InvalidBlockTest, IsRejectedAndBansItsSender) {
       (*peer)->WaitForReject(v1::REJECT_CODE_INVALID);
   ASSERT_TRUE(invalid.has_value()) << (*peer)->Summary();
   EXPECT_EQ(invalid->hash(), Raw(block.Hash()));
+  EXPECT_EQ(invalid->message().rfind(absl::StrCat(bad.reason, ": "), 0), 0u)
+      << invalid->message();
   EXPECT_TRUE((*peer)->WaitForReject(v1::REJECT_CODE_BANNED).has_value())
       << (*peer)->Summary();
   EXPECT_TRUE((*peer)->WaitForEnd());

@@ -168,9 +168,11 @@ void Node::HousekeepingLoop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
+      // (A save interval below a second is taken as one second.)
       mu_.AwaitWithTimeout(
           absl::Condition(&stopping_),
-          std::min(kMempoolExpiryCheck, options_.mempool_save_interval));
+          std::clamp(options_.mempool_save_interval, absl::Seconds(1),
+                     kMempoolExpiryCheck));
       if (stopping_) return;
     }
     if (size_t n = mempool_->ExpireOld(); n > 0) {

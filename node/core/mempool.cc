@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <queue>
-#include <string_view>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -551,8 +550,8 @@ std::vector<MempoolEntry> Mempool::List(size_t limit) const {
   std::vector<MempoolEntry> out;
   for (const Entry* e : all) {
     if (out.size() >= limit) break;
-    out.push_back(MempoolEntry{e->tx, e->txid, e->size, e->tx.fee,
-                               e->received, e->returned});
+    out.push_back(MempoolEntry{e->tx, e->txid, e->size, e->tx.fee, e->received,
+                               e->returned});
   }
   return out;
 }
@@ -662,8 +661,7 @@ absl::StatusOr<std::vector<MempoolEntry>> DecodeMempoolFile(ByteSpan data) {
     }
     absl::StatusOr<Transaction> tx = Transaction::Decode(encoded);
     if (!tx.ok()) {
-      return Damaged(
-          absl::StrCat("entry ", i, ": ", tx.status().message()));
+      return Damaged(absl::StrCat("entry ", i, ": ", tx.status().message()));
     }
     MempoolEntry e;
     e.tx = *std::move(tx);
@@ -682,8 +680,8 @@ absl::Status WriteMempoolFile(const std::string& path,
                               const std::vector<MempoolEntry>& entries) {
   const Bytes data = EncodeMempoolFile(entries);
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                        0644);
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", tmp);
   size_t done = 0;
   while (done < data.size()) {
@@ -714,7 +712,8 @@ absl::Status WriteMempoolFile(const std::string& path,
     return s;
   }
   // The rename is durable once the directory is synced.
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::filesystem::path parent =
+      std::filesystem::path(path).parent_path();
   const std::string dir =
       parent.empty() ? std::filesystem::path(".").string() : parent.string();
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -110,9 +110,9 @@ struct ChainUpdateReport {
 
 // What Mempool::Load did with the transactions of a mempool file.
 struct MempoolLoadReport {
-  size_t loaded = 0;   // pooled again
-  size_t invalid = 0;  // not valid on the tip (or a bad signature)
-  size_t expired = 0;  // received longer than options.expiry ago
+  size_t loaded = 0;     // pooled again
+  size_t invalid = 0;    // not valid on the tip (or a bad signature)
+  size_t expired = 0;    // received longer than options.expiry ago
   size_t duplicate = 0;  // pooled already (or twice in the file)
 };
 

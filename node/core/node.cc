@@ -159,8 +159,8 @@ void Node::LoadMempool() {
   const MempoolLoadReport r = mempool_->Load(*entries);
   LOG(INFO) << "mempool: " << r.loaded << " of " << entries->size()
             << " transactions reloaded from " << path << " (" << r.invalid
-            << " no longer valid, " << r.expired << " expired, "
-            << r.duplicate << " duplicate; dropped)";
+            << " no longer valid, " << r.expired << " expired, " << r.duplicate
+            << " duplicate; dropped)";
 }
 
 void Node::HousekeepingLoop() {
@@ -169,10 +169,9 @@ void Node::HousekeepingLoop() {
     {
       absl::MutexLock lock(&mu_);
       // (A save interval below a second is taken as one second.)
-      mu_.AwaitWithTimeout(
-          absl::Condition(&stopping_),
-          std::clamp(options_.mempool_save_interval, absl::Seconds(1),
-                     kMempoolExpiryCheck));
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                           std::clamp(options_.mempool_save_interval,
+                                      absl::Seconds(1), kMempoolExpiryCheck));
       if (stopping_) return;
     }
     if (size_t n = mempool_->ExpireOld(); n > 0) {

@@ -399,8 +399,8 @@ void Relay::ScheduleLocked(const Hash256& txid, absl::Time due,
 std::vector<Envelope> Relay::TakeTxAnnouncements(PeerState& state) {
   std::vector<Envelope> out;
   for (const Hash256& txid : state.tx_announce) {
-    if (out.empty() || out.back().inventory().txids_size() >=
-                           kMaxInventoryHashes) {
+    if (out.empty() ||
+        out.back().inventory().txids_size() >= kMaxInventoryHashes) {
       out.emplace_back();
     }
     out.back().mutable_inventory()->add_txids(HashBytes(txid));
@@ -440,8 +440,8 @@ void Relay::AnnounceMempoolToNewPeers(const std::vector<PeerPtr>& connected) {
     batch.insert(batch.end(), state->tx_announce.begin(),
                  state->tx_announce.end());
     state->tx_announce = std::move(batch);
-    VLOG(1) << "peer " << id << " is told about "
-            << state->tx_announce.size() << " pooled transactions";
+    VLOG(1) << "peer " << id << " is told about " << state->tx_announce.size()
+            << " pooled transactions";
   }
 }
 

@@ -506,8 +506,8 @@ grpc::ServerUnaryReactor* NodeServiceImpl::SubmitTransaction(
   // that retries knows it was accepted before.
   if (!txid.ok()) return Reply(ctx, txid.status());
   response->set_txid(HashBytes(*txid));
-  response->set_relayed_to_peers(static_cast<uint32_t>(
-      std::min<size_t>(relayed_to_peers, UINT32_MAX)));
+  response->set_relayed_to_peers(
+      static_cast<uint32_t>(std::min<size_t>(relayed_to_peers, UINT32_MAX)));
   return Reply(ctx, grpc::Status::OK);
 }
 

@@ -155,9 +155,9 @@ TEST(MempoolFileProcessTest, SurvivesACleanRestartAndIgnoresADamagedFile) {
     EXPECT_EQ(PendingNonce(node.stub(), 0), 3u);
     EXPECT_EQ(Submit(node.stub(), sent[0]).error_code(),
               grpc::StatusCode::ALREADY_EXISTS);
-    grpc::Status s = Submit(
-        node.stub(),
-        testing::MakeTransfer(params, TestKey(0), payee, 100, 1, 3));
+    grpc::Status s =
+        Submit(node.stub(),
+               testing::MakeTransfer(params, TestKey(0), payee, 100, 1, 3));
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(node.Stop(), 0);
   }

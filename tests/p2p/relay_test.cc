@@ -462,13 +462,14 @@ TEST_F(CompleteRelayTest, ATransactionAcceptedWithoutPeersReachesALaterPeer) {
   EXPECT_EQ(Announced(*late, tx.Id()), 1) << (*late)->Summary();
   // It asks and gets the body.
   ASSERT_TRUE((*late)->Send(GetDataOf({}, {tx.Id()})));
-  EXPECT_TRUE((*late)
-                  ->WaitFor([&](const Envelope& e) {
-                    return e.has_transaction() &&
-                           TransactionFromProto(e.transaction().transaction())
-                                   ->Id() == tx.Id();
-                  })
-                  .has_value())
+  EXPECT_TRUE(
+      (*late)
+          ->WaitFor([&](const Envelope& e) {
+            return e.has_transaction() &&
+                   TransactionFromProto(e.transaction().transaction())->Id() ==
+                       tx.Id();
+          })
+          .has_value())
       << (*late)->Summary();
   // Told once, not every round.
   network().MaintenanceStep();

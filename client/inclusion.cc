@@ -191,7 +191,9 @@ absl::StatusOr<WriteResult> SubmitAndWait(NodeClient& node,
                                           const ProgressCallback& progress) {
   const absl::Time start = absl::Now();
   const Hash256 txid = tx.Id();
-  absl::StatusOr<Hash256> submitted = node.SubmitTransaction(tx);
+  absl::StatusOr<NodeClient::SubmitReply> submitted = node.Submit(tx);
+  std::optional<uint32_t> relayed_to_peers;
+  if (submitted.ok()) relayed_to_peers = submitted->relayed_to_peers;
   if (!submitted.ok()) {
     const absl::StatusCode code = submitted.status().code();
     if (IsVerdict(code)) {
@@ -218,9 +220,13 @@ absl::StatusOr<WriteResult> SubmitAndWait(NodeClient& node,
     r.outcome = Outcome::kAccepted;
     r.txid = txid;
     r.in_mempool = true;
+    r.relayed_to_peers = relayed_to_peers;
     return r;
   }
-  return Wait(node, txid, &tx, start, options, progress);
+  absl::StatusOr<WriteResult> r =
+      Wait(node, txid, &tx, start, options, progress);
+  if (r.ok()) r->relayed_to_peers = relayed_to_peers;
+  return r;
 }
 
 absl::StatusOr<WriteResult> WaitForInclusion(NodeClient& node,

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -86,6 +87,10 @@ struct WriteResult {
   uint64_t block_height = 0;
   uint64_t confirmations = 0;
   bool in_mempool = false;  // last seen in the mempool
+  // What the node said at submission: the connected peers it announces the
+  // transaction to (0: none yet). nullopt when it did not say (an older
+  // node, or the transaction was submitted before: ALREADY_EXISTS).
+  std::optional<uint32_t> relayed_to_peers;
 };
 
 // Submits `tx` and waits per `options`. A node verdict (FAILED_PRECONDITION,

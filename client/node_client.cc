@@ -188,6 +188,12 @@ absl::StatusOr<v1::GetAccountHistoryResponse> NodeClient::GetAccountHistory(
 }
 
 absl::StatusOr<Hash256> NodeClient::SubmitTransaction(const Transaction& tx) {
+  PBCHAIN_ASSIGN_OR_RETURN(SubmitReply reply, Submit(tx));
+  return reply.txid;
+}
+
+absl::StatusOr<NodeClient::SubmitReply> NodeClient::Submit(
+    const Transaction& tx) {
   auto ctx = NewContext();
   v1::SubmitTransactionRequest req;
   *req.mutable_transaction() = TransactionToProto(tx);
@@ -199,7 +205,12 @@ absl::StatusOr<Hash256> NodeClient::SubmitTransaction(const Transaction& tx) {
     return absl::InternalError(absl::StrCat("node at ", options_.address,
                                             " returned a malformed txid"));
   }
-  return txid;
+  SubmitReply reply;
+  reply.txid = *txid;
+  if (resp.has_relayed_to_peers()) {
+    reply.relayed_to_peers = resp.relayed_to_peers();
+  }
+  return reply;
 }
 
 absl::StatusOr<v1::GetMempoolResponse> NodeClient::GetMempool(uint32_t limit) {

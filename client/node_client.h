@@ -99,6 +99,15 @@ class NodeClient {
   // signature, malformed), ALREADY_EXISTS (pooled or confirmed already),
   // RESOURCE_EXHAUSTED (mempool full), or a transport error.
   absl::StatusOr<Hash256> SubmitTransaction(const Transaction& tx);
+  // The same, with what the node said about relaying it.
+  struct SubmitReply {
+    Hash256 txid;
+    // Connected peers the node announces it to; nullopt from a node too old
+    // to say. 0: the node had no peer (it announces the transaction to each
+    // peer that connects later).
+    std::optional<uint32_t> relayed_to_peers;
+  };
+  absl::StatusOr<SubmitReply> Submit(const Transaction& tx);
 
   // GetMempool (limit 0 = node default 100).
   absl::StatusOr<v1::GetMempoolResponse> GetMempool(uint32_t limit = 0);

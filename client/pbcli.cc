@@ -144,8 +144,13 @@ const std::map<std::string, std::string>& CommandHelp() {
   (default 1). Outcomes: confirmed (exit 0), rejected by the node with its
   reason (exit 1), still pending when the wait ends (exit 3).
   Example: pbcli send pb0123... 250 --fee 2 --wait 3
+  When the node had no peer, the output says "accepted by the node; not
+  yet relayed to any peer": the node announces it to peers that connect
+  later.
   --json: {"outcome": "confirmed|pending|rejected|accepted", "txid",
-          "reason", "block_hash", "block_height", "confirmations"})"},
+          "reason", "block_hash", "block_height", "confirmations",
+          "relayed_to_peers" (peers the node announces it to; null when
+          the node did not say)})"},
       {"put",
        R"(pbcli put NAMESPACE [KEY] PAYLOAD [--payload-file FILE] [--fee F] [--wait[=N]]
   Writes a data record: a zero-amount transfer from the wallet to itself
@@ -772,8 +777,13 @@ int Cli::Write(const Wallet& wallet, const TransferRequest& request) {
     j["confirmations"] = r->confirmations;
     j["wanted_confirmations"] = wait.confirmations;
     j["in_mempool"] = r->in_mempool;
+    j["relayed_to_peers"] = r->relayed_to_peers.has_value()
+                                ? Json(*r->relayed_to_peers)
+                                : Json(nullptr);
     PrintJson(j);
   }
+  // Not more than the node said: with no peer, nobody else has it yet.
+  const bool unrelayed = r->relayed_to_peers == std::optional<uint32_t>(0);
   switch (r->outcome) {
     case Outcome::kConfirmed:
       if (!args_.json) {
@@ -786,9 +796,17 @@ int Cli::Write(const Wallet& wallet, const TransferRequest& request) {
       return kExitOk;
     case Outcome::kAccepted:
       if (!args_.json) {
-        std::cout << "accepted: txid " << r->txid.ToDisplayHex()
-                  << " is in the node's mempool (not waiting for a block)"
-                  << std::endl;
+        if (unrelayed) {
+          std::cout << "accepted by the node; not yet relayed to any peer: "
+                       "txid "
+                    << r->txid.ToDisplayHex()
+                    << " is in the node's mempool (not waiting for a block)"
+                    << std::endl;
+        } else {
+          std::cout << "accepted: txid " << r->txid.ToDisplayHex()
+                    << " is in the node's mempool (not waiting for a block)"
+                    << std::endl;
+        }
       }
       return kExitOk;
     case Outcome::kPending:
@@ -796,6 +814,11 @@ int Cli::Write(const Wallet& wallet, const TransferRequest& request) {
         std::cout << "pending: txid " << r->txid.ToDisplayHex() << " "
                   << r->reason << "; retry later: pbcli tx "
                   << r->txid.ToDisplayHex() << std::endl;
+        if (unrelayed) {
+          std::cout << "note: accepted by the node; not yet relayed to any "
+                       "peer (the node had no peer)"
+                    << std::endl;
+        }
       }
       return kExitPending;
     case Outcome::kRejected:

@@ -85,6 +85,13 @@ ABSL_FLAG(std::string, http, "",
           "it on loopback (127.0.0.1) or behind a proxy. Empty = off");
 ABSL_FLAG(absl::Duration, ban_duration, absl::Minutes(10),
           "how long a misbehaving peer stays banned, e.g. 10m");
+ABSL_FLAG(bool, persist_mempool, true,
+          "keep the mempool across restarts in DATADIR/mempool.dat: written "
+          "on a clean shutdown and every --mempool_save_interval, reloaded "
+          "and revalidated at start (a damaged file is logged and ignored)");
+ABSL_FLAG(absl::Duration, mempool_save_interval,
+          pbchain::kMempoolDefaultSaveInterval,
+          "time between periodic writes of DATADIR/mempool.dat, e.g. 5m");
 
 namespace {
 
@@ -216,6 +223,11 @@ int main(int argc, char** argv) {
   options.backup_dir = absl::GetFlag(FLAGS_backup_dir);
   options.backup_interval = absl::GetFlag(FLAGS_backup_interval);
   options.backup_keep = absl::GetFlag(FLAGS_backup_keep);
+  options.persist_mempool = absl::GetFlag(FLAGS_persist_mempool);
+  options.mempool_save_interval = absl::GetFlag(FLAGS_mempool_save_interval);
+  if (options.mempool_save_interval < absl::Seconds(1)) {
+    return Fail("--mempool_save_interval must be at least 1s");
+  }
   const int max_message = absl::GetFlag(FLAGS_max_message_bytes);
   if (max_message < 1024) return Fail("--max_message_bytes must be >= 1024");
 

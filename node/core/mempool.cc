@@ -1,11 +1,19 @@
 #include "node/core/mempool.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <queue>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "chain/hash.h"
 #include "chain/store.h"
 #include "chain/validation.h"
 #include "common/status_macros.h"
@@ -151,11 +159,31 @@ void Mempool::RecheckLaterLocked(const Address& sender, uint64_t tip_nonce,
   if (first_bad < later.size()) RemoveWithLaterLocked(later[first_bad]);
 }
 
-void Mempool::EnforceLimitsLocked() {
+absl::flat_hash_set<Hash256> Mempool::EnforceLimitsLocked() {
+  absl::flat_hash_set<Hash256> evicted;
   while (!by_rate_.empty() &&
          (entries_.size() > options_.max_txs || bytes_ > options_.max_bytes)) {
+    const Entry& lowest = entries_.at(by_rate_.begin()->txid);
+    auto s = by_sender_.find(lowest.sender);
+    if (s != by_sender_.end()) {
+      for (auto n = s->second.lower_bound(lowest.tx.nonce);
+           n != s->second.end(); ++n) {
+        evicted.insert(n->second);
+      }
+    }
     RemoveWithLaterLocked(by_rate_.begin()->txid);
   }
+  return evicted;
+}
+
+size_t Mempool::SubmittedCountLocked(const Address& sender) const {
+  auto s = by_sender_.find(sender);
+  if (s == by_sender_.end()) return 0;
+  size_t n = 0;
+  for (const auto& [nonce, id] : s->second) {
+    n += entries_.at(id).returned ? 0 : 1;
+  }
+  return n;
 }
 
 absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
@@ -204,12 +232,12 @@ absl::StatusOr<Hash256> Mempool::Add(const Transaction& tx) {
   std::optional<Hash256> replaced;
   size_t replaced_size = 0;
   auto s = by_sender_.find(sender);
-  size_t pooled = 0;
+  const size_t pooled = SubmittedCountLocked(sender);
   uint64_t next_nonce = tip_nonce;
   if (s != by_sender_.end()) {
-    for (auto n = s->second.lower_bound(tip_nonce); n != s->second.end(); ++n) {
-      ++pooled;
-      next_nonce = n->first + 1;
+    if (auto last = s->second.rbegin();
+        last != s->second.rend() && last->first >= tip_nonce) {
+      next_nonce = last->first + 1;
     }
     if (auto n = s->second.find(tx.nonce); n != s->second.end()) {
       const Entry& old = entries_.at(n->second);
@@ -331,33 +359,22 @@ std::vector<Transaction> Mempool::SelectForBlock(size_t max_txs) const {
   return out;
 }
 
-void Mempool::OnChainUpdate(const AcceptResult& r) {
-  const absl::Time now = Now();
-  absl::MutexLock lock(&mu_);
-  for (const Transaction& tx : r.confirmed_txs) {
-    if (!tx.IsCoinbase()) RemoveLocked(tx.Id());
-  }
-  // Candidates: what is left (in arrival order), then the returned ones.
-  std::vector<Entry> candidates;
-  candidates.reserve(entries_.size() + r.returned_txs.size());
-  for (auto& [id, e] : entries_) candidates.push_back(std::move(e));
-  std::sort(candidates.begin(), candidates.end(),
+std::vector<Mempool::Entry> Mempool::TakeEntriesLocked() {
+  std::vector<Entry> out;
+  out.reserve(entries_.size());
+  for (auto& [id, e] : entries_) out.push_back(std::move(e));
+  std::sort(out.begin(), out.end(),
             [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
-  absl::flat_hash_map<Hash256, bool> seen;
-  for (const Entry& e : candidates) seen[e.txid] = true;
-  for (const Transaction& tx : r.returned_txs) {
-    if (tx.IsCoinbase()) continue;
-    Entry e = MakeEntry(tx, now, next_seq_++);
-    if (seen.contains(e.txid)) continue;
-    seen[e.txid] = true;
-    candidates.push_back(std::move(e));
-  }
   entries_.clear();
   by_sender_.clear();
   by_rate_.clear();
   claims_.clear();
   bytes_ = 0;
+  return out;
+}
 
+absl::flat_hash_set<Hash256> Mempool::RebuildLocked(
+    std::vector<Entry> candidates) {
   // Per sender, in nonce order (the first candidate of a nonce wins).
   absl::flat_hash_map<Address, std::map<uint64_t, size_t>> groups;
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -369,17 +386,20 @@ void Mempool::OnChainUpdate(const AcceptResult& r) {
     // The contiguous run of nonces from the account's next one, then one
     // linear check of the run against the new tip.
     uint64_t expected = account->nonce;
+    size_t submitted = 0;
     std::vector<size_t> run;
     std::vector<Transaction> txs;
     absl::flat_hash_map<std::string, bool> run_claims;
     for (auto n = nonces.lower_bound(expected); n != nonces.end(); ++n) {
       const Entry& e = candidates[n->second];
       if (n->first != expected) break;
-      if (run.size() >= options_.max_txs_per_sender) break;
+      // Returned transactions do not count against the per-sender limit.
+      if (!e.returned && submitted >= options_.max_txs_per_sender) break;
       if (e.claim &&
           (claims_.contains(*e.claim) || run_claims.contains(*e.claim)))
         break;
       if (e.claim) run_claims[*e.claim] = true;
+      if (!e.returned) ++submitted;
       run.push_back(n->second);
       txs.push_back(e.tx);
       ++expected;
@@ -389,7 +409,105 @@ void Mempool::OnChainUpdate(const AcceptResult& r) {
     for (size_t i = 0; i < *valid; ++i)
       InsertLocked(std::move(candidates[run[i]]));
   }
-  EnforceLimitsLocked();
+  return EnforceLimitsLocked();
+}
+
+ChainUpdateReport Mempool::OnChainUpdate(const AcceptResult& r) {
+  const absl::Time now = Now();
+  absl::MutexLock lock(&mu_);
+  for (const Transaction& tx : r.confirmed_txs) {
+    if (!tx.IsCoinbase()) RemoveLocked(tx.Id());
+  }
+  // Candidates: what is left (in arrival order), then the returned ones.
+  std::vector<Entry> candidates = TakeEntriesLocked();
+  const size_t pooled_before = candidates.size();
+  absl::flat_hash_map<Hash256, bool> seen;
+  for (const Entry& e : candidates) seen[e.txid] = true;
+  std::vector<Hash256> returned_ids;
+  for (const Transaction& tx : r.returned_txs) {
+    if (tx.IsCoinbase()) continue;
+    Entry e = MakeEntry(tx, now, next_seq_++);
+    if (seen.contains(e.txid)) continue;
+    seen[e.txid] = true;
+    e.returned = true;
+    returned_ids.push_back(e.txid);
+    candidates.push_back(std::move(e));
+  }
+  std::vector<Hash256> before_ids;
+  before_ids.reserve(pooled_before);
+  for (size_t i = 0; i < pooled_before; ++i) {
+    before_ids.push_back(candidates[i].txid);
+  }
+
+  ChainUpdateReport report;
+  const absl::flat_hash_set<Hash256> evicted =
+      RebuildLocked(std::move(candidates));
+  for (const Hash256& id : before_ids) {
+    report.pooled_dropped += entries_.contains(id) ? 0 : 1;
+  }
+  std::vector<const Entry*> kept;
+  for (const Hash256& id : returned_ids) {
+    auto it = entries_.find(id);
+    if (it != entries_.end()) {
+      kept.push_back(&it->second);
+    } else if (evicted.contains(id)) {
+      ++report.returned_evicted;
+    } else {
+      ++report.returned_invalid;
+    }
+  }
+  // Each sender's nonces in order (a peer takes them in the order given).
+  std::sort(kept.begin(), kept.end(), [](const Entry* a, const Entry* b) {
+    if (a->sender != b->sender) return a->sender < b->sender;
+    return a->tx.nonce < b->tx.nonce;
+  });
+  for (const Entry* e : kept) report.returned_pooled.push_back(e->tx);
+  stats_.returned_pooled += report.returned_pooled.size();
+  stats_.returned_invalid += report.returned_invalid;
+  stats_.returned_evicted += report.returned_evicted;
+  return report;
+}
+
+MempoolLoadReport Mempool::Load(const std::vector<MempoolEntry>& entries) {
+  MempoolLoadReport report;
+  const absl::Time cutoff = Now() - options_.expiry;
+  // Context-free checks (the signature) before taking the lock.
+  std::vector<const MempoolEntry*> sound;
+  for (const MempoolEntry& e : entries) {
+    if (e.received < cutoff) {
+      ++report.expired;
+    } else if (e.tx.IsCoinbase() ||
+               !CheckTransaction(e.tx, chain_->params()).ok()) {
+      ++report.invalid;
+    } else {
+      sound.push_back(&e);
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  std::vector<Entry> candidates = TakeEntriesLocked();
+  absl::flat_hash_map<Hash256, bool> seen;
+  for (const Entry& e : candidates) seen[e.txid] = true;
+  std::vector<Hash256> loaded_ids;
+  for (const MempoolEntry* e : sound) {
+    Entry entry = MakeEntry(e->tx, e->received, next_seq_++);
+    if (seen.contains(entry.txid)) {
+      ++report.duplicate;
+      continue;
+    }
+    seen[entry.txid] = true;
+    entry.returned = e->returned;
+    loaded_ids.push_back(entry.txid);
+    candidates.push_back(std::move(entry));
+  }
+  RebuildLocked(std::move(candidates));
+  for (const Hash256& id : loaded_ids) {
+    if (entries_.contains(id)) {
+      ++report.loaded;
+    } else {
+      ++report.invalid;
+    }
+  }
+  return report;
 }
 
 size_t Mempool::ExpireOld() {
@@ -436,10 +554,21 @@ std::vector<MempoolEntry> Mempool::List(size_t limit) const {
   std::vector<MempoolEntry> out;
   for (const Entry* e : all) {
     if (out.size() >= limit) break;
-    out.push_back(
-        MempoolEntry{e->tx, e->txid, e->size, e->tx.fee, e->received});
+    out.push_back(MempoolEntry{e->tx, e->txid, e->size, e->tx.fee, e->received,
+                               e->returned});
   }
   return out;
+}
+
+std::vector<Hash256> Mempool::TopTxids(size_t limit) const {
+  std::vector<Hash256> out;
+  for (const Transaction& tx : SelectForBlock(limit)) out.push_back(tx.Id());
+  return out;
+}
+
+MempoolStats Mempool::stats() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return stats_;
 }
 
 uint64_t Mempool::NextNonce(const Address& sender) const {
@@ -451,6 +580,183 @@ uint64_t Mempool::NextNonce(const Address& sender) const {
     next = std::max(next, s->second.rbegin()->first + 1);
   }
   return next;
+}
+
+// ---------------------------------------------------------------------------
+// The mempool file
+
+namespace {
+
+constexpr char kMempoolMagic[8] = {'P', 'B', 'M', 'E', 'M', 'P', 'L', '\n'};
+constexpr uint8_t kFlagReturned = 0x01;
+// Fixed bytes: magic, version, count, checksum; per entry: received,
+// flags, length.
+constexpr size_t kFileHeaderBytes = 8 + 4 + 8;
+constexpr size_t kFileChecksumBytes = 32;
+constexpr size_t kEntryHeaderBytes = 8 + 1 + 4;
+
+absl::Status Damaged(const std::string& why) {
+  return absl::DataLossError(absl::StrCat("mempool file: ", why));
+}
+
+absl::Status ErrnoError(const char* what, const std::string& path) {
+  return absl::InternalError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+}  // namespace
+
+Bytes EncodeMempoolFile(const std::vector<MempoolEntry>& entries) {
+  ByteWriter w;
+  w.Raw(ByteSpan(reinterpret_cast<const uint8_t*>(kMempoolMagic),
+                 sizeof(kMempoolMagic)));
+  w.U32(kMempoolFileVersion);
+  w.U64(entries.size());
+  for (const MempoolEntry& e : entries) {
+    w.U64(static_cast<uint64_t>(absl::ToUnixMicros(e.received)));
+    w.U8(e.returned ? kFlagReturned : 0);
+    const Bytes encoded = e.tx.Encode();
+    w.U32(static_cast<uint32_t>(encoded.size()));
+    w.Raw(encoded);
+  }
+  const Hash256 sum = Sha256(w.bytes());
+  w.Raw(sum.bytes);
+  return w.Take();
+}
+
+absl::StatusOr<std::vector<MempoolEntry>> DecodeMempoolFile(ByteSpan data) {
+  if (data.size() < kFileHeaderBytes + kFileChecksumBytes) {
+    return Damaged(absl::StrCat("too short (", data.size(), " bytes)"));
+  }
+  if (!std::equal(kMempoolMagic, kMempoolMagic + sizeof(kMempoolMagic),
+                  data.begin())) {
+    return Damaged("wrong magic (not a mempool file)");
+  }
+  const ByteSpan body = data.first(data.size() - kFileChecksumBytes);
+  const Hash256 sum = Sha256(body);
+  if (!std::equal(sum.bytes.begin(), sum.bytes.end(),
+                  data.begin() + body.size())) {
+    return Damaged("checksum mismatch (truncated or corrupted)");
+  }
+  ByteReader r(body.subspan(sizeof(kMempoolMagic)));
+  uint32_t version = 0;
+  uint64_t count = 0;
+  if (!r.U32(version) || !r.U64(count)) return Damaged("truncated header");
+  if (version != kMempoolFileVersion) {
+    return Damaged(absl::StrCat("unknown version ", version, " (this node ",
+                                "writes ", kMempoolFileVersion, ")"));
+  }
+  if (count > r.remaining() / kEntryHeaderBytes) {
+    return Damaged(absl::StrCat("count ", count, " does not fit the file"));
+  }
+  std::vector<MempoolEntry> out;
+  out.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t received = 0;
+    uint8_t flags = 0;
+    uint32_t length = 0;
+    ByteSpan encoded;
+    if (!r.U64(received) || !r.U8(flags) || !r.U32(length) ||
+        !r.Raw(length, encoded)) {
+      return Damaged(absl::StrCat("entry ", i, " is truncated"));
+    }
+    if ((flags & ~kFlagReturned) != 0) {
+      return Damaged(absl::StrCat("entry ", i, " has unknown flags"));
+    }
+    absl::StatusOr<Transaction> tx = Transaction::Decode(encoded);
+    if (!tx.ok()) {
+      return Damaged(absl::StrCat("entry ", i, ": ", tx.status().message()));
+    }
+    MempoolEntry e;
+    e.tx = *std::move(tx);
+    e.txid = e.tx.Id();
+    e.size = encoded.size();
+    e.fee = e.tx.fee;
+    e.received = absl::FromUnixMicros(static_cast<int64_t>(received));
+    e.returned = (flags & kFlagReturned) != 0;
+    out.push_back(std::move(e));
+  }
+  if (!r.AtEnd()) return Damaged("trailing bytes after the last entry");
+  return out;
+}
+
+absl::Status WriteMempoolFile(const std::string& path,
+                              const std::vector<MempoolEntry>& entries) {
+  const Bytes data = EncodeMempoolFile(entries);
+  const std::string tmp = path + ".tmp";
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create", tmp);
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status s = ErrnoError("cannot write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    absl::Status s = ErrnoError("cannot sync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::close(fd) != 0) {
+    absl::Status s = ErrnoError("cannot close", tmp);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = ErrnoError("cannot rename to", path);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  // The rename is durable once the directory is synced.
+  const std::filesystem::path parent =
+      std::filesystem::path(path).parent_path();
+  const std::string dir =
+      parent.empty() ? std::filesystem::path(".").string() : parent.string();
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return ErrnoError("cannot open directory", dir);
+  const int rc = ::fsync(dir_fd);
+  ::close(dir_fd);
+  if (rc != 0) return ErrnoError("cannot sync directory", dir);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MempoolEntry>> ReadMempoolFile(
+    const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat(path, " does not exist"));
+    }
+    return ErrnoError("cannot open", path);
+  }
+  Bytes data;
+  uint8_t buffer[64 * 1024];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status s = ErrnoError("cannot read", path);
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    if (data.size() + static_cast<size_t>(n) > kMaxMempoolFileBytes) {
+      ::close(fd);
+      return Damaged(absl::StrCat(path, " is larger than ",
+                                  kMaxMempoolFileBytes, " bytes"));
+    }
+    data.insert(data.end(), buffer, buffer + n);
+  }
+  ::close(fd);
+  return DecodeMempoolFile(data);
 }
 
 }  // namespace pbchain

@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -44,7 +46,24 @@ inline constexpr absl::Duration kMempoolDefaultExpiry = absl::Hours(1);
 // The devnet default lets zero-fee data records in; spam is bounded by the
 // size limits (and zero-fee transactions are the first evicted).
 inline constexpr uint64_t kMempoolDefaultMinFee = 0;
+// The per-sender limit counts the transactions a sender submitted (by the
+// API or a peer). Transactions a reorganisation returns to the pool do not
+// count against it: they were in blocks already, so they are bounded by
+// the blocks undone, and dropping them would strand the sender's later
+// nonces (see OnChainUpdate). The pool's size limits still apply.
 inline constexpr size_t kMempoolDefaultMaxTxsPerSender = 64;
+
+// The mempool file (DATADIR/mempool.dat, docs/OPERATIONS.md): written on a
+// clean shutdown and every NodeOptions::mempool_save_interval, reloaded and
+// revalidated at start. Layout (integers little-endian):
+//   magic "PBMEMPL\n" (8 bytes), u32 version (kMempoolFileVersion),
+//   u64 count, count x { u64 received (Unix microseconds), u8 flags
+//   (bit 0: returned by a reorganisation), u32 length, length bytes of the
+//   transaction's canonical encoding }, then SHA-256 of everything before.
+inline constexpr char kMempoolFileName[] = "mempool.dat";
+inline constexpr uint32_t kMempoolFileVersion = 1;
+// A larger file is not read (twice the default byte limit, plus framing).
+inline constexpr size_t kMaxMempoolFileBytes = 256 * 1024 * 1024;
 
 struct MempoolOptions {
   // Most transactions held at once.
@@ -68,6 +87,40 @@ struct MempoolEntry {
   size_t size = 0;  // bytes of the canonical encoding
   uint64_t fee = 0;
   absl::Time received;
+  // Taken back from a block a reorganisation undid (not counted against
+  // the per-sender limit).
+  bool returned = false;
+};
+
+// What OnChainUpdate did with the transactions the reorganisation returned
+// and with the pool (for the log, the relay and the counters).
+struct ChainUpdateReport {
+  // Returned transactions now pooled again, in nonce order per sender: to
+  // be announced to peers.
+  std::vector<Transaction> returned_pooled;
+  // Returned transactions not valid on the new tip (their nonce or funds
+  // were used by the new branch, a record key was taken, ...).
+  size_t returned_invalid = 0;
+  // Returned transactions evicted because the pool was over its size
+  // limits (lowest fee rate first).
+  size_t returned_evicted = 0;
+  // Transactions pooled before that are no longer valid on the new tip.
+  size_t pooled_dropped = 0;
+};
+
+// What Mempool::Load did with the transactions of a mempool file.
+struct MempoolLoadReport {
+  size_t loaded = 0;     // pooled again
+  size_t invalid = 0;    // not valid on the tip (or a bad signature)
+  size_t expired = 0;    // received longer than options.expiry ago
+  size_t duplicate = 0;  // pooled already (or twice in the file)
+};
+
+// Counters since the pool was made (shown in the log; the node's metrics).
+struct MempoolStats {
+  uint64_t returned_pooled = 0;
+  uint64_t returned_invalid = 0;
+  uint64_t returned_evicted = 0;
 };
 
 class Mempool {
@@ -117,8 +170,20 @@ class Mempool {
   // then checks every pooled transaction against the new tip and drops the
   // invalid ones (with their senders' later nonces), and evicts the lowest
   // fee rates if the returned ones overfilled the pool. O(pool) chain checks.
-  // Call after every AcceptBlock whose result changed the tip.
-  void OnChainUpdate(const AcceptResult& r) ABSL_LOCKS_EXCLUDED(mu_);
+  // Returned transactions do not count against max_txs_per_sender; no
+  // returned transaction is dropped without being counted in the report
+  // (and in stats()). Call after every AcceptBlock whose result changed the
+  // tip.
+  ChainUpdateReport OnChainUpdate(const AcceptResult& r)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Takes back `entries` (from a mempool file, ReadMempoolFile): each is
+  // checked in full (signature, then against the tip with its sender's
+  // lower nonces) and keeps its received time and returned mark; those
+  // received longer than options.expiry ago are dropped. Already pooled
+  // transactions stay. Evicts the lowest fee rates if over the limits.
+  MempoolLoadReport Load(const std::vector<MempoolEntry>& entries)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Drops transactions received longer than options.expiry ago, with their
   // senders' later nonces. Returns how many were dropped in all.
@@ -134,6 +199,11 @@ class Mempool {
   size_t bytes() const ABSL_LOCKS_EXCLUDED(mu_);
   // Up to `limit` entries in arrival order (oldest first).
   std::vector<MempoolEntry> List(size_t limit) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The txids of up to `limit` pooled transactions in SelectForBlock's
+  // order (best fee rate first, each sender's nonces in order): what a new
+  // peer is told about.
+  std::vector<Hash256> TopTxids(size_t limit) const ABSL_LOCKS_EXCLUDED(mu_);
+  MempoolStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
   // The nonce the sender's next transaction must carry: its tip nonce plus
   // its pooled transactions. If the chain read fails, counts from the
   // pooled transactions alone (0 if none).
@@ -150,6 +220,7 @@ class Mempool {
     absl::Time received;
     uint64_t seq = 0;                  // arrival order
     std::optional<std::string> claim;  // record index key of a keyed record
+    bool returned = false;             // see MempoolEntry::returned
   };
   // Orders entries by fee rate, lowest first; among equal rates the newest
   // first (evicted before older ones).
@@ -184,8 +255,24 @@ class Mempool {
   // after it.
   void RecheckLaterLocked(const Address& sender, uint64_t tip_nonce,
                           uint64_t after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Evicts the lowest fee rates until both size limits hold.
-  void EnforceLimitsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Evicts the lowest fee rates until both size limits hold. Returns the
+  // evicted txids.
+  absl::flat_hash_set<Hash256> EnforceLimitsLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Empties the pool and takes back every candidate that is valid on the
+  // tip: per sender, the contiguous run of nonces from its tip nonce (the
+  // first candidate of a nonce wins; at most max_txs_per_sender of them
+  // not returned), checked in one pass. Then enforces the size limits.
+  // Returns the txids evicted by the limits.
+  absl::flat_hash_set<Hash256> RebuildLocked(std::vector<Entry> candidates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The pooled entries, in arrival order (moved out; the pool is left
+  // inconsistent until RebuildLocked).
+  std::vector<Entry> TakeEntriesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many of the sender's pooled transactions count against the
+  // per-sender limit (not returned ones).
+  size_t SubmittedCountLocked(const Address& sender) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   ChainState* const chain_;
   const MempoolOptions options_;
@@ -200,7 +287,24 @@ class Mempool {
   absl::flat_hash_map<std::string, Hash256> claims_ ABSL_GUARDED_BY(mu_);
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  MempoolStats stats_ ABSL_GUARDED_BY(mu_);
 };
+
+// The mempool file's bytes for `entries` (see kMempoolFileName). Pure.
+Bytes EncodeMempoolFile(const std::vector<MempoolEntry>& entries);
+// Parses a mempool file. DATA_LOSS with a reason for a wrong magic, an
+// unknown version, a bad checksum, truncation, trailing bytes or an
+// undecodable transaction. Pure; never crashes on any input.
+absl::StatusOr<std::vector<MempoolEntry>> DecodeMempoolFile(ByteSpan data);
+// Writes `entries` to `path` atomically: a temp file next to it, fsync,
+// rename, fsync of the directory. INTERNAL (with errno text) on failure;
+// the old file is then left as it was.
+absl::Status WriteMempoolFile(const std::string& path,
+                              const std::vector<MempoolEntry>& entries);
+// Reads and parses `path`. NOT_FOUND if it does not exist, DATA_LOSS if it
+// is damaged or larger than kMaxMempoolFileBytes, INTERNAL if unreadable.
+absl::StatusOr<std::vector<MempoolEntry>> ReadMempoolFile(
+    const std::string& path);
 
 }  // namespace pbchain
 

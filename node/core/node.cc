@@ -1,6 +1,8 @@
 #include "node/core/node.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -87,6 +89,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
   node->chain_ = std::move(chain);
   node->mempool_ =
       std::make_unique<Mempool>(node->chain_.get(), node->options_.mempool);
+  if (node->options_.persist_mempool) node->LoadMempool();
   if (!node->options_.backup_dir.empty()) {
     absl::StatusOr<std::unique_ptr<PeriodicBackup>> backup =
         PeriodicBackup::Start(
@@ -123,17 +126,63 @@ void Node::Stop() {
   if (miner_.joinable()) miner_.join();
   if (housekeeping_.joinable()) housekeeping_.join();
   backup_.reset();
+  // mempool_ is null when Create failed before making it (then the datadir
+  // may belong to another node: its file is not touched).
+  if (options_.persist_mempool && mempool_ != nullptr) {
+    if (absl::Status s = SaveMempool(); !s.ok()) {
+      LOG(ERROR) << "mempool: not saved: " << s;
+    } else {
+      LOG(INFO) << "mempool: " << mempool_->size() << " transactions saved to "
+                << mempool_file();
+    }
+  }
+}
+
+std::string Node::mempool_file() const {
+  return (std::filesystem::path(options_.datadir) / kMempoolFileName).string();
+}
+
+absl::Status Node::SaveMempool() {
+  absl::MutexLock lock(&save_mu_);
+  return WriteMempoolFile(mempool_file(), mempool_->List(SIZE_MAX));
+}
+
+void Node::LoadMempool() {
+  const std::string path = mempool_file();
+  absl::StatusOr<std::vector<MempoolEntry>> entries = ReadMempoolFile(path);
+  if (absl::IsNotFound(entries.status())) return;
+  if (!entries.ok()) {
+    // Never fatal: the pool starts empty and the next save replaces it.
+    LOG(WARNING) << "mempool: file ignored: " << entries.status();
+    return;
+  }
+  const MempoolLoadReport r = mempool_->Load(*entries);
+  LOG(INFO) << "mempool: " << r.loaded << " of " << entries->size()
+            << " transactions reloaded from " << path << " (" << r.invalid
+            << " no longer valid, " << r.expired << " expired, " << r.duplicate
+            << " duplicate; dropped)";
 }
 
 void Node::HousekeepingLoop() {
+  absl::Time last_save = absl::Now();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), kMempoolExpiryCheck);
+      // (A save interval below a second is taken as one second.)
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_),
+                           std::clamp(options_.mempool_save_interval,
+                                      absl::Seconds(1), kMempoolExpiryCheck));
       if (stopping_) return;
     }
     if (size_t n = mempool_->ExpireOld(); n > 0) {
       LOG(INFO) << "mempool: " << n << " expired transactions dropped";
+    }
+    if (options_.persist_mempool &&
+        absl::Now() - last_save >= options_.mempool_save_interval) {
+      last_save = absl::Now();
+      if (absl::Status s = SaveMempool(); !s.ok()) {
+        LOG(ERROR) << "mempool: periodic save failed: " << s;
+      }
     }
   }
 }
@@ -230,7 +279,14 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
   const TipInfo before = chain_->Tip();
   absl::StatusOr<AcceptResult> r = chain_->AcceptBlock(block);
   if (!r.ok() || !r->tip_changed()) return r;
-  mempool_->OnChainUpdate(*r);
+  const ChainUpdateReport update = mempool_->OnChainUpdate(*r);
+  if (!r->returned_txs.empty()) {
+    LOG(INFO) << "mempool: " << update.returned_pooled.size() << " of "
+              << r->returned_txs.size()
+              << " transactions of undone blocks returned to the pool ("
+              << update.returned_invalid << " no longer valid, "
+              << update.returned_evicted << " evicted by the size limits)";
+  }
   tip_epoch_.fetch_add(1);
   abort_mining_.store(true);
   TipEvent event;
@@ -246,16 +302,23 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
               << event.tip.hash.ToDisplayHex() << " at " << event.tip.height;
   }
   std::vector<TipListener> listeners;
+  TransactionListener tx_listener;
   {
     absl::MutexLock lock(&mu_);
     ++wakeups_;
     for (const auto& [id, l] : listeners_) listeners.push_back(l);
+    tx_listener = tx_listener_;
   }
   for (const TipListener& l : listeners) l(event);
+  // Returned transactions are news to peers on the winning side.
+  if (tx_listener) {
+    for (const Transaction& tx : update.returned_pooled) tx_listener(tx);
+  }
   return r;
 }
 
-absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx) {
+absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx,
+                                                size_t* relayed_to_peers) {
   absl::StatusOr<Hash256> id = mempool_->Add(tx);
   if (id.ok()) {
     TransactionListener listener;
@@ -264,7 +327,8 @@ absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx) {
       ++wakeups_;
       listener = tx_listener_;
     }
-    if (listener) listener(tx);
+    const size_t peers = listener ? listener(tx) : 0;
+    if (relayed_to_peers != nullptr) *relayed_to_peers = peers;
   }
   return id;
 }

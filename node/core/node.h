@@ -44,6 +44,9 @@ inline constexpr int kMaxConcurrentStreams = 100;
 // Software version reported in node info.
 inline constexpr char kNodeVersion[] = "pbnode/" PBCHAIN_VERSION_STRING;
 
+// How often a running node writes its mempool file (besides on Stop).
+inline constexpr absl::Duration kMempoolDefaultSaveInterval = absl::Minutes(5);
+
 struct NodeOptions {
   std::string datadir;
   ChainParams params;
@@ -62,6 +65,11 @@ struct NodeOptions {
   // The miner rebuilds its template at least this often (new transactions,
   // fresh time) and reports hash rate at that granularity.
   absl::Duration template_refresh = absl::Seconds(1);
+  // The mempool file, DATADIR/mempool.dat (kMempoolFileName): reloaded and
+  // revalidated at start, written on Stop and every mempool_save_interval.
+  // --persist_mempool, --mempool_save_interval.
+  bool persist_mempool = true;
+  absl::Duration mempool_save_interval = kMempoolDefaultSaveInterval;
 };
 
 // One change of the main-chain tip.
@@ -74,14 +82,23 @@ struct TipEvent {
 
 class Node {
  public:
-  // Opens (or creates) the datadir, the chain state and the mempool, and
+  // Opens (or creates) the datadir, the chain state and the mempool (with
+  // the transactions of the mempool file that are still valid, when
+  // options.persist_mempool; a damaged file is logged and ignored), and
   // starts the miner and backups as the options say. Errors from opening the
   // datadir as RocksChainStore::Open / ChainState::Create return them.
   static absl::StatusOr<std::unique_ptr<Node>> Create(NodeOptions options);
   // Stop()s, then closes the chain and the store.
   ~Node();
-  // Stops mining and backups; idempotent. Queries keep working.
+  // Stops mining and backups, then writes the mempool file (when
+  // options.persist_mempool); idempotent. Queries keep working.
   void Stop();
+
+  // Writes the mempool to the mempool file now (atomically). INTERNAL if it
+  // cannot be written (the previous file stays). Any thread.
+  absl::Status SaveMempool();
+  // DATADIR/mempool.dat.
+  std::string mempool_file() const;
 
   // This node's id (see PeerInfo.node_id): 32 random lowercase hex chars
   // made at first start and kept in DATADIR/node_id.
@@ -96,13 +113,19 @@ class Node {
   // released). Errors are store failures only; verdicts are in the result.
   absl::StatusOr<AcceptResult> SubmitBlock(const Block& block);
   // Adds a transaction to the mempool (see Mempool::Add for the codes) and
-  // wakes an on-demand miner.
-  absl::StatusOr<Hash256> SubmitTransaction(const Transaction& tx);
+  // wakes an on-demand miner. When added and `relayed_to_peers` is not
+  // null, sets it to the number of connected peers the transaction listener
+  // will announce it to (0 without a listener: no network, or no peer yet;
+  // it is then announced to each peer that connects later).
+  absl::StatusOr<Hash256> SubmitTransaction(const Transaction& tx,
+                                            size_t* relayed_to_peers = nullptr);
 
   // Called with every transaction SubmitTransaction added to the mempool
-  // (from the API or a peer), on the submitting thread; must not block.
-  // The network relays them; null removes the listener.
-  using TransactionListener = std::function<void(const Transaction&)>;
+  // (from the API or a peer) and every transaction a reorganisation
+  // returned to it, on the submitting thread; must not block. Returns the
+  // number of peers it will be announced to. The network relays them; null
+  // removes the listener.
+  using TransactionListener = std::function<size_t(const Transaction&)>;
   void SetTransactionListener(TransactionListener listener);
 
   // Tip listeners are called for every tip change, in order, on the thread
@@ -122,6 +145,8 @@ class Node {
   void MinerLoop();
   void HousekeepingLoop();
   bool ShouldMine() const;
+  // Takes back the mempool file's transactions (logs what it did).
+  void LoadMempool();
 
   const NodeOptions options_;
   std::string node_id_;
@@ -133,6 +158,8 @@ class Node {
   // Serializes SubmitBlock's accept + mempool update + notification, so
   // listeners see tip events in order.
   absl::Mutex submit_mu_;
+  // Serializes writes of the mempool file.
+  absl::Mutex save_mu_;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -147,7 +174,7 @@ class Node {
   std::atomic<bool> mining_now_{false};
   std::atomic<uint64_t> blocks_mined_{0};
   std::thread miner_;
-  std::thread housekeeping_;  // mempool expiry
+  std::thread housekeeping_;  // mempool expiry and periodic saves
 };
 
 // How often the node drops expired mempool transactions.

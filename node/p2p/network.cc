@@ -43,8 +43,18 @@ void Network::Start(const std::string& advertise) {
   started_ = true;
   if (!advertise.empty()) options_.advertise = advertise;
   peers_.Open(options_.advertise);
-  node_->SetTransactionListener(
-      [this](const Transaction& tx) { relay_.AnnounceTransaction(tx.Id()); });
+  node_->SetTransactionListener([this](const Transaction& tx) {
+    return relay_.AnnounceTransaction(tx.Id());
+  });
+  // What the mempool held before (reloaded from its file) is announced to
+  // each peer after its handshake and re-announced while unconfirmed.
+  {
+    std::vector<Hash256> pooled;
+    for (const MempoolEntry& e : node_->mempool().List(kMaxReannounceTracked)) {
+      pooled.push_back(e.txid);
+    }
+    relay_.ScheduleReannounce(pooled);
+  }
   tip_listener_ = node_->AddTipListener([this](const TipEvent& event) {
     // While downloading a chain, peers hear of the new tip once sync ends.
     if (!sync_.syncing())

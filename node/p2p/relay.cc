@@ -351,43 +351,170 @@ void Relay::AnnounceBlock(const Hash256& hash, uint32_t height) {
           << " peers";
 }
 
-void Relay::AnnounceTransaction(const Hash256& txid) {
+size_t Relay::AnnounceTransaction(const Hash256& txid) {
   const std::vector<PeerPtr> connected = peers_->Connected();
+  const absl::Time now = clock_->Now();
   std::vector<std::pair<PeerPtr, Envelope>> full;
+  size_t queued = 0;
   {
     absl::MutexLock lock(&mu_);
+    ScheduleLocked(txid, now + kReannounceFirst, kReannounceFirst);
     for (const PeerPtr& peer : connected) {
       PeerState* state = StateLocked(peer->id);
       if (state == nullptr || state->known.contains(txid)) continue;
       state->known.insert(txid);
       state->tx_announce.push_back(txid);
+      ++queued;
       if (state->tx_announce.size() >=
           static_cast<size_t>(kMaxInventoryHashes)) {
-        full.emplace_back(peer, TakeTxAnnouncements(*state));
+        for (Envelope& inv : TakeTxAnnouncements(*state)) {
+          full.emplace_back(peer, std::move(inv));
+        }
       }
     }
   }
   for (auto& [peer, inv] : full) peer->link->Send(std::move(inv));
+  return queued;
 }
 
-Envelope Relay::TakeTxAnnouncements(PeerState& state) {
-  Envelope inv;
+void Relay::ScheduleReannounce(const std::vector<Hash256>& txids) {
+  const absl::Time due = clock_->Now() + kReannounceFirst;
+  absl::MutexLock lock(&mu_);
+  for (const Hash256& txid : txids) {
+    ScheduleLocked(txid, due, kReannounceFirst);
+  }
+}
+
+size_t Relay::reannounce_tracked() const {
+  absl::MutexLock lock(&mu_);
+  return reannounce_.size();
+}
+
+void Relay::ScheduleLocked(const Hash256& txid, absl::Time due,
+                           absl::Duration interval) {
+  if (reannounce_.size() >= kMaxReannounceTracked) return;
+  if (!reannounce_.try_emplace(txid, Reannounce{due, interval}).second) return;
+  reannounce_queue_.emplace(due, txid);
+}
+
+std::vector<Envelope> Relay::TakeTxAnnouncements(PeerState& state) {
+  std::vector<Envelope> out;
   for (const Hash256& txid : state.tx_announce) {
-    inv.mutable_inventory()->add_txids(HashBytes(txid));
+    if (out.empty() ||
+        out.back().inventory().txids_size() >= kMaxInventoryHashes) {
+      out.emplace_back();
+    }
+    out.back().mutable_inventory()->add_txids(HashBytes(txid));
   }
   state.tx_announce.clear();
-  return inv;
+  return out;
+}
+
+void Relay::AnnounceMempoolToNewPeers(const std::vector<PeerPtr>& connected) {
+  std::vector<uint64_t> fresh;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const PeerPtr& peer : connected) {
+      PeerState* state = StateLocked(peer->id);
+      if (state == nullptr || state->mempool_announced) continue;
+      state->mempool_announced = true;
+      fresh.push_back(peer->id);
+    }
+  }
+  if (fresh.empty()) return;
+  // Outside our lock: the mempool's order (best fee rate first, each
+  // sender's nonces in order), so the peer never asks for a gap.
+  const std::vector<Hash256> top =
+      node_->mempool().TopTxids(kMaxMempoolAnnounce);
+  if (top.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (uint64_t id : fresh) {
+    PeerState* state = StateLocked(id);
+    if (state == nullptr) continue;
+    // Ahead of what was batched for it meanwhile.
+    std::vector<Hash256> batch;
+    for (const Hash256& txid : top) {
+      if (state->known.contains(txid)) continue;
+      state->known.insert(txid);
+      batch.push_back(txid);
+    }
+    batch.insert(batch.end(), state->tx_announce.begin(),
+                 state->tx_announce.end());
+    state->tx_announce = std::move(batch);
+    VLOG(1) << "peer " << id << " is told about " << state->tx_announce.size()
+            << " pooled transactions";
+  }
+}
+
+void Relay::ReannounceDue(absl::Time now,
+                          const std::vector<PeerPtr>& connected) {
+  std::vector<Hash256> due;
+  {
+    absl::MutexLock lock(&mu_);
+    if (connected.empty()) return;  // they wait for a peer
+    for (auto it = reannounce_queue_.begin();
+         it != reannounce_queue_.end() && it->first <= now &&
+         due.size() < kMaxReannouncePerRound;) {
+      due.push_back(it->second);
+      it = reannounce_queue_.erase(it);
+    }
+  }
+  if (due.empty()) return;
+  // Outside our lock: which are still pooled, in each sender's nonce order.
+  std::vector<std::pair<std::pair<Address, uint64_t>, Hash256>> pooled;
+  std::vector<Hash256> gone;
+  for (const Hash256& txid : due) {
+    if (std::optional<Transaction> tx = node_->mempool().Get(txid)) {
+      pooled.push_back({{tx->SenderAddress(), tx->nonce}, txid});
+    } else {
+      gone.push_back(txid);
+    }
+  }
+  std::sort(pooled.begin(), pooled.end());
+  std::vector<Envelope> messages;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Hash256& txid : gone) reannounce_.erase(txid);
+    for (const auto& [key, txid] : pooled) {
+      auto it = reannounce_.find(txid);
+      if (it == reannounce_.end()) continue;
+      it->second.interval =
+          std::min(it->second.interval * 2, kReannounceMaxInterval);
+      it->second.due = now + it->second.interval;
+      reannounce_queue_.emplace(it->second.due, txid);
+      if (messages.empty() ||
+          messages.back().inventory().txids_size() >= kMaxInventoryHashes) {
+        messages.emplace_back();
+      }
+      messages.back().mutable_inventory()->add_txids(HashBytes(txid));
+    }
+    for (const PeerPtr& peer : connected) {
+      if (PeerState* state = StateLocked(peer->id)) {
+        for (const auto& [key, txid] : pooled) state->known.insert(txid);
+      }
+    }
+  }
+  if (messages.empty()) return;
+  for (const PeerPtr& peer : connected) {
+    for (const Envelope& message : messages) peer->link->Send(message);
+  }
+  VLOG(1) << "re-announced " << pooled.size() << " unconfirmed transactions to "
+          << connected.size() << " peers";
 }
 
 void Relay::Maintain(absl::Time now) {
   const std::vector<PeerPtr> connected = peers_->Connected();
+  AnnounceMempoolToNewPeers(connected);
+  ReannounceDue(now, connected);
   std::vector<std::pair<PeerPtr, Envelope>> sends;
   {
     absl::MutexLock lock(&mu_);
     for (const PeerPtr& peer : connected) {
       PeerState* state = StateLocked(peer->id);
       if (state != nullptr && !state->tx_announce.empty()) {
-        sends.emplace_back(peer, TakeTxAnnouncements(*state));
+        for (Envelope& inv : TakeTxAnnouncements(*state)) {
+          sends.emplace_back(peer, std::move(inv));
+        }
       }
     }
     std::vector<Hash256> expired;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,21 @@ inline constexpr int kMaxTxRequestsPerPeer = 5000;
 // Likewise for relayed blocks.
 inline constexpr absl::Duration kBlockRequestTimeout = absl::Seconds(10);
 inline constexpr size_t kMaxBlockRequests = 10000;
+// A peer that completes the handshake is told about up to this many pooled
+// transactions (best fee rate first, each sender's nonces in order), so a
+// transaction accepted while the node had no peer is not kept to itself.
+inline constexpr size_t kMaxMempoolAnnounce = 1000;
+// A transaction this node announced and still holds unconfirmed is
+// announced again to every peer (whether or not it was told before: it may
+// have refused it as a nonce gap, or restarted) after kReannounceFirst,
+// then after twice the previous wait, at most kReannounceMaxInterval, until
+// it leaves the mempool. At most kMaxReannouncePerRound per maintenance
+// round; at most kMaxReannounceTracked tracked at once (the rest are
+// announced once).
+inline constexpr absl::Duration kReannounceFirst = absl::Seconds(30);
+inline constexpr absl::Duration kReannounceMaxInterval = absl::Minutes(8);
+inline constexpr size_t kMaxReannouncePerRound = 1000;
+inline constexpr size_t kMaxReannounceTracked = 50000;
 
 // A set of hashes that forgets the oldest past its capacity.
 // Not thread-safe.
@@ -106,14 +122,26 @@ class Relay {
 
   // Relay of what this node accepted. A block is announced at once to
   // every connected peer that does not know it; transactions are batched
-  // per peer and sent by Maintain (or at once when a batch is full).
+  // per peer and sent by Maintain (or at once when a batch is full), and
+  // scheduled for re-announcement (kReannounceFirst). AnnounceTransaction
+  // returns the number of connected peers it was queued for.
   void AnnounceBlock(const Hash256& hash, uint32_t height)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void AnnounceTransaction(const Hash256& txid) ABSL_LOCKS_EXCLUDED(mu_);
+  size_t AnnounceTransaction(const Hash256& txid) ABSL_LOCKS_EXCLUDED(mu_);
+  // Schedules pooled transactions that were not announced through
+  // AnnounceTransaction (reloaded from the mempool file) for
+  // re-announcement, kReannounceFirst from now.
+  void ScheduleReannounce(const std::vector<Hash256>& txids)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // How many transactions wait for re-announcement (for tests and logs).
+  size_t reannounce_tracked() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // One round of upkeep at `now`: sends the batched transaction
-  // announcements, expires requests, and announces our tip if it was not
-  // (blocks are not relayed during a download).
+  // One round of upkeep at `now`: tells each peer that completed its
+  // handshake since the last round about the mempool (kMaxMempoolAnnounce),
+  // re-announces the transactions that are due (kMaxReannouncePerRound),
+  // sends the batched transaction announcements, expires requests, and
+  // announces our tip if it was not (blocks are not relayed during a
+  // download).
   void Maintain(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -125,12 +153,28 @@ class Relay {
     RecentHashes asked_blocks{kMaxGetDataBlocks * 8};
     int tx_requested = 0;              // our GetData txids it owes
     std::vector<Hash256> tx_announce;  // batched for the next Inventory
+    bool mempool_announced = false;    // told about the mempool once
+  };
+  // When a transaction is next re-announced, and the wait after that.
+  struct Reannounce {
+    absl::Time due;
+    absl::Duration interval;
   };
 
   // Null once the session has ended.
   PeerState* StateLocked(uint64_t peer_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static v1::GossipEnvelope TakeTxAnnouncements(PeerState& state);
+  // The batched txids as Inventory messages of at most kMaxInventoryHashes.
+  static std::vector<v1::GossipEnvelope> TakeTxAnnouncements(PeerState& state);
   void ForgetTxRequest(const Hash256& txid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tracks `txid` for re-announcement at `due` (no-op if tracked or full).
+  void ScheduleLocked(const Hash256& txid, absl::Time due,
+                      absl::Duration interval)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Maintain's parts, each taking the lock itself (none held on entry).
+  void AnnounceMempoolToNewPeers(const std::vector<PeerPtr>& connected)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void ReannounceDue(absl::Time now, const std::vector<PeerPtr>& connected)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   Node* const node_;
   PeerSet* const peers_;
@@ -145,6 +189,10 @@ class Relay {
       ABSL_GUARDED_BY(mu_);
   std::map<Hash256, absl::Time> block_requests_ ABSL_GUARDED_BY(mu_);
   Hash256 last_announced_ ABSL_GUARDED_BY(mu_);
+  // Transactions to re-announce, by txid and by due time.
+  std::map<Hash256, Reannounce> reannounce_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<absl::Time, Hash256>> reannounce_queue_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pbchain

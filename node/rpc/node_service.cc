@@ -545,11 +545,15 @@ grpc::ServerUnaryReactor* NodeServiceImpl::SubmitTransaction(
     return Reply(ctx, Refused(RejectReason::kTxMalformed,
                               "transaction: a coinbase cannot be submitted"));
   }
-  absl::StatusOr<Hash256> txid = node_->SubmitTransaction(*tx);
+  size_t relayed_to_peers = 0;
+  absl::StatusOr<Hash256> txid =
+      node_->SubmitTransaction(*tx, &relayed_to_peers);
   // A transaction already pooled or confirmed is ALREADY_EXISTS: a client
   // that retries knows it was accepted before.
   if (!txid.ok()) return Reply(ctx, txid.status());
   response->set_txid(HashBytes(*txid));
+  response->set_relayed_to_peers(
+      static_cast<uint32_t>(std::min<size_t>(relayed_to_peers, UINT32_MAX)));
   return Reply(ctx, grpc::Status::OK);
 }
 

@@ -346,6 +346,24 @@ TEST_F(PbcliTest, SendMoreThanBalanceIsRejected) {
   EXPECT_NE(r.out.find("insufficient"), std::string::npos) << r.Show();
 }
 
+TEST_F(PbcliTest, SendToANodeWithoutPeersSaysItIsNotRelayedYet) {
+  // Issue 15: the idle node has no peer; "accepted" alone claimed more than
+  // the node knew.
+  Result r = Cli({"send", bob_, "3", "--no-wait"}, idle_);
+  ASSERT_EQ(r.code, 0) << r.Show();
+  EXPECT_TRUE(absl::StartsWith(
+      r.out, "accepted by the node; not yet relayed to any peer: txid "))
+      << r.Show();
+  Result j = Cli({"send", bob_, "4", "--no-wait", "--json"}, idle_);
+  ASSERT_EQ(j.code, 0) << j.Show();
+  EXPECT_EQ(j.OutJson()["outcome"], "accepted");
+  EXPECT_EQ(j.OutJson()["relayed_to_peers"], 0);
+  Result p = Cli({"send", bob_, "5", "--wait-timeout", "1"}, idle_);
+  EXPECT_EQ(p.code, 3) << p.Show();
+  EXPECT_NE(p.out.find("not yet relayed to any peer"), std::string::npos)
+      << p.Show();
+}
+
 TEST_F(PbcliTest, PendingWhenNothingIsMined) {
   // The idle node accepts the transfer but never mines it.
   Result r = Cli({"send", bob_, "5", "--wait-timeout", "2"}, idle_);

@@ -1,7 +1,11 @@
 #include "node/core/mempool.h"
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -409,6 +413,226 @@ TEST_F(MempoolTest, ReorgReturnsTransactionsToThePool) {
   MineFromPool(*pool);
   EXPECT_EQ(pool->size(), 0u);
   EXPECT_EQ(chain_->GetAccount(Addr(0))->nonce, 2u);
+}
+
+// Issue 15: a deep reorganisation returned 104 transactions of one sender
+// and the per-sender limit kept 64, silently stranding the rest.
+TEST_F(MempoolTest, MoreReturnedTransactionsThanThePerSenderLimitAreAllKept) {
+  auto pool = MakePool();  // max_txs_per_sender 64
+  constexpr uint64_t kReturned = 104;
+  Block g = *chain_->GetBlock(chain_->Tip().hash);
+  std::vector<Transaction> txs;
+  for (uint64_t n = 0; n < kReturned; ++n) txs.push_back(Pay(0, 10, 1, n));
+  Block a1 = MakeBlock(params_, g.header, 0, txs, Addr(6), 1);
+  ASSERT_EQ(chain_->AcceptBlock(a1)->status, AcceptStatus::kActive);
+  // Sender 0 pools more on top, up to its limit.
+  ASSERT_TRUE(pool->Add(Pay(0, 10, 1, kReturned)).ok());
+
+  Block b1 = MakeBlock(params_, g.header, 0, {}, Addr(5), 11);
+  Block b2 = MakeBlock(params_, b1.header, 1, {}, Addr(5), 12);
+  ASSERT_EQ(chain_->AcceptBlock(b1)->status, AcceptStatus::kSideBranch);
+  absl::StatusOr<AcceptResult> r = chain_->AcceptBlock(b2);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, AcceptStatus::kActive);
+  ASSERT_EQ(r->returned_txs.size(), kReturned);
+  ChainUpdateReport report = pool->OnChainUpdate(*r);
+
+  EXPECT_EQ(report.returned_pooled.size(), kReturned);
+  EXPECT_EQ(report.returned_invalid, 0u);
+  EXPECT_EQ(report.returned_evicted, 0u);
+  EXPECT_EQ(report.pooled_dropped, 0u);
+  EXPECT_EQ(pool->size(), kReturned + 1);
+  EXPECT_EQ(pool->NextNonce(Addr(0)), kReturned + 1);
+  for (const Transaction& tx : txs) EXPECT_TRUE(pool->Contains(tx.Id()));
+  // Announced in nonce order, so a peer never sees a gap.
+  for (size_t i = 0; i < report.returned_pooled.size(); ++i) {
+    EXPECT_EQ(report.returned_pooled[i].nonce, i);
+  }
+  EXPECT_EQ(pool->stats().returned_pooled, kReturned);
+  // The sender's own submissions still count against the limit (1 of 64).
+  EXPECT_TRUE(pool->Add(Pay(0, 10, 1, kReturned + 1)).ok());
+  // And a block confirms them all.
+  MineFromPool(*pool);
+  EXPECT_EQ(pool->size(), 0u);
+  EXPECT_EQ(chain_->GetAccount(Addr(0))->nonce, kReturned + 2);
+}
+
+TEST_F(MempoolTest, ReturnedTransactionsThatNoLongerFitAreCounted) {
+  // Room for 3: of 5 returned, 2 are evicted (lowest fee rate), 1 is spent
+  // by the new branch; none vanishes uncounted.
+  MempoolOptions o;
+  o.max_txs = 3;
+  auto pool = MakePool(o);
+  Block g = *chain_->GetBlock(chain_->Tip().hash);
+  std::vector<Transaction> a_txs = {Pay(0, 10, 1, 0), Pay(1, 10, 9, 0),
+                                    Pay(2, 10, 9, 0), Pay(3, 10, 9, 0),
+                                    Pay(4, 10, 2, 0), Pay(5, 10, 3, 0)};
+  Block a1 = MakeBlock(params_, g.header, 0, a_txs, Addr(6), 1);
+  ASSERT_EQ(chain_->AcceptBlock(a1)->status, AcceptStatus::kActive);
+  // The new branch spends sender 5's nonce 0 otherwise.
+  Block b1 = MakeBlock(params_, g.header, 0, {Pay(5, 20, 1, 0)}, Addr(5), 11);
+  Block b2 = MakeBlock(params_, b1.header, 1, {}, Addr(5), 12);
+  ASSERT_EQ(chain_->AcceptBlock(b1)->status, AcceptStatus::kSideBranch);
+  absl::StatusOr<AcceptResult> r = chain_->AcceptBlock(b2);
+  ASSERT_EQ(r->status, AcceptStatus::kActive);
+  ChainUpdateReport report = pool->OnChainUpdate(*r);
+  EXPECT_EQ(report.returned_pooled.size(), 3u);
+  EXPECT_EQ(report.returned_evicted, 2u);
+  EXPECT_EQ(report.returned_invalid, 1u);
+  EXPECT_TRUE(pool->Contains(a_txs[1].Id()));
+  EXPECT_TRUE(pool->Contains(a_txs[2].Id()));
+  EXPECT_TRUE(pool->Contains(a_txs[3].Id()));
+  MempoolStats stats = pool->stats();
+  EXPECT_EQ(stats.returned_pooled, 3u);
+  EXPECT_EQ(stats.returned_evicted, 2u);
+  EXPECT_EQ(stats.returned_invalid, 1u);
+}
+
+TEST_F(MempoolTest, TopTxidsFollowTheBlockSelectionOrder) {
+  auto pool = MakePool();
+  Transaction a0 = Pay(0, 10, 1, 0);
+  Transaction a1 = Pay(0, 10, 50, 1);
+  Transaction b0 = Pay(1, 10, 5, 0);
+  for (const Transaction& tx : {a0, a1, b0}) ASSERT_TRUE(pool->Add(tx).ok());
+  EXPECT_EQ(pool->TopTxids(10),
+            (std::vector<Hash256>{b0.Id(), a0.Id(), a1.Id()}));
+  EXPECT_EQ(pool->TopTxids(1), (std::vector<Hash256>{b0.Id()}));
+}
+
+// --- The mempool file ---
+
+class MempoolFileTest : public MempoolTest {
+ protected:
+  void SetUp() override {
+    MempoolTest::SetUp();
+    char tmpl[] = "/tmp/mempool_file_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/" + kMempoolFileName;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(MempoolFileTest, RoundTripKeepsTimesAndReturnedMarks) {
+  auto pool = MakePool();
+  Transaction a0 = Pay(0, 10, 1, 0, DataRecord{"names", "dave", "x"});
+  Transaction a1 = Pay(0, 10, 3, 1);
+  Transaction b0 = Pay(1, 10, 2, 0);
+  ASSERT_TRUE(pool->Add(a0).ok());
+  now_ += absl::Seconds(7);
+  ASSERT_TRUE(pool->Add(a1).ok());
+  ASSERT_TRUE(pool->Add(b0).ok());
+  std::vector<MempoolEntry> listed = pool->List(100);
+  listed[2].returned = true;
+  ASSERT_TRUE(WriteMempoolFile(path_, listed).ok());
+  EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+
+  absl::StatusOr<std::vector<MempoolEntry>> read = ReadMempoolFile(path_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*read)[i].tx, listed[i].tx);
+    EXPECT_EQ((*read)[i].txid, listed[i].txid);
+    EXPECT_EQ((*read)[i].received, listed[i].received);
+    EXPECT_EQ((*read)[i].returned, i == 2);
+  }
+
+  // A fresh pool takes them back in any file order (nonce order per sender
+  // is restored), keeping the received times (expiry goes on from them).
+  std::reverse(read->begin(), read->end());
+  auto fresh = MakePool();
+  MempoolLoadReport report = fresh->Load(*read);
+  EXPECT_EQ(report.loaded, 3u);
+  EXPECT_EQ(report.invalid, 0u);
+  EXPECT_EQ(fresh->size(), 3u);
+  EXPECT_EQ(fresh->NextNonce(Addr(0)), 2u);
+  EXPECT_EQ(fresh->SelectForBlock(10), pool->SelectForBlock(10));
+  now_ += kMempoolDefaultExpiry - absl::Seconds(3);
+  EXPECT_EQ(fresh->ExpireOld(), 2u);  // a0 (and a1 after it) are older
+  EXPECT_EQ(fresh->size(), 1u);
+}
+
+TEST_F(MempoolFileTest, LoadRevalidatesAgainstTheTip) {
+  auto pool = MakePool();
+  Transaction a0 = Pay(0, 10, 1, 0);
+  Transaction a1 = Pay(0, 10, 1, 1);
+  Transaction b0 = Pay(1, 10, 1, 0);
+  Transaction c0 = Pay(2, 10, 1, 0);
+  for (const Transaction& tx : {a0, a1, b0, c0}) {
+    ASSERT_TRUE(pool->Add(tx).ok());
+  }
+  std::vector<MempoolEntry> saved = pool->List(100);
+  // While the node was down, a block spent sender 0's nonce 0 otherwise
+  // (a0 is invalid, a1 still fits) and confirmed b0.
+  Block g = *chain_->GetBlock(chain_->Tip().hash);
+  Block blk = MakeBlock(params_, g.header, 0, {Pay(0, 20, 1, 0), b0}, Addr(5));
+  ASSERT_EQ(chain_->AcceptBlock(blk)->status, AcceptStatus::kActive);
+  // A forged entry: a bad signature.
+  MempoolEntry forged = saved.back();
+  forged.tx.amount += 1;
+  saved.push_back(forged);
+  // An entry older than the expiry.
+  MempoolEntry old = saved.front();
+  old.tx = Pay(3, 10, 1, 0);
+  old.received = now_ - kMempoolDefaultExpiry - absl::Seconds(1);
+  saved.push_back(old);
+
+  auto fresh = MakePool();
+  MempoolLoadReport report = fresh->Load(saved);
+  EXPECT_EQ(report.loaded, 2u);   // a1, c0
+  EXPECT_EQ(report.invalid, 3u);  // a0, b0 (confirmed), the forged one
+  EXPECT_EQ(report.expired, 1u);
+  EXPECT_TRUE(fresh->Contains(a1.Id()));
+  EXPECT_TRUE(fresh->Contains(c0.Id()));
+  EXPECT_EQ(fresh->size(), 2u);
+}
+
+TEST_F(MempoolFileTest, DamagedFilesAreDataLossNeverACrash) {
+  auto pool = MakePool();
+  ASSERT_TRUE(pool->Add(Pay(0, 10, 1, 0)).ok());
+  ASSERT_TRUE(pool->Add(Pay(1, 10, 1, 0)).ok());
+  const Bytes good = EncodeMempoolFile(pool->List(100));
+  ASSERT_TRUE(DecodeMempoolFile(good).ok());
+  EXPECT_EQ(DecodeMempoolFile(EncodeMempoolFile({}))->size(), 0u);
+
+  // Every truncation and every single-bit flip is refused as DATA_LOSS.
+  for (size_t n = 0; n < good.size(); ++n) {
+    Bytes cut(good.begin(), good.begin() + n);
+    EXPECT_EQ(DecodeMempoolFile(cut).status().code(),
+              absl::StatusCode::kDataLoss)
+        << n;
+  }
+  for (size_t i = 0; i < good.size(); ++i) {
+    Bytes flipped = good;
+    flipped[i] ^= 0x10;
+    EXPECT_EQ(DecodeMempoolFile(flipped).status().code(),
+              absl::StatusCode::kDataLoss)
+        << i;
+  }
+  Bytes trailing = good;
+  trailing.push_back(0);
+  EXPECT_EQ(DecodeMempoolFile(trailing).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  EXPECT_EQ(ReadMempoolFile(path_).status().code(),
+            absl::StatusCode::kNotFound);
+  {
+    std::ofstream out(path_, std::ios::binary);
+    out << "not a mempool file at all, just some text that is long enough "
+           "to hold a header and a checksum";
+  }
+  absl::StatusOr<std::vector<MempoolEntry>> read = ReadMempoolFile(path_);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(read.status().message().find("magic"), std::string::npos)
+      << read.status();
+  // A write replaces the damaged file atomically.
+  ASSERT_TRUE(WriteMempoolFile(path_, pool->List(100)).ok());
+  EXPECT_EQ(ReadMempoolFile(path_)->size(), 2u);
 }
 
 TEST_F(MempoolTest, ExpiryUsesTheInjectedClock) {

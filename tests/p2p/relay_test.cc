@@ -5,7 +5,9 @@
 // hashes never asked again).
 #include "node/p2p/relay.h"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "chain/block.h"
 #include "gtest/gtest.h"
 #include "node/p2p/network.h"
+#include "proto/convert.h"
 #include "tests/chain/test_chain.h"
 #include "tests/p2p/p2p_harness.h"
 
@@ -417,6 +420,148 @@ TEST_F(RelayTest, ACoinbaseOutsideABlockCostsTwentyPoints) {
   ASSERT_TRUE((*peer)->Send(TransactionEnvelope(block.txs[0])));
   ASSERT_TRUE((*peer)->Sync());
   EXPECT_EQ(ScoreOf("coinbase-sender"), std::optional<int>(kMalformedPoints));
+}
+
+// --- Complete relay (issue 15): nothing accepted is kept to ourselves ---
+
+class CompleteRelayTest : public RelayTest {
+ protected:
+  // Inventories naming `txid` that `peer` got so far (after a Sync, so
+  // everything the node sent before is in).
+  int Announced(InboundPeer& peer, const Hash256& txid) {
+    EXPECT_TRUE(peer->Sync());
+    return peer->Count(
+        [&](const Envelope& e) { return InventoryHasTx(e, txid); });
+  }
+  // Moves the fake clock on by `d` in steps the peers' sessions survive
+  // (each peer talks before every step), running a maintenance round after
+  // each step.
+  void AdvanceTalking(absl::Duration d,
+                      const std::vector<InboundPeer*>& peers) {
+    while (d > absl::ZeroDuration()) {
+      const absl::Duration step = std::min(d, absl::Seconds(10));
+      for (InboundPeer* p : peers) ASSERT_TRUE((*p)->Sync());
+      clock().Advance(step);
+      network().MaintenanceStep();
+      d -= step;
+    }
+  }
+  // The txids of the first Inventory `peer` got that names `txid`.
+  std::vector<Hash256> InventoryWith(InboundPeer& peer, const Hash256& txid) {
+    std::vector<Hash256> out;
+    std::optional<Envelope> inv = peer->WaitFor(
+        [&](const Envelope& e) { return InventoryHasTx(e, txid); });
+    if (!inv) return out;
+    for (const std::string& raw : inv->inventory().txids()) {
+      out.push_back(*Hash256::FromBytes(AsBytes(raw)));
+    }
+    return out;
+  }
+};
+
+TEST_F(CompleteRelayTest, ATransactionAcceptedWithoutPeersReachesALaterPeer) {
+  const Transaction tx = Pay(0, 100, 5, 0);
+  size_t relayed = 99;
+  ASSERT_TRUE(node().SubmitTransaction(tx, &relayed).ok());
+  EXPECT_EQ(relayed, 0u);  // nobody to tell yet
+  network().MaintenanceStep();
+
+  std::unique_ptr<InboundPeer> late = Greeted("late-peer");
+  network().MaintenanceStep();
+  EXPECT_EQ(Announced(*late, tx.Id()), 1) << (*late)->Summary();
+  // It asks and gets the body.
+  ASSERT_TRUE((*late)->Send(GetDataOf({}, {tx.Id()})));
+  EXPECT_TRUE(
+      (*late)
+          ->WaitFor([&](const Envelope& e) {
+            return e.has_transaction() &&
+                   TransactionFromProto(e.transaction().transaction())->Id() ==
+                       tx.Id();
+          })
+          .has_value())
+      << (*late)->Summary();
+  // Told once, not every round.
+  network().MaintenanceStep();
+  EXPECT_EQ(Announced(*late, tx.Id()), 1);
+
+  // With a peer connected, the submission says so.
+  const Transaction next = Pay(0, 100, 5, 1);
+  ASSERT_TRUE(node().SubmitTransaction(next, &relayed).ok());
+  EXPECT_EQ(relayed, 1u);
+}
+
+TEST_F(CompleteRelayTest, ANewPeerHearsOfTheMempoolBestFeeFirstInNonceOrder) {
+  const Transaction a0 = Pay(0, 100, 1, 0);
+  const Transaction a1 = Pay(0, 100, 1, 1);
+  const Transaction a2 = Pay(0, 100, 30, 2);
+  const Transaction b0 = Pay(1, 100, 9, 0);
+  for (const Transaction& tx : {a0, a1, a2, b0}) {
+    ASSERT_TRUE(node().SubmitTransaction(tx).ok());
+  }
+  std::unique_ptr<InboundPeer> peer = Greeted("new-peer");
+  network().MaintenanceStep();
+  EXPECT_EQ(InventoryWith(*peer, a0.Id()),
+            (std::vector<Hash256>{b0.Id(), a0.Id(), a1.Id(), a2.Id()}))
+      << (*peer)->Summary();
+}
+
+TEST_F(CompleteRelayTest, TransactionsAReorganisationReturnsAreAnnounced) {
+  std::unique_ptr<InboundPeer> peer = Greeted("reorg-listener");
+  network().MaintenanceStep();  // the empty mempool: nothing to tell
+  const Hash256 base = chain().Tip().hash;
+  // Confirmed on our branch without ever being relayed.
+  const Transaction a0 = Pay(0, 100, 5, 0);
+  const Transaction a1 = Pay(0, 100, 5, 1);
+  const Transaction b0 = Pay(1, 100, 5, 0);
+  Extend({a0, a1, b0});
+  network().MaintenanceStep();
+  ASSERT_EQ(Announced(*peer, a0.Id()), 0);
+
+  // A heavier branch without them wins.
+  const Block c1 = BlockOn(base, {}, 1);
+  ASSERT_TRUE(node().SubmitBlock(c1).ok());
+  const Block c2 = BlockOn(c1.Hash(), {}, 2);
+  ASSERT_TRUE(node().SubmitBlock(c2).ok());
+  ASSERT_EQ(chain().Tip().hash, c2.Hash());
+  for (const Transaction& tx : {a0, a1, b0}) {
+    ASSERT_TRUE(node().mempool().Contains(tx.Id()));
+  }
+
+  network().MaintenanceStep();
+  std::vector<Hash256> inv = InventoryWith(*peer, a0.Id());
+  ASSERT_EQ(inv.size(), 3u) << (*peer)->Summary();
+  // Each sender's nonces in order.
+  auto at = [&](const Hash256& h) {
+    return std::find(inv.begin(), inv.end(), h) - inv.begin();
+  };
+  EXPECT_LT(at(a0.Id()), at(a1.Id()));
+  EXPECT_NE(std::find(inv.begin(), inv.end(), b0.Id()), inv.end());
+}
+
+TEST_F(CompleteRelayTest, AnUnconfirmedTransactionIsReannouncedWithBackoff) {
+  std::unique_ptr<InboundPeer> peer = Greeted("forgetful-peer");
+  network().MaintenanceStep();
+  const Transaction tx = Pay(0, 100, 5, 0);
+  ASSERT_TRUE(node().SubmitTransaction(tx).ok());
+  network().MaintenanceStep();
+  EXPECT_EQ(Announced(*peer, tx.Id()), 1);
+
+  // The peer knows of it, yet may have refused it (a nonce gap) or
+  // restarted: it is told again after kReannounceFirst, then after twice
+  // that.
+  AdvanceTalking(kReannounceFirst - absl::Seconds(1), {peer.get()});
+  EXPECT_EQ(Announced(*peer, tx.Id()), 1);
+  AdvanceTalking(absl::Seconds(1), {peer.get()});
+  EXPECT_EQ(Announced(*peer, tx.Id()), 2);
+  AdvanceTalking(2 * kReannounceFirst - absl::Seconds(1), {peer.get()});
+  EXPECT_EQ(Announced(*peer, tx.Id()), 2);
+  AdvanceTalking(absl::Seconds(1), {peer.get()});
+  EXPECT_EQ(Announced(*peer, tx.Id()), 3);
+
+  // Once confirmed it is never announced again.
+  Extend({tx});
+  AdvanceTalking(2 * kReannounceMaxInterval, {peer.get()});
+  EXPECT_EQ(Announced(*peer, tx.Id()), 3);
 }
 
 }  // namespace

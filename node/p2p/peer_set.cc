@@ -182,6 +182,7 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
   for (const std::string& address : book_.DialCandidates(now, skip)) {
     if (outbound >= options_.max_outbound) break;
     if (options_.connect_only && !seeds.contains(address)) continue;
+    book_.OnDialStarted(address, now);
     dialing_.insert(address);
     targets.push_back(address);
     ++outbound;
@@ -262,9 +263,12 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     known.role = peer->role;
     known.source = AddressSource::kHello;
     known.height = peer->height;
+    known.learned_from = SourceKey(peer->remote_ip, peer->node_id);
   }
-  if (!peer->inbound) book_.OnConnected(peer->dial_address, known.node_id, now);
+  // The claimed listen address is hearsay (unverified) until we dial it;
+  // the address we dialed is verified by this handshake.
   if (!known.address.empty()) book_.Add(known, now);
+  if (!peer->inbound) book_.OnConnected(peer->dial_address, known.node_id, now);
   return verdict;
 }
 
@@ -476,15 +480,23 @@ v1::PeerList PeerSet::PeerListFor(const Peer& asker, int want) const {
     info->set_genesis_hash(genesis_hash_);
     info->set_height(height);
   };
+  // Only verified addresses are passed on: an outbound peer at the address
+  // we dialed, an inbound one at its listen address once a dial to it
+  // succeeded, the book's verified entries.
   absl::MutexLock lock(&mu_);
   for (const auto& [id, other] : peers_) {
     if (other.get() == &asker) continue;
     absl::MutexLock other_lock(&other->mu);
     if (!other->hello_done) continue;
-    add(other->listen_address, other->node_id, other->role, other->height);
+    const std::string& address =
+        other->inbound ? other->listen_address : other->dial_address;
+    if (other->inbound && !book_.IsVerified(address)) continue;
+    add(address, other->node_id, other->role, other->height);
   }
   for (const KnownAddress& k : book_.List()) {
-    if (k.failures == 0) add(k.address, k.node_id, k.role, k.height);
+    if (k.verified && k.failures == 0) {
+      add(k.address, k.node_id, k.role, k.height);
+    }
   }
   return list;
 }
@@ -492,10 +504,16 @@ v1::PeerList PeerSet::PeerListFor(const Peer& asker, int want) const {
 // ---------------------------------------------------------------------------
 // Address book
 
-void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source) {
+void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source,
+                       const Peer* from) {
   if (info.genesis_hash() != genesis_hash_ || info.node_id() == node_id_ ||
       !CheckPeerAddress(info.address()).ok()) {
     return;
+  }
+  std::string learned_from;
+  if (from != nullptr) {
+    absl::MutexLock peer_lock(&from->mu);
+    learned_from = SourceKey(from->remote_ip, from->node_id);
   }
   KnownAddress known;
   known.address = info.address();
@@ -503,6 +521,7 @@ void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source) {
   known.role = info.role();
   known.source = source;
   known.height = info.height();
+  known.learned_from = std::move(learned_from);
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   if (self_addresses_.contains(known.address)) return;

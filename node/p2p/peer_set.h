@@ -183,7 +183,8 @@ class PeerSet {
   // or IP is banned, if the duplicate-link rule keeps another link to the
   // same node, or if the inbound peers are at max_inbound. Otherwise the
   // peer's fields are filled from the Hello and its listen address goes to
-  // the address book.
+  // the address book, unverified (AddressSource::kHello, learned from this
+  // peer) unless it is the address we dialed, which the handshake verifies.
   //
   // Two links to one node (both dialed at once): both ends keep the link
   // dialed by the node with the smaller id, so they agree. The same node
@@ -237,18 +238,21 @@ class PeerSet {
   // NodeService.ListPeers: connected peers, then known addresses.
   void ListPeers(v1::ListPeersResponse* response) const
       ABSL_LOCKS_EXCLUDED(mu_);
-  // An answer to `asker`'s PeerRequest: up to `want` addresses, connected
-  // peers first (known alive), then the address book's good ones; never
-  // the asker's own address.
+  // An answer to `asker`'s PeerRequest: up to `want` verified addresses
+  // (AddressBook), connected peers first (known alive), then the address
+  // book's good ones; never the asker's own address, never an address
+  // only a peer claimed.
   v1::PeerList PeerListFor(const Peer& asker, int want) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Address book -------------------------------------------------------
 
   // Adds an address from the tracker, peer exchange or discovery; ignored
-  // if it is of another network, this node, or not "host:port".
-  void AddKnown(const v1::PeerInfo& info, AddressSource source)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // if it is of another network, this node, or not "host:port". `from` is
+  // the peer that sent it (peer exchange: the source its per-source cap
+  // and dial limit count against), null for the node's own sources.
+  void AddKnown(const v1::PeerInfo& info, AddressSource source,
+                const Peer* from = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveKnown(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Maintenance --------------------------------------------------------
@@ -263,6 +267,12 @@ class PeerSet {
   bool IsBannedLocked(const std::string& node_id, const std::string& ip,
                       absl::Time now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   int MaxInboundSessions() const { return 2 * options_.max_inbound + 8; }
+  // Who a peer is, for the address book's per-source limits: its IP
+  // (Peer::remote_ip, empty on loopback) if known, else its node id.
+  static std::string SourceKey(const std::string& remote_ip,
+                               const std::string& node_id) {
+    return remote_ip.empty() ? node_id : remote_ip;
+  }
 
   const NetworkOptions& options_;
   const std::string node_id_;

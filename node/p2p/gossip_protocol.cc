@@ -29,9 +29,12 @@ GossipProtocol::GossipProtocol(Node* node, const NetworkOptions* options,
 
 void GossipProtocol::RunSession(const PeerPtr& peer) {
   relay_->AddPeer(peer->id);
-  Envelope hello;
-  *hello.mutable_hello() = MakeHello();
-  peer->link->Send(std::move(hello));
+  // A verifying dial waits for the peer's Hello (HandleHello).
+  if (!peer->verifying) {
+    Envelope hello;
+    *hello.mutable_hello() = MakeHello();
+    peer->link->Send(std::move(hello));
+  }
   Envelope message;
   while (true) {
     const ReadResult read = peer->link->Read(&message);
@@ -197,6 +200,20 @@ bool GossipProtocol::HandleHello(const PeerPtr& peer, const v1::Hello& hello) {
                    "malformed Hello (node_id, chain_work, tip_hash, "
                    "listen_address or user_agent)");
     return false;
+  }
+  if (peer->verifying) {
+    // Dialed to check an address a peer claimed. If that node is connected
+    // already, the address is verified and we hang up without a Hello, so
+    // the other link stays; otherwise the handshake goes on.
+    if (peers_->DialBack(peer, hello)) {
+      LOG(INFO) << "verified " << peer->dial_address << " (node "
+                << hello.node_id() << ")";
+      peer->link->CloseAfterFlush();
+      return false;
+    }
+    Envelope ours;
+    *ours.mutable_hello() = MakeHello();
+    peer->link->Send(std::move(ours));
   }
   PeerSet::Admission admission = peers_->Admit(peer, hello, *tip);
   if (admission.reject != v1::REJECT_CODE_UNSPECIFIED) {

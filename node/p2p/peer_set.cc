@@ -42,10 +42,11 @@ void RejectAndClose(PeerLink& link, v1::RejectCode code,
 // Peer
 
 Peer::Peer(uint64_t id, bool inbound, std::string dial_address,
-           std::unique_ptr<PeerLink> link, absl::Time now)
+           std::unique_ptr<PeerLink> link, absl::Time now, bool verifying)
     : id(id),
       inbound(inbound),
       dial_address(std::move(dial_address)),
+      verifying(verifying),
       link(std::move(link)),
       remote_ip(BanIp(this->link->RemoteAddress())),
       connected_since(now),
@@ -126,8 +127,9 @@ PeerPtr PeerSet::AddSession(std::unique_ptr<PeerLink> link, bool inbound,
     absl::MutexLock lock(&mu_);
     if (!inbound) dialing_.erase(dial_address);
     if (!closing_) {
+      const bool verifying = !inbound && !book_.IsVerified(dial_address);
       peer = std::make_shared<Peer>(next_peer_id_++, inbound, dial_address,
-                                    std::move(link), now);
+                                    std::move(link), now, verifying);
       peers_[peer->id] = peer;
     }
   }
@@ -140,11 +142,13 @@ bool PeerSet::RemoveSession(const Peer& peer) {
   absl::MutexLock lock(&mu_);
   peers_.erase(peer.id);
   bool was_connected;
+  bool dial_back_done;
   {
     absl::MutexLock peer_lock(&peer.mu);
     was_connected = peer.hello_done;
+    dial_back_done = peer.dial_back_done;
   }
-  if (!peer.inbound) {
+  if (!peer.inbound && !dial_back_done) {
     // A session that ended soon (refused after the hello, too many peers,
     // banned) counts as a failed dial, so it is retried with backoff rather
     // than at once.
@@ -173,6 +177,13 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
       skip.insert(peer->dial_address);
     }
     absl::MutexLock peer_lock(&peer->mu);
+    // An inbound peer's unverified listen address is dialed back (its
+    // entry carries its node id, so that is not skipped either).
+    if (peer->inbound && peer->hello_done &&
+        !peer->listen_address.empty() &&
+        !book_.IsVerified(peer->listen_address)) {
+      continue;
+    }
     if (!peer->listen_address.empty()) skip.insert(peer->listen_address);
     if (!peer->node_id.empty()) skip.insert(peer->node_id);
   }
@@ -199,6 +210,24 @@ void PeerSet::DialFailed(const std::string& address) {
 
 // ---------------------------------------------------------------------------
 // Handshake
+
+bool PeerSet::DialBack(const PeerPtr& peer, const v1::Hello& hello) {
+  if (!peer->verifying) return false;
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  bool connected = false;
+  for (const auto& [id, other] : peers_) {
+    if (other == peer) continue;
+    absl::MutexLock other_lock(&other->mu);
+    connected = connected ||
+                (other->hello_done && other->node_id == hello.node_id());
+  }
+  if (!connected || hello.node_id() == node_id_) return false;
+  book_.OnConnected(peer->dial_address, hello.node_id(), now);
+  absl::MutexLock peer_lock(&peer->mu);
+  peer->dial_back_done = true;
+  return true;
+}
 
 PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
                                   const Hash256& tip) {

@@ -84,13 +84,17 @@ struct Peer {
   // A session on `link` that started at `now` (PeerSet::AddSession makes
   // them).
   Peer(uint64_t id, bool inbound, std::string dial_address,
-       std::unique_ptr<PeerLink> link, absl::Time now);
+       std::unique_ptr<PeerLink> link, absl::Time now, bool verifying = false);
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
 
   const uint64_t id;
   const bool inbound;
   const std::string dial_address;  // outbound: the address we dialed
+  // Outbound to an address only a peer claimed (unverified): we wait for
+  // the peer's Hello before sending ours, and if its node is connected
+  // already the session only verifies the address (PeerSet::DialBack).
+  const bool verifying;
   const std::unique_ptr<PeerLink> link;
   const std::string remote_ip;  // BanIp of the transport address
   const absl::Time connected_since;
@@ -113,6 +117,9 @@ struct Peer {
   uint64_t ping_nonce ABSL_GUARDED_BY(mu) = 0;  // outstanding Ping, 0: none
   absl::Time ping_sent ABSL_GUARDED_BY(mu);
   bool peer_request_outstanding ABSL_GUARDED_BY(mu) = false;
+  // A verifying session that proved its address (DialBack): its end is
+  // no failed dial.
+  bool dial_back_done ABSL_GUARDED_BY(mu) = false;
 };
 using PeerPtr = std::shared_ptr<Peer>;
 
@@ -161,13 +168,23 @@ class PeerSet {
   // Addresses to dial now, up to the free outbound slots, skipping our own
   // addresses, peers connected or being dialed, banned ones, and (with
   // connect_only) all but the seeds. Each is counted as a dial under way
-  // until AddSession or DialFailed. Empty once closing.
+  // until AddSession or DialFailed. Empty once closing. The unverified
+  // listen address of a connected inbound peer is not skipped: dialing it
+  // back verifies it (DialBack).
   std::vector<std::string> TakeDialTargets(absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The dial of `address` did not connect: backoff in the address book.
   void DialFailed(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Handshake ----------------------------------------------------------
+
+  // A verifying session (Peer::verifying) got the well-formed Hello
+  // `hello`. If its node is connected already by another link, the dialed
+  // address is verified in the address book and true is returned: the
+  // caller ends the session without sending our Hello, so the other link
+  // stays (it is no failed dial). False: go on with the handshake.
+  bool DialBack(const PeerPtr& peer, const v1::Hello& hello)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // The verdict on a well-formed Hello.
   struct Admission {

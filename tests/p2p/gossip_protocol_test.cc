@@ -442,23 +442,56 @@ TEST_F(GossipProtocolTest, AClaimedListenAddressIsNeitherPassedOnNorDialedBeyond
   EXPECT_EQ(std::count(all.begin(), all.end(), claimed), 2);
 }
 
-// A claimed address that answers with a handshake is verified and from
-// then on passed on.
-TEST_F(GossipProtocolTest, AClaimedAddressIsPassedOnOnceADialToItSucceeded) {
+// The listen address an inbound peer claims is dialed back while the peer
+// is connected: the node waits for the Hello there, and as it comes from
+// the connected node the address is verified and the extra link closed
+// without a Hello of ours (the inbound link stays). From then on the
+// address is passed on.
+TEST_F(GossipProtocolTest, AClaimedAddressIsVerifiedByADialBackAndThenPassedOn) {
   const std::string claimed = "127.0.0.1:18510";
   v1::Hello claim = HonestHello("real-node");
   claim.set_listen_address(claimed);
   std::unique_ptr<InboundPeer> asker = Greeted("asker");
-  Greeted(claim);  // says hello, leaves
+  std::unique_ptr<InboundPeer> claimer = Greeted(claim);
   std::vector<std::string> listed = AskForPeers(*asker, 10);
   EXPECT_EQ(std::count(listed.begin(), listed.end(), claimed), 0);
   network().MaintenanceStep();
   std::shared_ptr<FakeRemote> remote = dialer().WaitForDial(claimed);
   ASSERT_NE(remote, nullptr);
-  ASSERT_TRUE(remote->WaitForHello().has_value());
   ASSERT_TRUE(remote->Send(HelloEnvelope(claim)));
+  EXPECT_TRUE(remote->WaitForEnd()) << remote->Summary();
+  EXPECT_EQ(remote->Count([](const Envelope& e) { return e.has_hello(); }), 0)
+      << remote->Summary();
+  EXPECT_TRUE(WaitUntil([&] {
+    const std::vector<std::string> now = AskForPeers(*asker, 10);
+    return std::count(now.begin(), now.end(), claimed) == 1;
+  }));
+  EXPECT_TRUE((*claimer)->Sync()) << "the inbound link was dropped";
+  EXPECT_EQ(ScoreOf("real-node"), std::optional<int>(0));
+  // Verified and connected: not dialed again (within the silence timeout,
+  // so that the inbound link stays).
+  clock().Advance(kHearsayDialInterval);
+  network().MaintenanceStep();
+  EXPECT_EQ(dialer().WaitForDial(claimed, absl::Milliseconds(200)), nullptr);
+}
+
+// A claimed address whose node is not connected (it left) becomes a
+// session of its own when the dial finds a node there: the node speaks
+// after the peer's Hello, and the address is verified.
+TEST_F(GossipProtocolTest, AClaimedAddressOfANodeThatLeftIsVerifiedByItsHandshake) {
+  const std::string claimed = "127.0.0.1:18520";
+  v1::Hello claim = HonestHello("left-node");
+  claim.set_listen_address(claimed);
+  std::unique_ptr<InboundPeer> asker = Greeted("asker");
+  Greeted(claim);  // says hello, leaves
+  network().MaintenanceStep();
+  std::shared_ptr<FakeRemote> remote = dialer().WaitForDial(claimed);
+  ASSERT_NE(remote, nullptr);
+  ASSERT_TRUE(remote->Send(HelloEnvelope(claim)));
+  ASSERT_TRUE(remote->WaitForHello().has_value()) << remote->Summary();
   ASSERT_TRUE(remote->Sync()) << remote->Summary();
-  listed = AskForPeers(*asker, 10);
+  EXPECT_EQ(ScoreOf("left-node"), std::optional<int>(0));
+  const std::vector<std::string> listed = AskForPeers(*asker, 10);
   EXPECT_EQ(std::count(listed.begin(), listed.end(), claimed), 1);
 }
 

@@ -127,9 +127,9 @@ absl::Time AddressBook::NextHearsayDial(const std::string& address) const {
   auto it = dials_.find(address);
   if (it == dials_.end()) return absl::InfinitePast();
   return it->second.last +
-         std::min(kMaxHearsayDialBackoff,
-                  kHearsayDialInterval * (1 << std::min(it->second.failures,
-                                                        10)));
+         std::min(
+             kMaxHearsayDialBackoff,
+             kHearsayDialInterval * (1 << std::min(it->second.failures, 10)));
 }
 
 void AddressBook::OnDialFailed(const std::string& address, absl::Time now) {

@@ -43,8 +43,8 @@ namespace grpc {
 template <>
 class SerializationTraits<pbchain::WireEnvelope, void> {
  public:
-  static Status Serialize(const pbchain::WireEnvelope& wire,
-                          ByteBuffer* buffer, bool* own_buffer) {
+  static Status Serialize(const pbchain::WireEnvelope& wire, ByteBuffer* buffer,
+                          bool* own_buffer) {
     return SerializationTraits<pbchain::v1::GossipEnvelope>::Serialize(
         wire.message, buffer, own_buffer);
   }

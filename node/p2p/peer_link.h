@@ -111,7 +111,7 @@ class PeerLink {
   bool close_after_flush_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;  // after Shutdown
   bool writing_ ABSL_GUARDED_BY(mu_) = false;   // a Write is under way
-  absl::Mutex join_mu_;  // serializes Shutdown
+  absl::Mutex join_mu_;                         // serializes Shutdown
   std::thread writer_;
 };
 

@@ -179,8 +179,7 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
     absl::MutexLock peer_lock(&peer->mu);
     // An inbound peer's unverified listen address is dialed back (its
     // entry carries its node id, so that is not skipped either).
-    if (peer->inbound && peer->hello_done &&
-        !peer->listen_address.empty() &&
+    if (peer->inbound && peer->hello_done && !peer->listen_address.empty() &&
         !book_.IsVerified(peer->listen_address)) {
       continue;
     }
@@ -219,8 +218,8 @@ bool PeerSet::DialBack(const PeerPtr& peer, const v1::Hello& hello) {
   for (const auto& [id, other] : peers_) {
     if (other == peer) continue;
     absl::MutexLock other_lock(&other->mu);
-    connected = connected ||
-                (other->hello_done && other->node_id == hello.node_id());
+    connected =
+        connected || (other->hello_done && other->node_id == hello.node_id());
   }
   if (!connected || hello.node_id() == node_id_) return false;
   book_.OnConnected(peer->dial_address, hello.node_id(), now);

@@ -20,8 +20,9 @@ TEST(AddressBookTest, CheckPeerAddressNamesWhatIsWrong) {
   EXPECT_TRUE(CheckPeerAddress("127.0.0.1:7700").ok());
   EXPECT_TRUE(CheckPeerAddress("node.example:1").ok());
   EXPECT_TRUE(CheckPeerAddress("[::1]:65535").ok());
-  for (const std::string& bad : std::vector<std::string>{"", "127.0.0.1", ":7700", "host:", "host:0", "host:65536", "host:7x",
-        "::1:7700", "[::1:7700", std::string(251, 'a') + ":7700"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "127.0.0.1", ":7700", "host:", "host:0", "host:65536", "host:7x",
+           "::1:7700", "[::1:7700", std::string(251, 'a') + ":7700"}) {
     EXPECT_FALSE(CheckPeerAddress(bad).ok()) << bad;
   }
 }
@@ -33,9 +34,9 @@ TEST(AddressBookTest, CandidatesPutSeedsFirstThenRolesAndSkipBackoff) {
   book.Add(Entry("seedrole:1", AddressSource::kTracker, v1::PEER_ROLE_SEED),
            kNow);
   book.Add(Entry("given:1", AddressSource::kSeed), kNow);
-  EXPECT_EQ(book.DialCandidates(kNow, {}),
-            (std::vector<std::string>{"given:1", "seedrole:1", "head:1",
-                                      "full:1"}));
+  EXPECT_EQ(
+      book.DialCandidates(kNow, {}),
+      (std::vector<std::string>{"given:1", "seedrole:1", "head:1", "full:1"}));
   // A failed dial waits (1 s doubling) before it is a candidate again.
   book.OnDialFailed("head:1", kNow);
   EXPECT_EQ(book.DialCandidates(kNow, {"full:1"}),
@@ -84,16 +85,16 @@ TEST(AddressBookTest, HearsayDoesNotOverrideHandshakesOrEarnPriority) {
   AddressBook book;
   book.Add(Entry("node:1", AddressSource::kTracker, v1::PEER_ROLE_FULL), kNow);
   book.OnConnected("node:1", "real-id", kNow);
-  KnownAddress lie = Entry("node:1", AddressSource::kExchange,
-                           v1::PEER_ROLE_SEED);
+  KnownAddress lie =
+      Entry("node:1", AddressSource::kExchange, v1::PEER_ROLE_SEED);
   lie.node_id = "attacker-id";
   book.Add(lie, kNow);
   EXPECT_EQ(book.List()[0].node_id, "real-id");
   EXPECT_EQ(book.List()[0].role, v1::PEER_ROLE_FULL);
   // A "seed" learned by exchange ranks with the full nodes.
-  book.Add(Entry("claimed-seed:1", AddressSource::kExchange,
-                 v1::PEER_ROLE_SEED),
-           kNow);
+  book.Add(
+      Entry("claimed-seed:1", AddressSource::kExchange, v1::PEER_ROLE_SEED),
+      kNow);
   book.Add(Entry("head:1", AddressSource::kTracker, v1::PEER_ROLE_HEAD), kNow);
   EXPECT_EQ(book.DialCandidates(kNow, {}).front(), "head:1");
   // A banned address is not dialed; hearsay (unverified) comes last.
@@ -146,19 +147,17 @@ TEST(AddressBookTest, AFailedDialForgetsHearsayAndItsRedialWaitsLonger) {
   EXPECT_EQ(book.size(), 0u) << "kept after a failed dial";
   // Named again at once: known, but not dialed before twice the interval.
   ASSERT_TRUE(book.Add(Claimed("claimed:1", "peer-b"), kNow));
-  EXPECT_TRUE(book.DialCandidates(kNow + 2 * kHearsayDialInterval -
-                                      absl::Seconds(1),
-                                  {})
+  EXPECT_TRUE(book.DialCandidates(
+                      kNow + 2 * kHearsayDialInterval - absl::Seconds(1), {})
                   .empty());
   const absl::Time second = kNow + 2 * kHearsayDialInterval;
   ASSERT_EQ(book.DialCandidates(second, {}).size(), 1u);
   book.OnDialStarted("claimed:1", second);
   book.OnDialFailed("claimed:1", second);
   ASSERT_TRUE(book.Add(Claimed("claimed:1", "peer-c"), second));
-  EXPECT_TRUE(
-      book.DialCandidates(second + 4 * kHearsayDialInterval - absl::Seconds(1),
-                          {})
-          .empty());
+  EXPECT_TRUE(book.DialCandidates(
+                      second + 4 * kHearsayDialInterval - absl::Seconds(1), {})
+                  .empty());
   EXPECT_EQ(book.DialCandidates(second + 4 * kHearsayDialInterval, {}).size(),
             1u);
   // The wait stops growing at kMaxHearsayDialBackoff.
@@ -173,7 +172,8 @@ TEST(AddressBookTest, AFailedDialForgetsHearsayAndItsRedialWaitsLonger) {
   EXPECT_EQ(book.DialCandidates(t, {}).size(), 1u);
 }
 
-TEST(AddressBookTest, AVerifiedHearsayAddressIsStillDialedAtMostOncePerInterval) {
+TEST(AddressBookTest,
+     AVerifiedHearsayAddressIsStillDialedAtMostOncePerInterval) {
   AddressBook book;
   KnownAddress exchanged = Entry("exchanged:1", AddressSource::kExchange);
   exchanged.learned_from = "peer-a";
@@ -194,8 +194,7 @@ TEST(AddressBookTest, AVerifiedHearsayAddressIsStillDialedAtMostOncePerInterval)
 TEST(AddressBookTest, OneSourceHoldsAtMostItsCapOfUnverifiedAddresses) {
   AddressBook book;
   for (size_t i = 0; i < kMaxUnverifiedPerSource + 10; ++i) {
-    EXPECT_EQ(book.Add(Claimed("a" + std::to_string(i) + ":1", "peer-a"),
-                       kNow),
+    EXPECT_EQ(book.Add(Claimed("a" + std::to_string(i) + ":1", "peer-a"), kNow),
               i < kMaxUnverifiedPerSource)
         << i;
   }
@@ -209,9 +208,9 @@ TEST(AddressBookTest, OneSourceHoldsAtMostItsCapOfUnverifiedAddresses) {
   AddressBook full;
   ASSERT_TRUE(full.Add(Claimed("claimed:1", "peer-z"), kNow));
   for (size_t i = 0; i + 1 < kMaxKnownAddresses; ++i) {
-    ASSERT_TRUE(full.Add(
-        Entry("t" + std::to_string(i) + ":1", AddressSource::kTracker),
-        kNow + absl::Seconds(1)));
+    ASSERT_TRUE(
+        full.Add(Entry("t" + std::to_string(i) + ":1", AddressSource::kTracker),
+                 kNow + absl::Seconds(1)));
   }
   ASSERT_TRUE(full.Add(Entry("last:1", AddressSource::kTracker),
                        kNow + absl::Seconds(2)));

@@ -59,8 +59,8 @@ class GossipProtocolTest : public P2pTest {
     std::vector<std::string> addresses;
     if (!WaitUntil([&] {
           return peer->Count([](const Envelope& e) {
-                   return e.has_peer_list();
-                 }) > before;
+            return e.has_peer_list();
+          }) > before;
         })) {
       ADD_FAILURE() << "no PeerList: " << peer->Summary();
       return addresses;
@@ -403,7 +403,8 @@ TEST_F(GossipProtocolTest, PeerRequestIsAnsweredWithConnectedPeersFirst) {
 // passed on to nobody, forgotten after the failed dial, and however often
 // the peer comes back to claim it again it is dialed at most once per
 // kHearsayDialInterval, the wait doubling after each failure.
-TEST_F(GossipProtocolTest, AClaimedListenAddressIsNeitherPassedOnNorDialedBeyondItsLimit) {
+TEST_F(GossipProtocolTest,
+       AClaimedListenAddressIsNeitherPassedOnNorDialedBeyondItsLimit) {
   const std::string claimed = "127.0.0.1:18500";
   v1::Hello claim = HonestHello("claimer");
   claim.set_listen_address(claimed);
@@ -447,7 +448,8 @@ TEST_F(GossipProtocolTest, AClaimedListenAddressIsNeitherPassedOnNorDialedBeyond
 // the connected node the address is verified and the extra link closed
 // without a Hello of ours (the inbound link stays). From then on the
 // address is passed on.
-TEST_F(GossipProtocolTest, AClaimedAddressIsVerifiedByADialBackAndThenPassedOn) {
+TEST_F(GossipProtocolTest,
+       AClaimedAddressIsVerifiedByADialBackAndThenPassedOn) {
   const std::string claimed = "127.0.0.1:18510";
   v1::Hello claim = HonestHello("real-node");
   claim.set_listen_address(claimed);
@@ -478,7 +480,8 @@ TEST_F(GossipProtocolTest, AClaimedAddressIsVerifiedByADialBackAndThenPassedOn) 
 // A claimed address whose node is not connected (it left) becomes a
 // session of its own when the dial finds a node there: the node speaks
 // after the peer's Hello, and the address is verified.
-TEST_F(GossipProtocolTest, AClaimedAddressOfANodeThatLeftIsVerifiedByItsHandshake) {
+TEST_F(GossipProtocolTest,
+       AClaimedAddressOfANodeThatLeftIsVerifiedByItsHandshake) {
   const std::string claimed = "127.0.0.1:18520";
   v1::Hello claim = HonestHello("left-node");
   claim.set_listen_address(claimed);
@@ -498,7 +501,8 @@ TEST_F(GossipProtocolTest, AClaimedAddressOfANodeThatLeftIsVerifiedByItsHandshak
 // One peer fills at most kMaxUnverifiedPerSource entries of the book, and
 // the addresses it named are dialed one at a time, kSourceDialInterval
 // apart.
-TEST_F(GossipProtocolTest, OnePeerNamesAtMostItsCapAndItsAddressesAreDialedSlowly) {
+TEST_F(GossipProtocolTest,
+       OnePeerNamesAtMostItsCapAndItsAddressesAreDialedSlowly) {
   std::shared_ptr<FakeRemote> out = Outbound("127.0.0.1:18600", "lister");
   ASSERT_NE(out, nullptr);
   ASSERT_TRUE(
@@ -588,8 +592,8 @@ const std::string kGarbage("\x0a\xff\xff\xff\x0f\x01\x02", 7);
 class RawCall {
  public:
   explicit RawCall(const std::string& address)
-      : stub_(grpc::CreateChannel(address,
-                                  grpc::InsecureChannelCredentials())) {
+      : stub_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {
     context_.set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(120));
     call_ = stub_.PrepareCall(&context_, kGossipExchangeMethod, &cq_);
@@ -602,9 +606,9 @@ class RawCall {
     bool ok;
     if (pending_ > 0) {
       // The cancel completes the operation left under way.
-      (void)cq_.AsyncNext(&tag, &ok,
-                          std::chrono::system_clock::now() +
-                              absl::ToChronoMilliseconds(kWait));
+      (void)cq_.AsyncNext(
+          &tag, &ok,
+          std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kWait));
     }
     if (started_) call_->Finish(&status_, this);
     cq_.Shutdown();
@@ -659,8 +663,8 @@ class RawCall {
     ++pending_;
     void* tag = nullptr;
     bool ok = false;
-    const auto deadline = std::chrono::system_clock::now() +
-                          absl::ToChronoMilliseconds(kWait);
+    const auto deadline =
+        std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kWait);
     if (cq_.AsyncNext(&tag, &ok, deadline) !=
         grpc::CompletionQueue::GOT_EVENT) {
       return false;
@@ -711,8 +715,8 @@ class GrpcGossipTest : public GossipProtocolTest {
 TEST_F(GrpcGossipTest, UndecodableBytesCostTheSenderPointsAndTheSessionGoesOn) {
   RawCall call(address());
   ASSERT_TRUE(call.started());
-  ASSERT_TRUE(
-      call.Write(HelloEnvelope(HonestHello("garbage-sender")).SerializeAsString()));
+  ASSERT_TRUE(call.Write(
+      HelloEnvelope(HonestHello("garbage-sender")).SerializeAsString()));
   ASSERT_TRUE(call.ReadUntil([](const Envelope& e) { return e.has_hello(); }));
   ASSERT_TRUE(call.PingPong(1));
   EXPECT_EQ(ScoreOf("garbage-sender"), std::optional<int>(0));
@@ -751,9 +755,8 @@ class ScriptedGossipService final : public grpc::Service {
   ScriptedGossipService() {
     AddMethod(new grpc::internal::RpcServiceMethod(
         kGossipExchangeMethod, grpc::internal::RpcMethod::BIDI_STREAMING,
-        new grpc::internal::BidiStreamingHandler<ScriptedGossipService,
-                                                 grpc::ByteBuffer,
-                                                 grpc::ByteBuffer>(
+        new grpc::internal::BidiStreamingHandler<
+            ScriptedGossipService, grpc::ByteBuffer, grpc::ByteBuffer>(
             [](ScriptedGossipService*, grpc::ServerContext*,
                grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>*
                    stream) {
@@ -789,8 +792,8 @@ TEST(GrpcGossipDialerTest, UndecodableBytesAreReportedNotTakenForTheEnd) {
   {
     std::unique_ptr<GossipDialer> dialer =
         MakeGrpcGossipDialer(kMaxGrpcMessageBytes);
-    std::unique_ptr<GossipStream> stream = dialer->Dial(
-        absl::StrCat("127.0.0.1:", port), [] { return false; });
+    std::unique_ptr<GossipStream> stream =
+        dialer->Dial(absl::StrCat("127.0.0.1:", port), [] { return false; });
     ASSERT_NE(stream, nullptr);
     Envelope hello;
     hello.mutable_hello()->set_node_id("dialer");

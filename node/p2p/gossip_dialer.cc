@@ -77,6 +77,11 @@ class GrpcGossipDialer final : public GossipDialer {
                                     std::chrono::milliseconds(250))) {
         return std::make_unique<ClientGossipStream>(std::move(channel));
       }
+      // One connection attempt per dial: once it failed (refused, or closed
+      // before the HTTP/2 handshake) gRPC would only retry on its own, so
+      // the dial ends here and the network's backoff and limits decide on
+      // the next (address_book.h).
+      if (channel->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE) break;
     }
     return nullptr;
   }

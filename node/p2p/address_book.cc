@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
@@ -12,38 +14,68 @@ absl::Status CheckPeerAddress(const std::string& address) {
   return ParseHostPort(address).status();
 }
 
-void AddressBook::Add(KnownAddress entry, absl::Time now) {
+bool IsHearsay(AddressSource source) {
+  return source == AddressSource::kHello || source == AddressSource::kExchange;
+}
+
+bool AddressBook::Add(KnownAddress entry, absl::Time now) {
+  const bool hearsay = IsHearsay(entry.source);
   auto it = entries_.find(entry.address);
   if (it != entries_.end()) {
     KnownAddress& known = it->second;
-    // Hearsay (peer exchange) never overrides what a handshake, the tracker
-    // or the operator said about an address.
-    const bool hearsay = entry.source == AddressSource::kExchange;
+    // Hearsay (a peer's claims) never overrides what a handshake, the
+    // tracker or the operator said about an address.
     if (!entry.node_id.empty() && (known.node_id.empty() || !hearsay)) {
       known.node_id = entry.node_id;
     }
     if (entry.role != v1::PEER_ROLE_UNSPECIFIED && !hearsay) {
       known.role = entry.role;
     }
-    if (entry.source == AddressSource::kSeed) known.source = entry.source;
+    if (!hearsay) {
+      // A trusted source vouches for the address.
+      if (entry.source == AddressSource::kSeed || IsHearsay(known.source)) {
+        known.source = entry.source;
+      }
+      known.verified = true;
+      known.learned_from.clear();
+    }
     known.height = std::max(known.height, entry.height);
     known.last_seen = now;
-    return;
+    return true;
+  }
+  entry.verified = !hearsay;
+  if (entry.verified) {
+    entry.learned_from.clear();
+  } else if (!entry.learned_from.empty() &&
+             UnverifiedFrom(entry.learned_from) >= kMaxUnverifiedPerSource) {
+    return false;
   }
   if (entries_.size() >= kMaxKnownAddresses) EvictOne();
-  if (entries_.size() >= kMaxKnownAddresses) return;  // all seeds
+  if (entries_.size() >= kMaxKnownAddresses) return false;  // all seeds
   entry.last_seen = now;
   entries_.emplace(entry.address, std::move(entry));
+  return true;
+}
+
+size_t AddressBook::UnverifiedFrom(const std::string& source) const {
+  size_t n = 0;
+  for (const auto& [address, e] : entries_) {
+    n += !e.verified && e.learned_from == source ? 1 : 0;
+  }
+  return n;
 }
 
 void AddressBook::EvictOne() {
-  // The learned entry with the most failures, oldest news among equals.
+  // An unverified entry before a verified one; then the learned entry with
+  // the most failures, oldest news among equals.
   auto worst = entries_.end();
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->second.source == AddressSource::kSeed) continue;
     if (worst == entries_.end() ||
-        std::tie(it->second.failures, worst->second.last_seen) >
-            std::tie(worst->second.failures, it->second.last_seen)) {
+        std::make_tuple(!it->second.verified, it->second.failures,
+                        worst->second.last_seen) >
+            std::make_tuple(!worst->second.verified, worst->second.failures,
+                            it->second.last_seen)) {
       worst = it;
     }
   }
@@ -57,10 +89,61 @@ void AddressBook::Remove(const std::string& address) {
   }
 }
 
+void AddressBook::OnDialStarted(const std::string& address, absl::Time now) {
+  auto it = entries_.find(address);
+  if (it == entries_.end() || !IsHearsay(it->second.source)) return;
+  dials_[address].last = now;
+  if (!it->second.verified && !it->second.learned_from.empty()) {
+    source_dials_[it->second.learned_from] = now;
+  }
+  TrimDialRecords(now);
+}
+
+void AddressBook::TrimDialRecords(absl::Time now) {
+  if (dials_.size() > kMaxDialRecords) {
+    absl::erase_if(dials_, [now](const auto& record) {
+      return record.second.last + kMaxHearsayDialBackoff <= now;
+    });
+  }
+  while (dials_.size() > kMaxDialRecords) {
+    dials_.erase(std::min_element(dials_.begin(), dials_.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return a.second.last < b.second.last;
+                                  }));
+  }
+  if (source_dials_.size() > kMaxDialRecords) {
+    absl::erase_if(source_dials_, [now](const auto& record) {
+      return record.second + kSourceDialInterval <= now;
+    });
+  }
+  while (source_dials_.size() > kMaxDialRecords) {
+    source_dials_.erase(std::min_element(
+        source_dials_.begin(), source_dials_.end(),
+        [](const auto& a, const auto& b) { return a.second < b.second; }));
+  }
+}
+
+absl::Time AddressBook::NextHearsayDial(const std::string& address) const {
+  auto it = dials_.find(address);
+  if (it == dials_.end()) return absl::InfinitePast();
+  return it->second.last +
+         std::min(
+             kMaxHearsayDialBackoff,
+             kHearsayDialInterval * (1 << std::min(it->second.failures, 10)));
+}
+
 void AddressBook::OnDialFailed(const std::string& address, absl::Time now) {
   auto it = entries_.find(address);
   if (it == entries_.end()) return;
   KnownAddress& e = it->second;
+  if (!e.verified) {
+    // Hearsay that did not hold: forget it, and wait longer before dialing
+    // it again should a peer name it again.
+    auto record = dials_.find(address);
+    if (record != dials_.end()) ++record->second.failures;
+    entries_.erase(it);
+    return;
+  }
   ++e.failures;
   if (e.source != AddressSource::kSeed && e.failures >= kMaxDialFailures) {
     entries_.erase(it);
@@ -76,7 +159,16 @@ void AddressBook::OnConnected(const std::string& address,
   auto it = entries_.find(address);
   if (it == entries_.end()) return;
   it->second.last_seen = now;
+  it->second.verified = true;
+  it->second.learned_from.clear();
   if (!node_id.empty()) it->second.node_id = node_id;
+  auto record = dials_.find(address);
+  if (record != dials_.end()) record->second.failures = 0;
+}
+
+bool AddressBook::IsVerified(const std::string& address) const {
+  auto it = entries_.find(address);
+  return it != entries_.end() && it->second.verified;
 }
 
 void AddressBook::OnSessionEnded(const std::string& address, absl::Time now) {
@@ -99,10 +191,21 @@ std::vector<std::string> AddressBook::DialCandidates(
         (skip.contains(e.node_id) || IsBanned(e.node_id, now))) {
       continue;
     }
+    if (IsHearsay(e.source)) {
+      if (NextHearsayDial(address) > now) continue;
+      if (!e.verified && !e.learned_from.empty()) {
+        auto last = source_dials_.find(e.learned_from);
+        if (last != source_dials_.end() &&
+            last->second + kSourceDialInterval > now) {
+          continue;
+        }
+      }
+    }
     ready.push_back(&e);
   }
   auto rank = [](const KnownAddress* e) {
     if (e->source == AddressSource::kSeed) return 0;
+    if (!e->verified) return 4;
     // A role claimed by hearsay (peer exchange) earns no priority.
     if (e->source == AddressSource::kExchange) return 3;
     if (e->role == v1::PEER_ROLE_SEED) return 1;
@@ -114,7 +217,14 @@ std::vector<std::string> AddressBook::DialCandidates(
            std::make_pair(rank(b), b->failures);
   });
   std::vector<std::string> out;
-  for (const KnownAddress* e : ready) out.push_back(e->address);
+  absl::flat_hash_set<std::string> sources;  // one unverified per source
+  for (const KnownAddress* e : ready) {
+    if (!e->verified && !e->learned_from.empty() &&
+        !sources.insert(e->learned_from).second) {
+      continue;
+    }
+    out.push_back(e->address);
+  }
   return out;
 }
 

@@ -3,6 +3,15 @@
 // next, and the bans of misbehaving peers. Bounded: a full book forgets its
 // least useful entries.
 //
+// Hearsay is not trusted: an address learned from a peer (the listen
+// address of its Hello, or an entry of its PeerList) is unverified until an
+// outbound handshake to it succeeds. Unverified addresses are never passed
+// on to other peers, are forgotten after one failed dial, are dialed last,
+// and the dials they cause are rate-limited per address and per source (the
+// peer that named them), so that peers cannot aim this node's dials at
+// hosts that are no nodes. One source can hold at most
+// kMaxUnverifiedPerSource of them.
+//
 // Not thread-safe: the network guards it with its own mutex.
 #ifndef PBCHAIN_NODE_P2P_ADDRESS_BOOK_H_
 #define PBCHAIN_NODE_P2P_ADDRESS_BOOK_H_
@@ -30,6 +39,23 @@ inline constexpr absl::Duration kMaxDialBackoff = absl::Seconds(30);
 // forgotten.
 inline constexpr int kMaxDialFailures = 8;
 
+// Hearsay addresses (AddressSource kHello, kExchange) and the dials they
+// cause; see the file comment.
+//
+// Most unverified addresses one source (a peer's IP off loopback, else its
+// node id) holds in the book at once; more from it are ignored.
+inline constexpr size_t kMaxUnverifiedPerSource = 32;
+// One hearsay address is dialed at most once per kHearsayDialInterval;
+// after each dial of it that failed while unverified, the wait doubles, up
+// to kMaxHearsayDialBackoff. Remembered even after the address is
+// forgotten, so a peer naming it again does not earn a new dial.
+inline constexpr absl::Duration kHearsayDialInterval = absl::Seconds(30);
+inline constexpr absl::Duration kMaxHearsayDialBackoff = absl::Minutes(16);
+// Unverified addresses of one source are dialed at most once per this.
+inline constexpr absl::Duration kSourceDialInterval = absl::Seconds(10);
+// Most addresses and sources whose dial times are remembered.
+inline constexpr size_t kMaxDialRecords = 10000;
+
 // Checks a dialable "host:port" (ParseHostPort of common/host_port.h).
 // INVALID_ARGUMENT otherwise.
 absl::Status CheckPeerAddress(const std::string& address);
@@ -45,26 +71,49 @@ struct KnownAddress {
   absl::Time next_attempt = absl::InfinitePast();
   absl::Time last_seen = absl::InfinitePast();  // last success or report
   uint64_t height = 0;
+  // Whether the address is known good: given by the operator, the tracker
+  // or local discovery, or an outbound handshake to it succeeded. Set by
+  // the book (Add, OnConnected), not by the caller.
+  bool verified = false;
+  // Who named an unverified address (see kMaxUnverifiedPerSource); empty
+  // when unknown (no per-source cap) or once verified.
+  std::string learned_from;
 };
+
+// Whether addresses from `source` are hearsay (unverified until dialed).
+bool IsHearsay(AddressSource source);
 
 class AddressBook {
  public:
   // Adds or refreshes an address. --peer seeds (kSeed) are never forgotten.
-  void Add(KnownAddress entry, absl::Time now);
+  // A hearsay entry (IsHearsay) is added unverified and counts against the
+  // per-source cap of its learned_from; an entry from a trusted source
+  // verifies a known address. Returns false if the address was not added
+  // (the source's cap, or a full book of seeds).
+  bool Add(KnownAddress entry, absl::Time now);
   // Forgets a learned address (the tracker reported it gone); no-op for
   // seeds and unknown addresses.
   void Remove(const std::string& address);
+  // A dial of `address` starts now: recorded for the per-address and
+  // per-source limits of hearsay addresses.
+  void OnDialStarted(const std::string& address, absl::Time now);
   // A dial, or a session that ended soon after its handshake, failed:
   // backoff (1 s doubling, at most kMaxDialBackoff); a learned address is
-  // forgotten after kMaxDialFailures in a row.
+  // forgotten after kMaxDialFailures in a row, an unverified one at once.
   void OnDialFailed(const std::string& address, absl::Time now);
-  // The handshake on a dialed address succeeded (records the node id).
+  // The handshake on a dialed address succeeded: the address is verified
+  // (and records the node id).
   void OnConnected(const std::string& address, const std::string& node_id,
                    absl::Time now);
+  // Whether `address` is in the book and verified.
+  bool IsVerified(const std::string& address) const;
   // A long session ended: the address is good, dial it again at once.
   void OnSessionEnded(const std::string& address, absl::Time now);
   // Addresses to dial now, best first: seeds given by --peer, then nodes
-  // of role seed, then head, then the rest; fewer failures first.
+  // of role seed, then head, then the rest, unverified ones last; fewer
+  // failures first. Hearsay addresses dialed too recently (see
+  // kHearsayDialInterval, kSourceDialInterval) wait; at most one
+  // unverified address per source is returned.
   std::vector<std::string> DialCandidates(
       absl::Time now, const absl::flat_hash_set<std::string>& skip) const;
   std::vector<KnownAddress> List() const;
@@ -77,9 +126,23 @@ class AddressBook {
   void ExpireBans(absl::Time now);
 
  private:
+  // When a hearsay address was last dialed, and how many of its dials
+  // failed while it was unverified.
+  struct DialRecord {
+    absl::Time last = absl::InfinitePast();
+    int failures = 0;
+  };
   void EvictOne();
+  size_t UnverifiedFrom(const std::string& source) const;
+  absl::Time NextHearsayDial(const std::string& address) const;
+  // Keeps dials_ and source_dials_ within kMaxDialRecords.
+  void TrimDialRecords(absl::Time now);
+
   std::map<std::string, KnownAddress> entries_;
   absl::flat_hash_map<std::string, absl::Time> bans_;
+  absl::flat_hash_map<std::string, DialRecord> dials_;  // by address
+  // The last dial of an unverified address, by source.
+  absl::flat_hash_map<std::string, absl::Time> source_dials_;
 };
 
 }  // namespace pbchain

@@ -5,24 +5,39 @@
 
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
-#include "pbchain/v1/gossip.grpc.pb.h"
+#include "node/p2p/grpc_envelope.h"
 
 namespace pbchain {
 namespace {
 
 using Envelope = v1::GossipEnvelope;
 
-// The dialing side of a gossip stream.
+// The dialing side of a gossip stream. Like the generated Gossip stub's
+// Exchange, but it reads WireEnvelopes (grpc_envelope.h), so that bytes
+// that are no GossipEnvelope are reported, not taken for the end.
 class ClientGossipStream final : public GossipStream {
  public:
   explicit ClientGossipStream(std::shared_ptr<grpc::Channel> channel)
-      : stub_(v1::Gossip::NewStub(std::move(channel))),
-        stream_(stub_->Exchange(&context_)) {}
+      : channel_(std::move(channel)),
+        method_(kGossipExchangeMethod,
+                grpc::internal::RpcMethod::BIDI_STREAMING, channel_),
+        stream_(grpc::internal::ClientReaderWriterFactory<
+                Envelope, WireEnvelope>::Create(channel_.get(), method_,
+                                                &context_)) {}
   ~ClientGossipStream() override {
     context_.TryCancel();
     (void)stream_->Finish();
   }
-  bool Read(Envelope* message) override { return stream_->Read(message); }
+  bool Read(Envelope* message) override {
+    return ReadMessage(message) == ReadResult::kMessage;
+  }
+  ReadResult ReadMessage(Envelope* message) override {
+    WireEnvelope wire;
+    if (!stream_->Read(&wire)) return ReadResult::kEnded;
+    if (wire.undecodable) return ReadResult::kUndecodable;
+    *message = std::move(wire.message);
+    return ReadResult::kMessage;
+  }
   bool Write(const Envelope& message) override {
     return stream_->Write(message);
   }
@@ -31,9 +46,10 @@ class ClientGossipStream final : public GossipStream {
   std::string RemoteAddress() const override { return context_.peer(); }
 
  private:
-  std::unique_ptr<v1::Gossip::Stub> stub_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const grpc::internal::RpcMethod method_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<Envelope, Envelope>> stream_;
+  std::unique_ptr<grpc::ClientReaderWriter<Envelope, WireEnvelope>> stream_;
 };
 
 class GrpcGossipDialer final : public GossipDialer {
@@ -61,6 +77,11 @@ class GrpcGossipDialer final : public GossipDialer {
                                     std::chrono::milliseconds(250))) {
         return std::make_unique<ClientGossipStream>(std::move(channel));
       }
+      // One connection attempt per dial: once it failed (refused, or closed
+      // before the HTTP/2 handshake) gRPC would only retry on its own, so
+      // the dial ends here and the network's backoff and limits decide on
+      // the next (address_book.h).
+      if (channel->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE) break;
     }
     return nullptr;
   }

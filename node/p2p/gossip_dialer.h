@@ -22,8 +22,10 @@ class GossipDialer {
   virtual ~GossipDialer() = default;
 
   // Connects to `address` ("host:port") and opens a Gossip.Exchange stream
-  // on the live connection. Gives up (returns null) after kConnectTimeout,
-  // or soon after `cancelled()` turns true (the network is stopping).
+  // on the live connection. Gives up (returns null) when the connection
+  // attempt fails (the gRPC dialer makes one attempt per dial), after
+  // kConnectTimeout, or soon after `cancelled()` turns true (the network
+  // is stopping).
   // Called on a dial thread; blocks.
   virtual std::unique_ptr<GossipStream> Dial(
       const std::string& address, const std::function<bool()>& cancelled) = 0;

@@ -29,11 +29,32 @@ GossipProtocol::GossipProtocol(Node* node, const NetworkOptions* options,
 
 void GossipProtocol::RunSession(const PeerPtr& peer) {
   relay_->AddPeer(peer->id);
-  Envelope hello;
-  *hello.mutable_hello() = MakeHello();
-  peer->link->Send(std::move(hello));
+  // A verifying dial waits for the peer's Hello (HandleHello).
+  if (!peer->verifying) {
+    Envelope hello;
+    *hello.mutable_hello() = MakeHello();
+    peer->link->Send(std::move(hello));
+  }
   Envelope message;
-  while (peer->link->Read(&message)) {
+  while (true) {
+    const ReadResult read = peer->link->Read(&message);
+    if (read == ReadResult::kEnded) break;
+    if (read == ReadResult::kUndecodable) {
+      // Bytes that are no GossipEnvelope. After the Hello they are charged
+      // to the peer like any malformed message (the stream goes on); before
+      // it there is nobody to charge, and the session is refused.
+      const PeerSet::Arrival arrival = peers_->OnMessage(*peer, Envelope());
+      if (!arrival.hello_done) {
+        RejectAndClose(*peer->link, v1::REJECT_CODE_MALFORMED,
+                       "undecodable bytes before the Hello");
+        break;
+      }
+      if (arrival.flooding) peers_->Misbehaving(peer, 1, "flood of messages");
+      peers_->Misbehaving(peer, kMalformedPoints,
+                          "undecodable bytes (no GossipEnvelope)");
+      if (peer->link->closed()) break;
+      continue;
+    }
     if (!Handle(peer, message)) break;
     message.Clear();
   }
@@ -129,8 +150,12 @@ bool GossipProtocol::Handle(const PeerPtr& peer, const Envelope& message) {
       relay_->HandleNotFound(peer, message.not_found());
       break;
     case Envelope::BODY_NOT_SET:
-      peers_->Misbehaving(peer, kMalformedPoints,
-                          "an empty or unknown message");
+      // A kind this node does not know (a message of a newer protocol
+      // revision; protobuf keeps its bytes as unknown fields) is ignored.
+      // An envelope with no body at all is malformed.
+      if (message.GetReflection()->GetUnknownFields(message).empty()) {
+        peers_->Misbehaving(peer, kMalformedPoints, "an empty message");
+      }
       break;
   }
   return !peer->link->closed();
@@ -175,6 +200,20 @@ bool GossipProtocol::HandleHello(const PeerPtr& peer, const v1::Hello& hello) {
                    "malformed Hello (node_id, chain_work, tip_hash, "
                    "listen_address or user_agent)");
     return false;
+  }
+  if (peer->verifying) {
+    // Dialed to check an address a peer claimed. If that node is connected
+    // already, the address is verified and we hang up without a Hello, so
+    // the other link stays; otherwise the handshake goes on.
+    if (peers_->DialBack(peer, hello)) {
+      LOG(INFO) << "verified " << peer->dial_address << " (node "
+                << hello.node_id() << ")";
+      peer->link->CloseAfterFlush();
+      return false;
+    }
+    Envelope ours;
+    *ours.mutable_hello() = MakeHello();
+    peer->link->Send(std::move(ours));
   }
   PeerSet::Admission admission = peers_->Admit(peer, hello, *tip);
   if (admission.reject != v1::REJECT_CODE_UNSPECIFIED) {
@@ -285,7 +324,7 @@ void GossipProtocol::HandlePeerList(const PeerPtr& peer,
   // lists could flush it with made-up addresses.
   if (!peers_->TakePeerList(*peer)) return;
   for (const v1::PeerInfo& info : list.peers()) {
-    peers_->AddKnown(info, AddressSource::kExchange);
+    peers_->AddKnown(info, AddressSource::kExchange, peer.get());
   }
 }
 

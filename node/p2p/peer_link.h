@@ -32,11 +32,26 @@ inline constexpr absl::Duration kFlushTimeout = absl::Seconds(2);
 // open this long so that it reaches the peer before the cancel.
 inline constexpr absl::Duration kGraceAfterFlush = absl::Milliseconds(200);
 
+// What one read from a gossip stream brought.
+enum class ReadResult {
+  kMessage,      // a GossipEnvelope
+  kUndecodable,  // bytes that are no GossipEnvelope; the stream goes on
+  kEnded,        // the stream ended or broke
+};
+
 // The two ends of a gRPC bidi stream, client or server side.
 class GossipStream {
  public:
   virtual ~GossipStream() = default;
+  // Blocks until a message arrives; false once the stream has ended (or a
+  // message did not parse, for streams that cannot tell the two apart).
   virtual bool Read(v1::GossipEnvelope* message) = 0;
+  // Like Read, but tells bytes that are no GossipEnvelope apart from the
+  // end of the stream. The default (streams of already parsed messages):
+  // every failed Read is the end.
+  virtual ReadResult ReadMessage(v1::GossipEnvelope* message) {
+    return Read(message) ? ReadResult::kMessage : ReadResult::kEnded;
+  }
   virtual bool Write(const v1::GossipEnvelope& message) = 0;
   // Ends the call: pending and later Read / Write fail soon.
   virtual void Cancel() = 0;
@@ -56,8 +71,11 @@ class PeerLink {
   PeerLink(const PeerLink&) = delete;
   PeerLink& operator=(const PeerLink&) = delete;
 
-  // Blocks until a message arrives; false once the stream has ended.
-  bool Read(v1::GossipEnvelope* message) { return stream_->Read(message); }
+  // Blocks until a message arrives (kMessage), bytes that are no message
+  // arrive (kUndecodable) or the stream ends (kEnded).
+  ReadResult Read(v1::GossipEnvelope* message) {
+    return stream_->ReadMessage(message);
+  }
 
   // Queues `message`; never blocks. If the queue is over its limits the link
   // is closed (the peer is not reading) and false is returned.
@@ -93,7 +111,7 @@ class PeerLink {
   bool close_after_flush_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;  // after Shutdown
   bool writing_ ABSL_GUARDED_BY(mu_) = false;   // a Write is under way
-  absl::Mutex join_mu_;  // serializes Shutdown
+  absl::Mutex join_mu_;                         // serializes Shutdown
   std::thread writer_;
 };
 

@@ -42,10 +42,11 @@ void RejectAndClose(PeerLink& link, v1::RejectCode code,
 // Peer
 
 Peer::Peer(uint64_t id, bool inbound, std::string dial_address,
-           std::unique_ptr<PeerLink> link, absl::Time now)
+           std::unique_ptr<PeerLink> link, absl::Time now, bool verifying)
     : id(id),
       inbound(inbound),
       dial_address(std::move(dial_address)),
+      verifying(verifying),
       link(std::move(link)),
       remote_ip(BanIp(this->link->RemoteAddress())),
       connected_since(now),
@@ -126,8 +127,9 @@ PeerPtr PeerSet::AddSession(std::unique_ptr<PeerLink> link, bool inbound,
     absl::MutexLock lock(&mu_);
     if (!inbound) dialing_.erase(dial_address);
     if (!closing_) {
+      const bool verifying = !inbound && !book_.IsVerified(dial_address);
       peer = std::make_shared<Peer>(next_peer_id_++, inbound, dial_address,
-                                    std::move(link), now);
+                                    std::move(link), now, verifying);
       peers_[peer->id] = peer;
     }
   }
@@ -140,11 +142,13 @@ bool PeerSet::RemoveSession(const Peer& peer) {
   absl::MutexLock lock(&mu_);
   peers_.erase(peer.id);
   bool was_connected;
+  bool dial_back_done;
   {
     absl::MutexLock peer_lock(&peer.mu);
     was_connected = peer.hello_done;
+    dial_back_done = peer.dial_back_done;
   }
-  if (!peer.inbound) {
+  if (!peer.inbound && !dial_back_done) {
     // A session that ended soon (refused after the hello, too many peers,
     // banned) counts as a failed dial, so it is retried with backoff rather
     // than at once.
@@ -173,6 +177,12 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
       skip.insert(peer->dial_address);
     }
     absl::MutexLock peer_lock(&peer->mu);
+    // An inbound peer's unverified listen address is dialed back (its
+    // entry carries its node id, so that is not skipped either).
+    if (peer->inbound && peer->hello_done && !peer->listen_address.empty() &&
+        !book_.IsVerified(peer->listen_address)) {
+      continue;
+    }
     if (!peer->listen_address.empty()) skip.insert(peer->listen_address);
     if (!peer->node_id.empty()) skip.insert(peer->node_id);
   }
@@ -182,6 +192,7 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
   for (const std::string& address : book_.DialCandidates(now, skip)) {
     if (outbound >= options_.max_outbound) break;
     if (options_.connect_only && !seeds.contains(address)) continue;
+    book_.OnDialStarted(address, now);
     dialing_.insert(address);
     targets.push_back(address);
     ++outbound;
@@ -198,6 +209,24 @@ void PeerSet::DialFailed(const std::string& address) {
 
 // ---------------------------------------------------------------------------
 // Handshake
+
+bool PeerSet::DialBack(const PeerPtr& peer, const v1::Hello& hello) {
+  if (!peer->verifying) return false;
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  bool connected = false;
+  for (const auto& [id, other] : peers_) {
+    if (other == peer) continue;
+    absl::MutexLock other_lock(&other->mu);
+    connected =
+        connected || (other->hello_done && other->node_id == hello.node_id());
+  }
+  if (!connected || hello.node_id() == node_id_) return false;
+  book_.OnConnected(peer->dial_address, hello.node_id(), now);
+  absl::MutexLock peer_lock(&peer->mu);
+  peer->dial_back_done = true;
+  return true;
+}
 
 PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
                                   const Hash256& tip) {
@@ -262,9 +291,12 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     known.role = peer->role;
     known.source = AddressSource::kHello;
     known.height = peer->height;
+    known.learned_from = SourceKey(peer->remote_ip, peer->node_id);
   }
-  if (!peer->inbound) book_.OnConnected(peer->dial_address, known.node_id, now);
+  // The claimed listen address is hearsay (unverified) until we dial it;
+  // the address we dialed is verified by this handshake.
   if (!known.address.empty()) book_.Add(known, now);
+  if (!peer->inbound) book_.OnConnected(peer->dial_address, known.node_id, now);
   return verdict;
 }
 
@@ -476,15 +508,23 @@ v1::PeerList PeerSet::PeerListFor(const Peer& asker, int want) const {
     info->set_genesis_hash(genesis_hash_);
     info->set_height(height);
   };
+  // Only verified addresses are passed on: an outbound peer at the address
+  // we dialed, an inbound one at its listen address once a dial to it
+  // succeeded, the book's verified entries.
   absl::MutexLock lock(&mu_);
   for (const auto& [id, other] : peers_) {
     if (other.get() == &asker) continue;
     absl::MutexLock other_lock(&other->mu);
     if (!other->hello_done) continue;
-    add(other->listen_address, other->node_id, other->role, other->height);
+    const std::string& address =
+        other->inbound ? other->listen_address : other->dial_address;
+    if (other->inbound && !book_.IsVerified(address)) continue;
+    add(address, other->node_id, other->role, other->height);
   }
   for (const KnownAddress& k : book_.List()) {
-    if (k.failures == 0) add(k.address, k.node_id, k.role, k.height);
+    if (k.verified && k.failures == 0) {
+      add(k.address, k.node_id, k.role, k.height);
+    }
   }
   return list;
 }
@@ -492,10 +532,16 @@ v1::PeerList PeerSet::PeerListFor(const Peer& asker, int want) const {
 // ---------------------------------------------------------------------------
 // Address book
 
-void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source) {
+void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source,
+                       const Peer* from) {
   if (info.genesis_hash() != genesis_hash_ || info.node_id() == node_id_ ||
       !CheckPeerAddress(info.address()).ok()) {
     return;
+  }
+  std::string learned_from;
+  if (from != nullptr) {
+    absl::MutexLock peer_lock(&from->mu);
+    learned_from = SourceKey(from->remote_ip, from->node_id);
   }
   KnownAddress known;
   known.address = info.address();
@@ -503,6 +549,7 @@ void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source) {
   known.role = info.role();
   known.source = source;
   known.height = info.height();
+  known.learned_from = std::move(learned_from);
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   if (self_addresses_.contains(known.address)) return;

@@ -84,13 +84,17 @@ struct Peer {
   // A session on `link` that started at `now` (PeerSet::AddSession makes
   // them).
   Peer(uint64_t id, bool inbound, std::string dial_address,
-       std::unique_ptr<PeerLink> link, absl::Time now);
+       std::unique_ptr<PeerLink> link, absl::Time now, bool verifying = false);
   Peer(const Peer&) = delete;
   Peer& operator=(const Peer&) = delete;
 
   const uint64_t id;
   const bool inbound;
   const std::string dial_address;  // outbound: the address we dialed
+  // Outbound to an address only a peer claimed (unverified): we wait for
+  // the peer's Hello before sending ours, and if its node is connected
+  // already the session only verifies the address (PeerSet::DialBack).
+  const bool verifying;
   const std::unique_ptr<PeerLink> link;
   const std::string remote_ip;  // BanIp of the transport address
   const absl::Time connected_since;
@@ -113,6 +117,9 @@ struct Peer {
   uint64_t ping_nonce ABSL_GUARDED_BY(mu) = 0;  // outstanding Ping, 0: none
   absl::Time ping_sent ABSL_GUARDED_BY(mu);
   bool peer_request_outstanding ABSL_GUARDED_BY(mu) = false;
+  // A verifying session that proved its address (DialBack): its end is
+  // no failed dial.
+  bool dial_back_done ABSL_GUARDED_BY(mu) = false;
 };
 using PeerPtr = std::shared_ptr<Peer>;
 
@@ -161,13 +168,23 @@ class PeerSet {
   // Addresses to dial now, up to the free outbound slots, skipping our own
   // addresses, peers connected or being dialed, banned ones, and (with
   // connect_only) all but the seeds. Each is counted as a dial under way
-  // until AddSession or DialFailed. Empty once closing.
+  // until AddSession or DialFailed. Empty once closing. The unverified
+  // listen address of a connected inbound peer is not skipped: dialing it
+  // back verifies it (DialBack).
   std::vector<std::string> TakeDialTargets(absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The dial of `address` did not connect: backoff in the address book.
   void DialFailed(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Handshake ----------------------------------------------------------
+
+  // A verifying session (Peer::verifying) got the well-formed Hello
+  // `hello`. If its node is connected already by another link, the dialed
+  // address is verified in the address book and true is returned: the
+  // caller ends the session without sending our Hello, so the other link
+  // stays (it is no failed dial). False: go on with the handshake.
+  bool DialBack(const PeerPtr& peer, const v1::Hello& hello)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // The verdict on a well-formed Hello.
   struct Admission {
@@ -183,7 +200,8 @@ class PeerSet {
   // or IP is banned, if the duplicate-link rule keeps another link to the
   // same node, or if the inbound peers are at max_inbound. Otherwise the
   // peer's fields are filled from the Hello and its listen address goes to
-  // the address book.
+  // the address book, unverified (AddressSource::kHello, learned from this
+  // peer) unless it is the address we dialed, which the handshake verifies.
   //
   // Two links to one node (both dialed at once): both ends keep the link
   // dialed by the node with the smaller id, so they agree. The same node
@@ -237,18 +255,21 @@ class PeerSet {
   // NodeService.ListPeers: connected peers, then known addresses.
   void ListPeers(v1::ListPeersResponse* response) const
       ABSL_LOCKS_EXCLUDED(mu_);
-  // An answer to `asker`'s PeerRequest: up to `want` addresses, connected
-  // peers first (known alive), then the address book's good ones; never
-  // the asker's own address.
+  // An answer to `asker`'s PeerRequest: up to `want` verified addresses
+  // (AddressBook), connected peers first (known alive), then the address
+  // book's good ones; never the asker's own address, never an address
+  // only a peer claimed.
   v1::PeerList PeerListFor(const Peer& asker, int want) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Address book -------------------------------------------------------
 
   // Adds an address from the tracker, peer exchange or discovery; ignored
-  // if it is of another network, this node, or not "host:port".
-  void AddKnown(const v1::PeerInfo& info, AddressSource source)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // if it is of another network, this node, or not "host:port". `from` is
+  // the peer that sent it (peer exchange: the source its per-source cap
+  // and dial limit count against), null for the node's own sources.
+  void AddKnown(const v1::PeerInfo& info, AddressSource source,
+                const Peer* from = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveKnown(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Maintenance --------------------------------------------------------
@@ -263,6 +284,12 @@ class PeerSet {
   bool IsBannedLocked(const std::string& node_id, const std::string& ip,
                       absl::Time now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   int MaxInboundSessions() const { return 2 * options_.max_inbound + 8; }
+  // Who a peer is, for the address book's per-source limits: its IP
+  // (Peer::remote_ip, empty on loopback) if known, else its node id.
+  static std::string SourceKey(const std::string& remote_ip,
+                               const std::string& node_id) {
+    return remote_ip.empty() ? node_id : remote_ip;
+  }
 
   const NetworkOptions& options_;
   const std::string node_id_;

@@ -4,10 +4,22 @@
 // peer exchange (PeerRequest / PeerList).
 #include "node/p2p/gossip_protocol.h"
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "node/p2p/address_book.h"
+#include "node/p2p/gossip_dialer.h"
+#include "node/p2p/gossip_service.h"
+#include "node/p2p/grpc_envelope.h"
 #include "node/p2p/network.h"
 #include "node/p2p/wire.h"
 #include "tests/p2p/p2p_harness.h"
@@ -34,6 +46,46 @@ class GossipProtocolTest : public P2pTest {
     EXPECT_TRUE(remote->Send(HelloEnvelope(HonestHello(node_id))));
     EXPECT_TRUE(remote->Sync()) << remote->Summary();
     return remote;
+  }
+
+  // Sends a PeerRequest for `want` addresses from `peer` and returns the
+  // addresses of the answer.
+  std::vector<std::string> AskForPeers(InboundPeer& peer, int want) {
+    const int before =
+        peer->Count([](const Envelope& e) { return e.has_peer_list(); });
+    Envelope request;
+    request.mutable_peer_request()->set_max_count(want);
+    EXPECT_TRUE(peer->Send(request));
+    std::vector<std::string> addresses;
+    if (!WaitUntil([&] {
+          return peer->Count([](const Envelope& e) {
+            return e.has_peer_list();
+          }) > before;
+        })) {
+      ADD_FAILURE() << "no PeerList: " << peer->Summary();
+      return addresses;
+    }
+    int seen = 0;
+    peer->Count([&](const Envelope& e) {
+      if (e.has_peer_list() && seen++ == before) {
+        for (const v1::PeerInfo& p : e.peer_list().peers()) {
+          addresses.push_back(p.address());
+          EXPECT_EQ(p.genesis_hash(), Raw(chain().genesis_hash()));
+        }
+      }
+      return false;
+    });
+    return addresses;
+  }
+
+  // Whether `address` is in the address book (ListPeers' known).
+  bool Known(const std::string& address) {
+    v1::ListPeersResponse peers;
+    network().ListPeers(&peers);
+    for (const v1::PeerInfo& p : peers.known()) {
+      if (p.address() == address) return true;
+    }
+    return false;
   }
 
   // Connected peers seen as inbound / outbound links.
@@ -298,12 +350,27 @@ TEST_F(GossipProtocolTest, AnEmptyMessageCostsTwentyPoints) {
   EXPECT_EQ(ScoreOf("empty-sender"), std::optional<int>(20));
 }
 
+// A message kind this node does not know (field 14 of the envelope, as a
+// newer protocol revision might add) is ignored: no points, the session
+// goes on.
+TEST_F(GossipProtocolTest, AnUnknownMessageKindIsIgnored) {
+  std::unique_ptr<InboundPeer> peer = Greeted("newer-peer");
+  Envelope unknown;
+  // Tag (14 << 3 | 2), an empty length-delimited body.
+  ASSERT_TRUE(unknown.ParseFromString(std::string("\x72\x00", 2)));
+  ASSERT_EQ(unknown.body_case(), Envelope::BODY_NOT_SET);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*peer)->Send(unknown));
+  ASSERT_TRUE((*peer)->Sync()) << (*peer)->Summary();
+  EXPECT_EQ(ScoreOf("newer-peer"), std::optional<int>(0));
+  EXPECT_FALSE((*peer)->ended());
+}
+
 // --- Peer exchange ---
 
 TEST_F(GossipProtocolTest, PeerRequestIsAnsweredWithConnectedPeersFirst) {
-  v1::Hello listener = HonestHello("listening-peer");
-  listener.set_listen_address("127.0.0.1:18300");
-  std::unique_ptr<InboundPeer> other = Greeted(listener);
+  // A peer we dialed: its address is verified by the handshake.
+  std::shared_ptr<FakeRemote> other = Outbound("127.0.0.1:18300", "dialed");
+  ASSERT_NE(other, nullptr);
   v1::PeerInfo known;
   known.set_address("127.0.0.1:18301");
   known.set_node_id("known-node");
@@ -313,17 +380,7 @@ TEST_F(GossipProtocolTest, PeerRequestIsAnsweredWithConnectedPeersFirst) {
   v1::Hello asker_hello = HonestHello("asker");
   asker_hello.set_listen_address("127.0.0.1:18302");
   std::unique_ptr<InboundPeer> asker = Greeted(asker_hello);
-  Envelope request;
-  request.mutable_peer_request()->set_max_count(10);
-  ASSERT_TRUE((*asker)->Send(request));
-  std::optional<Envelope> reply =
-      (*asker)->WaitFor([](const Envelope& e) { return e.has_peer_list(); });
-  ASSERT_TRUE(reply.has_value()) << (*asker)->Summary();
-  std::vector<std::string> addresses;
-  for (const v1::PeerInfo& p : reply->peer_list().peers()) {
-    addresses.push_back(p.address());
-    EXPECT_EQ(p.genesis_hash(), Raw(chain().genesis_hash()));
-  }
+  std::vector<std::string> addresses = AskForPeers(*asker, 10);
   // The connected peer first, then the book; never the asker itself.
   ASSERT_EQ(addresses.size(), 2u) << (*asker)->Summary();
   EXPECT_EQ(addresses[0], "127.0.0.1:18300");
@@ -337,6 +394,143 @@ TEST_F(GossipProtocolTest, PeerRequestIsAnsweredWithConnectedPeersFirst) {
     return e.has_peer_list() && e.peer_list().peers_size() == 1;
   }),
             1);
+}
+
+// --- Addresses peers claim (docs/PROTOCOL.md, addresses) ---
+
+// The scenario: an inbound peer claims a listen address where
+// nothing speaks gossip (a port that accepts and closes). The address is
+// passed on to nobody, forgotten after the failed dial, and however often
+// the peer comes back to claim it again it is dialed at most once per
+// kHearsayDialInterval, the wait doubling after each failure.
+TEST_F(GossipProtocolTest,
+       AClaimedListenAddressIsNeitherPassedOnNorDialedBeyondItsLimit) {
+  const std::string claimed = "127.0.0.1:18500";
+  v1::Hello claim = HonestHello("claimer");
+  claim.set_listen_address(claimed);
+  std::unique_ptr<InboundPeer> asker = Greeted("asker");
+  {
+    std::unique_ptr<InboundPeer> claimer = Greeted(claim);
+    const std::vector<std::string> listed = AskForPeers(*asker, 10);
+    EXPECT_EQ(std::count(listed.begin(), listed.end(), claimed), 0)
+        << "an unverified address was passed on";
+  }
+  const absl::Time start = clock().Now();
+  std::vector<absl::Duration> dials;  // when, from the start
+  for (int second = 0; second < 70; ++second) {
+    if (second % 5 == 0) {
+      Greeted(claim);  // comes back, claims it again, leaves
+    }
+    network().MaintenanceStep();
+    std::shared_ptr<FakeRemote> remote =
+        dialer().WaitForDial(claimed, absl::Milliseconds(100));
+    if (remote != nullptr) {
+      dials.push_back(clock().Now() - start);
+      remote->Hangup();  // accepts, then closes
+      EXPECT_TRUE(remote->WaitForEnd());
+      EXPECT_TRUE(WaitUntil([&] { return !Known(claimed); }))
+          << "kept after a failed dial";
+    }
+    clock().Advance(absl::Seconds(1));
+  }
+  // Dialed at 0 s and 60 s (30 s doubled after the first failure); the
+  // next would be at 180 s.
+  ASSERT_EQ(dials.size(), 2u);
+  EXPECT_EQ(dials[0], absl::ZeroDuration());
+  EXPECT_EQ(dials[1], 2 * kHearsayDialInterval);
+  network().Stop();  // joins every dial under way
+  const std::vector<std::string> all = dialer().dialed();
+  EXPECT_EQ(std::count(all.begin(), all.end(), claimed), 2);
+}
+
+// The listen address an inbound peer claims is dialed back while the peer
+// is connected: the node waits for the Hello there, and as it comes from
+// the connected node the address is verified and the extra link closed
+// without a Hello of ours (the inbound link stays). From then on the
+// address is passed on.
+TEST_F(GossipProtocolTest,
+       AClaimedAddressIsVerifiedByADialBackAndThenPassedOn) {
+  const std::string claimed = "127.0.0.1:18510";
+  v1::Hello claim = HonestHello("real-node");
+  claim.set_listen_address(claimed);
+  std::unique_ptr<InboundPeer> asker = Greeted("asker");
+  std::unique_ptr<InboundPeer> claimer = Greeted(claim);
+  std::vector<std::string> listed = AskForPeers(*asker, 10);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), claimed), 0);
+  network().MaintenanceStep();
+  std::shared_ptr<FakeRemote> remote = dialer().WaitForDial(claimed);
+  ASSERT_NE(remote, nullptr);
+  ASSERT_TRUE(remote->Send(HelloEnvelope(claim)));
+  EXPECT_TRUE(remote->WaitForEnd()) << remote->Summary();
+  EXPECT_EQ(remote->Count([](const Envelope& e) { return e.has_hello(); }), 0)
+      << remote->Summary();
+  EXPECT_TRUE(WaitUntil([&] {
+    const std::vector<std::string> now = AskForPeers(*asker, 10);
+    return std::count(now.begin(), now.end(), claimed) == 1;
+  }));
+  EXPECT_TRUE((*claimer)->Sync()) << "the inbound link was dropped";
+  EXPECT_EQ(ScoreOf("real-node"), std::optional<int>(0));
+  // Verified and connected: not dialed again (within the silence timeout,
+  // so that the inbound link stays).
+  clock().Advance(kHearsayDialInterval);
+  network().MaintenanceStep();
+  EXPECT_EQ(dialer().WaitForDial(claimed, absl::Milliseconds(200)), nullptr);
+}
+
+// A claimed address whose node is not connected (it left) becomes a
+// session of its own when the dial finds a node there: the node speaks
+// after the peer's Hello, and the address is verified.
+TEST_F(GossipProtocolTest,
+       AClaimedAddressOfANodeThatLeftIsVerifiedByItsHandshake) {
+  const std::string claimed = "127.0.0.1:18520";
+  v1::Hello claim = HonestHello("left-node");
+  claim.set_listen_address(claimed);
+  std::unique_ptr<InboundPeer> asker = Greeted("asker");
+  Greeted(claim);  // says hello, leaves
+  network().MaintenanceStep();
+  std::shared_ptr<FakeRemote> remote = dialer().WaitForDial(claimed);
+  ASSERT_NE(remote, nullptr);
+  ASSERT_TRUE(remote->Send(HelloEnvelope(claim)));
+  ASSERT_TRUE(remote->WaitForHello().has_value()) << remote->Summary();
+  ASSERT_TRUE(remote->Sync()) << remote->Summary();
+  EXPECT_EQ(ScoreOf("left-node"), std::optional<int>(0));
+  const std::vector<std::string> listed = AskForPeers(*asker, 10);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), claimed), 1);
+}
+
+// One peer fills at most kMaxUnverifiedPerSource entries of the book, and
+// the addresses it named are dialed one at a time, kSourceDialInterval
+// apart.
+TEST_F(GossipProtocolTest,
+       OnePeerNamesAtMostItsCapAndItsAddressesAreDialedSlowly) {
+  std::shared_ptr<FakeRemote> out = Outbound("127.0.0.1:18600", "lister");
+  ASSERT_NE(out, nullptr);
+  ASSERT_TRUE(
+      out->WaitFor([](const Envelope& e) { return e.has_peer_request(); })
+          .has_value());
+  Envelope list;
+  std::vector<std::string> named;
+  for (int i = 0; i < kMaxPeerListEntries; ++i) {
+    v1::PeerInfo* p = list.mutable_peer_list()->add_peers();
+    p->set_address(absl::StrCat("127.0.0.1:", 21000 + i));
+    p->set_genesis_hash(Raw(chain().genesis_hash()));
+    named.push_back(p->address());
+  }
+  ASSERT_TRUE(out->Send(list));
+  ASSERT_TRUE(out->Sync());
+  int kept = 0;
+  for (const std::string& address : named) kept += Known(address) ? 1 : 0;
+  EXPECT_EQ(kept, static_cast<int>(kMaxUnverifiedPerSource));
+
+  network().MaintenanceStep();
+  clock().Advance(kSourceDialInterval - absl::Seconds(1));
+  network().MaintenanceStep();
+  network().Stop();  // joins every dial under way
+  int dialed = 0;
+  for (const std::string& address : dialer().dialed()) {
+    dialed += std::count(named.begin(), named.end(), address);
+  }
+  EXPECT_EQ(dialed, 1);
 }
 
 TEST_F(GossipProtocolTest, OnlyAnsweredPeerRequestsFillTheAddressBook) {
@@ -386,6 +580,234 @@ TEST_F(GossipProtocolTest, APeerListOverItsCapCostsFiftyPoints) {
   ASSERT_TRUE((*peer)->Send(list));
   ASSERT_TRUE((*peer)->Sync());
   EXPECT_EQ(ScoreOf("big-list"), std::optional<int>(kOversizedListPoints));
+}
+
+// --- Bytes that are no GossipEnvelope, over real gRPC streams ---
+
+// Field 1 (hello) claims a length far beyond the message: undecodable.
+const std::string kGarbage("\x0a\xff\xff\xff\x0f\x01\x02", 7);
+
+// One Gossip.Exchange call that sends and receives raw bytes (GenericStub),
+// one operation at a time, each waited for at most kWait.
+class RawCall {
+ public:
+  explicit RawCall(const std::string& address)
+      : stub_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {
+    context_.set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(120));
+    call_ = stub_.PrepareCall(&context_, kGossipExchangeMethod, &cq_);
+    call_->StartCall(this);
+    started_ = Next();
+  }
+  ~RawCall() {
+    context_.TryCancel();
+    void* tag;
+    bool ok;
+    if (pending_ > 0) {
+      // The cancel completes the operation left under way.
+      (void)cq_.AsyncNext(
+          &tag, &ok,
+          std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kWait));
+    }
+    if (started_) call_->Finish(&status_, this);
+    cq_.Shutdown();
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+  RawCall(const RawCall&) = delete;
+  RawCall& operator=(const RawCall&) = delete;
+
+  bool started() const { return started_; }
+  bool Write(const std::string& bytes) {
+    if (pending_ > 0) return false;
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call_->Write(buffer, this);
+    return Next();
+  }
+  // Reads until a message `match` accepts (nullopt: the stream ended or
+  // kWait passed).
+  std::optional<Envelope> ReadUntil(
+      const std::function<bool(const Envelope&)>& match) {
+    while (pending_ == 0) {
+      grpc::ByteBuffer in;
+      call_->Read(&in, this);
+      if (!Next()) return std::nullopt;
+      std::vector<grpc::Slice> slices;
+      if (!in.Dump(&slices).ok()) return std::nullopt;
+      std::string bytes;
+      for (const grpc::Slice& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()),
+                     slice.size());
+      }
+      Envelope message;
+      if (message.ParseFromString(bytes) && match(message)) return message;
+    }
+    return std::nullopt;
+  }
+  // A Ping answered: the node still serves this stream.
+  bool PingPong(uint64_t nonce) {
+    Envelope ping;
+    ping.mutable_ping()->set_nonce(nonce);
+    return Write(ping.SerializeAsString()) &&
+           ReadUntil([nonce](const Envelope& e) {
+             return e.has_pong() && e.pong().nonce() == nonce;
+           }).has_value();
+  }
+
+ private:
+  // Waits for the one operation under way; false if it failed or kWait
+  // passed (it then stays pending until the destructor cancels the call).
+  bool Next() {
+    ++pending_;
+    void* tag = nullptr;
+    bool ok = false;
+    const auto deadline =
+        std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kWait);
+    if (cq_.AsyncNext(&tag, &ok, deadline) !=
+        grpc::CompletionQueue::GOT_EVENT) {
+      return false;
+    }
+    --pending_;
+    return ok;
+  }
+
+  grpc::GenericStub stub_;
+  grpc::ClientContext context_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
+  grpc::Status status_;
+  bool started_ = false;
+  int pending_ = 0;  // operations under way (at most one)
+};
+
+// The node's Gossip service on a real gRPC server on loopback.
+class GrpcGossipTest : public GossipProtocolTest {
+ protected:
+  void SetUp() override {
+    GossipProtocolTest::SetUp();
+    if (HasFatalFailure()) return;
+    service_ = std::make_unique<GossipServiceImpl>(&network());
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port_, 0);
+  }
+  void TearDown() override {
+    if (network_) network_->Stop();  // ends the sessions first
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now() +
+                        std::chrono::seconds(5));
+    }
+    GossipProtocolTest::TearDown();
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  std::unique_ptr<GossipServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+TEST_F(GrpcGossipTest, UndecodableBytesCostTheSenderPointsAndTheSessionGoesOn) {
+  RawCall call(address());
+  ASSERT_TRUE(call.started());
+  ASSERT_TRUE(call.Write(
+      HelloEnvelope(HonestHello("garbage-sender")).SerializeAsString()));
+  ASSERT_TRUE(call.ReadUntil([](const Envelope& e) { return e.has_hello(); }));
+  ASSERT_TRUE(call.PingPong(1));
+  EXPECT_EQ(ScoreOf("garbage-sender"), std::optional<int>(0));
+
+  ASSERT_TRUE(call.Write(kGarbage));
+  ASSERT_TRUE(call.PingPong(2)) << "the session ended on undecodable bytes";
+  EXPECT_EQ(ScoreOf("garbage-sender"), std::optional<int>(kMalformedPoints));
+
+  // Enough of them add up to a ban.
+  for (int i = 1; i < kBanScore / kMalformedPoints; ++i) {
+    ASSERT_TRUE(call.Write(kGarbage));
+  }
+  std::optional<Envelope> reject = call.ReadUntil([](const Envelope& e) {
+    return e.has_reject() && e.reject().code() == v1::REJECT_CODE_BANNED;
+  });
+  EXPECT_TRUE(reject.has_value());
+  EXPECT_TRUE(WaitUntil([&] { return !ScoreOf("garbage-sender"); }));
+}
+
+TEST_F(GrpcGossipTest, UndecodableBytesBeforeTheHelloEndTheSession) {
+  RawCall call(address());
+  ASSERT_TRUE(call.started());
+  ASSERT_TRUE(call.Write(kGarbage));
+  EXPECT_TRUE(call.ReadUntil([](const Envelope& e) {
+    return e.has_reject() && e.reject().code() == v1::REJECT_CODE_MALFORMED;
+  }));
+  // Then the stream ends.
+  EXPECT_FALSE(call.ReadUntil([](const Envelope&) { return true; }));
+}
+
+// A scripted Gossip server for the dialing side: whatever the dialer sends,
+// it answers with a Hello, undecodable bytes and a Ping (raw ByteBuffers,
+// registered like GossipServiceImpl registers itself).
+class ScriptedGossipService final : public grpc::Service {
+ public:
+  ScriptedGossipService() {
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        kGossipExchangeMethod, grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<
+            ScriptedGossipService, grpc::ByteBuffer, grpc::ByteBuffer>(
+            [](ScriptedGossipService*, grpc::ServerContext*,
+               grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>*
+                   stream) {
+              Envelope hello;
+              hello.mutable_hello()->set_node_id("scripted");
+              Envelope ping;
+              ping.mutable_ping()->set_nonce(9);
+              for (const std::string& bytes :
+                   {hello.SerializeAsString(), kGarbage,
+                    ping.SerializeAsString()}) {
+                grpc::Slice slice(bytes);
+                grpc::ByteBuffer buffer(&slice, 1);
+                if (!stream->Write(buffer)) break;
+              }
+              grpc::ByteBuffer in;
+              while (stream->Read(&in)) {
+              }
+              return grpc::Status::OK;
+            },
+            this)));
+  }
+};
+
+TEST(GrpcGossipDialerTest, UndecodableBytesAreReportedNotTakenForTheEnd) {
+  ScriptedGossipService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  {
+    std::unique_ptr<GossipDialer> dialer =
+        MakeGrpcGossipDialer(kMaxGrpcMessageBytes);
+    std::unique_ptr<GossipStream> stream =
+        dialer->Dial(absl::StrCat("127.0.0.1:", port), [] { return false; });
+    ASSERT_NE(stream, nullptr);
+    Envelope hello;
+    hello.mutable_hello()->set_node_id("dialer");
+    ASSERT_TRUE(stream->Write(hello));
+    Envelope message;
+    ASSERT_EQ(stream->ReadMessage(&message), ReadResult::kMessage);
+    EXPECT_EQ(message.hello().node_id(), "scripted");
+    EXPECT_EQ(stream->ReadMessage(&message), ReadResult::kUndecodable);
+    ASSERT_EQ(stream->ReadMessage(&message), ReadResult::kMessage);
+    EXPECT_EQ(message.ping().nonce(), 9u);
+    stream->CloseWrites();
+    EXPECT_EQ(stream->ReadMessage(&message), ReadResult::kEnded);
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -306,6 +306,8 @@ absl::StatusOr<VerifyReport> VerifyDatadir(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   RocksStoreOptions options;
   options.create_if_missing = false;
+  // Writes nothing: works on read-only media and a live node's datadir.
+  options.read_only = true;
   PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksChainStore> store,
                            RocksChainStore::Open(datadir, options));
   return VerifyStore(*store, progress);

@@ -345,6 +345,10 @@ int main(int argc, char** argv) {
   // (SERVING again when a full disk has room), and a failed filesystem
   // shuts the node down like a signal. (After SetNotServing below, health
   // ignores these.)
+  if (grpc::HealthCheckServiceInterface* health =
+          (*server)->server()->GetHealthCheckService()) {
+    health->SetServingStatus(kDatadirHealthService, true);
+  }
   (*node)->SetStoreListener(
       [grpc_server = (*server)->server()](const pbchain::StoreHealth& h) {
         const bool writable =

@@ -525,8 +525,9 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     if (options.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
           "datadir ", datadir,
-          " has schema version 1 and needs an upgrade, which a read-only "
-          "open cannot do: open it once read-write (start the node)"));
+          " has schema version 1 and ", kNeedsUpgrade,
+          ", which a read-only open cannot do: open it once read-write "
+          "(start the node)"));
     }
   }
   PBCHAIN_RETURN_IF_ERROR(CheckLiveWal(db_path.string(), found, datadir));

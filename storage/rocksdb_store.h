@@ -65,6 +65,10 @@ struct RocksStoreOptions {
   bool read_only = false;
 };
 
+// In the message of the FAILED_PRECONDITION a read-only Open of a datadir
+// that needs a schema upgrade returns (tools then open it read-write).
+inline constexpr char kNeedsUpgrade[] = "needs a schema upgrade";
+
 // RocksDB's informational log (DATADIR/chain/LOG) is rotated to LOG.old at
 // this size; pbchain writes it itself (see rocksdb_store.cc) so that a full
 // or failing disk never aborts the process.

@@ -351,8 +351,7 @@ int main(int argc, char** argv) {
   }
   (*node)->SetStoreListener(
       [grpc_server = (*server)->server()](const pbchain::StoreHealth& h) {
-        const bool writable =
-            h.condition == pbchain::StoreCondition::kWritable;
+        const bool writable = h.condition == pbchain::StoreCondition::kWritable;
         if (grpc::HealthCheckServiceInterface* health =
                 grpc_server->GetHealthCheckService()) {
           health->SetServingStatus(writable);
@@ -379,8 +378,7 @@ int main(int argc, char** argv) {
 
   const int signal_number = pbchain::WaitForTerminationSignal();
   const pbchain::StoreHealth store = (*node)->store_health();
-  const bool store_failed =
-      store.condition == pbchain::StoreCondition::kFailed;
+  const bool store_failed = store.condition == pbchain::StoreCondition::kFailed;
   if (store_failed) {
     LOG(ERROR) << "the datadir failed: shutting down";
   } else {

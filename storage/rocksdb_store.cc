@@ -4,15 +4,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -227,12 +228,14 @@ absl::Status OpenFailure(const rocksdb::Status& s, const std::string& datadir,
 std::optional<uint64_t> WalNumber(const fs::path& file) {
   if (file.extension() != ".log") return std::nullopt;
   const std::string stem = file.stem().string();
-  if (stem.empty() ||
-      !std::all_of(stem.begin(), stem.end(),
-                   [](char c) { return c >= '0' && c <= '9'; })) {
+  uint64_t number = 0;
+  if (stem.empty() || !std::all_of(stem.begin(), stem.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
     return std::nullopt;
   }
-  return std::stoull(stem);
+  if (!absl::SimpleAtoi(stem, &number)) return std::nullopt;
+  return number;
 }
 
 template <typename T>
@@ -338,9 +341,8 @@ absl::Status CheckLiveWal(const std::string& db_path,
     if (n && *n >= needed) return absl::OkStatus();
   }
   if (ec) {
-    return absl::InternalError(
-        absl::StrCat("datadir ", datadir, ": cannot list ", db_path, ": ",
-                     ec.message()));
+    return absl::InternalError(absl::StrCat(
+        "datadir ", datadir, ": cannot list ", db_path, ": ", ec.message()));
   }
   return absl::DataLossError(absl::StrFormat(
       "datadir %s is damaged: its write-ahead log (chain/%06d.log) is "
@@ -470,8 +472,8 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   }
 
   std::unique_ptr<RocksChainStore> store(new RocksChainStore(datadir, options));
-  rocksdb::Options db_options = DbOptions(
-      db_path.string(), options.read_only, store->write_state_);
+  rocksdb::Options db_options =
+      DbOptions(db_path.string(), options.read_only, store->write_state_);
   db_options.create_if_missing = false;
   db_options.create_missing_column_families = false;
 
@@ -524,8 +526,7 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     if (*version != 1) return damaged();
     if (options.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "datadir ", datadir,
-          " has schema version 1 and ", kNeedsUpgrade,
+          "datadir ", datadir, " has schema version 1 and ", kNeedsUpgrade,
           ", which a read-only open cannot do: open it once read-write "
           "(start the node)"));
     }
@@ -681,8 +682,8 @@ absl::Status RocksChainStore::UpgradeFromSchema1() {
 absl::Status RocksChainStore::Write(rocksdb::WriteBatch& batch,
                                     const std::string& what) {
   if (options_.read_only) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, ": datadir ", datadir_, " is open read-only"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": datadir ", datadir_, " is open read-only"));
   }
   {
     absl::MutexLock lock(&write_state_->mu);
@@ -690,8 +691,9 @@ absl::Status RocksChainStore::Write(rocksdb::WriteBatch& batch,
       // Stop writing after the first failure: RocksDB's files may be in an
       // error state, and a full disk only fills up further.
       return absl::Status(write_state_->error.code(),
-                          absl::StrCat(what, ": not written, the datadir "
-                                             "failed earlier: ",
+                          absl::StrCat(what,
+                                       ": not written, the datadir "
+                                       "failed earlier: ",
                                        write_state_->error.message()));
     }
   }
@@ -1060,7 +1062,8 @@ absl::Status RestoreBackup(const std::string& backup_dir,
     return FromRocks(st, "opening the restored datadir");
   }
   std::unique_ptr<rocksdb::DB> db(raw);
-  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  for (rocksdb::ColumnFamilyHandle* h : handles)
+    db->DestroyColumnFamilyHandle(h);
   st = db->Close();
   if (!st.ok()) return FromRocks(st, "closing the restored datadir");
   return absl::OkStatus();

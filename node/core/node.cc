@@ -339,6 +339,7 @@ StoreCondition Node::store_condition() const {
 }
 
 void Node::SetStoreListener(StoreListener listener) {
+  absl::MutexLock check(&check_mu_);
   StoreHealth health;
   {
     absl::MutexLock lock(&store_mu_);
@@ -373,10 +374,10 @@ void Node::StoreWatchLoop() {
 void Node::CheckStore() {
   absl::MutexLock check(&check_mu_);
   absl::Status error = store_->WriteError();
-  StoreCondition condition =
-      error.ok() ? StoreCondition::kWritable
-      : absl::IsResourceExhausted(error) ? StoreCondition::kFull
-                                         : StoreCondition::kFailed;
+  StoreCondition condition = error.ok() ? StoreCondition::kWritable
+                             : absl::IsResourceExhausted(error)
+                                 ? StoreCondition::kFull
+                                 : StoreCondition::kFailed;
   const absl::Time now = absl::Now();
   if (condition == StoreCondition::kFull) {
     bool retry = false;
@@ -443,8 +444,6 @@ bool Node::NoteBlockReadFailure(const Hash256& hash,
   if (!absl::IsDataLoss(status)) return false;
   bool first_of_block = false;
   bool first_damage = false;
-  StoreHealth health;
-  StoreListener listener;
   {
     absl::MutexLock lock(&store_mu_);
     first_damage = store_health_.damaged_reads == 0;
@@ -454,8 +453,6 @@ bool Node::NoteBlockReadFailure(const Hash256& hash,
       first_of_block = true;
       ++store_health_.damaged_blocks;
     }
-    health = store_health_;
-    if (first_damage) listener = store_listener_;
   }
   if (first_of_block) {
     LOG(ERROR) << "datadir " << options_.datadir << ": block "
@@ -464,7 +461,19 @@ bool Node::NoteBlockReadFailure(const Hash256& hash,
                   "others). Run `pbtool verify-db` and restore the datadir "
                   "from a backup or resync it.";
   }
-  if (listener) listener(health);
+  if (first_damage) {
+    // Under check_mu_, as CheckStore's reports: the listener sees the
+    // reports in the order of the changes.
+    absl::MutexLock check(&check_mu_);
+    StoreHealth health;
+    StoreListener listener;
+    {
+      absl::MutexLock lock(&store_mu_);
+      health = store_health_;
+      listener = store_listener_;
+    }
+    if (listener) listener(health);
+  }
   return true;
 }
 

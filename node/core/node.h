@@ -76,9 +76,9 @@ enum class StoreCondition {
 // later metrics).
 struct StoreHealth {
   StoreCondition condition = StoreCondition::kWritable;
-  absl::Status write_error;       // OK while kWritable
-  uint64_t damaged_reads = 0;     // block reads that found damage
-  uint64_t damaged_blocks = 0;    // distinct blocks among them
+  absl::Status write_error;     // OK while kWritable
+  uint64_t damaged_reads = 0;   // block reads that found damage
+  uint64_t damaged_blocks = 0;  // distinct blocks among them
 };
 
 // While the disk is full the node tries to resume writing this often.
@@ -205,7 +205,8 @@ class Node {
   std::thread miner_;
   std::thread housekeeping_;  // mempool expiry
 
-  // Store condition (see store_health); CheckStore runs one at a time.
+  // Store condition (see store_health). check_mu_: CheckStore runs one at a
+  // time, and the store listener is called under it (in order).
   absl::Mutex check_mu_ ABSL_ACQUIRED_BEFORE(store_mu_);
   mutable absl::Mutex store_mu_;
   StoreHealth store_health_ ABSL_GUARDED_BY(store_mu_);

@@ -69,9 +69,8 @@ struct RunningNode {
 RunningNode StartNode(const std::string& datadir, const std::string& genesis,
                       const std::string& log,
                       const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--listen=127.0.0.1:0",
-                                   "--datadir=" + datadir,
-                                   "--genesis=" + genesis};
+  std::vector<std::string> args = {
+      "--listen=127.0.0.1:0", "--datadir=" + datadir, "--genesis=" + genesis};
   args.insert(args.end(), extra.begin(), extra.end());
   RunningNode n;
   n.process = std::make_unique<ChildProcess>(kPbnode, args, log);
@@ -179,9 +178,8 @@ TEST(PbnodeDiskTest, FullDiskStopsMiningReportsNotServingAndResumes) {
   std::ofstream(genesis) << params.ToJson();
   const std::string log = dir.Sub("pbnode.log");
   const Address miner = AddressFromPublicKey(TestKey(9).public_key());
-  RunningNode node =
-      StartNode(disk.Sub("data"), genesis, log,
-                {"--mine", "--miner-address=" + miner.ToText()});
+  RunningNode node = StartNode(disk.Sub("data"), genesis, log,
+                               {"--mine", "--miner-address=" + miner.ToText()});
   ASSERT_TRUE(node.stub);
   ASSERT_TRUE(WaitFor([&] { return Height(*node.stub).value_or(0) >= 3; }))
       << "height did not rise";
@@ -248,9 +246,8 @@ TEST(PbnodeDiskTest, FailingFilesystemShutsDownCleanly) {
   std::ofstream(genesis) << params.ToJson();
   const std::string log = dir.Sub("pbnode.log");
   const Address miner = AddressFromPublicKey(TestKey(9).public_key());
-  RunningNode node =
-      StartNode(disk.Sub("data"), genesis, log,
-                {"--mine", "--miner-address=" + miner.ToText()});
+  RunningNode node = StartNode(disk.Sub("data"), genesis, log,
+                               {"--mine", "--miner-address=" + miner.ToText()});
   ASSERT_TRUE(node.stub);
   ASSERT_TRUE(WaitFor([&] { return Height(*node.stub).value_or(0) >= 3; }))
       << "height did not rise";
@@ -275,8 +272,7 @@ void DamageBlockTable(const std::string& datadir) {
   const std::string db_path = datadir + "/chain";
   rocksdb::Options options;
   std::vector<std::string> names;
-  ASSERT_TRUE(
-      rocksdb::DB::ListColumnFamilies(options, db_path, &names).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, db_path, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const std::string& name : names) cfs.emplace_back(name, options);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -298,7 +294,8 @@ void DamageBlockTable(const std::string& datadir) {
   for (const rocksdb::LiveFileMetaData& f : files) {
     if (f.column_family_name == "blocks") table = f.db_path + f.name;
   }
-  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  for (rocksdb::ColumnFamilyHandle* h : handles)
+    db->DestroyColumnFamilyHandle(h);
   ASSERT_TRUE(db->Close().ok());
   db.reset();
   ASSERT_FALSE(table.empty());
@@ -318,12 +315,10 @@ TEST(PbnodeDiskTest, DamagedBlocksAreAnsweredNotFoundCountedAndLoggedOnce) {
   const Address miner = AddressFromPublicKey(TestKey(9).public_key());
   uint64_t height = 0;
   {
-    RunningNode node =
-        StartNode(datadir, genesis, log,
-                  {"--mine", "--miner-address=" + miner.ToText()});
+    RunningNode node = StartNode(
+        datadir, genesis, log, {"--mine", "--miner-address=" + miner.ToText()});
     ASSERT_TRUE(node.stub);
-    ASSERT_TRUE(
-        WaitFor([&] { return Height(*node.stub).value_or(0) >= 60; }));
+    ASSERT_TRUE(WaitFor([&] { return Height(*node.stub).value_or(0) >= 60; }));
     node.process->Kill(SIGTERM);
     ASSERT_EQ(node.process->Wait(std::chrono::seconds(30)), 0);
   }

@@ -25,8 +25,7 @@ namespace {
 void DamageBlockTable(const std::string& db_path) {
   rocksdb::Options options;
   std::vector<std::string> names;
-  ASSERT_TRUE(
-      rocksdb::DB::ListColumnFamilies(options, db_path, &names).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, db_path, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const std::string& name : names) cfs.emplace_back(name, options);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -38,9 +37,9 @@ void DamageBlockTable(const std::string& db_path) {
     if (names[i] == "blocks") blocks = handles[i];
   }
   ASSERT_NE(blocks, nullptr);
-  ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), blocks,
-                               nullptr, nullptr)
-                  .ok());
+  ASSERT_TRUE(
+      db->CompactRange(rocksdb::CompactRangeOptions(), blocks, nullptr, nullptr)
+          .ok());
   std::vector<rocksdb::LiveFileMetaData> files;
   db->GetLiveFilesMetaData(&files);
   std::string table;

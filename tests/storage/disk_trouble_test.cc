@@ -27,8 +27,8 @@ namespace pbchain {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using testing::FileContents;
+using ::testing::HasSubstr;
 using testing::MakeBlock;
 using testing::TempDir;
 using testing::TestParams;
@@ -127,8 +127,7 @@ TEST(WalRecoveryTest, CorruptionInTheMiddleOfTheWalIsDataLoss) {
       << height.status();
   std::cerr << "open: " << height.status() << "\n";
   EXPECT_THAT(height.status().message(), HasSubstr(datadir));
-  EXPECT_THAT(height.status().message(),
-              HasSubstr(wal.filename().string()));
+  EXPECT_THAT(height.status().message(), HasSubstr(wal.filename().string()));
   EXPECT_THAT(height.status().message(), HasSubstr("backup"));
   EXPECT_EQ(FileContents(datadir), files);  // nothing repaired
   // Verification and a read-only open refuse it too.
@@ -378,9 +377,8 @@ TEST(ReadOnlyOpenTest, VerifiesTheDatadirOfALiveStore) {
 TEST(ReadOnlyOpenTest, MissingDatadirIsNotFoundAndNotCreated) {
   TempDir tmp;
   const std::string datadir = tmp.Sub("none");
-  EXPECT_EQ(
-      RocksChainStore::Open(datadir, {.read_only = true}).status().code(),
-      absl::StatusCode::kNotFound);
+  EXPECT_EQ(RocksChainStore::Open(datadir, {.read_only = true}).status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(datadir));
 }
 

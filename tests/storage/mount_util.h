@@ -108,8 +108,9 @@ class FailingExt4Mount {
       return;
     }
     if (!Shell("mount -o loop " + image_ + " " + mount_point_)) {
-      reason_ = "loop-mounting an ext4 image is not permitted here (needs "
-                "root and loop devices)";
+      reason_ =
+          "loop-mounting an ext4 image is not permitted here (needs "
+          "root and loop devices)";
       return;
     }
     mounted_ = true;

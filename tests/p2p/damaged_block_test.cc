@@ -14,6 +14,7 @@
 #include "node/core/node.h"
 #include "node/p2p/network.h"
 #include "rocksdb/db.h"
+#include "tests/chain/test_chain.h"
 #include "tests/p2p/p2p_harness.h"
 
 namespace pbchain::p2ptest {
@@ -133,6 +134,90 @@ TEST_F(DamagedBlockTest, GetDataOfADamagedBlockIsNotFoundCountedOnce) {
   EXPECT_EQ(reports.size(), 1u);
   // Nobody is punished for our damage.
   EXPECT_EQ(ScoreOf("asker"), std::optional<int>(0));
+}
+
+// The other side: a syncing node asks a peer whose datadir is damaged for
+// bodies, gets NotFound for one, and fetches it from another peer.
+class SyncAroundDamageTest : public P2pTest {
+ protected:
+  void Configure(NetworkOptions& options) override {
+    options.sync_thread = false;
+  }
+
+  // `n` mined blocks on genesis, not given to the node.
+  std::vector<Block> Theirs(int n) {
+    std::vector<Block> out;
+    BlockHeader parent = chain().Tip().header;
+    uint32_t height = chain().Tip().height;
+    for (int i = 0; i < n; ++i) {
+      out.push_back(testing::MakeBlock(
+          params(), parent, height, {},
+          AddressFromPublicKey(testing::TestKey(2).public_key()), 7));
+      parent = out.back().header;
+      ++height;
+    }
+    return out;
+  }
+
+  v1::Hello HelloWithMoreWork(const std::string& node_id,
+                              const std::vector<Block>& blocks) {
+    v1::Hello hello = HonestHello(node_id);
+    hello.set_height(blocks.size());
+    hello.set_tip_hash(Raw(blocks.back().Hash()));
+    hello.set_chain_work("1000000");
+    return hello;
+  }
+};
+
+TEST_F(SyncAroundDamageTest, ABlockOnePeerCannotServeIsFetchedFromAnother) {
+  const std::vector<Block> theirs = Theirs(3);
+  std::vector<BlockHeader> headers;
+  for (const Block& b : theirs) headers.push_back(b.header);
+  std::unique_ptr<InboundPeer> damaged =
+      Greeted(HelloWithMoreWork("damaged", theirs));
+  ASSERT_TRUE((*damaged)->WaitFor(
+      [](const Envelope& e) { return e.has_get_headers(); }));
+  ASSERT_TRUE((*damaged)->Send(HeadersOf(headers)));
+  ASSERT_TRUE((*damaged)->Sync());
+  std::unique_ptr<InboundPeer> healthy =
+      Greeted(HelloWithMoreWork("healthy", theirs));
+  network().SyncStep();
+  std::optional<Envelope> asked = (*damaged)->WaitFor(
+      [&](const Envelope& e) { return GetDataHasBlock(e, theirs[1].Hash()); });
+  ASSERT_TRUE(asked.has_value()) << (*damaged)->Summary();
+  // The damaged peer serves what it can read and lists the rest in
+  // NotFound, as Relay::HandleGetData does for a damaged datadir.
+  for (const Block& b : theirs) {
+    if (!GetDataHasBlock(*asked, b.Hash())) continue;
+    if (b.Hash() == theirs[1].Hash()) continue;
+    ASSERT_TRUE((*damaged)->Send(BlockEnvelope(b)));
+  }
+  Envelope not_found;
+  not_found.mutable_not_found()->add_block_hashes(Raw(theirs[1].Hash()));
+  ASSERT_TRUE((*damaged)->Send(not_found));
+  ASSERT_TRUE((*damaged)->Sync());
+  // Blocks the damaged peer was asked for but not sent yet (if it was not
+  // asked for all) come from the healthy one, as the missing one must.
+  bool done = WaitUntil([&] {
+    network().SyncStep();
+    for (const Block& b : theirs) {
+      if ((*healthy)->Count([&](const Envelope& e) {
+            return GetDataHasBlock(e, b.Hash());
+          }) > 0 &&
+          !chain().GetIndexEntry(b.Hash()).has_value()) {
+        (*healthy)->Send(BlockEnvelope(b));
+      }
+    }
+    (*healthy)->Sync();
+    return chain().Tip().hash == theirs.back().Hash();
+  });
+  EXPECT_TRUE(done) << "damaged: " << (*damaged)->Summary()
+                    << "\nhealthy: " << (*healthy)->Summary();
+  EXPECT_GE((*healthy)->Count([&](const Envelope& e) {
+    return GetDataHasBlock(e, theirs[1].Hash());
+  }),
+            1);
+  EXPECT_EQ(ScoreOf("damaged"), std::optional<int>(0));
 }
 
 }  // namespace

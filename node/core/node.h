@@ -72,8 +72,8 @@ enum class StoreCondition {
   kFailed,    // the filesystem failed: the node must stop
 };
 
-// What the node tells the operator about its datadir (health, GetInfo,
-// later metrics).
+// What the node tells the operator about its datadir: health (pbnode's
+// grpc.health.v1 entries); the counters are for the metrics of issue 16.
 struct StoreHealth {
   StoreCondition condition = StoreCondition::kWritable;
   absl::Status write_error;     // OK while kWritable
@@ -119,10 +119,11 @@ class Node {
   // Validates and adds a block (from an RPC, a peer or the local miner).
   // On a tip change: updates the mempool, restarts the miner on the new tip
   // and notifies tip listeners (on this thread, after the chain lock is
-  // released). Errors are store failures only; verdicts are in the result.
+  // released). Errors are store failures only (UNAVAILABLE once the datadir
+  // takes no writes, see store_health); verdicts are in the result.
   absl::StatusOr<AcceptResult> SubmitBlock(const Block& block);
   // Adds a transaction to the mempool (see Mempool::Add for the codes) and
-  // wakes an on-demand miner.
+  // wakes an on-demand miner. UNAVAILABLE while the datadir takes no writes.
   absl::StatusOr<Hash256> SubmitTransaction(const Transaction& tx);
 
   // Called with every transaction SubmitTransaction added to the mempool
@@ -152,14 +153,15 @@ class Node {
   // node. Set it once, before the node serves; null removes it. Called at
   // once if the condition is not kWritable or damage was seen.
   using StoreListener = std::function<void(const StoreHealth&)>;
-  void SetStoreListener(StoreListener listener);
+  void SetStoreListener(StoreListener listener) ABSL_LOCKS_EXCLUDED(check_mu_);
 
   // A read of block `hash` for someone else (a peer, an API call) failed
   // with `status`. DATA_LOSS is damage in the datadir: counted, logged once
   // per block, and reported to the store listener the first time. Returns
   // whether it was damage (the caller then answers "not found" and the
   // asker fetches the block elsewhere). Any thread.
-  bool NoteBlockReadFailure(const Hash256& hash, const absl::Status& status);
+  bool NoteBlockReadFailure(const Hash256& hash, const absl::Status& status)
+      ABSL_LOCKS_EXCLUDED(check_mu_, store_mu_);
 
   // Local hash rate (hashes per second over the last few template rounds)
   // and whether the miner is working right now.
@@ -175,7 +177,7 @@ class Node {
   // Store condition: reads the store's write error, resumes a full disk at
   // most every kStoreRetryInterval, logs and notifies changes.
   void StoreWatchLoop();
-  void CheckStore() ABSL_LOCKS_EXCLUDED(store_mu_);
+  void CheckStore() ABSL_LOCKS_EXCLUDED(check_mu_, store_mu_);
   // The answer to submissions while the datadir does not take writes.
   absl::Status NotWritable() const ABSL_LOCKS_EXCLUDED(store_mu_);
 

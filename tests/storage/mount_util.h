@@ -7,7 +7,9 @@
 #ifndef PBCHAIN_TESTS_STORAGE_MOUNT_UTIL_H_
 #define PBCHAIN_TESTS_STORAGE_MOUNT_UTIL_H_
 
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,12 +18,63 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
 namespace pbchain::testing {
+
+// A child process that undoes a mount if the test process dies without
+// running its destructors (an abort inside the code under test): it waits
+// for the test to end, and only if the test went away without saying it
+// cleaned up, it unmounts (lazily), unlinks and removes directories. The
+// child makes plain system calls only, safe after a fork of a process with
+// threads.
+class MountJanitor {
+ public:
+  MountJanitor(std::vector<std::string> unmount,
+               std::vector<std::string> unlink, std::vector<std::string> rmdir)
+      : unmount_(std::move(unmount)),
+        unlink_(std::move(unlink)),
+        rmdir_(std::move(rmdir)) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(fds[1]);
+      char byte = 0;
+      ssize_t n;
+      while ((n = ::read(fds[0], &byte, 1)) < 0 && errno == EINTR) {
+      }
+      if (n == 1) _exit(0);  // the test cleans up itself
+      for (const std::string& p : unmount_) ::umount2(p.c_str(), MNT_DETACH);
+      for (const std::string& p : unlink_) ::unlink(p.c_str());
+      for (const std::string& p : rmdir_) ::rmdir(p.c_str());
+      _exit(0);
+    }
+    ::close(fds[0]);
+    fd_ = fds[1];
+  }
+  ~MountJanitor() {
+    if (fd_ >= 0) {
+      const char done = 'x';
+      (void)!::write(fd_, &done, 1);
+      ::close(fd_);
+    }
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  MountJanitor(const MountJanitor&) = delete;
+  MountJanitor& operator=(const MountJanitor&) = delete;
+
+ private:
+  const std::vector<std::string> unmount_, unlink_, rmdir_;
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
 
 // Runs `command` with /bin/sh, output discarded; true if it exited with 0.
 inline bool Shell(const std::string& command) {
@@ -48,8 +101,12 @@ class TmpfsMount {
       return;
     }
     mounted_ = true;
+    janitor_ = std::make_unique<MountJanitor>(std::vector<std::string>{path_},
+                                              std::vector<std::string>{},
+                                              std::vector<std::string>{path_});
   }
   ~TmpfsMount() {
+    janitor_.reset();
     if (mounted_ && ::umount(path_.c_str()) != 0) {
       ::umount2(path_.c_str(), MNT_DETACH);
     }
@@ -82,6 +139,7 @@ class TmpfsMount {
   std::string path_;
   std::string reason_;
   bool mounted_ = false;
+  std::unique_ptr<MountJanitor> janitor_;
 };
 
 // An ext4 filesystem of `bytes` in an image file, loop-mounted on a
@@ -114,8 +172,14 @@ class FailingExt4Mount {
       return;
     }
     mounted_ = true;
+    // (mount -o loop frees its loop device when unmounted.)
+    janitor_ = std::make_unique<MountJanitor>(
+        std::vector<std::string>{mount_point_},
+        std::vector<std::string>{image_},
+        std::vector<std::string>{mount_point_, dir_});
   }
   ~FailingExt4Mount() {
+    janitor_.reset();
     if (mounted_ && !Shell("umount " + mount_point_)) {
       Shell("umount -l " + mount_point_);
     }
@@ -137,6 +201,7 @@ class FailingExt4Mount {
  private:
   std::string dir_, image_, mount_point_, reason_;
   bool mounted_ = false;
+  std::unique_ptr<MountJanitor> janitor_;
 };
 
 }  // namespace pbchain::testing

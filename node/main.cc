@@ -6,6 +6,9 @@
 // Flags are defined here only and copied into NodeOptions. glog is set up
 // through FLAGS_* in code / GLOG_* environment variables (its flags are not
 // absl flags).
+#include <signal.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -118,6 +121,11 @@ constexpr uint64_t kHeadGenesisAllocation = 1'000'000'000;
 
 // After SIGINT/SIGTERM, calls still in progress get this long to finish.
 constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
+
+// The health entry (grpc.health.v1) that reports damage found in the
+// datadir: NOT_SERVING after a block read found damage (the node still
+// serves everything else) or while writes fail.
+constexpr char kDatadirHealthService[] = "pbchain.datadir";
 
 absl::Status MakeGenesis(const std::string& path) {
   pbchain::ChainParams params;
@@ -345,6 +353,27 @@ int main(int argc, char** argv) {
     const bool wildcard = host == "0.0.0.0" || host == "[::]" || host.empty();
     advertised = absl::StrCat(wildcard ? "127.0.0.1" : host, ":", port);
   }
+  // The datadir's condition drives health: NOT_SERVING while writes fail
+  // (SERVING again when a full disk has room), and a failed filesystem
+  // shuts the node down like a signal. (After SetNotServing below, health
+  // ignores these.)
+  if (grpc::HealthCheckServiceInterface* health =
+          (*server)->server()->GetHealthCheckService()) {
+    health->SetServingStatus(kDatadirHealthService, true);
+  }
+  (*node)->SetStoreListener(
+      [grpc_server = (*server)->server()](const pbchain::StoreHealth& h) {
+        const bool writable = h.condition == pbchain::StoreCondition::kWritable;
+        if (grpc::HealthCheckServiceInterface* health =
+                grpc_server->GetHealthCheckService()) {
+          health->SetServingStatus(writable);
+          health->SetServingStatus(kDatadirHealthService,
+                                   writable && h.damaged_reads == 0);
+        }
+        if (h.condition == pbchain::StoreCondition::kFailed) {
+          ::kill(::getpid(), SIGTERM);  // to WaitForTerminationSignal
+        }
+      });
   network.Start(advertised);
   std::cout << "pbnode listening on " << host << ":" << port << std::endl;
   if (gateway != nullptr) {
@@ -360,7 +389,13 @@ int main(int argc, char** argv) {
             << port << (options.mine ? ", mining" : "");
 
   const int signal_number = pbchain::WaitForTerminationSignal();
-  LOG(INFO) << "signal " << signal_number << ": shutting down";
+  const pbchain::StoreHealth store = (*node)->store_health();
+  const bool store_failed = store.condition == pbchain::StoreCondition::kFailed;
+  if (store_failed) {
+    LOG(ERROR) << "the datadir failed: shutting down";
+  } else {
+    LOG(INFO) << "signal " << signal_number << ": shutting down";
+  }
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
   (*server)->SetNotServing();
@@ -374,5 +409,12 @@ int main(int argc, char** argv) {
   gateway.reset();  // its channel goes with the server
   node->reset();    // closes the chain and the store
   LOG(INFO) << "stopped cleanly";
+  if (store_failed) {
+    std::cerr << "pbnode: stopped: writing the datadir failed ("
+              << store.write_error.message()
+              << "); every block acknowledged before is on disk. Check the "
+                 "disk (kernel log), then restart the node.\n";
+    return pbchain::kExitFailure;
+  }
   return pbchain::kExitOk;
 }

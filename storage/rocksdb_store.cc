@@ -5,17 +5,23 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/backup_engine.h"
 #include "rocksdb/write_batch.h"
@@ -58,6 +64,10 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = absl::StrCat(what, ": ", s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNoSpace()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, ": the disk is full (", s.ToString(), ")"));
+  }
   // RocksDB names its lock file ".../LOCK"; match that, not any path that
   // happens to contain "lock".
   if (s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK")) {
@@ -67,6 +77,165 @@ absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   }
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   return absl::InternalError(msg);
+}
+
+// RocksDB's informational log, written by pbchain: RocksDB's own logger
+// asserts on a write after a failed one (in Debian's build, an abort on
+// `sync_without_flush_called_` at the first log line after the disk filled
+// up). This one drops the lines it cannot write and tries again with the
+// next. `path` empty: drops everything (read-only opens write no file).
+class InfoLog : public rocksdb::Logger {
+ public:
+  explicit InfoLog(std::string path)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL),
+        path_(std::move(path)) {}
+  ~InfoLog() override {
+    absl::MutexLock lock(&mu_);
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof(line), format, ap);
+    if (n < 0) return;
+    if (absl::StrContains(line, "Corruption") && absl::StrContains(line, "/")) {
+      // RocksDB's status of a damaged WAL does not name the file; this
+      // line of its log does ("/path/000027.log: dropping 32768 bytes;
+      // Corruption: checksum mismatch").
+      absl::MutexLock lock(&mu_);
+      last_damage_ = line;
+    }
+    if (path_.empty()) return;
+    const std::string stamped =
+        absl::StrCat(absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", absl::Now(),
+                                      absl::LocalTimeZone()),
+                     line, "\n");
+    absl::MutexLock lock(&mu_);
+    if (file_ != nullptr && written_ + stamped.size() > kMaxInfoLogBytes) {
+      std::fclose(file_);
+      file_ = nullptr;
+      std::error_code ec;
+      fs::rename(path_, path_ + ".old", ec);
+    }
+    if (file_ == nullptr) {
+      file_ = std::fopen(path_.c_str(), "a");
+      if (file_ == nullptr) return;
+      std::error_code ec;
+      written_ = fs::file_size(path_, ec);
+      if (ec) written_ = 0;
+    }
+    if (std::fwrite(stamped.data(), 1, stamped.size(), file_) !=
+            stamped.size() ||
+        std::fflush(file_) != 0) {
+      // Full or failing disk: drop this line, reopen for the next.
+      std::fclose(file_);
+      file_ = nullptr;
+      return;
+    }
+    written_ += stamped.size();
+  }
+
+  // The last line that reported damage in a named file, or "".
+  std::string last_damage() const {
+    absl::MutexLock lock(&mu_);
+    return last_damage_;
+  }
+
+ private:
+  const std::string path_;
+  mutable absl::Mutex mu_;
+  std::FILE* file_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string last_damage_ ABSL_GUARDED_BY(mu_);
+  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Records background errors (a failed flush or compaction) as the store's
+// write error, and keeps RocksDB from recovering by itself: its automatic
+// recovery from a full disk never finished in tests (Resume stayed
+// "Resource busy" after space was freed), so the node resumes explicitly
+// at its own pace (RocksChainStore::Resume).
+class ErrorListener : public rocksdb::EventListener {
+ public:
+  explicit ErrorListener(std::shared_ptr<RocksChainStore::WriteState> state)
+      : state_(std::move(state)) {}
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* bg_error) override {
+    if (bg_error == nullptr || bg_error->ok()) return;
+    absl::Status error = FromRocks(*bg_error, "writing the datadir");
+    absl::MutexLock lock(&state_->mu);
+    if (state_->error.ok()) state_->error = std::move(error);
+  }
+
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
+                            rocksdb::Status /*bg_error*/,
+                            bool* auto_recovery) override {
+    if (auto_recovery != nullptr) *auto_recovery = false;
+  }
+
+ private:
+  std::shared_ptr<RocksChainStore::WriteState> state_;
+};
+
+// The options of every open of a pbchain database at `db_path`.
+//   - WAL recovery: a torn last record (a crash in the middle of a write,
+//     never acknowledged) is dropped; damage anywhere before it is
+//     Corruption, so DATA_LOSS, instead of RocksDB's default of silently
+//     recovering to the point before it (kPointInTimeRecovery).
+//   - Closed write-ahead logs are recorded in the MANIFEST and a missing or
+//     shortened one is refused at open (the live one is checked by
+//     CheckLiveWal).
+//   - The informational log is ours (InfoLog).
+rocksdb::Options DbOptions(
+    const std::string& db_path, bool read_only,
+    std::shared_ptr<RocksChainStore::WriteState> write_state = nullptr) {
+  rocksdb::Options options;
+  options.paranoid_checks = true;
+  options.max_open_files = 256;
+  options.wal_recovery_mode =
+      rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  options.track_and_verify_wals_in_manifest = true;
+  options.info_log = std::make_shared<InfoLog>(
+      read_only ? std::string() : (fs::path(db_path) / "LOG").string());
+  if (write_state != nullptr) {
+    options.listeners.push_back(
+        std::make_shared<ErrorListener>(std::move(write_state)));
+  }
+  return options;
+}
+
+// An open of `datadir` failed with `s`: damage (Corruption: a write-ahead
+// log damaged before its last record, which RocksDB names, a table file,
+// the MANIFEST) is DATA_LOSS saying what to do; anything else as FromRocks.
+absl::Status OpenFailure(const rocksdb::Status& s, const std::string& datadir,
+                         const rocksdb::Options& options) {
+  if (s.IsCorruption()) {
+    std::string where;
+    if (auto* log = dynamic_cast<InfoLog*>(options.info_log.get())) {
+      where = log->last_damage();
+      if (!where.empty()) where = absl::StrCat(" (", where, ")");
+    }
+    return absl::DataLossError(absl::StrCat(
+        "datadir ", datadir, " is damaged: ", s.ToString(), where,
+        "; nothing was repaired or changed: restore the datadir from a "
+        "backup (pbtool restore) or resync into a new one"));
+  }
+  return FromRocks(s, absl::StrCat("opening datadir ", datadir));
+}
+
+// The number in a write-ahead log's file name (000123.log), or nullopt.
+std::optional<uint64_t> WalNumber(const fs::path& file) {
+  if (file.extension() != ".log") return std::nullopt;
+  const std::string stem = file.stem().string();
+  uint64_t number = 0;
+  if (stem.empty() || !std::all_of(stem.begin(), stem.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    return std::nullopt;
+  }
+  if (!absl::SimpleAtoi(stem, &number)) return std::nullopt;
+  return number;
 }
 
 template <typename T>
@@ -104,8 +273,7 @@ absl::StatusOr<uint32_t> DecodeSchema(const std::string& raw) {
 // `cfs`, read without changing any file. DATA_LOSS if it has none.
 absl::StatusOr<uint32_t> ReadSchemaReadOnly(
     const std::string& db_path, const std::vector<std::string>& cfs) {
-  rocksdb::Options options;
-  options.paranoid_checks = true;
+  rocksdb::Options options = DbOptions(db_path, /*read_only=*/true);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : cfs) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
@@ -138,6 +306,50 @@ absl::StatusOr<uint32_t> ReadSchemaReadOnly(
   }
   db->Close();
   return version;
+}
+
+// RocksDB tracks only closed write-ahead logs in its MANIFEST: without the
+// live one (the writes acknowledged since the last flush) it would open,
+// silently without them. The MANIFEST names the oldest log still needed;
+// when no log file from that number on exists, it was deleted: DATA_LOSS.
+// Reads only.
+absl::Status CheckLiveWal(const std::string& db_path,
+                          const std::vector<std::string>& cfs,
+                          const std::string& datadir) {
+  rocksdb::Options options = DbOptions(db_path, /*read_only=*/true);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : cfs) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, db_path,
+                                                   descriptors, &handles, &raw);
+  if (!s.ok()) return OpenFailure(s, datadir, options);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  uint64_t needed = 0;
+  const bool known =
+      db->GetIntProperty(rocksdb::DB::Properties::kMinLogNumberToKeep, &needed);
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    db->DestroyColumnFamilyHandle(h);
+  }
+  db->Close();
+  if (!known) return absl::OkStatus();
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(db_path, ec)) {
+    std::optional<uint64_t> n = WalNumber(e.path());
+    if (n && *n >= needed) return absl::OkStatus();
+  }
+  if (ec) {
+    return absl::InternalError(absl::StrCat(
+        "datadir ", datadir, ": cannot list ", db_path, ": ", ec.message()));
+  }
+  return absl::DataLossError(absl::StrFormat(
+      "datadir %s is damaged: its write-ahead log (chain/%06d.log) is "
+      "missing, and with it every block written since the last flush; "
+      "restore the datadir from a backup (pbtool restore) or resync into a "
+      "new one (nothing was changed)",
+      datadir, needed));
 }
 
 uint64_t DirectorySize(const fs::path& dir) {
@@ -188,7 +400,7 @@ static absl::Status CreateFresh(const fs::path& dir) {
   const fs::path final_path = dir / "chain";
   std::error_code ec;
   fs::remove_all(staging, ec);
-  rocksdb::Options options;
+  rocksdb::Options options = DbOptions(staging.string(), /*read_only=*/false);
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -234,6 +446,7 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
   const fs::path dir(datadir);
   const fs::path db_path = dir / "chain";
   std::error_code ec;
+  if (options.read_only) options.create_if_missing = false;
   if (!fs::exists(dir, ec)) {
     if (!options.create_if_missing) {
       return absl::NotFoundError(absl::StrCat("no datadir at ", datadir));
@@ -258,12 +471,11 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     PBCHAIN_RETURN_IF_ERROR(CreateFresh(dir));
   }
 
-  rocksdb::Options db_options;
+  std::unique_ptr<RocksChainStore> store(new RocksChainStore(datadir, options));
+  rocksdb::Options db_options =
+      DbOptions(db_path.string(), options.read_only, store->write_state_);
   db_options.create_if_missing = false;
   db_options.create_missing_column_families = false;
-  db_options.paranoid_checks = true;
-  db_options.max_open_files = 256;
-  db_options.keep_log_file_num = 5;
 
   // The column families: exactly pbchain's, or those of schema 1 (all but
   // the ones later schemas added), which Open upgrades below.
@@ -312,7 +524,14 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
           absl::StrCat("datadir ", datadir, ": ", version.status().message()));
     }
     if (*version != 1) return damaged();
+    if (options.read_only) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "datadir ", datadir, " has schema version 1 and ", kNeedsUpgrade,
+          ", which a read-only open cannot do: open it once read-write "
+          "(start the node)"));
+    }
   }
+  PBCHAIN_RETURN_IF_ERROR(CheckLiveWal(db_path.string(), found, datadir));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<int> columns;  // Column of each descriptor
@@ -321,12 +540,14 @@ absl::StatusOr<std::unique_ptr<RocksChainStore>> RocksChainStore::Open(
     descriptors.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
     columns.push_back(static_cast<int>(i));
   }
-  std::unique_ptr<RocksChainStore> store(new RocksChainStore(datadir, options));
   std::vector<rocksdb::ColumnFamilyHandle*> opened;
   rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(db_options, db_path.string(), descriptors, &opened,
-                        &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("opening datadir ", datadir));
+  s = options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, db_path.string(),
+                                         descriptors, &opened, &raw)
+          : rocksdb::DB::Open(db_options, db_path.string(), descriptors,
+                              &opened, &raw);
+  if (!s.ok()) return OpenFailure(s, datadir, db_options);
   store->db_.reset(raw);
   store->handles_.assign(static_cast<int>(Column::kCount), nullptr);
   for (size_t i = 0; i < opened.size(); ++i) {
@@ -458,6 +679,54 @@ absl::Status RocksChainStore::UpgradeFromSchema1() {
   return absl::OkStatus();
 }
 
+absl::Status RocksChainStore::Write(rocksdb::WriteBatch& batch,
+                                    const std::string& what) {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, ": datadir ", datadir_, " is open read-only"));
+  }
+  {
+    absl::MutexLock lock(&write_state_->mu);
+    if (!write_state_->error.ok()) {
+      // Stop writing after the first failure: RocksDB's files may be in an
+      // error state, and a full disk only fills up further.
+      return absl::Status(write_state_->error.code(),
+                          absl::StrCat(what,
+                                       ": not written, the datadir "
+                                       "failed earlier: ",
+                                       write_state_->error.message()));
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  absl::Status s = FromRocks(db_->Write(wo, &batch), what);
+  if (!s.ok() && !absl::IsDataLoss(s)) {
+    absl::MutexLock lock(&write_state_->mu);
+    if (write_state_->error.ok()) write_state_->error = s;
+  }
+  return s;
+}
+
+absl::Status RocksChainStore::WriteError() const {
+  absl::MutexLock lock(&write_state_->mu);
+  return write_state_->error;
+}
+
+absl::Status RocksChainStore::Resume() {
+  absl::Status error = WriteError();
+  if (error.ok()) return absl::OkStatus();
+  if (!absl::IsResourceExhausted(error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "not resumed: the datadir failed with more than a full disk: ",
+        error.message()));
+  }
+  rocksdb::Status s = db_->Resume();
+  if (!s.ok()) return FromRocks(s, "resuming writes");
+  absl::MutexLock lock(&write_state_->mu);
+  write_state_->error = absl::OkStatus();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> RocksChainStore::Get(
     Column c, const std::string& key) {
   std::string value;
@@ -472,9 +741,7 @@ absl::Status RocksChainStore::PutBlock(const BlockIndexEntry& entry,
   rocksdb::WriteBatch batch;
   batch.Put(cf(Column::kBlocks), HashKey(entry.hash), AsString(block.Encode()));
   batch.Put(cf(Column::kIndex), HashKey(entry.hash), AsString(entry.Encode()));
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  return FromRocks(db_->Write(wo, &batch), "storing a block");
+  return Write(batch, "storing a block");
 }
 
 absl::Status RocksChainStore::PutIndexEntries(
@@ -483,9 +750,7 @@ absl::Status RocksChainStore::PutIndexEntries(
   for (const BlockIndexEntry& e : entries) {
     batch.Put(cf(Column::kIndex), HashKey(e.hash), AsString(e.Encode()));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  return FromRocks(db_->Write(wo, &batch), "updating the block index");
+  return Write(batch, "updating the block index");
 }
 
 absl::Status RocksChainStore::Commit(const StateDelta& d) {
@@ -536,9 +801,7 @@ absl::Status RocksChainStore::Commit(const StateDelta& d) {
               HashKey(e.txid));
   }
   batch.Put(cf(Column::kMeta), kKeyTip, HashKey(d.new_tip));
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  return FromRocks(db_->Write(wo, &batch), "committing a block");
+  return Write(batch, "committing a block");
 }
 
 absl::StatusOr<std::optional<Block>> RocksChainStore::GetBlock(
@@ -620,10 +883,9 @@ absl::StatusOr<std::optional<Hash256>> RocksChainStore::GetMainChainHash(
 
 absl::Status RocksChainStore::PutMeta(const std::string& key,
                                       const std::string& value) {
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  return FromRocks(db_->Put(wo, cf(Column::kMeta), MetaKey(key), value),
-                   "writing meta");
+  rocksdb::WriteBatch batch;
+  batch.Put(cf(Column::kMeta), MetaKey(key), value);
+  return Write(batch, "writing meta");
 }
 
 absl::StatusOr<std::optional<std::string>> RocksChainStore::GetMeta(
@@ -633,12 +895,13 @@ absl::StatusOr<std::optional<std::string>> RocksChainStore::GetMeta(
 
 absl::Status RocksChainStore::SetHeadMarker(
     const std::optional<Hash256>& target) {
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  rocksdb::Status s =
-      target ? db_->Put(wo, cf(Column::kMeta), kKeyHeadMarker, HashKey(*target))
-             : db_->Delete(wo, cf(Column::kMeta), kKeyHeadMarker);
-  return FromRocks(s, "writing the head marker");
+  rocksdb::WriteBatch batch;
+  if (target) {
+    batch.Put(cf(Column::kMeta), kKeyHeadMarker, HashKey(*target));
+  } else {
+    batch.Delete(cf(Column::kMeta), kKeyHeadMarker);
+  }
+  return Write(batch, "writing the head marker");
 }
 
 absl::StatusOr<std::optional<Hash256>> RocksChainStore::GetHeadMarker() {
@@ -779,6 +1042,30 @@ absl::Status RestoreBackup(const std::string& backup_dir,
     fs::remove_all(datadir, ec);
     return FromRocks(s, "restoring the backup");
   }
+  // A backup holds no write-ahead log (it was flushed first). Open the
+  // restored database once, which starts one, so that Open's check for a
+  // missing log (CheckLiveWal) sees a complete datadir.
+  std::vector<std::string> cfs;
+  rocksdb::Options options = DbOptions(db_path, /*read_only=*/false);
+  rocksdb::Status st = rocksdb::DB::ListColumnFamilies(options, db_path, &cfs);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : cfs) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (st.ok()) {
+    st = rocksdb::DB::Open(options, db_path, descriptors, &handles, &raw);
+  }
+  if (!st.ok()) {
+    fs::remove_all(datadir, ec);
+    return FromRocks(st, "opening the restored datadir");
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (rocksdb::ColumnFamilyHandle* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+  st = db->Close();
+  if (!st.ok()) return FromRocks(st, "closing the restored datadir");
   return absl::OkStatus();
 }
 

@@ -11,12 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "chain/store.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace pbchain {
@@ -56,7 +59,20 @@ struct RocksStoreOptions {
   // Receives progress lines of long operations (the schema upgrade), on the
   // thread that called Open. Null: they go to stderr.
   std::function<void(const std::string&)> log = nullptr;
+  // Open without writing a single file (RocksDB's read-only mode): for
+  // tools on a snapshot, read-only media or a live node's datadir. Takes no
+  // lock, never creates or upgrades; every write is FAILED_PRECONDITION.
+  bool read_only = false;
 };
+
+// In the message of the FAILED_PRECONDITION a read-only Open of a datadir
+// that needs a schema upgrade returns (tools then open it read-write).
+inline constexpr char kNeedsUpgrade[] = "needs a schema upgrade";
+
+// RocksDB's informational log (DATADIR/chain/LOG) is rotated to LOG.old at
+// this size; pbchain writes it itself (see rocksdb_store.cc) so that a full
+// or failing disk never aborts the process.
+inline constexpr uint64_t kMaxInfoLogBytes = 16 * 1024 * 1024;
 
 // Counts and sizes for `pbtool inspect`.
 struct StoreStats {
@@ -78,7 +94,12 @@ class RocksChainStore : public ChainStore {
   //                       it was written by newer software (schema), or its
   //                       column families are not pbchain's;
   //   DATA_LOSS           corrupted or truncated files (never repaired
-  //                       silently), or a database missing its CURRENT file.
+  //                       silently: a write-ahead log damaged before its
+  //                       last record, or a missing one, is refused; only
+  //                       a torn last record from a crash is dropped), or a
+  //                       database missing its CURRENT file.
+  // With options.read_only a schema-1 datadir is FAILED_PRECONDITION (it
+  // needs the upgrade a read-write open does).
   // A schema-1 datadir is upgraded to schema 2 first: the address index of
   // its main chain is built (reading every main-chain block once, progress
   // through options.log), then the version is written. A kill during the
@@ -136,6 +157,28 @@ class RocksChainStore : public ChainStore {
 
   const std::string& datadir() const { return datadir_; }
 
+  // OK while writes succeed; after the first failed write (or a failed
+  // background flush or compaction) the error, and every write returns it
+  // without touching the disk until Resume succeeds:
+  //   RESOURCE_EXHAUSTED  the disk is full (Resume may clear it);
+  //   INTERNAL / other    the filesystem failed (I/O error): do not resume,
+  //                       close the store.
+  // Any thread.
+  absl::Status WriteError() const;
+
+  // After a RESOURCE_EXHAUSTED write error: asks RocksDB to leave its
+  // read-only state (flushes the memtables to a new file and starts a new
+  // write-ahead log). OK clears WriteError; otherwise the reason (still no
+  // space). FAILED_PRECONDITION for any other error, which is not resumed.
+  // Any thread; callers retry at a bounded rate.
+  absl::Status Resume();
+
+  // Shared with the RocksDB event listener; see rocksdb_store.cc.
+  struct WriteState {
+    mutable absl::Mutex mu;
+    absl::Status error ABSL_GUARDED_BY(mu);
+  };
+
  private:
   RocksChainStore(std::string datadir, RocksStoreOptions options);
   rocksdb::ColumnFamilyHandle* cf(Column c) const {
@@ -148,11 +191,15 @@ class RocksChainStore : public ChainStore {
   // version 2, synced.
   absl::Status UpgradeFromSchema1();
   void Log(const std::string& line) const;
+  // The one path of every write after Open: refused while WriteError is
+  // set, else written (synced per options) and a failure recorded.
+  absl::Status Write(rocksdb::WriteBatch& batch, const std::string& what);
 
   const std::string datadir_;
   const RocksStoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::shared_ptr<WriteState> write_state_ = std::make_shared<WriteState>();
 };
 
 // Restores the newest backup in `backup_dir` into `datadir`, which must not

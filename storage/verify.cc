@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "chain/chain_state.h"
 #include "chain/memory_store.h"
@@ -306,8 +307,18 @@ absl::StatusOr<VerifyReport> VerifyDatadir(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   RocksStoreOptions options;
   options.create_if_missing = false;
+  // Writes nothing: works on read-only media and a live node's datadir.
+  // A schema-1 datadir is upgraded first, which needs a read-write open.
+  options.read_only = true;
+  absl::StatusOr<std::unique_ptr<RocksChainStore>> opened =
+      RocksChainStore::Open(datadir, options);
+  if (absl::IsFailedPrecondition(opened.status()) &&
+      absl::StrContains(opened.status().message(), kNeedsUpgrade)) {
+    options.read_only = false;
+    opened = RocksChainStore::Open(datadir, options);
+  }
   PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksChainStore> store,
-                           RocksChainStore::Open(datadir, options));
+                           std::move(opened));
   return VerifyStore(*store, progress);
 }
 

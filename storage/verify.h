@@ -33,7 +33,9 @@ struct VerifyReport {
   bool ok() const { return mismatches.empty(); }
 };
 
-// Opens DATADIR (never creating it) and verifies it. `progress`, if set, is
+// Opens DATADIR read-only (never creating or changing it, except that a
+// schema-1 datadir is upgraded first; works on read-only media and on the
+// datadir of a running node) and verifies it. `progress`, if set, is
 // called now and then with (blocks done, blocks total). An unreadable or
 // damaged datadir is an error status (see RocksChainStore::Open); a store
 // that opens but disagrees with the replay is a report with mismatches.

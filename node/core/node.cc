@@ -101,6 +101,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
   }
   node->housekeeping_ =
       std::thread([raw = node.get()] { raw->HousekeepingLoop(); });
+  node->store_watch_ =
+      std::thread([raw = node.get()] { raw->StoreWatchLoop(); });
   if (node->options_.mine || node->options_.mine_on_demand) {
     node->miner_ = std::thread([raw = node.get()] { raw->MinerLoop(); });
   }
@@ -125,6 +127,7 @@ void Node::Stop() {
   abort_mining_.store(true);
   if (miner_.joinable()) miner_.join();
   if (housekeeping_.joinable()) housekeeping_.join();
+  if (store_watch_.joinable()) store_watch_.join();
   backup_.reset();
   // mempool_ is null when Create failed before making it (then the datadir
   // may belong to another node: its file is not touched).
@@ -188,6 +191,7 @@ void Node::HousekeepingLoop() {
 }
 
 bool Node::ShouldMine() const {
+  if (!writable_.load()) return false;  // blocks it could not store
   if (options_.mine) return true;
   return options_.mine_on_demand && mempool_->size() > 0;
 }
@@ -260,7 +264,10 @@ void Node::MinerLoop() {
     if (!outcome.found) continue;
     absl::StatusOr<AcceptResult> r = SubmitBlock(*block);
     if (!r.ok()) {
-      LOG(ERROR) << "miner: storing a mined block failed: " << r.status();
+      // UNAVAILABLE: the datadir takes no writes, which CheckStore logged.
+      if (!absl::IsUnavailable(r.status())) {
+        LOG(ERROR) << "miner: storing a mined block failed: " << r.status();
+      }
       continue;
     }
     if (r->status == AcceptStatus::kActive) {
@@ -275,10 +282,17 @@ void Node::MinerLoop() {
 }
 
 absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
+  if (!writable_.load()) return NotWritable();
   absl::MutexLock submit(&submit_mu_);
   const TipInfo before = chain_->Tip();
   absl::StatusOr<AcceptResult> r = chain_->AcceptBlock(block);
-  if (!r.ok() || !r->tip_changed()) return r;
+  if (!r.ok()) {
+    // A failed write: stop mining and accepting at once (logged once).
+    CheckStore();
+    if (!writable_.load()) return NotWritable();
+    return r;
+  }
+  if (!r->tip_changed()) return r;
   const ChainUpdateReport update = mempool_->OnChainUpdate(*r);
   if (!r->returned_txs.empty()) {
     LOG(INFO) << "mempool: " << update.returned_pooled.size() << " of "
@@ -319,6 +333,9 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
 
 absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx,
                                                 size_t* relayed_to_peers) {
+  // Accepted transactions are promised to be mined; not while blocks
+  // cannot be stored.
+  if (!writable_.load()) return NotWritable();
   absl::StatusOr<Hash256> id = mempool_->Add(tx);
   if (id.ok()) {
     TransactionListener listener;
@@ -356,5 +373,172 @@ double Node::HashRate() const {
 }
 
 bool Node::mining() const { return mining_now_.load(); }
+
+// --- The datadir's condition: full or failing disks, damaged reads ---
+
+namespace {
+
+const char* ConditionName(StoreCondition c) {
+  switch (c) {
+    case StoreCondition::kWritable:
+      return "writable";
+    case StoreCondition::kFull:
+      return "disk full";
+    case StoreCondition::kFailed:
+      return "write failed";
+  }
+  return "?";
+}
+
+}  // namespace
+
+StoreHealth Node::store_health() const {
+  absl::MutexLock lock(&store_mu_);
+  return store_health_;
+}
+
+StoreCondition Node::store_condition() const {
+  absl::MutexLock lock(&store_mu_);
+  return store_health_.condition;
+}
+
+void Node::SetStoreListener(StoreListener listener) {
+  absl::MutexLock check(&check_mu_);
+  StoreHealth health;
+  {
+    absl::MutexLock lock(&store_mu_);
+    store_listener_ = listener;
+    health = store_health_;
+  }
+  if (listener && (health.condition != StoreCondition::kWritable ||
+                   health.damaged_reads > 0)) {
+    listener(health);
+  }
+}
+
+absl::Status Node::NotWritable() const {
+  const StoreHealth health = store_health();
+  return absl::UnavailableError(absl::StrCat(
+      "the node cannot write its datadir (", ConditionName(health.condition),
+      "): not accepting blocks or transactions until it can: ",
+      health.write_error.message()));
+}
+
+void Node::StoreWatchLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), kStoreCheckInterval);
+      if (stopping_) return;
+    }
+    CheckStore();
+  }
+}
+
+void Node::CheckStore() {
+  absl::MutexLock check(&check_mu_);
+  absl::Status error = store_->WriteError();
+  StoreCondition condition = error.ok() ? StoreCondition::kWritable
+                             : absl::IsResourceExhausted(error)
+                                 ? StoreCondition::kFull
+                                 : StoreCondition::kFailed;
+  const absl::Time now = absl::Now();
+  if (condition == StoreCondition::kFull) {
+    bool retry = false;
+    {
+      absl::MutexLock lock(&store_mu_);
+      if (store_health_.condition == StoreCondition::kFull &&
+          now >= next_resume_) {
+        next_resume_ = now + kStoreRetryInterval;
+        retry = true;
+      }
+    }
+    // Quietly: a failed retry changes nothing worth a log line.
+    if (retry && store_->Resume().ok()) {
+      error = absl::OkStatus();
+      condition = StoreCondition::kWritable;
+    }
+  }
+  StoreHealth health;
+  StoreListener listener;
+  {
+    absl::MutexLock lock(&store_mu_);
+    if (condition == store_health_.condition) return;
+    if (condition == StoreCondition::kFull) {
+      next_resume_ = now + kStoreRetryInterval;
+    }
+    store_health_.condition = condition;
+    store_health_.write_error = error;
+    health = store_health_;
+    listener = store_listener_;
+  }
+  writable_.store(condition == StoreCondition::kWritable);
+  switch (condition) {
+    case StoreCondition::kFull:
+      LOG(ERROR) << "datadir " << options_.datadir
+                 << ": the disk is full: stopped mining and accepting blocks "
+                    "and transactions (health: NOT_SERVING); retrying every "
+                 << absl::FormatDuration(kStoreRetryInterval)
+                 << " and resuming by itself once writes succeed. Free space "
+                    "on the disk. ("
+                 << error.message() << ")";
+      break;
+    case StoreCondition::kFailed:
+      LOG(ERROR) << "datadir " << options_.datadir
+                 << ": writing failed: " << error
+                 << "; the node writes nothing more and shuts down. Every "
+                    "block acknowledged before is on disk; check the disk "
+                    "(kernel log), then restart the node.";
+      break;
+    case StoreCondition::kWritable:
+      LOG(WARNING) << "datadir " << options_.datadir
+                   << ": writes succeed again: mining and accepting blocks "
+                      "and transactions resumed";
+      {
+        absl::MutexLock lock(&mu_);
+        ++wakeups_;  // an on-demand miner looks again
+      }
+      break;
+  }
+  if (listener) listener(health);
+}
+
+bool Node::NoteBlockReadFailure(const Hash256& hash,
+                                const absl::Status& status) {
+  if (!absl::IsDataLoss(status)) return false;
+  bool first_of_block = false;
+  bool first_damage = false;
+  {
+    absl::MutexLock lock(&store_mu_);
+    first_damage = store_health_.damaged_reads == 0;
+    ++store_health_.damaged_reads;
+    if (damaged_.size() < kMaxRememberedDamagedBlocks &&
+        damaged_.insert(hash).second) {
+      first_of_block = true;
+      ++store_health_.damaged_blocks;
+    }
+  }
+  if (first_of_block) {
+    LOG(ERROR) << "datadir " << options_.datadir << ": block "
+               << hash.ToDisplayHex() << " cannot be read: " << status
+               << "; answering 'not found' for it (peers fetch it from "
+                  "others). Run `pbtool verify-db` and restore the datadir "
+                  "from a backup or resync it.";
+  }
+  if (first_damage) {
+    // Under check_mu_, as CheckStore's reports: the listener sees the
+    // reports in the order of the changes.
+    absl::MutexLock check(&check_mu_);
+    StoreHealth health;
+    StoreListener listener;
+    {
+      absl::MutexLock lock(&store_mu_);
+      health = store_health_;
+      listener = store_listener_;
+    }
+    if (listener) listener(health);
+  }
+  return true;
+}
 
 }  // namespace pbchain

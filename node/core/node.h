@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -72,6 +73,31 @@ struct NodeOptions {
   absl::Duration mempool_save_interval = kMempoolDefaultSaveInterval;
 };
 
+// Whether the node can write its datadir (see Node::store_condition).
+enum class StoreCondition {
+  kWritable,  // writes succeed
+  kFull,      // the disk is full: not mining or accepting, retrying
+  kFailed,    // the filesystem failed: the node must stop
+};
+
+// What the node tells the operator about its datadir: health (pbnode's
+// grpc.health.v1 entries); the counters are for the metrics of issue 16.
+struct StoreHealth {
+  StoreCondition condition = StoreCondition::kWritable;
+  absl::Status write_error;     // OK while kWritable
+  uint64_t damaged_reads = 0;   // block reads that found damage
+  uint64_t damaged_blocks = 0;  // distinct blocks among them
+};
+
+// While the disk is full the node tries to resume writing this often.
+inline constexpr absl::Duration kStoreRetryInterval = absl::Seconds(5);
+// How often the node looks at its store for a failed background write
+// (a flush or compaction) when nothing else made it look.
+inline constexpr absl::Duration kStoreCheckInterval = absl::Seconds(1);
+// Distinct damaged blocks the node remembers (to log each once); beyond
+// that, damage is still counted but logged no more.
+inline constexpr size_t kMaxRememberedDamagedBlocks = 1000;
+
 // One change of the main-chain tip.
 struct TipEvent {
   TipInfo tip;
@@ -110,10 +136,12 @@ class Node {
   // Validates and adds a block (from an RPC, a peer or the local miner).
   // On a tip change: updates the mempool, restarts the miner on the new tip
   // and notifies tip listeners (on this thread, after the chain lock is
-  // released). Errors are store failures only; verdicts are in the result.
+  // released). Errors are store failures only (UNAVAILABLE once the datadir
+  // takes no writes, see store_health); verdicts are in the result.
   absl::StatusOr<AcceptResult> SubmitBlock(const Block& block);
   // Adds a transaction to the mempool (see Mempool::Add for the codes) and
-  // wakes an on-demand miner. When added and `relayed_to_peers` is not
+  // wakes an on-demand miner (UNAVAILABLE while the datadir takes no
+  // writes). When added and `relayed_to_peers` is not
   // null, sets it to the number of connected peers the transaction listener
   // will announce it to (0 without a listener: no network, or no peer yet;
   // it is then announced to each peer that connects later).
@@ -134,6 +162,31 @@ class Node {
   uint64_t AddTipListener(TipListener listener);
   void RemoveTipListener(uint64_t id);
 
+  // Whether the datadir takes writes. On the first failed write the node
+  // stops mining and answers SubmitBlock / SubmitTransaction with
+  // UNAVAILABLE (logged once). A full disk (kFull) is retried every
+  // kStoreRetryInterval and the node resumes by itself once writes
+  // succeed; any other failure (kFailed) is final: the owner must shut the
+  // node down. Any thread.
+  StoreHealth store_health() const;
+  StoreCondition store_condition() const;
+
+  // Called on every change of store_health()'s condition and on the first
+  // damaged read, on the thread that noticed (the node's store watcher, a
+  // submitting or reading thread); must not block or call back into the
+  // node. Set it once, before the node serves; null removes it. Called at
+  // once if the condition is not kWritable or damage was seen.
+  using StoreListener = std::function<void(const StoreHealth&)>;
+  void SetStoreListener(StoreListener listener) ABSL_LOCKS_EXCLUDED(check_mu_);
+
+  // A read of block `hash` for someone else (a peer, an API call) failed
+  // with `status`. DATA_LOSS is damage in the datadir: counted, logged once
+  // per block, and reported to the store listener the first time. Returns
+  // whether it was damage (the caller then answers "not found" and the
+  // asker fetches the block elsewhere). Any thread.
+  bool NoteBlockReadFailure(const Hash256& hash, const absl::Status& status)
+      ABSL_LOCKS_EXCLUDED(check_mu_, store_mu_);
+
   // Local hash rate (hashes per second over the last few template rounds)
   // and whether the miner is working right now.
   double HashRate() const;
@@ -147,6 +200,12 @@ class Node {
   bool ShouldMine() const;
   // Takes back the mempool file's transactions (logs what it did).
   void LoadMempool();
+  // Store condition: reads the store's write error, resumes a full disk at
+  // most every kStoreRetryInterval, logs and notifies changes.
+  void StoreWatchLoop();
+  void CheckStore() ABSL_LOCKS_EXCLUDED(check_mu_, store_mu_);
+  // The answer to submissions while the datadir does not take writes.
+  absl::Status NotWritable() const ABSL_LOCKS_EXCLUDED(store_mu_);
 
   const NodeOptions options_;
   std::string node_id_;
@@ -175,6 +234,17 @@ class Node {
   std::atomic<uint64_t> blocks_mined_{0};
   std::thread miner_;
   std::thread housekeeping_;  // mempool expiry and periodic saves
+
+  // Store condition (see store_health). check_mu_: CheckStore runs one at a
+  // time, and the store listener is called under it (in order).
+  absl::Mutex check_mu_ ABSL_ACQUIRED_BEFORE(store_mu_);
+  mutable absl::Mutex store_mu_;
+  StoreHealth store_health_ ABSL_GUARDED_BY(store_mu_);
+  absl::flat_hash_set<Hash256> damaged_ ABSL_GUARDED_BY(store_mu_);
+  StoreListener store_listener_ ABSL_GUARDED_BY(store_mu_);
+  absl::Time next_resume_ ABSL_GUARDED_BY(store_mu_) = absl::InfinitePast();
+  std::atomic<bool> writable_{true};
+  std::thread store_watch_;
 };
 
 // How often the node drops expired mempool transactions.

@@ -145,6 +145,9 @@ void Relay::HandleGetData(const PeerPtr& peer, const v1::GetData& request) {
   for (const Hash256& h : *blocks) {
     absl::StatusOr<Block> block = node_->chain().GetBlock(h);
     if (!block.ok()) {
+      // Unknown, or damaged in our datadir (the node logs that once): the
+      // peer asks someone else.
+      node_->NoteBlockReadFailure(h, block.status());
       missing.mutable_not_found()->add_block_hashes(HashBytes(h));
       continue;
     }
@@ -242,8 +245,11 @@ void Relay::HandleBlock(const PeerPtr& peer, const v1::BlockMsg& message) {
   }
   absl::StatusOr<AcceptResult> result = node_->SubmitBlock(*block);
   if (!result.ok()) {
-    LOG(ERROR) << "cannot store block " << hash.ToDisplayHex() << ": "
-               << result.status();
+    // UNAVAILABLE: the datadir takes no writes, which the node logged once.
+    if (!absl::IsUnavailable(result.status())) {
+      LOG(ERROR) << "cannot store block " << hash.ToDisplayHex() << ": "
+                 << result.status();
+    }
     return;
   }
   switch (result->status) {

@@ -205,6 +205,18 @@ v1::WatchTipsResponse TipEventToProto(const TipEvent& event) {
   return msg;
 }
 
+// A failed read of block `hash`: damage in the datadir (DATA_LOSS) is
+// noted by the node (counted, logged once) and answered NOT_FOUND, so that
+// the asker gets the block from another node; other errors as they are.
+absl::Status DamagedAsNotFound(Node& node, const Hash256& hash,
+                               const absl::Status& status) {
+  if (!node.NoteBlockReadFailure(hash, status)) return status;
+  return absl::NotFoundError(
+      absl::StrCat("block ", hash.ToDisplayHex(),
+                   " cannot be read from this node's datadir (it is "
+                   "damaged); ask another node"));
+}
+
 // GetBlocks: one block per write, the next one read only after the previous
 // write completed (gRPC flow control). The stream ends at `last_`, at the
 // tip if the chain got shorter, with ABORTED if the chain reorganized below
@@ -215,7 +227,7 @@ class BlocksWriter final
     : public grpc::ServerWriteReactor<v1::GetBlocksResponse> {
  public:
   BlocksWriter(Node* node, const v1::GetBlocksRequest& request)
-      : chain_(node->chain()) {
+      : node_(*node), chain_(node->chain()) {
     const uint64_t from = request.from_height();
     if (request.has_to_height() && request.to_height() < from) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -262,7 +274,7 @@ class BlocksWriter final
     }
     absl::StatusOr<Block> block = chain_.GetBlock(*hash);
     if (!block.ok()) {
-      Finish(ToGrpcStatus(block.status()));
+      Finish(ToGrpcStatus(DamagedAsNotFound(node_, *hash, block.status())));
       return;
     }
     if (previous_ && block->header.prev_hash != *previous_) {
@@ -281,6 +293,7 @@ class BlocksWriter final
     StartWrite(&response_);
   }
 
+  Node& node_;
   ChainState& chain_;
   uint64_t next_ = 0;
   uint64_t last_ = 0;
@@ -380,7 +393,9 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetBlock(
                           absl::StrCat("unknown block ", hash.ToDisplayHex())));
   }
   absl::StatusOr<Block> block = chain.GetBlock(hash);
-  if (!block.ok()) return Reply(ctx, block.status());
+  if (!block.ok()) {
+    return Reply(ctx, DamagedAsNotFound(*node_, hash, block.status()));
+  }
   const uint32_t tip_height = chain.Tip().height;
   const bool active = chain.IsActive(hash);
   response->set_hash(HashBytes(hash));
@@ -718,7 +733,10 @@ grpc::ServerUnaryReactor* NodeServiceImpl::GetRecords(
     auto it = blocks.find(r.location.block_hash);
     if (it == blocks.end()) {
       absl::StatusOr<Block> block = chain.GetBlock(r.location.block_hash);
-      if (!block.ok()) return Reply(ctx, block.status());
+      if (!block.ok()) {
+        node_->NoteBlockReadFailure(r.location.block_hash, block.status());
+        return Reply(ctx, block.status());
+      }
       BlockTxs b;
       b.time = block->header.time;
       for (Transaction& tx : block->txs) {

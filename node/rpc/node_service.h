@@ -84,16 +84,21 @@ class NodeServiceImpl final : public v1::NodeService::CallbackService {
   // that the server's Shutdown need not wait for them. Call before it.
   void EndStreams();
 
-  // Status codes per RPC (besides INTERNAL / DATA_LOSS for store failures):
+  // Status codes per RPC (besides INTERNAL / DATA_LOSS for store failures;
+  // BroadcastBlock and SubmitTransaction: UNAVAILABLE while the node cannot
+  // write its datadir, a full disk or a failed filesystem):
   //  GetInfo           never fails otherwise.
   //  GetBlock          INVALID_ARGUMENT: no selector, hash not 32 bytes.
-  //                    NOT_FOUND: unknown hash or height above the tip.
+  //                    NOT_FOUND: unknown hash or height above the tip,
+  //                    or a block this node's datadir cannot read (damaged;
+  //                    ask another node).
   //  GetHeaders        INVALID_ARGUMENT: more than 101 locator hashes, a
   //                    locator or stop hash not 32 bytes.
   //  GetBlocks         INVALID_ARGUMENT: to_height < from_height.
   //                    OUT_OF_RANGE: from_height above the tip. ABORTED: the
   //                    chain reorganized under the stream (retry).
-  //                    CANCELLED when the client goes away.
+  //                    CANCELLED when the client goes away. NOT_FOUND: a
+  //                    block of the range the datadir cannot read (damaged).
   //  BroadcastBlock    INVALID_ARGUMENT: no block or a malformed one;
   //                    consensus verdicts are in the response. Refusals
   //                    and verdicts of both calls start with their reason

@@ -1,6 +1,7 @@
 // Runs the real pbtool binary on datadirs built in-process: inspect,
 // verify-db (clean and tampered), export/import (clean and edited), backup
 // and restore, and the exit codes of bad usage.
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,11 +230,55 @@ TEST_F(PbtoolDatadirTest, MissingOrLockedDatadirIsOneLineExitOne) {
   EXPECT_FALSE(fs::exists(dir_ / "nope"));
   EXPECT_EQ(Pbtool("verify-db --datadir " + (dir_ / "nope").string()).code, 1);
 
+  // A datadir in use by another process is still refused by commands that
+  // write (backup opens it read-write).
   auto store = RocksChainStore::Open(datadir_.string());
   ASSERT_TRUE(store.ok());
-  r = Pbtool("inspect --datadir " + datadir_.string());
+  r = Pbtool("backup --datadir " + datadir_.string() + " --to " +
+             (dir_ / "backups").string());
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+}
+
+TEST_F(PbtoolDatadirTest, InspectAndVerifyDbReadALiveDatadir) {
+  // Held open read-write, as by a running node.
+  auto store = RocksChainStore::Open(datadir_.string());
+  ASSERT_TRUE(store.ok()) << store.status();
+  // Before: FAILED_PRECONDITION, the datadir is in use.
+  nlohmann::json j = InspectJson(datadir_);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["height"], tip_.height);
+  ToolRun v = Pbtool("verify-db --datadir " + datadir_.string());
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("\nOK\n"), std::string::npos) << v.out;
+}
+
+TEST_F(PbtoolDatadirTest, InspectAndVerifyDbReadReadOnlyMedia) {
+  // A read-only bind mount of the datadir (as a snapshot or read-only
+  // media); root ignores file modes, a read-only mount it does not.
+  const fs::path ro = dir_ / "ro";
+  fs::create_directories(ro);
+  if (::mount(datadir_.c_str(), ro.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    GTEST_SKIP() << "bind mounts are not permitted here (needs root)";
+  }
+  struct Unmount {
+    fs::path path;
+    ~Unmount() {
+      if (::umount(path.c_str()) != 0) ::umount2(path.c_str(), MNT_DETACH);
+    }
+  } unmount{ro};
+  ASSERT_EQ(::mount(nullptr, ro.c_str(), nullptr,
+                    MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr),
+            0);
+  ASSERT_FALSE(std::ofstream(ro / "probe")) << "the mount is writable";
+  // Before: IO error (RocksDB's LOCK file cannot be created).
+  ToolRun v = Pbtool("verify-db --datadir " + ro.string());
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("\nOK\n"), std::string::npos) << v.out;
+  nlohmann::json j = InspectJson(ro);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["height"], tip_.height);
+  EXPECT_EQ(j["tip"], tip_.hash.ToDisplayHex());
 }
 
 TEST_F(PbtoolDatadirTest, ExportThenImportGivesTheSameChain) {

@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -90,12 +91,14 @@ constexpr CommandText kDatadirCommands[] = {
       Replays the stored active chain from genesis with full validation and
       checks that the stored block index, height index, accounts, records and
       tip agree with the replay. Progress on stderr. Prints what it checked,
-      then OK or one line per mismatch (exit 1).
+      then OK or one line per mismatch (exit 1). Opens DIR read-only: works
+      on a snapshot, read-only media and a running node's datadir.
 )"},
     {"inspect", R"(  pbtool inspect --datadir DIR [--json]
       Height, tip hash, chain work, genesis hash, chain id, counts of blocks,
       index entries, accounts and records, and size on disk (--json: one
-      JSON object).
+      JSON object). Opens DIR read-only, as verify-db (a schema-1 datadir is
+      upgraded first, read-write).
 )"},
     {"export", R"(  pbtool export --datadir DIR --out FILE.json
       Writes the active chain as {"format":"pbchain-export-v1","genesis":
@@ -324,12 +327,24 @@ struct OpenedDatadir {
 };
 
 // Opens DIR without creating it, with the genesis parameters it stores.
-absl::StatusOr<OpenedDatadir> OpenDatadir(const std::string& dir) {
+// `read_only`: without writing a file (read-only media, a live node's
+// datadir), except that a schema-1 datadir, which only a read-write open
+// can upgrade, is opened read-write once.
+absl::StatusOr<OpenedDatadir> OpenDatadir(const std::string& dir,
+                                          bool read_only = false) {
   OpenedDatadir out;
   RocksStoreOptions options;
   options.create_if_missing = false;
+  options.read_only = read_only;
+  absl::StatusOr<std::unique_ptr<RocksChainStore>> opened =
+      RocksChainStore::Open(dir, options);
+  if (read_only && absl::IsFailedPrecondition(opened.status()) &&
+      absl::StrContains(opened.status().message(), kNeedsUpgrade)) {
+    options.read_only = false;
+    opened = RocksChainStore::Open(dir, options);
+  }
   PBCHAIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksChainStore> store,
-                           RocksChainStore::Open(dir, options));
+                           std::move(opened));
   out.store = std::move(store);
   PBCHAIN_ASSIGN_OR_RETURN(ChainParams params, LoadStoredParams(*out.store));
   PBCHAIN_ASSIGN_OR_RETURN(
@@ -381,7 +396,7 @@ int VerifyDb(const Options& opts) {
 
 int Inspect(const Options& opts) {
   const std::string& dir = *opts.Get("datadir");
-  absl::StatusOr<OpenedDatadir> d = OpenDatadir(dir);
+  absl::StatusOr<OpenedDatadir> d = OpenDatadir(dir, /*read_only=*/true);
   if (!d.ok())
     return Fail(kExitFailure,
                 absl::StrCat("inspect: ", StatusLine(d.status())));

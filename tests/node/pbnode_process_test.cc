@@ -186,7 +186,7 @@ TEST(PbnodeProcessTest, BadFlagsExitWithAClearError) {
       dir.Sub("err.log"));
   EXPECT_EQ(no_miner.Wait(), 2);  // --mine without --miner-address
   // Network flags are checked before anything starts.
-  for (const std::string& bad :
+  for (const char* bad :
        {"--peer=nohost", "--peer=h:0", "--tracker=h:99999",
         "--discover-local=7000", "--discover-local=7000-9000",
         "--discover-local=9-8", "--advertise=[::1", "--max-outbound=-1",

@@ -389,8 +389,8 @@ int main(int argc, char** argv) {
             << port << (options.mine ? ", mining" : "");
 
   const int signal_number = pbchain::WaitForTerminationSignal();
-  const pbchain::StoreHealth store = (*node)->store_health();
-  const bool store_failed = store.condition == pbchain::StoreCondition::kFailed;
+  pbchain::StoreHealth store = (*node)->store_health();
+  bool store_failed = store.condition == pbchain::StoreCondition::kFailed;
   if (store_failed) {
     LOG(ERROR) << "the datadir failed: shutting down";
   } else {
@@ -406,6 +406,9 @@ int main(int argc, char** argv) {
   network.Stop();        // leave the tracker, end gossip sessions
   service.EndStreams();  // WatchTips streams end with OK
   (*server)->Stop(kShutdownGrace);
+  // A write may also have failed during the shutdown itself.
+  store = (*node)->store_health();
+  store_failed = store.condition == pbchain::StoreCondition::kFailed;
   gateway.reset();  // its channel goes with the server
   node->reset();    // closes the chain and the store
   LOG(INFO) << "stopped cleanly";

@@ -650,7 +650,9 @@ absl::StatusOr<std::vector<MempoolEntry>> DecodeMempoolFile(ByteSpan data) {
     return Damaged(absl::StrCat("count ", count, " does not fit the file"));
   }
   std::vector<MempoolEntry> out;
-  out.reserve(count);
+  // The count is the file's word until its entries are read: reserve only
+  // what a small file needs (a crafted count must not allocate gigabytes).
+  out.reserve(std::min<uint64_t>(count, 4096));
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t received = 0;
     uint8_t flags = 0;

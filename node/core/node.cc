@@ -129,9 +129,17 @@ void Node::Stop() {
   if (housekeeping_.joinable()) housekeeping_.join();
   if (store_watch_.joinable()) store_watch_.join();
   backup_.reset();
+  {
+    // Wait for submissions in flight; refuse later ones (they would miss
+    // the file written below).
+    absl::MutexLock lock(&accept_mu_);
+    accepting_ = false;
+  }
   // mempool_ is null when Create failed before making it (then the datadir
-  // may belong to another node: its file is not touched).
-  if (options_.persist_mempool && mempool_ != nullptr) {
+  // may belong to another node: its file is not touched). A failed
+  // filesystem is not written to again.
+  if (options_.persist_mempool && mempool_ != nullptr &&
+      store_health().condition != StoreCondition::kFailed) {
     if (absl::Status s = SaveMempool(); !s.ok()) {
       LOG(ERROR) << "mempool: not saved: " << s;
     } else {
@@ -336,7 +344,16 @@ absl::StatusOr<Hash256> Node::SubmitTransaction(const Transaction& tx,
   // Accepted transactions are promised to be mined; not while blocks
   // cannot be stored.
   if (!writable_.load()) return NotWritable();
-  absl::StatusOr<Hash256> id = mempool_->Add(tx);
+  absl::StatusOr<Hash256> id;
+  {
+    absl::ReaderMutexLock lock(&accept_mu_);
+    if (!accepting_) {
+      return absl::UnavailableError(
+          "the node is shutting down and takes no more transactions; "
+          "submit again once it is back");
+    }
+    id = mempool_->Add(tx);
+  }
   if (id.ok()) {
     TransactionListener listener;
     {

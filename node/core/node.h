@@ -141,7 +141,7 @@ class Node {
   absl::StatusOr<AcceptResult> SubmitBlock(const Block& block);
   // Adds a transaction to the mempool (see Mempool::Add for the codes) and
   // wakes an on-demand miner (UNAVAILABLE while the datadir takes no
-  // writes). When added and `relayed_to_peers` is not
+  // writes, and once Stop began: the mempool file is written last). When added and `relayed_to_peers` is not
   // null, sets it to the number of connected peers the transaction listener
   // will announce it to (0 without a listener: no network, or no peer yet;
   // it is then announced to each peer that connects later).
@@ -219,6 +219,10 @@ class Node {
   absl::Mutex submit_mu_;
   // Serializes writes of the mempool file.
   absl::Mutex save_mu_;
+  // Transactions are taken (reader) until Stop closes the pool for its last
+  // save (writer): nothing is accepted after the mempool file is written.
+  absl::Mutex accept_mu_;
+  bool accepting_ ABSL_GUARDED_BY(accept_mu_) = true;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "chain/chain_state.h"
 #include "glog/logging.h"
@@ -114,6 +115,7 @@ void BlockSync::DropRun() {
   body_failures_ = 0;
   run_sources_.clear();
   struck_.clear();
+  served_.clear();
 }
 
 void BlockSync::OnHeaders(uint64_t peer,
@@ -253,7 +255,10 @@ void BlockSync::NoteOtherAnswer(uint64_t peer,
 }
 
 void BlockSync::Strike(uint64_t peer, const char* what) {
-  if (!run_sources_.contains(peer) || !struck_.insert(peer).second) return;
+  if (!run_sources_.contains(peer) || served_.contains(peer) ||
+      !struck_.insert(peer).second) {
+    return;
+  }
   const int strikes = ++strikes_[peer];
   LOG(INFO) << "sync: peer " << peer << " sent headers to height "
             << PendingHeight(pending_.size() - 1)
@@ -285,7 +290,7 @@ void BlockSync::DropUnservedRun(absl::Time now) {
   bool connectable = false;
   for (size_t i = 0; i < pending_.size(); ++i) {
     const Hash256& hash = pending_hashes_[i];
-    if (received_.contains(hash)) {
+    if (received_.contains(hash) || connecting_ == hash) {
       connectable = true;
       continue;
     }
@@ -310,6 +315,7 @@ bool BlockSync::OnBlock(uint64_t peer, const Hash256& hash, Block block) {
   --in_flight_count_[it->second.peer];
   in_flight_.erase(it);
   received_.insert_or_assign(hash, std::make_pair(peer, std::move(block)));
+  served_.insert(peer);
   last_progress_ = clock_->Now();
   wake_ = true;
   return true;
@@ -352,6 +358,7 @@ void BlockSync::OnPeerGone(uint64_t peer) {
     late_header_peers_.erase(peer);
     run_sources_.erase(peer);
     struck_.erase(peer);
+    served_.erase(peer);
     strikes_.erase(peer);
     if (more_from_ == peer) more_from_.reset();
     if (header_peer_ == peer) {
@@ -476,12 +483,17 @@ bool BlockSync::ConnectNext() {
     if (it == received_.end()) return false;
     from = it->second.first;
     block = std::move(it->second.second);
+    connecting_ = it->first;
     received_.erase(it);
   }
   absl::StatusOr<AcceptResult> result = node_->SubmitBlock(block);
   absl::MutexLock lock(&mu_);
+  connecting_.reset();
   if (!result.ok()) {
-    LOG(ERROR) << "sync: cannot store block: " << result.status();
+    // UNAVAILABLE: the datadir takes no writes; the node logged that once.
+    if (!absl::IsUnavailable(result.status())) {
+      LOG(ERROR) << "sync: cannot store block: " << result.status();
+    }
     DropRun();
     return false;
   }

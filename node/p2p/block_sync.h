@@ -157,7 +157,8 @@ class BlockSync {
                        size_t trusted, const HeaderChainCheck& check)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A body request of the run to `peer` failed (NotFound, timeout): a
-  // strike if the peer sent the run's headers (once per run).
+  // strike if the peer sent the run's headers and has served none of its
+  // bodies (once per run).
   void Strike(uint64_t peer, const char* what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops a run that out-works our tip but whose next body is neither
@@ -189,6 +190,12 @@ class BlockSync {
   // serving its bodies.
   absl::flat_hash_set<uint64_t> run_sources_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> struck_ ABSL_GUARDED_BY(mu_);
+  // Peers that delivered a body of the run: not struck for it (a slow link
+  // or a damaged block is not withholding).
+  absl::flat_hash_set<uint64_t> served_ ABSL_GUARDED_BY(mu_);
+  // The run's block ConnectNext is storing (out of received_, not yet
+  // stored): it counts as served.
+  std::optional<Hash256> connecting_ ABSL_GUARDED_BY(mu_);
   // Withheld runs per peer (for the session's life).
   absl::flat_hash_map<uint64_t, int> strikes_ ABSL_GUARDED_BY(mu_);
   // When the run last took headers, received a body or connected a block.

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "node/core/mempool.h"
@@ -79,6 +80,23 @@ TEST_F(NodeMempoolFileTest, SavedPeriodicallyAndOnStopThenReloaded) {
   EXPECT_EQ((*again)->mempool().NextNonce(
                 AddressFromPublicKey(TestKey(0).public_key())),
             2u);
+}
+
+// The review's finding: pbnode's shutdown calls Node::Stop (which writes the
+// file) before the RPC server stops, so a transaction accepted in the grace
+// after it would be acknowledged and then lost. Stop closes the pool first.
+TEST_F(NodeMempoolFileTest, NothingIsAcceptedAfterTheLastSave) {
+  NodeOptions o = Options();
+  absl::StatusOr<std::unique_ptr<Node>> node = Node::Create(o);
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_TRUE((*node)->SubmitTransaction(Pay(0, 0)).ok());
+  (*node)->Stop();
+  absl::StatusOr<Hash256> late = (*node)->SubmitTransaction(Pay(0, 1));
+  EXPECT_TRUE(absl::IsUnavailable(late.status())) << late.status();
+  EXPECT_EQ((*node)->mempool().size(), 1u);
+  absl::StatusOr<std::vector<MempoolEntry>> saved = ReadMempoolFile(File());
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->size(), 1u);
 }
 
 TEST_F(NodeMempoolFileTest, ADamagedFileIsIgnoredAndReplaced) {

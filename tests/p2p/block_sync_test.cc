@@ -469,6 +469,42 @@ TEST_F(BlockSyncTest, RepeatedlyWithheldRunsCostTheirSender) {
   EXPECT_TRUE(WaitUntil([&] { return !network().syncing(); }));
 }
 
+// The review's finding: a peer that serves bodies of a run and then lacks
+// one (a damaged block, or a request that timed out on a slow link) was
+// struck like a withholder, and banned by its fourth such run.
+TEST_F(BlockSyncTest, APeerThatServesPartOfARunIsNotStruck) {
+  constexpr int kRuns = kWithheldRunFreeStrikes + 2;
+  const std::vector<Block> theirs = Branch(chain().Tip().hash, kRuns + 1, 7);
+  std::unique_ptr<InboundPeer> peer =
+      Greeted(HelloWithMoreWork("partial-server", theirs));
+  for (int run = 1; run <= kRuns; ++run) {
+    SCOPED_TRACE(run);
+    if (run > 1) {
+      ASSERT_TRUE((*peer)->Send(BlockEnvelope(theirs.back())));
+    }
+    ASSERT_TRUE(WaitUntil([&] { return (*peer)->Count(IsGetHeaders) == run; }))
+        << (*peer)->Summary();
+    // The headers from our tip on; it serves the first body only.
+    const std::vector<Block> rest(theirs.begin() + (run - 1), theirs.end());
+    ASSERT_TRUE((*peer)->Send(HeadersOf(HeadersOfBlocks(rest))));
+    ASSERT_TRUE((*peer)->Sync());
+    network().SyncStep();
+    ASSERT_TRUE(WaitUntil([&] { return (*peer)->Count(IsGetData) == run; }))
+        << (*peer)->Summary();
+    std::vector<Hash256> lacking;
+    for (size_t i = 1; i < rest.size(); ++i) lacking.push_back(rest[i].Hash());
+    ASSERT_TRUE((*peer)->Send(BlockEnvelope(rest.front())));
+    ASSERT_TRUE((*peer)->Send(NotFoundOf(lacking)));
+    ASSERT_TRUE((*peer)->Sync());
+    ASSERT_TRUE(WaitUntil([&] {
+      network().SyncStep();
+      return chain().Tip().height == static_cast<uint32_t>(run);
+    }));
+    EXPECT_EQ(ScoreOf("partial-server"), std::optional<int>(0));
+  }
+  EXPECT_FALSE((*peer)->ended()) << (*peer)->Summary();
+}
+
 TEST_F(BlockSyncTest, BlocksOnOurChainAreTakenAndRelayedWhileARunIsPending) {
   const Hash256 genesis = chain().Tip().hash;
   const std::vector<Block> theirs = Branch(genesis, 3, /*extra=*/7);

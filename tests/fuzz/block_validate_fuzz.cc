@@ -6,7 +6,8 @@
 // Input: one flags byte, one parent byte, then a canonical block encoding
 // (Block::Decode). A fuzzer cannot sign, hash or mine, so the flags ask the
 // harness to fix up what it cannot produce:
-//   bit 0: re-sign every transfer with test key (first sender byte % 4)
+//   bit 0: re-sign every transfer with its sender's test key (or test key
+//          (first sender byte % 4) if the sender is none of them)
 //   bit 1: set the coinbase amount to reward + fees and its height
 //   bit 2: recompute the merkle root
 //   bit 3: set prev_hash to chain block (parent byte % 4; 0 = genesis)
@@ -17,6 +18,8 @@
 // allocations plus one block reward per active block above genesis.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 
 #include "absl/numeric/int128.h"
 #include "chain/pow.h"
@@ -29,6 +32,15 @@ using namespace pbchain;
 // Nonces tried by the proof-of-work fix-up (the test target is met by about
 // every second hash).
 constexpr uint32_t kMaxNonceTries = 64;
+
+// The funded test key whose public key is `sender`, else test key
+// (first byte % 4).
+PrivateKey SignerFor(const PublicKey& sender) {
+  for (int i = 0; i < 4; ++i) {
+    if (testing::TestKey(i).public_key() == sender) return testing::TestKey(i);
+  }
+  return testing::TestKey(sender[0] % 4);
+}
 
 absl::uint128 TotalBalance(MemoryChainStore& store) {
   absl::uint128 total = 0;
@@ -56,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 1) {
     for (Transaction& tx : block.txs) {
       if (tx.IsCoinbase()) continue;
-      tx.Sign(testing::TestKey(tx.sender[0] % 4));
+      tx.Sign(SignerFor(tx.sender));
     }
   }
   if ((flags & 8) != 0) {
@@ -89,6 +101,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<AcceptResult> result = c.chain->AcceptBlock(block);
   FUZZ_CHECK(result.ok());
   const TipInfo tip = c.chain->Tip();
+  // PBCHAIN_FUZZ_VERBOSE=1: say what became of each input (to check that
+  // the seeds reach the rules they are meant to).
+  static const bool verbose = std::getenv("PBCHAIN_FUZZ_VERBOSE") != nullptr;
+  if (verbose) {
+    std::fprintf(stderr, "block_validate: status %d, %s, height %u\n",
+                 static_cast<int>(result->status),
+                 result->validation.ToString().c_str(), tip.height);
+  }
   switch (result->status) {
     case AcceptStatus::kActive:
       FUZZ_CHECK(result->validation.ok());

@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   absl::StatusOr<Hash256> display = Hash256::FromDisplayHex(text);
   if (display.ok()) {
-    FUZZ_CHECK(display->ToDisplayHex() == absl::AsciiStrToLower(std::string(text)));
+    FUZZ_CHECK(display->ToDisplayHex() ==
+               absl::AsciiStrToLower(std::string(text)));
   }
   absl::StatusOr<Hash256> internal = Hash256::FromHex(text);
   if (internal.ok()) {

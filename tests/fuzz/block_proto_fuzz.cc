@@ -47,8 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!msg.ParseFromArray(data, static_cast<int>(size))) return 0;
       absl::StatusOr<Block> block = BlockFromProto(msg);
       if (!block.ok()) {
-        FUZZ_CHECK(block.status().code() ==
-                   absl::StatusCode::kInvalidArgument);
+        FUZZ_CHECK(block.status().code() == absl::StatusCode::kInvalidArgument);
         return 0;
       }
       CheckBlockRoundTrips(*block);
@@ -91,8 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3: {
       absl::StatusOr<Block> block = Block::Decode(ByteSpan(data, size));
       if (!block.ok()) {
-        FUZZ_CHECK(block.status().code() ==
-                   absl::StatusCode::kInvalidArgument);
+        FUZZ_CHECK(block.status().code() == absl::StatusCode::kInvalidArgument);
         return 0;
       }
       FUZZ_CHECK(block->Encode() == Bytes(data, data + size));

@@ -44,8 +44,8 @@ PrivateKey SignerFor(const PublicKey& sender) {
 
 absl::uint128 TotalBalance(MemoryChainStore& store) {
   absl::uint128 total = 0;
-  absl::Status st = store.ForEachAccount(
-      [&](const Address&, const AccountState& account) {
+  absl::Status st =
+      store.ForEachAccount([&](const Address&, const AccountState& account) {
         total += account.balance;
         return absl::OkStatus();
       });
@@ -73,8 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if ((flags & 8) != 0) {
     const size_t i = parent % (chain_blocks.size() + 1);
-    block.header.prev_hash = i == 0 ? MakeGenesisBlock(params).Hash()
-                                    : chain_blocks[i - 1].Hash();
+    block.header.prev_hash =
+        i == 0 ? MakeGenesisBlock(params).Hash() : chain_blocks[i - 1].Hash();
     if ((flags & 2) != 0 && !block.txs.empty() && block.txs[0].IsCoinbase())
       block.txs[0].height = i + 1;
   }
@@ -87,8 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 16) {
     const CompactDecode target = DecodeCompact(block.header.bits);
     if (!target.negative && !target.overflow) {
-      for (uint32_t i = 0; i < kMaxNonceTries &&
-                           !HashMeetsTarget(block.Hash(), target.target);
+      for (uint32_t i = 0;
+           i < kMaxNonceTries && !HashMeetsTarget(block.Hash(), target.target);
            ++i) {
         ++block.header.nonce;
       }

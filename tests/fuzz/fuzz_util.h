@@ -18,13 +18,13 @@
 #include "tests/chain/test_chain.h"
 
 // Aborts (a crash for libFuzzer) if `cond` is false: a broken property.
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s\n", __FILE__,     \
-                   __LINE__, #cond);                                       \
-      std::abort();                                                        \
-    }                                                                      \
+#define FUZZ_CHECK(cond)                                               \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s\n", __FILE__, \
+                   __LINE__, #cond);                                   \
+      std::abort();                                                    \
+    }                                                                  \
   } while (0)
 
 namespace pbchain::fuzz {
@@ -48,7 +48,8 @@ inline const std::vector<Block>& FuzzChainBlocks() {
     const ChainParams& p = FuzzParams();
     auto* out = new std::vector<Block>;
     Block genesis = MakeGenesisBlock(p);
-    const Address miner = AddressFromPublicKey(testing::TestKey(3).public_key());
+    const Address miner =
+        AddressFromPublicKey(testing::TestKey(3).public_key());
     const Address to = AddressFromPublicKey(testing::TestKey(1).public_key());
     out->push_back(testing::MakeBlock(p, genesis.header, 0, {}, miner));
     DataRecord record{"fuzz.app", std::string("k1"), "payload"};

@@ -155,8 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (list.peers_size() > kMaxPeerListEntries) break;
       FakeClock clock(absl::FromUnixSeconds(fuzz::kFuzzNow));
       NetworkOptions options;
-      PeerSet peers(options, "fuzz-node-id",
-                    HashBytes(chain.genesis_hash()), &clock);
+      PeerSet peers(options, "fuzz-node-id", HashBytes(chain.genesis_hash()),
+                    &clock);
       for (const v1::PeerInfo& info : list.peers()) {
         peers.AddKnown(info, AddressSource::kExchange);
       }

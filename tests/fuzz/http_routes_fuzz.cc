@@ -50,14 +50,14 @@ struct Gateway {
 Gateway& SharedGateway() {
   static Gateway* const gateway = [] {
     auto* g = new Gateway;
-    g->channel = grpc::CreateChannel("127.0.0.1:1",
-                                     grpc::InsecureChannelCredentials());
+    g->channel =
+        grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
     g->stub = v1::NodeService::NewStub(g->channel);
     TipEventStreamsOptions options;
     options.first_event_deadline = absl::ZeroDuration();
     g->events = std::make_unique<TipEventStreams>(g->stub.get(), options);
-    g->routes = std::make_unique<GatewayRoutes>(
-        g->stub.get(), g->events.get(), std::chrono::milliseconds(0));
+    g->routes = std::make_unique<GatewayRoutes>(g->stub.get(), g->events.get(),
+                                                std::chrono::milliseconds(0));
     return g;
   }();
   return *gateway;

@@ -45,7 +45,8 @@ std::string ProtoJson(const google::protobuf::Message& msg) {
   std::string json;
   google::protobuf::util::JsonPrintOptions print;
   print.preserve_proto_field_names = true;
-  FUZZ_CHECK(google::protobuf::util::MessageToJsonString(msg, &json, print).ok());
+  FUZZ_CHECK(
+      google::protobuf::util::MessageToJsonString(msg, &json, print).ok());
   return json;
 }
 
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
   Write("genesis_json", "default_params", ChainParams().ToJson());
 
   // block_proto: mode byte, then the message or encoding.
-  Write("block_proto", "block", "\x00" + BlockToProto(blocks[1]).SerializeAsString());
+  Write("block_proto", "block",
+        "\x00" + BlockToProto(blocks[1]).SerializeAsString());
   Write("block_proto", "header",
         "\x01" + BlockHeaderToProto(blocks[1].header).SerializeAsString());
   Write("block_proto", "transaction",
@@ -103,12 +105,15 @@ int main(int argc, char** argv) {
          testing::MakeTransfer(p, testing::TestKey(0), to, 3, 1, 2,
                                DataRecord{"fuzz.app", std::nullopt, "x"})},
         to, 7);
-    Write("block_validate", "extends_tip", std::string("\x1f\x03", 2) + Str(next.Encode()));
+    Write("block_validate", "extends_tip",
+          std::string("\x1f\x03", 2) + Str(next.Encode()));
     Write("block_validate", "extends_tip_as_is",
           std::string("\x00\x03", 2) + Str(next.Encode()));
     const Block side = testing::MakeBlock(p, blocks[0].header, 1, {}, to, 9);
-    Write("block_validate", "side_branch", std::string("\x1e\x01", 2) + Str(side.Encode()));
-    Write("block_validate", "known", std::string("\x00\x00", 2) + Str(blocks[1].Encode()));
+    Write("block_validate", "side_branch",
+          std::string("\x1e\x01", 2) + Str(side.Encode()));
+    Write("block_validate", "known",
+          std::string("\x00\x00", 2) + Str(blocks[1].Encode()));
   }
 
   // chain_import: an export file as `pbtool export` writes it.
@@ -120,7 +125,8 @@ int main(int argc, char** argv) {
     file.pop_back();
     file += ",\"blocks\":[";
     for (size_t i = 0; i < blocks.size(); ++i) {
-      file += absl::StrCat(i == 0 ? "\n" : ",\n", ProtoJson(BlockToProto(blocks[i])));
+      file += absl::StrCat(i == 0 ? "\n" : ",\n",
+                           ProtoJson(BlockToProto(blocks[i])));
     }
     file += "\n]}\n";
     Write("chain_import", "export_3_blocks", file);
@@ -155,8 +161,8 @@ int main(int argc, char** argv) {
     Write("gossip", "headers", Envelope(e));
 
     e.Clear();
-    *e.mutable_block()->mutable_block() = BlockToProto(
-        testing::MakeBlock(p, blocks[2].header, 3, {}, to, 11));
+    *e.mutable_block()->mutable_block() =
+        BlockToProto(testing::MakeBlock(p, blocks[2].header, 3, {}, to, 11));
     Write("gossip", "block", Envelope(e));
 
     e.Clear();
@@ -180,7 +186,8 @@ int main(int argc, char** argv) {
     Write("gossip", "reject", Envelope(e));
 
     e.Clear();
-    for (const char* addr : {"127.0.0.1:7001", "[::1]:7002", "node.example:7003"}) {
+    for (const char* addr :
+         {"127.0.0.1:7001", "[::1]:7002", "node.example:7003"}) {
       v1::PeerInfo* info = e.mutable_peer_list()->add_peers();
       info->set_node_id(absl::StrCat("id-", addr));
       info->set_address(addr);
@@ -198,11 +205,11 @@ int main(int argc, char** argv) {
   {
     const std::string block_hash = blocks[1].Hash().ToDisplayHex();
     const std::string txid = transfer.Id().ToDisplayHex();
-    const std::string tx_json = absl::StrCat(
-        "{\"transaction\":",
-        ProtoJson(TransactionToProto(testing::MakeTransfer(
-            p, testing::TestKey(1), to, 1, 1, 0))),
-        "}");
+    const std::string tx_json =
+        absl::StrCat("{\"transaction\":",
+                     ProtoJson(TransactionToProto(testing::MakeTransfer(
+                         p, testing::TestKey(1), to, 1, 1, 0))),
+                     "}");
     const std::vector<std::pair<std::string, std::string>> requests = {
         {"info", "GET\n/v1/info\n"},
         {"blocks", "GET\n/v1/blocks?from=1&to=3\n"},
@@ -224,7 +231,8 @@ int main(int argc, char** argv) {
         {"wrong_method", "DELETE\n/v1/info\n"},
         {"bad_escape", "GET\n/v1/blocks/%zz\n"},
     };
-    for (const auto& [name, request] : requests) Write("http_routes", name, request);
+    for (const auto& [name, request] : requests)
+      Write("http_routes", name, request);
   }
   std::printf("wrote the seed corpora under %s\n", argv[1]);
   return 0;

@@ -37,6 +37,7 @@ void CheckBlockRoundTrips(const Block& block) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pbchain::fuzz::QuietProtobufLogs();
   if (size == 0) return 0;
   const uint8_t mode = data[0] % 4;
   ++data;

@@ -51,6 +51,7 @@ const std::filesystem::path& WorkDir() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pbchain::fuzz::QuietProtobufLogs();
   const std::filesystem::path file = WorkDir() / "export.json";
   const std::filesystem::path datadir = WorkDir() / "datadir";
   {

@@ -15,6 +15,7 @@
 #include "chain/chain_state.h"
 #include "chain/memory_store.h"
 #include "chain/params.h"
+#include "google/protobuf/stubs/logging.h"
 #include "tests/chain/test_chain.h"
 
 // Aborts (a crash for libFuzzer) if `cond` is false: a broken property.
@@ -86,6 +87,18 @@ inline FuzzChain MakeFuzzChain() {
     FUZZ_CHECK(r.ok() && r->status == AcceptStatus::kActive);
   }
   return c;
+}
+
+// Silences protobuf's own log lines (e.g. "String field ... contains invalid
+// UTF-8" for every such input), which would otherwise flood the fuzzer's
+// output. Call from a harness's first input; errors still come back as
+// parse failures.
+inline void QuietProtobufLogs() {
+  static const bool done = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)done;
 }
 
 }  // namespace pbchain::fuzz

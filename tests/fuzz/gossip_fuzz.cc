@@ -56,6 +56,7 @@ void CheckHashList(const google::protobuf::RepeatedPtrField<std::string>& a,
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pbchain::fuzz::QuietProtobufLogs();
   v1::GossipEnvelope message;
   if (!message.ParseFromArray(data, static_cast<int>(size))) return 0;
   ChainState& chain = SharedChain();

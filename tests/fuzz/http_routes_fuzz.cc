@@ -91,6 +91,7 @@ void DecodeQuery(absl::string_view query, HttpRequest& req) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  pbchain::fuzz::QuietProtobufLogs();
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
   std::vector<absl::string_view> parts =
       absl::StrSplit(input, absl::MaxSplits('\n', 2));

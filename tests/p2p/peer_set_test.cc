@@ -172,6 +172,13 @@ TEST_F(PeerSetTest, ASilentPeerIsDropped) {
   clock().Advance(kPeerSilenceTimeout - absl::Seconds(1));
   ASSERT_TRUE((*talker)->Sync());
   network().MaintenanceStep();
+  // That step pinged both; the fake answers a Ping with a Pong on arrival.
+  // Wait for the Ping so the silent peer's Pong is queued before the Sync
+  // below (otherwise it could be handled after the next Advance, and count
+  // as a word spoken then: the test raced under load).
+  ASSERT_TRUE((*silent)
+                  ->WaitFor([](const Envelope& e) { return e.has_ping(); })
+                  .has_value());
   ASSERT_TRUE((*silent)->Sync()) << "dropped before its timeout";
   clock().Advance(kPeerSilenceTimeout + absl::Seconds(1));
   ASSERT_TRUE((*talker)->Sync());

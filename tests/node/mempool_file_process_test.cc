@@ -22,6 +22,7 @@
 #include "pbchain/v1/node.grpc.pb.h"
 #include "proto/convert.h"
 #include "tests/chain/test_chain.h"
+#include "tests/util/pbnode_process.h"
 #include "tests/util/process.h"
 
 namespace pbchain {
@@ -34,17 +35,7 @@ using testing::TestKey;
 const std::string kPbnode = std::string(PBCHAIN_BIN_DIR) + "/pbnode";
 
 ChainParams ProcessTestParams() {
-  ChainParams p;
-  p.chain_id = "pbchain-mempool-file";
-  p.genesis_time = static_cast<uint32_t>(time(nullptr)) - 60;
-  p.genesis_bits = 0x1f7fffff;
-  p.pow_limit_bits = 0x207fffff;
-  for (int i = 0; i < 3; ++i) {
-    p.allocations.push_back(
-        {AddressFromPublicKey(TestKey(i).public_key()), 1'000'000});
-  }
-  EXPECT_TRUE(MineGenesis(p).ok());
-  return p;
+  return testing::QuickProcessParams("pbchain-mempool-file");
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {

@@ -29,6 +29,7 @@
 #include "storage/rocksdb_store.h"
 #include "tests/chain/test_chain.h"
 #include "tests/storage/mount_util.h"
+#include "tests/util/pbnode_process.h"
 #include "tests/util/process.h"
 
 namespace pbchain {
@@ -40,53 +41,15 @@ using HealthResponse = grpc::health::v1::HealthCheckResponse;
 using testing::ChildProcess;
 using testing::TestKey;
 
-const std::string kPbnode = std::string(PBCHAIN_BIN_DIR) + "/pbnode";
+using RunningNode = testing::RunningPbnode;
 
-// A quick network: easy start, LWMA towards 300 ms blocks.
-ChainParams QuickParams() {
-  ChainParams p;
-  p.chain_id = "pbchain-disk";
-  p.target_interval_ms = 300;
-  p.genesis_time = static_cast<uint32_t>(time(nullptr)) - 60;
-  p.genesis_bits = 0x1f7fffff;
-  p.pow_limit_bits = 0x207fffff;
-  p.difficulty_window = 45;
-  for (int i = 0; i < 3; ++i) {
-    p.allocations.push_back(
-        {AddressFromPublicKey(TestKey(i).public_key()), 1'000'000});
-  }
-  EXPECT_TRUE(MineGenesis(p).ok());
-  return p;
-}
-
-struct RunningNode {
-  std::unique_ptr<ChildProcess> process;
-  std::unique_ptr<v1::NodeService::Stub> stub;
-  std::string address;
-};
+ChainParams QuickParams() { return testing::QuickProcessParams("pbchain-disk"); }
 
 // pbnode on `datadir`, stderr to `log`.
 RunningNode StartNode(const std::string& datadir, const std::string& genesis,
                       const std::string& log,
                       const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {
-      "--listen=127.0.0.1:0", "--datadir=" + datadir, "--genesis=" + genesis};
-  args.insert(args.end(), extra.begin(), extra.end());
-  RunningNode n;
-  n.process = std::make_unique<ChildProcess>(kPbnode, args, log);
-  std::optional<std::string> line =
-      n.process->ReadLine(std::chrono::seconds(60));
-  std::smatch m;
-  if (!line ||
-      !std::regex_search(*line, m, std::regex("listening on (\\S+)"))) {
-    ADD_FAILURE() << "pbnode did not report its address; got: "
-                  << line.value_or("(nothing)");
-    return n;
-  }
-  n.address = m[1];
-  n.stub = v1::NodeService::NewStub(
-      grpc::CreateChannel(n.address, grpc::InsecureChannelCredentials()));
-  return n;
+  return testing::StartPbnode(datadir, genesis, log, extra);
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {

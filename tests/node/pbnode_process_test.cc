@@ -13,6 +13,7 @@
 #include "pbchain/v1/node.grpc.pb.h"
 #include "proto/convert.h"
 #include "tests/chain/test_chain.h"
+#include "tests/util/pbnode_process.h"
 #include "tests/util/process.h"
 
 namespace pbchain {
@@ -24,51 +25,16 @@ using testing::TestKey;
 
 const std::string kPbnode = std::string(PBCHAIN_BIN_DIR) + "/pbnode";
 
-// A quick network: easy start, LWMA towards 300 ms blocks.
-ChainParams ProcessTestParams() {
-  ChainParams p;
-  p.chain_id = "pbchain-proc";
-  p.target_interval_ms = 300;
-  p.genesis_time = static_cast<uint32_t>(time(nullptr)) - 60;
-  p.genesis_bits = 0x1f7fffff;
-  p.pow_limit_bits = 0x207fffff;
-  p.difficulty_window = 45;
-  for (int i = 0; i < 3; ++i) {
-    p.allocations.push_back(
-        {AddressFromPublicKey(TestKey(i).public_key()), 1'000'000});
-  }
-  EXPECT_TRUE(MineGenesis(p).ok());
-  return p;
-}
+using RunningNode = testing::RunningPbnode;
 
-struct RunningNode {
-  std::unique_ptr<ChildProcess> process;
-  std::unique_ptr<v1::NodeService::Stub> stub;
-  std::string address;
-};
+ChainParams ProcessTestParams() {
+  return testing::QuickProcessParams("pbchain-proc");
+}
 
 RunningNode StartNode(const TempDir& dir, const std::string& genesis,
                       const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--listen=127.0.0.1:0",
-                                   "--datadir=" + dir.Sub("data"),
-                                   "--genesis=" + genesis};
-  args.insert(args.end(), extra.begin(), extra.end());
-  RunningNode n;
-  n.process =
-      std::make_unique<ChildProcess>(kPbnode, args, dir.Sub("pbnode.log"));
-  std::optional<std::string> line =
-      n.process->ReadLine(std::chrono::seconds(30));
-  std::smatch m;
-  if (!line ||
-      !std::regex_search(*line, m, std::regex("listening on (\\S+)"))) {
-    ADD_FAILURE() << "pbnode did not report its address; got: "
-                  << line.value_or("(nothing)");
-    return n;
-  }
-  n.address = m[1];
-  n.stub = v1::NodeService::NewStub(
-      grpc::CreateChannel(n.address, grpc::InsecureChannelCredentials()));
-  return n;
+  return testing::StartPbnode(dir.Sub("data"), genesis, dir.Sub("pbnode.log"),
+                              extra, std::chrono::seconds(30));
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {

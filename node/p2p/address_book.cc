@@ -50,8 +50,9 @@ bool AddressBook::Add(KnownAddress entry, absl::Time now) {
              UnverifiedFrom(entry.learned_from) >= kMaxUnverifiedPerSource) {
     return false;
   }
-  if (entries_.size() >= kMaxKnownAddresses) EvictOne();
-  if (entries_.size() >= kMaxKnownAddresses) return false;  // all seeds
+  if (entries_.size() >= kMaxKnownAddresses) EvictOne(!entry.verified);
+  // Full of seeds, or (for hearsay) of verified addresses.
+  if (entries_.size() >= kMaxKnownAddresses) return false;
   entry.last_seen = now;
   entries_.emplace(entry.address, std::move(entry));
   return true;
@@ -65,12 +66,13 @@ size_t AddressBook::UnverifiedFrom(const std::string& source) const {
   return n;
 }
 
-void AddressBook::EvictOne() {
+void AddressBook::EvictOne(bool unverified_only) {
   // An unverified entry before a verified one; then the learned entry with
   // the most failures, oldest news among equals.
   auto worst = entries_.end();
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->second.source == AddressSource::kSeed) continue;
+    if (unverified_only && it->second.verified) continue;
     if (worst == entries_.end() ||
         std::make_tuple(!it->second.verified, it->second.failures,
                         worst->second.last_seen) >

@@ -132,7 +132,9 @@ class AddressBook {
     absl::Time last = absl::InfinitePast();
     int failures = 0;
   };
-  void EvictOne();
+  // Evicts one entry that is not a seed (only an unverified one when
+  // `unverified_only`: hearsay never pushes out a verified address).
+  void EvictOne(bool unverified_only);
   size_t UnverifiedFrom(const std::string& source) const;
   absl::Time NextHearsayDial(const std::string& address) const;
   // Keeps dials_ and source_dials_ within kMaxDialRecords.

@@ -81,6 +81,29 @@ TEST(AddressBookTest, StaysBoundedAndKeepsSeeds) {
   EXPECT_TRUE(seed_kept);
 }
 
+// The review's finding: in a book full of verified addresses, each
+// hearsay address (which a peer can send by the hundred, and which is
+// forgotten after one failed dial) pushed out a verified one.
+TEST(AddressBookTest, HearsayNeverPushesOutAVerifiedAddress) {
+  AddressBook book;
+  for (size_t i = 0; i < kMaxKnownAddresses; ++i) {
+    ASSERT_TRUE(book.Add(
+        Entry("v" + std::to_string(i) + ":1", AddressSource::kTracker), kNow));
+  }
+  for (int i = 0; i < 10; ++i) {
+    KnownAddress claim =
+        Entry("claim" + std::to_string(i) + ":1", AddressSource::kExchange);
+    claim.learned_from = "10.0.0." + std::to_string(i);
+    EXPECT_FALSE(book.Add(claim, kNow + absl::Seconds(1)));
+  }
+  EXPECT_EQ(book.size(), kMaxKnownAddresses);
+  for (const KnownAddress& e : book.List()) EXPECT_TRUE(e.verified) << e.address;
+  // A verified newcomer still takes a place (the oldest goes).
+  EXPECT_TRUE(book.Add(Entry("new:1", AddressSource::kTracker),
+                       kNow + absl::Seconds(2)));
+  EXPECT_EQ(book.size(), kMaxKnownAddresses);
+}
+
 TEST(AddressBookTest, HearsayDoesNotOverrideHandshakesOrEarnPriority) {
   AddressBook book;
   book.Add(Entry("node:1", AddressSource::kTracker, v1::PEER_ROLE_FULL), kNow);

@@ -125,7 +125,10 @@ PeerPtr PeerSet::AddSession(std::unique_ptr<PeerLink> link, bool inbound,
   PeerPtr peer;
   {
     absl::MutexLock lock(&mu_);
-    if (!inbound) dialing_.erase(dial_address);
+    if (!inbound) {
+      dialing_.erase(dial_address);
+      dialing_back_.erase(dial_address);
+    }
     if (!closing_) {
       const bool verifying = !inbound && !book_.IsVerified(dial_address);
       peer = std::make_shared<Peer>(next_peer_id_++, inbound, dial_address,
@@ -168,34 +171,59 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
   std::vector<std::string> targets;
   absl::MutexLock lock(&mu_);
   if (closing_) return targets;
-  int outbound = static_cast<int>(dialing_.size());
+  const int dial_backs = static_cast<int>(dialing_back_.size());
+  int outbound = static_cast<int>(dialing_.size()) - dial_backs;
   absl::flat_hash_set<std::string> skip = self_addresses_;
   skip.insert(dialing_.begin(), dialing_.end());
+  // Connected inbound peers' unverified listen addresses (dialed back on a
+  // budget of their own) and those peers' node ids.
+  absl::flat_hash_set<std::string> back_targets;
+  absl::flat_hash_set<std::string> back_ids;
   for (const auto& [id, peer] : peers_) {
     if (!peer->inbound) {
       ++outbound;
       skip.insert(peer->dial_address);
     }
     absl::MutexLock peer_lock(&peer->mu);
-    // An inbound peer's unverified listen address is dialed back (its
-    // entry carries its node id, so that is not skipped either).
     if (peer->inbound && peer->hello_done && !peer->listen_address.empty() &&
         !book_.IsVerified(peer->listen_address)) {
-      continue;
+      back_targets.insert(peer->listen_address);
+      if (!peer->node_id.empty()) back_ids.insert(peer->node_id);
+    } else if (!peer->listen_address.empty()) {
+      skip.insert(peer->listen_address);
     }
-    if (!peer->listen_address.empty()) skip.insert(peer->listen_address);
+    // A connected node is not dialed at any of its addresses.
     if (!peer->node_id.empty()) skip.insert(peer->node_id);
   }
-  if (outbound >= options_.max_outbound) return targets;
   const absl::flat_hash_set<std::string> seeds(options_.peers.begin(),
                                                options_.peers.end());
+  if (outbound < options_.max_outbound) {
+    for (const std::string& address : book_.DialCandidates(now, skip)) {
+      if (outbound >= options_.max_outbound) break;
+      if (options_.connect_only && !seeds.contains(address)) continue;
+      book_.OnDialStarted(address, now);
+      dialing_.insert(address);
+      skip.insert(address);
+      targets.push_back(address);
+      ++outbound;
+    }
+  }
+  if (options_.connect_only || back_targets.empty() ||
+      dial_backs >= kMaxDialBacksInFlight) {
+    return targets;
+  }
+  // Dial-backs: the same book rules (backoff, hearsay limits, bans), with
+  // only the dialed-back peers' own node ids allowed.
+  for (const std::string& id : back_ids) skip.erase(id);
+  int backs = dial_backs;
   for (const std::string& address : book_.DialCandidates(now, skip)) {
-    if (outbound >= options_.max_outbound) break;
-    if (options_.connect_only && !seeds.contains(address)) continue;
+    if (backs >= kMaxDialBacksInFlight) break;
+    if (!back_targets.contains(address)) continue;
     book_.OnDialStarted(address, now);
     dialing_.insert(address);
+    dialing_back_.insert(address);
     targets.push_back(address);
-    ++outbound;
+    ++backs;
   }
   return targets;
 }
@@ -204,6 +232,7 @@ void PeerSet::DialFailed(const std::string& address) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   dialing_.erase(address);
+  dialing_back_.erase(address);
   book_.OnDialFailed(address, now);
 }
 

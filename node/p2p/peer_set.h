@@ -66,6 +66,11 @@ inline constexpr absl::Duration kPeerExchangeInterval = absl::Seconds(60);
 // An outbound session shorter than this counts as a failed dial (backoff
 // before the next).
 inline constexpr absl::Duration kStableSession = absl::Seconds(30);
+// Dial-backs (outbound dials that verify a connected inbound peer's
+// claimed listen address) in flight at once. They do not count against
+// max_outbound: a node with a full outbound set still verifies, and so
+// passes on, its inbound peers' addresses.
+inline constexpr int kMaxDialBacksInFlight = 2;
 
 // The IP to ban for a gRPC transport address: "ipv4:1.2.3.4:5678" ->
 // "1.2.3.4", "ipv6:%5B2001:db8::1%5D:5678" -> "2001:db8::1"; empty for
@@ -301,8 +306,10 @@ class PeerSet {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_peer_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, PeerPtr> peers_ ABSL_GUARDED_BY(mu_);
-  // Addresses being dialed (they count against max_outbound).
+  // Addresses being dialed (they count against max_outbound, except the
+  // dial-backs among them, also in dialing_back_).
   absl::flat_hash_set<std::string> dialing_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> dialing_back_ ABSL_GUARDED_BY(mu_);
   int inbound_sessions_ ABSL_GUARDED_BY(mu_) = 0;
   AddressBook book_ ABSL_GUARDED_BY(mu_);
   // Addresses that turned out to be this node.

@@ -477,6 +477,31 @@ TEST_F(GossipProtocolTest,
   EXPECT_EQ(dialer().WaitForDial(claimed, absl::Milliseconds(200)), nullptr);
 }
 
+// The review's finding: a connected node whose listen address is not yet
+// verified had its node id left out of the skip list, so another address
+// of the same node (here the tracker's) was dialed while it was connected.
+TEST_F(GossipProtocolTest, AConnectedNodeIsNotDialedAtItsOtherAddresses) {
+  const std::string tracker_listed = "127.0.0.1:18530";
+  const std::string claimed = "127.0.0.1:18531";
+  v1::PeerInfo info;
+  info.set_address(tracker_listed);
+  info.set_node_id("twice-known");
+  info.set_genesis_hash(Raw(chain().genesis_hash()));
+  v1::Hello claim = HonestHello("twice-known");
+  claim.set_listen_address(claimed);
+  std::unique_ptr<InboundPeer> claimer = Greeted(claim);
+  network().AddKnown(info, AddressSource::kTracker);
+  network().MaintenanceStep();
+  // The claimed address is dialed back; the tracker's is not dialed.
+  std::shared_ptr<FakeRemote> back = dialer().WaitForDial(claimed);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(dialer().WaitForDial(tracker_listed, absl::Milliseconds(300)),
+            nullptr);
+  ASSERT_TRUE(back->Send(HelloEnvelope(claim)));
+  EXPECT_TRUE(back->WaitForEnd()) << back->Summary();
+  EXPECT_TRUE((*claimer)->Sync()) << "the inbound link was dropped";
+}
+
 // A claimed address whose node is not connected (it left) becomes a
 // session of its own when the dial finds a node there: the node speaks
 // after the peer's Hello, and the address is verified.
@@ -683,6 +708,35 @@ class RawCall {
 };
 
 // The node's Gossip service on a real gRPC server on loopback.
+// The review's finding: dial-backs were ordinary outbound dials, so a node
+// whose outbound set was full never verified (and never passed on) its
+// inbound peers' addresses. They have a budget of their own.
+class OneOutboundTest : public GossipProtocolTest {
+ protected:
+  void Configure(NetworkOptions& options) override { options.max_outbound = 1; }
+};
+
+TEST_F(OneOutboundTest, AFullOutboundSetStillDialsBack) {
+  std::shared_ptr<FakeRemote> out = Outbound("127.0.0.1:18540", "the-out");
+  ASSERT_NE(out, nullptr);
+  const std::string claimed = "127.0.0.1:18541";
+  v1::Hello claim = HonestHello("inbound-node");
+  claim.set_listen_address(claimed);
+  std::unique_ptr<InboundPeer> asker = Greeted("asker");
+  std::unique_ptr<InboundPeer> claimer = Greeted(claim);
+  network().MaintenanceStep();
+  std::shared_ptr<FakeRemote> back = dialer().WaitForDial(claimed);
+  ASSERT_NE(back, nullptr) << "no dial-back with the outbound set full";
+  ASSERT_TRUE(back->Send(HelloEnvelope(claim)));
+  EXPECT_TRUE(back->WaitForEnd()) << back->Summary();
+  EXPECT_TRUE(WaitUntil([&] {
+    const std::vector<std::string> listed = AskForPeers(*asker, 10);
+    return std::count(listed.begin(), listed.end(), claimed) == 1;
+  }));
+  EXPECT_TRUE(out->Sync()) << "the outbound peer was dropped";
+  EXPECT_TRUE((*claimer)->Sync());
+}
+
 class GrpcGossipTest : public GossipProtocolTest {
  protected:
   void SetUp() override {

@@ -165,7 +165,12 @@ class ErrorListener : public rocksdb::EventListener {
     if (bg_error == nullptr || bg_error->ok()) return;
     absl::Status error = FromRocks(*bg_error, "writing the datadir");
     absl::MutexLock lock(&state_->mu);
-    if (state_->error.ok()) state_->error = std::move(error);
+    // The first error stays, except that a failure worse than a full disk
+    // replaces "full" (the node must then stop, not wait for space).
+    if (state_->error.ok() || (absl::IsResourceExhausted(state_->error) &&
+                               !absl::IsResourceExhausted(error))) {
+      state_->error = std::move(error);
+    }
   }
 
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/,
@@ -721,7 +726,16 @@ absl::Status RocksChainStore::Resume() {
         error.message()));
   }
   rocksdb::Status s = db_->Resume();
-  if (!s.ok()) return FromRocks(s, "resuming writes");
+  if (!s.ok()) {
+    absl::Status failed = FromRocks(s, "resuming writes");
+    // Still full, or busy: try again later. Anything else (the device
+    // failed meanwhile) is the store's error from now on.
+    if (!s.IsNoSpace() && !s.IsBusy() && !absl::IsResourceExhausted(failed)) {
+      absl::MutexLock lock(&write_state_->mu);
+      write_state_->error = failed;
+    }
+    return failed;
+  }
   absl::MutexLock lock(&write_state_->mu);
   write_state_->error = absl::OkStatus();
   return absl::OkStatus();

@@ -471,9 +471,16 @@ void Node::CheckStore() {
       }
     }
     // Quietly: a failed retry changes nothing worth a log line.
-    if (retry && store_->Resume().ok()) {
-      error = absl::OkStatus();
-      condition = StoreCondition::kWritable;
+    if (retry) {
+      if (store_->Resume().ok()) {
+        error = absl::OkStatus();
+        condition = StoreCondition::kWritable;
+      } else if (absl::Status now_error = store_->WriteError();
+                 !now_error.ok() && !absl::IsResourceExhausted(now_error)) {
+        // Full, and then the device failed too: stop for good.
+        error = now_error;
+        condition = StoreCondition::kFailed;
+      }
     }
   }
   StoreHealth health;

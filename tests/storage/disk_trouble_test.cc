@@ -300,6 +300,35 @@ TEST(FailingFilesystemTest, FirstFailedWriteStopsWritesWithoutAborting) {
   SUCCEED() << "closed without aborting";
 }
 
+// The review's finding: a full disk whose device then failed stayed "full"
+// for good (the first error was kept, and Resume's own failure was only
+// returned), so the node retried forever instead of shutting down.
+TEST(FailingFilesystemTest, AFullDiskThatThenFailsIsNoLongerFull) {
+  testing::FailingExt4Mount disk(64 * 1024 * 1024);
+  if (!disk.ok()) GTEST_SKIP() << disk.reason();
+  const std::string datadir = disk.Sub("datadir");
+  absl::StatusOr<std::unique_ptr<RocksChainStore>> opened =
+      RocksChainStore::Open(datadir);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  RocksChainStore& store = **opened;
+  disk.Fill("filler");
+  fs::resize_file(disk.Sub("filler"),
+                  fs::file_size(disk.Sub("filler")) - 1024 * 1024);
+  absl::Status failure;
+  const std::vector<std::string> written = FillWithMeta(store, failure);
+  ASSERT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  ASSERT_TRUE(disk.Fail());
+  std::error_code ec;
+  fs::remove(disk.Sub("filler"), ec);  // fails too: the filesystem aborted
+  absl::Status resumed = store.Resume();
+  EXPECT_FALSE(resumed.ok());
+  const absl::Status error = store.WriteError();
+  EXPECT_FALSE(error.ok());
+  EXPECT_NE(error.code(), absl::StatusCode::kResourceExhausted) << error;
+  // Failed, not full: no more resume attempts.
+  EXPECT_EQ(store.Resume().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 // A read-only bind mount of `source` on a new directory; unmounted at the
 // end.
 class ReadOnlyBind {

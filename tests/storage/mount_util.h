@@ -81,6 +81,20 @@ inline bool Shell(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
 }
 
+// Writes zeros to `path` until its filesystem is full (the file is what
+// fits); its size in bytes.
+inline uint64_t FillFile(const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::string chunk(64 * 1024, '\0');
+  uint64_t written = 0;
+  while (out.write(chunk.data(), chunk.size())) {
+    out.flush();
+    if (!out) break;
+    written += chunk.size();
+  }
+  return written;
+}
+
 // A directory under the temp dir with a tmpfs of `bytes` mounted on it.
 // ok() false (and reason() why) if mounting is not permitted here.
 class TmpfsMount {
@@ -123,17 +137,7 @@ class TmpfsMount {
 
   // Writes a file of zeros until the filesystem is full (the file is what
   // fits); its size in bytes.
-  uint64_t Fill(const std::string& name) const {
-    std::ofstream out(Sub(name), std::ios::binary | std::ios::trunc);
-    const std::string chunk(64 * 1024, '\0');
-    uint64_t written = 0;
-    while (out.write(chunk.data(), chunk.size())) {
-      out.flush();
-      if (!out) break;
-      written += chunk.size();
-    }
-    return written;
-  }
+  uint64_t Fill(const std::string& name) const { return FillFile(Sub(name)); }
 
  private:
   std::string path_;
@@ -197,6 +201,7 @@ class FailingExt4Mount {
   }
   // From now on every write fails (EROFS / EIO), as on a failed device.
   bool Fail() const { return Shell("mount -o remount,abort " + mount_point_); }
+  uint64_t Fill(const std::string& name) const { return FillFile(Sub(name)); }
 
  private:
   std::string dir_, image_, mount_point_, reason_;

@@ -523,7 +523,9 @@ bool BlockSync::ConnectNext() {
     ++base_height_;
   }
   last_progress_ = clock_->Now();
-  run_tip_ = node_->chain().Tip().hash;
+  // Only a run block that became the tip moves the run's tip: one stored on
+  // a side branch leaves a tip that came another way as it is.
+  if (node_->chain().Tip().hash == result->hash) run_tip_ = result->hash;
   ++connected_since_log_;
   if (pending_.empty()) {
     LOG(INFO) << "sync: caught up at height " << base_height_;

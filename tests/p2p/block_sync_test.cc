@@ -562,6 +562,43 @@ TEST_F(BlockSyncTest, BlocksOnOurChainAreTakenAndRelayedWhileARunIsPending) {
   EXPECT_EQ(ScoreOf("miner"), std::optional<int>(0));
 }
 
+// The review's finding: once a block on our chain moved the tip off the
+// run, the next run block that connected (as a side branch) made the run
+// adopt the foreign tip, and syncing() turned true again, stopping relay.
+TEST_F(BlockSyncTest, ARunBlockOnASideBranchKeepsSyncingOff) {
+  const Hash256 genesis = chain().Tip().hash;
+  const std::vector<Block> theirs = Branch(genesis, 3, /*extra=*/7);
+  std::unique_ptr<InboundPeer> slow = WithRun("slow", theirs);
+  network().SyncStep();
+  ASSERT_TRUE((*slow)->WaitFor(IsGetData).has_value());
+  std::unique_ptr<InboundPeer> miner = Greeted("miner");
+  const Block first = BlockOn(genesis, {}, /*extra=*/11);
+  ASSERT_TRUE((*miner)->Send(InventoryOf({first.Hash()}, {})));
+  ASSERT_TRUE((*miner)->WaitFor(IsGetHeaders).has_value())
+      << (*miner)->Summary();
+  ASSERT_TRUE((*miner)->Send(HeadersOf({first.header})));
+  ASSERT_TRUE((*miner)
+                  ->WaitFor([&](const Envelope& e) {
+                    return GetDataHasBlock(e, first.Hash());
+                  })
+                  .has_value())
+      << (*miner)->Summary();
+  ASSERT_TRUE((*miner)->Send(BlockEnvelope(first)));
+  ASSERT_TRUE(WaitForTip(first.Hash()));
+  ASSERT_FALSE(network().syncing());
+  // The slow peer now serves the run's first block: as much work as
+  // `first`, so a side branch; the tip stays.
+  ASSERT_TRUE((*slow)->Send(BlockEnvelope(theirs[0])));
+  ASSERT_TRUE((*slow)->Sync());
+  ASSERT_TRUE(WaitUntil([&] {
+    network().SyncStep();
+    std::optional<BlockIndexEntry> e = chain().GetIndexEntry(theirs[0].Hash());
+    return e.has_value() && (e->status & kBlockHaveData) != 0;
+  }));
+  ASSERT_EQ(chain().Tip().hash, first.Hash());
+  EXPECT_FALSE(network().syncing()) << "syncing again after a side block";
+}
+
 TEST_F(BlockSyncTest, ARunWithoutABodyForTheStallTimeoutIsDropped) {
   const std::vector<Block> theirs = Branch(chain().Tip().hash, 3, 7);
   // Six peers claim the run and send its headers when asked (one header

@@ -24,8 +24,15 @@ namespace {
 using namespace pbchain;
 
 void CheckBlockRoundTrips(const Block& block) {
+  // The storage decoding checks the shape only; the wire conversion also
+  // applies the field limits (e.g. a chain id of at most 32 bytes), so it
+  // may refuse, with INVALID_ARGUMENT. What it takes must come back equal.
+  // (Found by CI's 60 s run: a 100-byte chain id. Stored blocks were
+  // validated before they were stored, so none holds such a field.)
   absl::StatusOr<Block> from_proto = BlockFromProto(BlockToProto(block));
-  FUZZ_CHECK(from_proto.ok() && *from_proto == block);
+  FUZZ_CHECK(from_proto.ok() ? *from_proto == block
+                             : from_proto.status().code() ==
+                                   absl::StatusCode::kInvalidArgument);
   const Bytes encoded = block.Encode();
   absl::StatusOr<Block> decoded = Block::Decode(encoded);
   FUZZ_CHECK(decoded.ok() && *decoded == block);

@@ -8,6 +8,8 @@
 // unknown parent costs nothing. Throughout, n1 and n2 keep one chain, keep
 // advancing and keep answering.
 
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "chain/block.h"
 #include "chain/pow.h"
@@ -136,16 +138,22 @@ class HostilePeerTest : public ::testing::Test {
     return e;
   }
 
-  // Sends `block` on a fresh session and expects n2 to ban the sender.
-  void ExpectBlockBanned(const Block& block, const std::string& what) {
+  // Sends a block `make` builds (from a fresh TemplateBlock) on a fresh
+  // session and expects n2 to ban the sender.
+  void ExpectBlockBanned(const std::function<Block()>& make,
+                         const std::string& what) {
     SCOPED_TRACE(what);
     // n1 mines on: n2 may be catching up from it (syncing) when the block
     // arrives, and a syncing node ignores blocks it did not ask for
-    // (PROTOCOL.md 21.3), unvalidated and unpunished. Send once n2 is not
-    // syncing, and again on a new session if it was dropped that way.
-    constexpr int kAttempts = 3;
+    // (PROTOCOL.md 21.3), unvalidated and unpunished. And once n1's next
+    // block lands, a block on the old tip has less work than n2's tip and is
+    // dropped unprocessed (relay.cc), unpunished too. So each attempt builds
+    // the block on n2's tip of the moment, sends it once n2 is not syncing,
+    // and tries again on a new session if it was dropped either way.
+    constexpr int kAttempts = 5;
     std::string id;
     std::unique_ptr<GossipSession> s;
+    Block block;
     for (int attempt = 1; attempt <= kAttempts; ++attempt) {
       ASSERT_TRUE(WaitFor(
           [&](std::string& seen) {
@@ -158,6 +166,8 @@ class HostilePeerTest : public ::testing::Test {
       id = RandomNodeId();
       s = Greeted(id);
       ASSERT_TRUE(WaitForScore(id, 0));
+      block = make();
+      ASSERT_FALSE(block.txs.empty());
       ASSERT_TRUE(s->Send(BlockEnvelope(block)));
       if (s->WaitForReject(v1::REJECT_CODE_BANNED, kReply).has_value()) break;
       ASSERT_LT(attempt, kAttempts)
@@ -269,41 +279,47 @@ TEST_F(HostilePeerTest, MisbehavingPeersAreBannedAndTheNodeCarriesOn) {
   ExpectHonestPairHealthy("malformed messages");
 
   // --- Blocks that break a consensus rule: banned at once. ---
-  {
-    Block b = TemplateBlock();
-    ASSERT_FALSE(b.txs.empty());
-    Solve(b.header, /*valid=*/false);
-    ExpectBlockBanned(b, "a block with bad proof of work");
-  }
-  {
-    Block b = TemplateBlock();
-    ASSERT_FALSE(b.txs.empty());
-    b.header.merkle_root.bytes[0] ^= 0xff;
-    Solve(b.header);
-    ExpectBlockBanned(b, "a block with a bad merkle root (valid PoW)");
-  }
-  {
-    Block b = TemplateBlock();
-    ASSERT_FALSE(b.txs.empty());
-    b.txs[0].height += 7;  // the coinbase claims another height
-    b.header.merkle_root = BlockMerkleRoot(b);
-    Solve(b.header);
-    ExpectBlockBanned(b, "a block with a bad coinbase (valid PoW)");
-  }
-  {
-    Block b = TemplateBlock();
-    ASSERT_FALSE(b.txs.empty());
-    const Address payee =
-        AddressFromPublicKey(net_->funded_key(3).public_key());
-    Transaction tx = testing::MakeTransfer(net_->params(), net_->funded_key(1),
-                                           payee, 10, 5, 0);
-    tx.signature[10] ^= 0x01;
-    b.txs[0].amount += tx.fee;
-    b.txs.push_back(tx);
-    b.header.merkle_root = BlockMerkleRoot(b);
-    Solve(b.header);
-    ExpectBlockBanned(b, "a block with a badly signed transfer (valid PoW)");
-  }
+  ExpectBlockBanned(
+      [&] {
+        Block b = TemplateBlock();
+        Solve(b.header, /*valid=*/false);
+        return b;
+      },
+      "a block with bad proof of work");
+  ExpectBlockBanned(
+      [&] {
+        Block b = TemplateBlock();
+        b.header.merkle_root.bytes[0] ^= 0xff;
+        Solve(b.header);
+        return b;
+      },
+      "a block with a bad merkle root (valid PoW)");
+  ExpectBlockBanned(
+      [&] {
+        Block b = TemplateBlock();
+        if (b.txs.empty()) return b;
+        b.txs[0].height += 7;  // the coinbase claims another height
+        b.header.merkle_root = BlockMerkleRoot(b);
+        Solve(b.header);
+        return b;
+      },
+      "a block with a bad coinbase (valid PoW)");
+  ExpectBlockBanned(
+      [&] {
+        Block b = TemplateBlock();
+        if (b.txs.empty()) return b;
+        const Address payee =
+            AddressFromPublicKey(net_->funded_key(3).public_key());
+        Transaction tx = testing::MakeTransfer(
+            net_->params(), net_->funded_key(1), payee, 10, 5, 0);
+        tx.signature[10] ^= 0x01;
+        b.txs[0].amount += tx.fee;
+        b.txs.push_back(tx);
+        b.header.merkle_root = BlockMerkleRoot(b);
+        Solve(b.header);
+        return b;
+      },
+      "a block with a badly signed transfer (valid PoW)");
 
   // --- A flood of Pings: banned once past the rate limit. ---
   {

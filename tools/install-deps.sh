@@ -12,7 +12,8 @@ PACKAGES=(
   libabsl-dev libssl-dev librocksdb-dev nlohmann-json3-dev
   libgoogle-glog-dev libgflags-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libmicrohttpd-dev libcpp-httplib-dev libcli11-dev
+  libmicrohttpd-dev libcpp-httplib-dev libcli11-dev libgnutls28-dev
+  prometheus-cpp-dev libtomlplusplus-dev prometheus
   nodejs python3 python3-cryptography python3-grpcio python3-protobuf
   chromium
 )

@@ -58,8 +58,34 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
   std::unique_ptr<GrpcServer> out(new GrpcServer());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(config.listen,
+                           config.credentials != nullptr
+                               ? config.credentials
+                               : grpc::InsecureServerCredentials(),
                            &out->port_);
+  if (!config.interceptors.empty()) {
+    // The builder owns its factories (unique_ptr); ours are shared so the
+    // config stays copyable: wrap each in a forwarding factory.
+    struct Forward : grpc::experimental::ServerInterceptorFactoryInterface {
+      explicit Forward(std::shared_ptr<
+                       grpc::experimental::ServerInterceptorFactoryInterface>
+                           f)
+          : factory(std::move(f)) {}
+      grpc::experimental::Interceptor* CreateServerInterceptor(
+          grpc::experimental::ServerRpcInfo* info) override {
+        return factory->CreateServerInterceptor(info);
+      }
+      std::shared_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+          factory;
+    };
+    std::vector<std::unique_ptr<
+        grpc::experimental::ServerInterceptorFactoryInterface>>
+        factories;
+    for (const auto& f : config.interceptors) {
+      factories.push_back(std::make_unique<Forward>(f));
+    }
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+  }
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              config.max_concurrent_streams);
   // gRPC sets SO_REUSEPORT by default: a second node started on a port in

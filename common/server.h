@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace pbchain {
 
@@ -49,6 +50,13 @@ struct GrpcServerConfig {
   // calls in flight) without being told to go away; 0 keeps gRPC's default
   // (one per 5 minutes without data).
   int min_client_ping_interval_ms = 0;
+  // Credentials of the listening port (common/tls.h); null = plaintext.
+  // An auth metadata processor set on them runs for every call.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Server interceptors (metrics), in order; each factory is used once.
+  std::vector<std::shared_ptr<
+      grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
 };
 
 // A started gRPC server. Thread safety: SetNotServing and Stop from one

@@ -49,16 +49,33 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& flag,
 
 // Insecure credentials when !files.enabled(); TLS credentials otherwise.
 // INVALID_ARGUMENT when only one of cert/key is given, when client_ca is
-// given without them, or when a file cannot be read (see ReadPemFile), or
-// the key does not match the certificate.
+// given without them, or when a file cannot be read (see ReadPemFile), the
+// certificate is expired or not yet valid, the key does not match the
+// certificate, or the client CA file holds no certificate valid now.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerTlsFiles& files);
 
 // Insecure credentials when !files.enabled(); TLS credentials otherwise.
 // INVALID_ARGUMENT when cert/key are given without the other or without a
-// CA, or a file cannot be read.
+// CA, a file cannot be read, the CA file holds no certificate valid now,
+// the client certificate is expired or not yet valid, or its key does not
+// match it.
+// The channel checks the server's certificate against the CA and the
+// target's host (an IP address against the IP SANs, a name against the DNS
+// SANs).
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 MakeChannelCredentials(const ClientTlsFiles& files);
+
+// OK if the first certificate of the PEM file `cert_path` (the others are
+// taken as intermediates) verifies against the CA certificate(s) in
+// `ca_path` at the current time. INVALID_ARGUMENT naming --`cert_flag`
+// and OpenSSL's reason otherwise (or a file's problem, see ReadPemFile).
+// A node checks its own certificate this way: peers that trust the same CA
+// would refuse one that fails. Any thread.
+absl::Status CheckIssuedBy(const std::string& cert_flag,
+                           const std::string& cert_path,
+                           const std::string& ca_flag,
+                           const std::string& ca_path);
 
 }  // namespace pbchain
 

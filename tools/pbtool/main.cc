@@ -9,6 +9,8 @@
 //   pbtool inspect --datadir DIR [--json]   tip, work and counts of a datadir
 //   pbtool export / import                  a datadir's chain as JSON and back
 //   pbtool backup / restore                 RocksDB backups of a datadir
+//   pbtool tls-ca / tls-cert                a TLS CA and the certificates it
+//                                           signs (tools/pbtool/tls_certs.h)
 //
 // `pbtool help COMMAND` or `pbtool COMMAND --help` explains one command;
 // the command line is parsed by CLI11 (client/cli_app.h). Exit codes
@@ -51,6 +53,7 @@
 #include "proto/convert.h"
 #include "storage/rocksdb_store.h"
 #include "storage/verify.h"
+#include "tools/pbtool/tls_certs.h"
 
 namespace pbchain {
 namespace {
@@ -84,6 +87,24 @@ constexpr CommandText kOfflineCommands[] = {
       first blocks at once, then the LWMA retarget raises the difficulty),
       pow limit 0x207fffff, reward 50, window 45, genesis time = now.
       --alloc may repeat. Prints the genesis hash.
+)"},
+};
+constexpr CommandText kTlsCommands[] = {
+    {"tls-ca", R"(  pbtool tls-ca --out DIR [--name CN] [--key-type p256|ed25519] [--days N]
+                [--force]
+      Makes a private certificate authority for a network's TLS: DIR/ca.crt
+      (give it to every node, tracker and client as --tls-ca / --tls-client-ca)
+      and DIR/ca.key (mode 0600; keep it offline). Defaults: CN "pbchain CA",
+      P-256, 3650 days. Refuses to overwrite unless --force.
+)"},
+    {"tls-cert", R"(  pbtool tls-cert --ca DIR --name NAME [--ip ADDR]... [--dns HOST]...
+                  --out DIR [--key-type p256|ed25519] [--days N] [--force]
+      Makes DIR/NAME.crt and DIR/NAME.key (0600), signed by the CA in --ca DIR,
+      for serverAuth and clientAuth: one certificate serves as --tls-cert and
+      --tls-client-cert. The --ip and --dns entries (each may repeat) are the
+      names clients check: list every address peers dial (e.g. --ip 127.0.0.1).
+      Defaults: P-256, 365 days (never beyond the CA's end). Refuses to
+      overwrite unless --force.
 )"},
 };
 constexpr CommandText kDatadirCommands[] = {
@@ -125,6 +146,11 @@ const cli::HelpTexts& HelpTexts() {
     std::string usage = "pbtool: offline tools for pbchain data\n\nUsage:\n";
     auto* t = new cli::HelpTexts;
     for (const CommandText& c : kOfflineCommands) {
+      absl::StrAppend(&usage, c.text);
+      (*t)[c.name] = c.text;
+    }
+    absl::StrAppend(&usage, "\nTLS certificates (see docs/OPERATIONS.md, TLS):\n");
+    for (const CommandText& c : kTlsCommands) {
       absl::StrAppend(&usage, c.text);
       (*t)[c.name] = c.text;
     }
@@ -765,6 +791,79 @@ int Restore(const Options& opts) {
   return kExitOk;
 }
 
+// The exit code of a tls-ca / tls-cert failure: 2 for bad input (options,
+// the CA directory, a file that exists), 1 for the rest.
+int TlsFail(const std::string& command, const absl::Status& s) {
+  const bool usage = absl::IsInvalidArgument(s) || absl::IsAlreadyExists(s);
+  return Fail(usage ? kExitUsage : kExitFailure,
+              absl::StrCat(command, ": ", s.message()));
+}
+
+// The --key-type and --days of a tls command into `key_type` and `days`.
+absl::Status TlsCommonOptions(const Options& opts, tlsgen::KeyType& key_type,
+                              int& days) {
+  if (const std::string* k = opts.Get("key-type")) {
+    absl::StatusOr<tlsgen::KeyType> parsed = tlsgen::ParseKeyType(*k);
+    if (!parsed.ok()) return parsed.status();
+    key_type = *parsed;
+  }
+  if (const std::string* d = opts.Get("days")) {
+    if (!absl::SimpleAtoi(*d, &days)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--days '", *d, "': not a number"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void PrintWritten(const tlsgen::Written& w, tlsgen::KeyType type) {
+  std::cout << "wrote " << w.cert_path << " (" << tlsgen::KeyTypeName(type)
+            << ", valid until "
+            << absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", w.not_after,
+                                absl::UTCTimeZone())
+            << (w.clipped_to_ca ? ", the CA's end" : "") << ") and "
+            << w.key_path << " (mode 0600)\n";
+}
+
+int TlsCa(const Options& opts) {
+  tlsgen::CaOptions options;
+  options.out_dir = *opts.Get("out");
+  if (const std::string* name = opts.Get("name")) options.name = *name;
+  options.force = opts.Get("force") != nullptr;
+  if (absl::Status s = TlsCommonOptions(opts, options.key_type, options.days);
+      !s.ok()) {
+    return TlsFail("tls-ca", s);
+  }
+  absl::StatusOr<tlsgen::Written> w = tlsgen::MakeCa(options);
+  if (!w.ok()) return TlsFail("tls-ca", w.status());
+  PrintWritten(*w, options.key_type);
+  return kExitOk;
+}
+
+int TlsCert(const Options& opts) {
+  tlsgen::CertOptions options;
+  options.ca_dir = *opts.Get("ca");
+  options.name = *opts.Get("name");
+  options.out_dir = *opts.Get("out");
+  options.force = opts.Get("force") != nullptr;
+  for (const auto& [name, value] : opts.values) {
+    if (name == "ip") options.ips.push_back(value);
+    if (name == "dns") options.dns.push_back(value);
+  }
+  if (absl::Status s = TlsCommonOptions(opts, options.key_type, options.days);
+      !s.ok()) {
+    return TlsFail("tls-cert", s);
+  }
+  absl::StatusOr<tlsgen::Written> w = tlsgen::MakeCert(options);
+  if (!w.ok()) return TlsFail("tls-cert", w.status());
+  PrintWritten(*w, options.key_type);
+  if (options.ips.empty() && options.dns.empty()) {
+    std::cerr << "pbtool: note: no --ip or --dns: the certificate names no "
+                 "address, so it can only identify a client\n";
+  }
+  return kExitOk;
+}
+
 // Parses the command line and runs its command; returns the exit code.
 int Main(int argc, char** argv) {
   CLI::App app;
@@ -831,6 +930,29 @@ int Main(int argc, char** argv) {
   required(restore, "from", "BACKUPDIR");
   required(restore, "datadir", "NEWDIR");
   commands[restore] = Restore;
+  auto force_flag = [&opts](CLI::App* command) {
+    command
+        ->add_flag_callback("--force",
+                            [&opts] { opts.values.emplace_back("force", "true"); })
+        ->disable_flag_override();
+  };
+  CLI::App* tls_ca = line.AddCommand("tls-ca", &args);
+  required(tls_ca, "out", "DIR");
+  value(tls_ca, "name", "CN");
+  value(tls_ca, "key-type", "p256|ed25519");
+  value(tls_ca, "days", "N");
+  force_flag(tls_ca);
+  commands[tls_ca] = TlsCa;
+  CLI::App* tls_cert = line.AddCommand("tls-cert", &args);
+  required(tls_cert, "ca", "DIR");
+  required(tls_cert, "name", "NAME");
+  required(tls_cert, "out", "DIR");
+  value(tls_cert, "ip", "ADDR");    // may repeat
+  value(tls_cert, "dns", "HOST");   // may repeat
+  value(tls_cert, "key-type", "p256|ed25519");
+  value(tls_cert, "days", "N");
+  force_flag(tls_cert);
+  commands[tls_cert] = TlsCert;
 
   if (std::optional<int> done = line.Parse(argc, argv)) return *done;
   if (line.command() == nullptr) {

@@ -27,6 +27,7 @@
 #include "common/host_port.h"
 #include "common/server.h"
 #include "common/status_macros.h"
+#include "common/tls.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "node/core/node.h"
@@ -96,7 +97,98 @@ ABSL_FLAG(absl::Duration, mempool_save_interval,
           pbchain::kMempoolDefaultSaveInterval,
           "time between periodic writes of DATADIR/mempool.dat, e.g. 5m");
 
+// --- TLS (docs/OPERATIONS.md, "TLS") ---
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain, leaf first) of this node's gRPC listeners: "
+          "with --tls_key they serve TLS only (no plaintext). Make one with "
+          "'pbtool tls-cert'");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s): the listeners require a client certificate "
+          "signed by it (mutual TLS: peers, the tracker's probe and clients "
+          "must present one); needs --tls_cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificate(s): dial peers and the tracker with TLS, "
+          "accepting only certificates signed by it that name the address "
+          "dialed (IP or DNS SAN)");
+ABSL_FLAG(std::string, tls_client_cert, "",
+          "PEM certificate this node presents when it dials (mutual TLS); "
+          "needs --tls_ca and --tls_client_key. Usually the same file as "
+          "--tls_cert");
+ABSL_FLAG(std::string, tls_client_key, "", "PEM private key of --tls_client_cert");
+ABSL_FLAG(bool, http_tls, false,
+          "serve the --http gateway as HTTPS with --tls_cert and --tls_key "
+          "(no client certificates)");
+
 namespace {
+
+// The TLS material from the --tls_* flags: credentials of the gRPC
+// listeners and of every channel the node dials, and the gateway's
+// certificate. Null credentials = plaintext.
+struct TlsSetup {
+  std::shared_ptr<grpc::ServerCredentials> server;
+  std::shared_ptr<grpc::ChannelCredentials> channel;
+  std::string http_cert_pem;  // set with --http_tls
+  std::string http_key_pem;
+};
+
+// Reads and checks the TLS flags (files readable, certificates valid now,
+// keys matching, this node's certificates issued by the CAs it gives, which
+// are the ones its peers are assumed to share). INVALID_ARGUMENT naming the
+// flag otherwise. Warns about half setups that would fail at connection
+// time.
+absl::StatusOr<TlsSetup> TlsFromFlags() {
+  pbchain::ServerTlsFiles server_files{absl::GetFlag(FLAGS_tls_cert),
+                                       absl::GetFlag(FLAGS_tls_key),
+                                       absl::GetFlag(FLAGS_tls_client_ca)};
+  pbchain::ClientTlsFiles client_files{absl::GetFlag(FLAGS_tls_ca),
+                                       absl::GetFlag(FLAGS_tls_client_cert),
+                                       absl::GetFlag(FLAGS_tls_client_key)};
+  TlsSetup tls;
+  PBCHAIN_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> server,
+                           pbchain::MakeServerCredentials(server_files));
+  if (server_files.enabled()) tls.server = std::move(server);
+  PBCHAIN_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> channel,
+                           pbchain::MakeChannelCredentials(client_files));
+  if (client_files.enabled()) tls.channel = std::move(channel);
+  if (server_files.enabled() && client_files.enabled()) {
+    PBCHAIN_RETURN_IF_ERROR(pbchain::CheckIssuedBy(
+        "tls-cert", server_files.cert, "tls-ca", client_files.ca));
+  }
+  if (!client_files.cert.empty() && !server_files.client_ca.empty()) {
+    PBCHAIN_RETURN_IF_ERROR(
+        pbchain::CheckIssuedBy("tls-client-cert", client_files.cert,
+                               "tls-client-ca", server_files.client_ca));
+  }
+  if (absl::GetFlag(FLAGS_http_tls)) {
+    if (!server_files.enabled()) {
+      return absl::InvalidArgumentError(
+          "--http_tls needs --tls_cert and --tls_key");
+    }
+    if (absl::GetFlag(FLAGS_http).empty()) {
+      return absl::InvalidArgumentError("--http_tls needs --http");
+    }
+    PBCHAIN_ASSIGN_OR_RETURN(tls.http_cert_pem,
+                             pbchain::ReadPemFile("tls-cert", server_files.cert));
+    PBCHAIN_ASSIGN_OR_RETURN(tls.http_key_pem,
+                             pbchain::ReadPemFile("tls-key", server_files.key));
+  }
+  if (server_files.enabled() && !client_files.enabled()) {
+    LOG(WARNING) << "TLS: --tls_cert without --tls_ca: this node serves TLS "
+                    "but dials peers and the tracker in plaintext";
+  }
+  if (!server_files.enabled() && client_files.enabled()) {
+    LOG(WARNING) << "TLS: --tls_ca without --tls_cert: this node dials with "
+                    "TLS but serves plaintext, which peers dialing with TLS "
+                    "refuse";
+  }
+  if (!server_files.client_ca.empty() && client_files.cert.empty()) {
+    LOG(WARNING) << "TLS: --tls_client_ca without --tls_client_cert: this "
+                    "node requires client certificates but presents none "
+                    "when it dials";
+  }
+  return tls;
+}
 
 int Fail(const std::string& message) {
   std::cerr << "pbnode: " << message << "\n";
@@ -291,8 +383,14 @@ int main(int argc, char** argv) {
     }
   }
 
+  absl::StatusOr<TlsSetup> tls = TlsFromFlags();
+  if (!tls.ok()) return Fail(std::string(tls.status().message()));
+  net.channel_credentials = tls->channel;
+
   pbchain::HttpGatewayOptions http;
   http.listen = absl::GetFlag(FLAGS_http);
+  http.tls_cert_pem = tls->http_cert_pem;
+  http.tls_key_pem = tls->http_key_pem;
   if (!http.listen.empty()) {
     if (absl::StatusOr<pbchain::HostPort> a =
             pbchain::ParseHttpListenAddress(http.listen);
@@ -315,6 +413,7 @@ int main(int argc, char** argv) {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.max_message_bytes = max_message;
   config.max_concurrent_streams = pbchain::kMaxConcurrentStreams;
+  config.credentials = tls->server;
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service, &gossip});
   if (!server.ok()) {
@@ -381,12 +480,19 @@ int main(int argc, char** argv) {
     const std::string h = gateway->host().find(':') != std::string::npos
                               ? absl::StrCat("[", gateway->host(), "]")
                               : gateway->host();
+    const char* scheme = http.tls_cert_pem.empty() ? "http" : "https";
     std::cout << "pbnode http gateway listening on " << h << ":" << http_port
-              << " (explorer: http://" << h << ":" << http_port << "/)"
-              << std::endl;
+              << " (explorer: " << scheme << "://" << h << ":" << http_port
+              << "/)" << std::endl;
   }
   LOG(INFO) << "pbnode " << pbchain::kVersion << " serving on " << host << ":"
-            << port << (options.mine ? ", mining" : "");
+            << port << (options.mine ? ", mining" : "")
+            << (tls->server == nullptr ? ", plaintext"
+                : absl::GetFlag(FLAGS_tls_client_ca).empty()
+                    ? ", TLS"
+                    : ", TLS with client certificates")
+            << (tls->channel == nullptr ? ", dialing in plaintext"
+                                        : ", dialing with TLS");
 
   const int signal_number = pbchain::WaitForTerminationSignal();
   pbchain::StoreHealth store = (*node)->store_health();

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -28,7 +29,14 @@ absl::Status ShuttingDown() {
 
 }  // namespace
 
-HealthProber::HealthProber(absl::Duration timeout) : timeout_(timeout) {
+HealthProber::HealthProber(
+    absl::Duration timeout,
+    std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : timeout_(timeout),
+      tls_(credentials != nullptr),
+      credentials_(credentials != nullptr
+                       ? std::move(credentials)
+                       : grpc::InsecureChannelCredentials()) {
   for (int i = 0; i < kProbeThreads; ++i) {
     threads_.emplace_back([this] { Work(); });
   }
@@ -94,7 +102,7 @@ absl::Status HealthProber::Check(const std::string& address) {
   // "dns:///" names the resolver, so nothing in the address can pick
   // another one (the registry has checked the host characters too).
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      "dns:///" + address, grpc::InsecureChannelCredentials(), args);
+      "dns:///" + address, credentials_, args);
   grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
@@ -120,9 +128,25 @@ absl::Status HealthProber::Check(const std::string& address) {
     if (stopping_ && !status.ok()) return ShuttingDown();
   }
   if (!status.ok()) {
+    // A connection that was made and then failed: most likely TLS on one
+    // side only, or a certificate the other side refused.
+    const std::string& why = status.error_message();
+    const bool closed = absl::StrContains(why, "Socket closed") ||
+                        absl::StrContains(why, "Connection reset");
+    const bool handshake = absl::StrContains(why, "andshake") ||
+                           absl::StrContains(why, "SSL");
+    std::string hint;
+    if (!tls_ && closed) {
+      hint = " (if the node serves TLS, pbtracker needs --tls-ca)";
+    } else if (tls_ && (closed || handshake)) {
+      hint =
+          " (TLS: the node's certificate must be signed by pbtracker's "
+          "--tls-ca and name the advertised address; a node requiring client "
+          "certificates needs pbtracker's --tls-client-cert)";
+    }
     return absl::UnavailableError(
         absl::StrCat("health check ", StatusCodeName(status.error_code()), ": ",
-                     status.error_message()));
+                     why, hint));
   }
   if (response.status() != HealthResponse::SERVING) {
     return absl::UnavailableError(

@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
 
 namespace pbchain::tracker {
 
@@ -37,9 +38,13 @@ class HealthProber {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  // Each probe gets `timeout` (> 0) to connect and answer. Starts the
+  // Each probe gets `timeout` (> 0) to connect and answer, over a channel
+  // with `credentials` (null: plaintext; TLS ones from common/tls.h check
+  // the node's certificate against the address it advertises). Starts the
   // probe threads.
-  explicit HealthProber(absl::Duration timeout);
+  explicit HealthProber(
+      absl::Duration timeout,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   ~HealthProber();  // Shutdown()
 
   HealthProber(const HealthProber&) = delete;
@@ -68,6 +73,8 @@ class HealthProber {
   absl::Status Check(const std::string& address);
 
   const absl::Duration timeout_;
+  const bool tls_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   // Contexts of the calls in flight, so Shutdown can cancel them.

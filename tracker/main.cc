@@ -21,6 +21,7 @@
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/server.h"
+#include "common/tls.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "tracker/health_probe.h"
@@ -80,6 +81,24 @@ ABSL_FLAG(int, max_watchers,
 ABSL_FLAG(double, max_joins_per_second,
           pbchain::tracker::kDefaultMaxJoinsPerSecond,
           "Joins per second per client IP (token bucket, bursts of as many)");
+
+// --- TLS (docs/OPERATIONS.md, "TLS") ---
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain, leaf first) of the listener: with "
+          "--tls_key it serves TLS only. Make one with 'pbtool tls-cert'");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s): require a client certificate signed by it "
+          "from every node (mutual TLS); needs --tls_cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificate(s): the reachability probe dials nodes with "
+          "TLS and accepts only certificates signed by it that name the "
+          "address the node advertises");
+ABSL_FLAG(std::string, tls_client_cert, "",
+          "PEM certificate the probe presents to nodes that require client "
+          "certificates; needs --tls_ca and --tls_client_key");
+ABSL_FLAG(std::string, tls_client_key, "",
+          "PEM private key of --tls_client_cert");
 
 namespace {
 
@@ -159,11 +178,31 @@ int main(int argc, char** argv) {
     return Fail("--probe_timeout must be 0 (off)..30s");
   }
 
+  // TLS: the listener's credentials and the probe's.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials =
+      pbchain::MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert),
+                                      absl::GetFlag(FLAGS_tls_key),
+                                      absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!server_credentials.ok()) {
+    return Fail(std::string(server_credentials.status().message()));
+  }
+  const pbchain::ClientTlsFiles probe_files{
+      absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_client_cert),
+      absl::GetFlag(FLAGS_tls_client_key)};
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> probe_credentials =
+      pbchain::MakeChannelCredentials(probe_files);
+  if (!probe_credentials.ok()) {
+    return Fail(std::string(probe_credentials.status().message()));
+  }
+  const bool serves_tls = !absl::GetFlag(FLAGS_tls_cert).empty();
+
   pbchain::tracker::Registry registry(*options);
   std::unique_ptr<pbchain::tracker::HealthProber> prober;
   pbchain::tracker::ReachabilityProbe probe;
   if (probe_timeout > absl::ZeroDuration()) {
-    prober = std::make_unique<pbchain::tracker::HealthProber>(probe_timeout);
+    prober = std::make_unique<pbchain::tracker::HealthProber>(
+        probe_timeout,
+        probe_files.enabled() ? *probe_credentials : nullptr);
     probe = [p = prober.get()](const std::string& address,
                                std::function<void(absl::Status)> done) {
       p->Probe(address, std::move(done));
@@ -177,6 +216,7 @@ int main(int argc, char** argv) {
   config.max_concurrent_streams = kMaxConcurrentStreams;
   config.min_client_ping_interval_ms =
       static_cast<int>(absl::ToInt64Milliseconds(kMinClientPingInterval));
+  config.credentials = *server_credentials;
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service});
   if (!server.ok()) {
@@ -189,7 +229,12 @@ int main(int argc, char** argv) {
   LOG(INFO) << "pbtracker " << pbchain::kVersion << " serving on "
             << (*server)->address() << ", lease ttl " << options->lease_ttl
             << ", probe "
-            << (prober ? absl::FormatDuration(probe_timeout) : "off");
+            << (prober ? absl::FormatDuration(probe_timeout) : "off")
+            << (serves_tls ? (absl::GetFlag(FLAGS_tls_client_ca).empty()
+                                  ? ", TLS"
+                                  : ", TLS with client certificates")
+                           : ", plaintext")
+            << (probe_files.enabled() ? ", probing with TLS" : "");
 
   const int signal_number = pbchain::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal_number << ": shutting down";

@@ -40,6 +40,8 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   HttpServerOptions server_options;
   server_options.listen = options.listen;
   server_options.max_connections = options.max_connections;
+  server_options.tls_cert_pem = options.tls_cert_pem;
+  server_options.tls_key_pem = options.tls_key_pem;
   PBCHAIN_ASSIGN_OR_RETURN(
       std::unique_ptr<HttpServer> server,
       HttpServer::Create(std::move(server_options), routes.get()));

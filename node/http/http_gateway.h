@@ -61,6 +61,10 @@ struct HttpGatewayOptions {
   int max_connections = kHttpMaxConnections;
   // Deadline of each gRPC call into the node.
   std::chrono::milliseconds rpc_deadline = kHttpRpcDeadline;
+  // HTTPS (pbnode --http_tls): PEM certificate and key; both empty = HTTP.
+  // See HttpServerOptions.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
 
 class HttpGateway {

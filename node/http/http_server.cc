@@ -195,6 +195,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     return absl::InvalidArgumentError("HttpServer needs a handler");
   }
   const auto zero = std::chrono::milliseconds(0);
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "HTTPS needs both a certificate and its key");
+  }
+  if (!options.tls_cert_pem.empty() &&
+      MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    return absl::FailedPreconditionError(
+        "this libmicrohttpd was built without TLS: HTTPS is not available");
+  }
   if (options.max_connections <= 0 ||
       options.connection_timeout < std::chrono::seconds(1) ||
       options.request_head_deadline <= zero || options.body_deadline <= zero ||
@@ -299,9 +308,23 @@ absl::StatusOr<int> HttpServer::Start() {
           server->ConnectionClosed(connection);
         }
       };
+  // HTTPS options, when configured (libmicrohttpd copies nothing: the
+  // strings live in options_, as long as the daemon).
+  const bool tls = !options_.tls_cert_pem.empty();
+  std::vector<MHD_OptionItem> tls_options;
+  if (tls) {
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0,
+                           const_cast<char*>(options_.tls_cert_pem.c_str())});
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0,
+                           const_cast<char*>(options_.tls_key_pem.c_str())});
+    tls_options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0,
+                           const_cast<char*>(kHttpsPriorities)});
+  }
+  tls_options.push_back({MHD_OPTION_END, 0, nullptr});
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-          MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+          MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+          (tls ? MHD_USE_TLS : 0),
       0, nullptr, nullptr, on_request, this,             //
       MHD_OPTION_EXTERNAL_LOGGER, &LogFromMhd, nullptr,  //
       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
@@ -314,6 +337,7 @@ absl::StatusOr<int> HttpServer::Start() {
       MHD_OPTION_UNESCAPE_CALLBACK, &KeepEscaped, nullptr,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, this,    //
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, this,  //
+      MHD_OPTION_ARRAY, tls_options.data(),               //
       MHD_OPTION_END);
   if (daemon_ == nullptr) {
     return absl::InternalError(

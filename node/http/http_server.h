@@ -189,14 +189,26 @@ struct HttpServerOptions {
   size_t max_header_count = kHttpMaxHeaderCount;
   size_t max_request_body_bytes = kHttpMaxRequestBodyBytes;
   size_t max_discarded_body_bytes = kHttpMaxDiscardedBodyBytes;
+  // HTTPS: the PEM certificate (chain, leaf first) and its PEM private key
+  // (P-256 or Ed25519, unencrypted PKCS#8, as `pbtool tls-cert` makes
+  // them). Both empty = plain HTTP; both set = TLS 1.2/1.3 only (GnuTLS,
+  // through libmicrohttpd), no client certificates.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
+
+// GnuTLS priorities of the HTTPS server: GnuTLS's defaults, TLS 1.2 and 1.3
+// only.
+inline constexpr char kHttpsPriorities[] =
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 
 class HttpServer {
  public:
   // A server for `handler` (which must outlive it). Nothing is bound yet.
   // INVALID_ARGUMENT if options.listen is not HOST:PORT (see
-  // ParseHttpListenAddress) or a limit or deadline is not positive. Any
-  // thread.
+  // ParseHttpListenAddress), a limit or deadline is not positive, or only
+  // one of tls_cert_pem / tls_key_pem is set; FAILED_PRECONDITION for TLS
+  // when libmicrohttpd was built without it. Any thread.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Create(
       HttpServerOptions options, HttpHandler* handler);
 
@@ -208,7 +220,8 @@ class HttpServer {
   // Binds the listen address and starts serving on background threads.
   // Returns the bound port (the chosen one for port 0). UNAVAILABLE with
   // the address in the message if it cannot be bound (unknown host, port in
-  // use, no permission); INTERNAL if libmicrohttpd refuses to start;
+  // use, no permission); INTERNAL if libmicrohttpd refuses to start (for
+  // HTTPS also: GnuTLS refused the certificate or key);
   // FAILED_PRECONDITION if called twice or after Shutdown. Call once, from
   // the thread that owns the server.
   absl::StatusOr<int> Start();

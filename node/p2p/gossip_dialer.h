@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "node/p2p/peer_link.h"
 
 namespace pbchain {
@@ -31,9 +32,16 @@ class GossipDialer {
       const std::string& address, const std::function<bool()>& cancelled) = 0;
 };
 
-// Dials over gRPC (insecure channel credentials), with messages up to
-// `max_message_bytes` each way.
-std::unique_ptr<GossipDialer> MakeGrpcGossipDialer(int max_message_bytes);
+// Dials over gRPC with `credentials` (null: plaintext; TLS ones from
+// common/tls.h check the peer's certificate against the address dialed),
+// with messages up to `max_message_bytes` each way. A dial that fails
+// while setting up the connection (a TLS handshake refused either way, a
+// TLS peer dialed in plaintext: anything but a refused or unreachable
+// address) is logged as a warning with gRPC's reason, once per address
+// until a dial to it succeeds.
+std::unique_ptr<GossipDialer> MakeGrpcGossipDialer(
+    int max_message_bytes,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 }  // namespace pbchain
 

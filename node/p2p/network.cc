@@ -20,7 +20,8 @@ Network::Network(Node* node, NetworkOptions options)
       dialer_(options_.dialer != nullptr
                   ? options_.dialer
                   : std::shared_ptr<GossipDialer>(
-                        MakeGrpcGossipDialer(options_.max_message_bytes))),
+                        MakeGrpcGossipDialer(options_.max_message_bytes,
+                                             options_.channel_credentials))),
       peers_(options_, node->node_id(), HashBytes(node->chain().genesis_hash()),
              clock_),
       sync_(node,
@@ -61,7 +62,8 @@ void Network::Start(const std::string& advertise) {
       relay_.AnnounceBlock(event.tip.hash, event.tip.height);
   });
   if (!options_.tracker.empty()) {
-    tracker_ = std::make_unique<TrackerClient>(this, node_, options_.tracker);
+    tracker_ = std::make_unique<TrackerClient>(this, node_, options_.tracker,
+                                               options_.channel_credentials);
   }
   if (options_.maintenance_thread) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
@@ -204,7 +206,9 @@ void Network::DiscoverLoop() {
       const std::string address = absl::StrCat("127.0.0.1:", port);
       if (address == options_.advertise) continue;
       auto stub = v1::NodeService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+          grpc::CreateChannel(address, options_.channel_credentials != nullptr
+                                           ? options_.channel_credentials
+                                           : grpc::InsecureChannelCredentials()));
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() +
                            absl::ToChronoMilliseconds(kDiscoverProbeTimeout));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "node/core/node.h"
 #include "node/p2p/clock.h"
 #include "node/p2p/gossip_dialer.h"
@@ -30,6 +31,11 @@ struct NetworkOptions {
   absl::Duration ban_duration = absl::Minutes(10);
   // Largest gRPC message on gossip streams (same as the server's limit).
   int max_message_bytes = kMaxGrpcMessageBytes;
+  // Credentials of every channel the node opens: to peers (gossip, local
+  // discovery probes) and to the tracker. From --tls-ca and
+  // --tls-client-cert/--tls-client-key (common/tls.h,
+  // MakeChannelCredentials); null = plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
 
   // For tests. The time source of sessions, scores, bans, requests and
   // sync (null: the real clock); it must outlive the Network.

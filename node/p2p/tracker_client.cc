@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/random/distributions.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "node/core/node.h"
@@ -24,7 +25,9 @@ int Ms(absl::Duration d) {
 
 // The channel to the tracker: reconnect backoff and connect deadline of
 // seconds, keepalive pings (see the constants in the header).
-std::shared_ptr<grpc::Channel> TrackerChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> TrackerChannel(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               Ms(kTrackerInitialReconnectBackoff));
@@ -37,8 +40,48 @@ std::shared_ptr<grpc::Channel> TrackerChannel(const std::string& address) {
   // Keep pinging however long no call sends data (gRPC's default stops
   // after 2 pings without data).
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(
+      address,
+      credentials != nullptr ? std::move(credentials)
+                             : grpc::InsecureChannelCredentials(),
+      args);
+}
+
+// What to check when a call failed on a live connection: a TLS handshake
+// failed, or the tracker closed a plaintext connection (it serves TLS).
+// Empty when the tracker was not reached at all or answered.
+std::string TransportHint(const std::string& reason, bool tls) {
+  const bool handshake = absl::StrContains(reason, "andshake") ||
+                         absl::StrContains(reason, "SSL") ||
+                         absl::StrContains(reason, "certificate");
+  const bool closed = absl::StrContains(reason, "Socket closed") ||
+                      absl::StrContains(reason, "Connection reset");
+  if (tls && (handshake || closed)) {
+    return "; TLS: is the tracker's certificate signed by --tls-ca and issued "
+           "for this address, and does the tracker require a client "
+           "certificate (--tls-client-cert)?";
+  }
+  if (!tls && closed) {
+    return "; dialing in plaintext: if the tracker serves TLS, give --tls-ca";
+  }
+  return "";
+}
+
+// Why the channel of `stub` has no connection, as gRPC says: a call that
+// does not wait for one fails with the channel's last connection error.
+// Empty if that call went through (the tracker answers now).
+std::string ConnectionError(v1::Tracker::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(500));
+  v1::TrackerListPeersRequest request;
+  v1::TrackerListPeersResponse response;
+  const grpc::Status status = stub.ListPeers(&context, request, &response);
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+      status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return "";
+  }
+  return status.error_message();
 }
 
 // The tracker did not answer (as opposed to answering with a refusal).
@@ -50,11 +93,14 @@ bool Unreached(const grpc::Status& status) {
 
 }  // namespace
 
-TrackerClient::TrackerClient(Network* network, Node* node, std::string address)
+TrackerClient::TrackerClient(
+    Network* network, Node* node, std::string address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials)
     : network_(network),
       node_(node),
       address_(std::move(address)),
-      channel_(TrackerChannel(address_)),
+      tls_(credentials != nullptr),
+      channel_(TrackerChannel(address_, std::move(credentials))),
       stub_(v1::Tracker::NewStub(channel_)),
       thread_([this] { Run(); }) {}
 
@@ -99,9 +145,18 @@ void TrackerClient::Run() {
     if (!status.ok()) {
       // Say it once per outage, not every retry.
       if (failures++ == 0) {
+        // A Join that waited for a connection says only "Deadline
+        // Exceeded": ask the channel why it has none.
+        const std::string why = Unreached(status)
+                                    ? ConnectionError(*stub_)
+                                    : std::string();
         LOG(WARNING) << "tracker " << address_ << ": join failed ("
                      << status.error_message()
-                     << "); working from known peers and retrying";
+                     << (why.empty() ? "" : "; connection: ") << why << ")"
+                     << TransportHint(
+                            absl::StrCat(status.error_message(), " ", why),
+                            tls_)
+                     << "; working from known peers and retrying";
       }
       if (Unreached(status)) {
         // Connect again now, not when the channel's backoff says: the next

@@ -57,8 +57,12 @@ inline constexpr absl::Duration kTrackerKeepaliveTimeout = absl::Seconds(5);
 
 class TrackerClient {
  public:
-  // Starts joining `address` at once.
-  TrackerClient(Network* network, Node* node, std::string address);
+  // Starts joining `address` at once, over a channel with `credentials`
+  // (null: plaintext). A Join that fails on a live connection (a TLS
+  // handshake, or a TLS tracker dialed in plaintext) is logged with what
+  // to check.
+  TrackerClient(Network* network, Node* node, std::string address,
+                std::shared_ptr<grpc::ChannelCredentials> credentials);
   // Leaves the tracker (if joined) and stops.
   ~TrackerClient();
 
@@ -74,6 +78,7 @@ class TrackerClient {
   Network* const network_;
   Node* const node_;
   const std::string address_;
+  const bool tls_;
   const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Tracker::Stub> stub_;
 

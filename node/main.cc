@@ -163,10 +163,10 @@ absl::StatusOr<TlsSetup> TlsFromFlags() {
   if (absl::GetFlag(FLAGS_http_tls)) {
     if (!server_files.enabled()) {
       return absl::InvalidArgumentError(
-          "--http_tls needs --tls_cert and --tls_key");
+          "--http-tls needs --tls-cert and --tls-key");
     }
     if (absl::GetFlag(FLAGS_http).empty()) {
-      return absl::InvalidArgumentError("--http_tls needs --http");
+      return absl::InvalidArgumentError("--http-tls needs --http");
     }
     PBCHAIN_ASSIGN_OR_RETURN(tls.http_cert_pem,
                              pbchain::ReadPemFile("tls-cert", server_files.cert));
@@ -174,16 +174,16 @@ absl::StatusOr<TlsSetup> TlsFromFlags() {
                              pbchain::ReadPemFile("tls-key", server_files.key));
   }
   if (server_files.enabled() && !client_files.enabled()) {
-    LOG(WARNING) << "TLS: --tls_cert without --tls_ca: this node serves TLS "
+    LOG(WARNING) << "TLS: --tls-cert without --tls-ca: this node serves TLS "
                     "but dials peers and the tracker in plaintext";
   }
   if (!server_files.enabled() && client_files.enabled()) {
-    LOG(WARNING) << "TLS: --tls_ca without --tls_cert: this node dials with "
+    LOG(WARNING) << "TLS: --tls-ca without --tls-cert: this node dials with "
                     "TLS but serves plaintext, which peers dialing with TLS "
                     "refuse";
   }
   if (!server_files.client_ca.empty() && client_files.cert.empty()) {
-    LOG(WARNING) << "TLS: --tls_client_ca without --tls_client_cert: this "
+    LOG(WARNING) << "TLS: --tls-client-ca without --tls-client-cert: this "
                     "node requires client certificates but presents none "
                     "when it dials";
   }

@@ -143,7 +143,10 @@ std::string Process::LogTail(int lines) const {
 // --- NodeProcess ------------------------------------------------------------
 
 void NodeProcess::OnStarted() {
-  channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  channel_ = grpc::CreateChannel(address_,
+                                 credentials_ != nullptr
+                                     ? credentials_
+                                     : grpc::InsecureChannelCredentials());
   stub_ = v1::NodeService::NewStub(channel_);
 }
 
@@ -218,8 +221,9 @@ std::string NodeProcess::Summary() {
 // --- TrackerProcess ---------------------------------------------------------
 
 void TrackerProcess::OnStarted() {
-  stub_ = v1::Tracker::NewStub(
-      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  stub_ = v1::Tracker::NewStub(grpc::CreateChannel(
+      address_, credentials_ != nullptr ? credentials_
+                                        : grpc::InsecureChannelCredentials()));
 }
 
 absl::StatusOr<v1::TrackerListPeersResponse> TrackerProcess::Peers(
@@ -312,6 +316,7 @@ TrackerProcess* TestNet::StartTracker(const std::string& listen,
   auto t = std::make_unique<TrackerProcess>(name, dir_.Sub(name + ".log"));
   std::vector<std::string> args = {"--listen=" + listen};
   args.insert(args.end(), extra.begin(), extra.end());
+  t->credentials_ = client_credentials_;
   if (!t->Launch(BinaryPath("pbtracker"), args)) return nullptr;
   trackers_.push_back(std::move(t));
   return trackers_.back().get();
@@ -322,6 +327,7 @@ bool TestNet::RestartTracker(TrackerProcess* t,
   t->Stop();
   std::vector<std::string> args = {"--listen=" + t->address()};
   args.insert(args.end(), extra.begin(), extra.end());
+  t->credentials_ = client_credentials_;
   return t->Launch(BinaryPath("pbtracker"), args);
 }
 
@@ -348,6 +354,7 @@ NodeProcess* TestNet::StartNode(const std::string& name,
                                          dir_.Sub(name + ".log"));
   NodeProcess* node = n.get();
   nodes_.push_back(std::move(n));
+  node->credentials_ = client_credentials_;
   if (!node->Launch(BinaryPath("pbnode"), NodeArgs(*node, config))) {
     return nullptr;
   }
@@ -359,6 +366,7 @@ bool TestNet::RestartNode(NodeProcess* node, const NodeConfig& config) {
   if (code != 0) {
     ADD_FAILURE() << node->name() << " did not stop cleanly: exit " << code;
   }
+  node->credentials_ = client_credentials_;
   return node->Launch(BinaryPath("pbnode"), NodeArgs(*node, config));
 }
 

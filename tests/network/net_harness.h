@@ -114,6 +114,9 @@ class Process {
   std::string log_path_;
   std::string address_;
   std::unique_ptr<testing::ChildProcess> child_;
+  // Credentials of the test's stubs (null: plaintext); see
+  // TestNet::set_client_credentials.
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
 };
 
 // A pbnode process with stubs for its NodeService.
@@ -206,7 +209,14 @@ class TestNet {
   // Last lines of every log, for a failure message.
   std::string AllLogTails(int lines = 30) const;
 
+  // TLS (tests/tls): the test's stubs of processes started (or restarted)
+  // from now on use these credentials (null: plaintext, the default).
+  void set_client_credentials(std::shared_ptr<grpc::ChannelCredentials> c) {
+    client_credentials_ = std::move(c);
+  }
+
  private:
+  std::shared_ptr<grpc::ChannelCredentials> client_credentials_;
   std::vector<std::string> NodeArgs(const NodeProcess& node,
                                     const NodeConfig& config) const;
 

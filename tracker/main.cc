@@ -163,7 +163,10 @@ int main(int argc, char** argv) {
       "[--heartbeat-interval 2s] [--probe-timeout 1s]\n\n"
       "A joining node's address must answer grpc.health.v1 Check within "
       "--probe-timeout. Flags may be written with dashes or underscores "
-      "(--lease-ttl = --lease_ttl).");
+      "(--lease-ttl = --lease_ttl). TLS: --tls-cert/--tls-key (and "
+      "--tls-client-ca) for the listener, --tls-ca (and "
+      "--tls-client-cert/--tls-client-key) for the probe; see "
+      "docs/OPERATIONS.md, TLS.");
   pbchain::BlockTerminationSignals();  // before any thread starts
   pbchain::ParseCommandLineFlags(argc, argv, "pbtracker", "tracker/main.cc",
                                  {});

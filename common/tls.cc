@@ -4,14 +4,14 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "openssl/bio.h"
 #include "openssl/err.h"
 #include "openssl/evp.h"
@@ -29,8 +29,8 @@ using X509Ptr = std::unique_ptr<X509, X509Deleter>;
 
 absl::Status Bad(const std::string& flag, const std::string& path,
                  const std::string& why) {
-  return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, ": ",
-                                                 why));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " ", path, ": ", why));
 }
 
 // Every certificate in `pem`, in order (an empty vector if none parses).
@@ -111,8 +111,8 @@ absl::Status CheckKeyMatches(const std::string& cert_flag,
                              const std::string& key_flag,
                              const std::string& key_path,
                              const std::string& key_pem) {
-  BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(),
-                                  static_cast<int>(cert_pem.size()));
+  BIO* cert_bio =
+      BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
   X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
   BIO_free(cert_bio);
   if (cert == nullptr) {
@@ -240,9 +240,8 @@ MakeChannelCredentials(const ClientTlsFiles& files) {
         !s.ok()) {
       return s;
     }
-    if (absl::Status s =
-            CheckKeyMatches("tls-client-cert", files.cert, *cert,
-                            "tls-client-key", files.key, *key);
+    if (absl::Status s = CheckKeyMatches("tls-client-cert", files.cert, *cert,
+                                         "tls-client-key", files.key, *key);
         !s.ok()) {
       return s;
     }
@@ -261,7 +260,8 @@ absl::Status CheckIssuedBy(const std::string& cert_flag,
   absl::StatusOr<std::string> ca_pem = ReadPemFile(ca_flag, ca_path);
   if (!ca_pem.ok()) return ca_pem.status();
   std::vector<X509Ptr> chain = ReadCertificates(*cert_pem);
-  if (chain.empty()) return Bad(cert_flag, cert_path, "no PEM certificate in it");
+  if (chain.empty())
+    return Bad(cert_flag, cert_path, "no PEM certificate in it");
   std::vector<X509Ptr> roots = ReadCertificates(*ca_pem);
   if (roots.empty()) return Bad(ca_flag, ca_path, "no PEM certificate in it");
   X509_STORE* store = X509_STORE_new();
@@ -280,9 +280,8 @@ absl::Status CheckIssuedBy(const std::string& cert_flag,
   ERR_clear_error();
   if (ok != 1) {
     return Bad(cert_flag, cert_path,
-               absl::StrCat("does not verify against --", ca_flag, " ",
-                            ca_path, ": ",
-                            X509_verify_cert_error_string(error)));
+               absl::StrCat("does not verify against --", ca_flag, " ", ca_path,
+                            ": ", X509_verify_cert_error_string(error)));
   }
   return absl::OkStatus();
 }

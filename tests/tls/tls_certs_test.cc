@@ -135,13 +135,12 @@ TEST(TlsCertsTest, P256CaAndCertificateVerifyWithTheirSansAndModes) {
   // The daemons take them: credentials build, and the certificate is
   // issued by the CA.
   EXPECT_TRUE(MakeServerCredentials({leaf_files->cert_path,
-                                     leaf_files->key_path,
-                                     ca_files->cert_path})
+                                     leaf_files->key_path, ca_files->cert_path})
                   .ok());
-  EXPECT_TRUE(MakeChannelCredentials({ca_files->cert_path,
-                                      leaf_files->cert_path,
-                                      leaf_files->key_path})
-                  .ok());
+  EXPECT_TRUE(
+      MakeChannelCredentials(
+          {ca_files->cert_path, leaf_files->cert_path, leaf_files->key_path})
+          .ok());
   EXPECT_TRUE(CheckIssuedBy("tls-cert", leaf_files->cert_path, "tls-ca",
                             ca_files->cert_path)
                   .ok());
@@ -235,8 +234,7 @@ TEST(TlsCertsTest, BadInputIsRefusedWithTheReason) {
     absl::StatusOr<Written> w = MakeCert(o);
     EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument)
         << w.status();
-    EXPECT_NE(w.status().message().find(why), std::string::npos)
-        << w.status();
+    EXPECT_NE(w.status().message().find(why), std::string::npos) << w.status();
   };
   CertOptions good;
   good.ca_dir = ca.out_dir;
@@ -289,10 +287,10 @@ class DaemonFilesTest : public ::testing::Test {
     other_ca_ = dir_.Sub("other/ca.crt");
     ASSERT_TRUE(Cert("good", dir_.Sub("ca"), absl::InfinitePast(), 365));
     ASSERT_TRUE(Cert("other", dir_.Sub("other"), absl::InfinitePast(), 365));
-    ASSERT_TRUE(Cert("expired", dir_.Sub("ca"),
-                     absl::Now() - absl::Hours(24 * 10), 2));
-    ASSERT_TRUE(Cert("future", dir_.Sub("ca"), absl::Now() + absl::Hours(48),
-                     365));
+    ASSERT_TRUE(
+        Cert("expired", dir_.Sub("ca"), absl::Now() - absl::Hours(24 * 10), 2));
+    ASSERT_TRUE(
+        Cert("future", dir_.Sub("ca"), absl::Now() + absl::Hours(48), 365));
   }
   bool Cert(const std::string& name, const std::string& ca_dir,
             absl::Time not_before, int days) {

@@ -44,13 +44,13 @@ TEST_P(HttpsGatewayTest, ServesTheApiOverHttpsOnly) {
                          dir.Sub("certs")}),
             0);
 
-  ChildProcess node(Bin("pbnode"),
-                    {"--listen=127.0.0.1:0", "--datadir=" + dir.Sub("data"),
-                     "--genesis=" + dir.Sub("genesis.json"),
-                     "--http=127.0.0.1:0", "--http-tls",
-                     "--tls-cert=" + dir.Sub("certs/node.crt"),
-                     "--tls-key=" + dir.Sub("certs/node.key")},
-                    dir.Sub("pbnode.log"));
+  ChildProcess node(
+      Bin("pbnode"),
+      {"--listen=127.0.0.1:0", "--datadir=" + dir.Sub("data"),
+       "--genesis=" + dir.Sub("genesis.json"), "--http=127.0.0.1:0",
+       "--http-tls", "--tls-cert=" + dir.Sub("certs/node.crt"),
+       "--tls-key=" + dir.Sub("certs/node.key")},
+      dir.Sub("pbnode.log"));
   int port = 0;
   std::string scheme;
   while (std::optional<std::string> line =

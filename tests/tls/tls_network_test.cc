@@ -51,8 +51,9 @@ std::string RunShell(const std::string& cmd, int* code) {
 }
 
 // GetInfo on `address` over a channel with `credentials`.
-grpc::Status GetInfoWith(const std::string& address,
-                         std::shared_ptr<grpc::ChannelCredentials> credentials) {
+grpc::Status GetInfoWith(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
   auto stub =
       v1::NodeService::NewStub(grpc::CreateChannel(address, credentials));
   v1::GetInfoRequest request;
@@ -75,8 +76,8 @@ class Pki {
     }
     for (const std::string name :
          {"tracker", "node1", "node2", "node3", "node4", "client"}) {
-      std::vector<std::string> args = {"tls-cert", "--ca",  dir_ + "/ca",
-                                       "--name",   name,    "--ip",
+      std::vector<std::string> args = {"tls-cert",  "--ca",  dir_ + "/ca",
+                                       "--name",    name,    "--ip",
                                        "127.0.0.1", "--out", dir_ + "/certs"};
       // One node on Ed25519 keys: both key types on the same network.
       if (name == "node2") {
@@ -215,9 +216,10 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
         pki.ca(), " ");
     const std::string url =
         absl::StrCat("https://", node1, "/pbchain.v1.NodeService/GetInfo");
-    std::string out = RunShell(absl::StrCat(base, "--cert ", pki.crt("client"),
-                                       " --key ", pki.key("client"), " ", url),
-                          &code);
+    std::string out =
+        RunShell(absl::StrCat(base, "--cert ", pki.crt("client"), " --key ",
+                              pki.key("client"), " ", url),
+                 &code);
     EXPECT_EQ(code, 0) << out;
     EXPECT_TRUE(absl::StrContains(out, "\"genesisHash\"")) << out;
     // Without a client certificate, buf is refused too.
@@ -262,9 +264,8 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
     EXPECT_TRUE(WaitFor(
         [&](std::string& seen) {
           seen = n5->LogTail(5);
-          return absl::StrContains(
-              ReadFile(n5->log_path()),
-              "if the tracker serves TLS, give --tls-ca");
+          return absl::StrContains(ReadFile(n5->log_path()),
+                                   "if the tracker serves TLS, give --tls-ca");
         },
         absl::Seconds(20), "node5 to log that the tracker needs TLS"));
   }

@@ -41,12 +41,13 @@ struct Outcome {
 
 // Runs `binary args` to its end (30 s at most).
 Outcome RunTool(const TempDir& dir, const std::string& binary,
-            const std::vector<std::string>& args) {
+                const std::vector<std::string>& args) {
   const std::string err = dir.Sub("stderr.txt");
   std::filesystem::remove(err);
   ChildProcess p(Bin(binary), args, err);
   Outcome o;
-  while (std::optional<std::string> line = p.ReadLine(std::chrono::seconds(30))) {
+  while (std::optional<std::string> line =
+             p.ReadLine(std::chrono::seconds(30))) {
     o.stdout_text += *line + "\n";
   }
   o.code = p.Wait();
@@ -59,8 +60,8 @@ Outcome RunTool(const TempDir& dir, const std::string& binary,
 std::vector<std::string> PlainLines(const std::string& text) {
   std::vector<std::string> out;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    if (line.size() > 1 && (line[0] == 'I' || line[0] == 'W' ||
-                            line[0] == 'E') &&
+    if (line.size() > 1 &&
+        (line[0] == 'I' || line[0] == 'W' || line[0] == 'E') &&
         absl::ascii_isdigit(static_cast<unsigned char>(line[1]))) {
       continue;
     }
@@ -80,8 +81,8 @@ class TlsStartupTest : public ::testing::Test {
     Cert("good", "ca", absl::InfinitePast(), 365);
     Cert("other", "other", absl::InfinitePast(), 365);
     Cert("expired", "ca", absl::Now() - absl::Hours(24 * 10), 2);
-    Outcome g = RunTool(dir_, "pbtool",
-                    {"genesis", "--out", dir_.Sub("genesis.json")});
+    Outcome g =
+        RunTool(dir_, "pbtool", {"genesis", "--out", dir_.Sub("genesis.json")});
     ASSERT_EQ(g.code, 0) << g.stderr_text;
   }
   void Cert(const std::string& name, const std::string& ca,
@@ -96,8 +97,12 @@ class TlsStartupTest : public ::testing::Test {
     absl::StatusOr<tlsgen::Written> w = tlsgen::MakeCert(o);
     ASSERT_TRUE(w.ok()) << w.status();
   }
-  std::string Crt(const std::string& n) { return dir_.Sub("certs/" + n + ".crt"); }
-  std::string Key(const std::string& n) { return dir_.Sub("certs/" + n + ".key"); }
+  std::string Crt(const std::string& n) {
+    return dir_.Sub("certs/" + n + ".crt");
+  }
+  std::string Key(const std::string& n) {
+    return dir_.Sub("certs/" + n + ".key");
+  }
 
   // pbnode with `tls` flags must exit 2 with one line containing `want`,
   // and create no datadir.
@@ -132,21 +137,26 @@ class TlsStartupTest : public ::testing::Test {
 };
 
 TEST_F(TlsStartupTest, NodeRefusesBadTlsFiles) {
-  ExpectNodeRefuses({"--tls-cert=" + Crt("expired"), "--tls-key=" + Key("expired")},
-                    "--tls-cert " + Crt("expired") + ": certificate /CN=expired expired on");
-  ExpectNodeRefuses({"--tls-cert=" + Crt("good"), "--tls-key=" + Key("other")},
-                    "--tls-key " + Key("other") + ": does not match the certificate");
-  ExpectNodeRefuses({"--tls-cert=" + dir_.Sub("nope.crt"), "--tls-key=" + Key("good")},
-                    "cannot read: No such file or directory");
-  ExpectNodeRefuses({"--tls-cert=" + Crt("good")}, "--tls-cert and --tls-key go together");
+  ExpectNodeRefuses(
+      {"--tls-cert=" + Crt("expired"), "--tls-key=" + Key("expired")},
+      "--tls-cert " + Crt("expired") + ": certificate /CN=expired expired on");
+  ExpectNodeRefuses(
+      {"--tls-cert=" + Crt("good"), "--tls-key=" + Key("other")},
+      "--tls-key " + Key("other") + ": does not match the certificate");
+  ExpectNodeRefuses(
+      {"--tls-cert=" + dir_.Sub("nope.crt"), "--tls-key=" + Key("good")},
+      "cannot read: No such file or directory");
+  ExpectNodeRefuses({"--tls-cert=" + Crt("good")},
+                    "--tls-cert and --tls-key go together");
   // Its own certificate from another CA than the one it trusts for peers.
   ExpectNodeRefuses({"--tls-cert=" + Crt("other"), "--tls-key=" + Key("other"),
                      "--tls-ca=" + dir_.Sub("ca/ca.crt")},
                     "does not verify against --tls-ca");
-  ExpectNodeRefuses({"--tls-client-cert=" + Crt("good"),
-                     "--tls-client-key=" + Key("good")},
-                    "need --tls-ca");
-  ExpectNodeRefuses({"--tls-ca=" + Key("good")}, "--tls-ca " + Key("good") + ": no PEM certificate");
+  ExpectNodeRefuses(
+      {"--tls-client-cert=" + Crt("good"), "--tls-client-key=" + Key("good")},
+      "need --tls-ca");
+  ExpectNodeRefuses({"--tls-ca=" + Key("good")},
+                    "--tls-ca " + Key("good") + ": no PEM certificate");
   ExpectNodeRefuses({"--tls-ca=" + dir_.Sub("ca/ca.crt"),
                      "--tls-client-cert=" + Crt("expired"),
                      "--tls-client-key=" + Key("expired")},
@@ -156,10 +166,12 @@ TEST_F(TlsStartupTest, NodeRefusesBadTlsFiles) {
 }
 
 TEST_F(TlsStartupTest, TrackerRefusesBadTlsFiles) {
-  ExpectTrackerRefuses({"--tls-cert=" + Crt("expired"), "--tls-key=" + Key("expired")},
-                       "expired on");
-  ExpectTrackerRefuses({"--tls-cert=" + Crt("good"), "--tls-key=" + Key("other")},
-                       "does not match the certificate");
+  ExpectTrackerRefuses(
+      {"--tls-cert=" + Crt("expired"), "--tls-key=" + Key("expired")},
+      "expired on");
+  ExpectTrackerRefuses(
+      {"--tls-cert=" + Crt("good"), "--tls-key=" + Key("other")},
+      "does not match the certificate");
   ExpectTrackerRefuses({"--tls-client-ca=" + dir_.Sub("ca/ca.crt")},
                        "--tls-client-ca needs --tls-cert and --tls-key");
   ExpectTrackerRefuses({"--tls-ca=" + dir_.Sub("missing.crt")},
@@ -173,12 +185,14 @@ TEST_F(TlsStartupTest, PbtoolTlsUsageErrorsExit2) {
   };
   const std::vector<Case> cases = {
       {{"tls-ca", "--out", dir_.Sub("ca")}, "exists; not overwriting"},
-      {{"tls-ca", "--out", dir_.Sub("x"), "--key-type", "rsa"}, "--key-type 'rsa'"},
+      {{"tls-ca", "--out", dir_.Sub("x"), "--key-type", "rsa"},
+       "--key-type 'rsa'"},
       {{"tls-ca", "--out", dir_.Sub("x"), "--days", "0"}, "--days must be"},
       {{"tls-cert", "--ca", dir_.Sub("ca"), "--name", "n", "--ip", "localhost",
         "--out", dir_.Sub("x")},
        "--ip 'localhost'"},
-      {{"tls-cert", "--ca", dir_.Sub("nope"), "--name", "n", "--out", dir_.Sub("x")},
+      {{"tls-cert", "--ca", dir_.Sub("nope"), "--name", "n", "--out",
+        dir_.Sub("x")},
        "pbtool tls-ca"},
       {{"tls-cert", "--ca", dir_.Sub("ca"), "--out", dir_.Sub("x")}, "--name"},
   };
@@ -191,16 +205,17 @@ TEST_F(TlsStartupTest, PbtoolTlsUsageErrorsExit2) {
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("x")));
   // And a good run: both files, the key 0600, a line saying what it wrote.
   Outcome ok = RunTool(dir_, "pbtool",
-                   {"tls-cert", "--ca", dir_.Sub("ca"), "--name", "n1", "--ip",
-                    "127.0.0.1", "--dns", "localhost", "--key-type", "ed25519",
-                    "--days", "30", "--out", dir_.Sub("x")});
+                       {"tls-cert", "--ca", dir_.Sub("ca"), "--name", "n1",
+                        "--ip", "127.0.0.1", "--dns", "localhost", "--key-type",
+                        "ed25519", "--days", "30", "--out", dir_.Sub("x")});
   EXPECT_EQ(ok.code, 0) << ok.stderr_text;
-  EXPECT_TRUE(absl::StrContains(ok.stdout_text, "wrote " + dir_.Sub("x/n1.crt") +
-                                                    " (Ed25519"))
+  EXPECT_TRUE(absl::StrContains(ok.stdout_text,
+                                "wrote " + dir_.Sub("x/n1.crt") + " (Ed25519"))
       << ok.stdout_text;
-  EXPECT_EQ(std::filesystem::status(dir_.Sub("x/n1.key")).permissions() &
-                std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(
+      std::filesystem::status(dir_.Sub("x/n1.key")).permissions() &
+          std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 }  // namespace

@@ -61,8 +61,7 @@ absl::StatusOr<KeyPtr> NewKey(KeyType type) {
 // The signing digest for `key`: SHA-256 for ECDSA, none for Ed25519 (it
 // hashes internally).
 const EVP_MD* DigestFor(EVP_PKEY* key) {
-  return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? nullptr
-                                                       : EVP_sha256();
+  return EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
 }
 
 // 16 random bytes, the top bit cleared (a positive serial of <= 127 bits,
@@ -72,8 +71,7 @@ absl::Status SetRandomSerial(X509* cert) {
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) return Internal("random serial");
   bytes[0] &= 0x7f;
   bytes[0] |= 0x01 << 6;  // never a short (leading-zero) serial
-  std::unique_ptr<BIGNUM, Free> bn(
-      BN_bin2bn(bytes, sizeof(bytes), nullptr));
+  std::unique_ptr<BIGNUM, Free> bn(BN_bin2bn(bytes, sizeof(bytes), nullptr));
   if (bn == nullptr ||
       BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
     return Internal("serial");
@@ -105,15 +103,14 @@ absl::StatusOr<X509Ptr> NewCertificate(EVP_PKEY* key, const std::string& cn,
   if (absl::Status s = SetRandomSerial(cert.get()); !s.ok()) return s;
   if (ASN1_TIME_set(X509_getm_notBefore(cert.get()),
                     absl::ToTimeT(not_before)) == nullptr ||
-      ASN1_TIME_set(X509_getm_notAfter(cert.get()),
-                    absl::ToTimeT(not_after)) == nullptr) {
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()), absl::ToTimeT(not_after)) ==
+          nullptr) {
     return Internal("validity");
   }
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (X509_NAME_add_entry_by_txt(
           name, "CN", MBSTRING_UTF8,
-          reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-          0) != 1) {
+          reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0) != 1) {
     return Internal("subject");
   }
   if (X509_set_pubkey(cert.get(), key) != 1) return Internal("public key");
@@ -180,10 +177,11 @@ absl::Status WriteFile(const std::string& path, const std::string& content,
         status = ErrnoStatus(absl::StrCat("cannot create ", path), errno);
       }
     } else if (::link(tmp.c_str(), path.c_str()) != 0) {
-      status = errno == EEXIST
-                   ? absl::AlreadyExistsError(absl::StrCat(
-                         path, " exists; not overwriting (--force replaces it)"))
-                   : ErrnoStatus(absl::StrCat("cannot create ", path), errno);
+      status =
+          errno == EEXIST
+              ? absl::AlreadyExistsError(absl::StrCat(
+                    path, " exists; not overwriting (--force replaces it)"))
+              : ErrnoStatus(absl::StrCat("cannot create ", path), errno);
     }
   }
   ::unlink(tmp.c_str());  // after rename: already gone
@@ -233,9 +231,10 @@ absl::Time StartOf(absl::Time not_before) {
 absl::Status CheckName(const std::string& name) {
   if (name.empty() || name.size() > kMaxNameLength || name[0] == '.' ||
       name[0] == '-' || name == "ca") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--name '", name, "': want 1..", kMaxNameLength,
-        " characters of A-Z a-z 0-9 . _ -, not starting with . or -, not 'ca'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--name '", name, "': want 1..", kMaxNameLength,
+                     " characters of A-Z a-z 0-9 . _ -, not starting with . or "
+                     "-, not 'ca'"));
   }
   for (char c : name) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
@@ -358,8 +357,8 @@ absl::StatusOr<Written> MakeCa(const CaOptions& options) {
   if (!key.ok()) return key.status();
   const absl::Time start = StartOf(options.not_before);
   written.not_after = start + absl::Hours(24) * options.days;
-  absl::StatusOr<X509Ptr> cert = NewCertificate(key->get(), options.name, start,
-                                                written.not_after);
+  absl::StatusOr<X509Ptr> cert =
+      NewCertificate(key->get(), options.name, start, written.not_after);
   if (!cert.ok()) return cert.status();
   X509* c = cert->get();
   if (X509_set_issuer_name(c, X509_get_subject_name(c)) != 1) {
@@ -379,7 +378,8 @@ absl::StatusOr<Written> MakeCa(const CaOptions& options) {
   if (!cert_pem.ok()) return cert_pem.status();
   absl::StatusOr<std::string> key_pem = ToPem(key->get());
   if (!key_pem.ok()) return key_pem.status();
-  if (absl::Status s = MakeDir(options.out_dir, std::filesystem::perms::owner_all);
+  if (absl::Status s =
+          MakeDir(options.out_dir, std::filesystem::perms::owner_all);
       !s.ok()) {
     return s;
   }
@@ -496,11 +496,10 @@ absl::StatusOr<Written> MakeCert(const CertOptions& options) {
   absl::StatusOr<std::string> key_pem = ToPem(key->get());
   if (!key_pem.ok()) return key_pem.status();
   using std::filesystem::perms;
-  if (absl::Status s = MakeDir(options.out_dir, perms::owner_all |
-                                                    perms::group_read |
-                                                    perms::group_exec |
-                                                    perms::others_read |
-                                                    perms::others_exec);
+  if (absl::Status s =
+          MakeDir(options.out_dir, perms::owner_all | perms::group_read |
+                                       perms::group_exec | perms::others_read |
+                                       perms::others_exec);
       !s.ok()) {
     return s;
   }

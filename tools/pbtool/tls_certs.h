@@ -50,7 +50,7 @@ absl::StatusOr<KeyType> ParseKeyType(absl::string_view text);
 const char* KeyTypeName(KeyType type);
 
 struct CaOptions {
-  std::string out_dir;  // created (mode 0700) if missing
+  std::string out_dir;              // created (mode 0700) if missing
   std::string name = "pbchain CA";  // the CA's CN
   KeyType key_type = KeyType::kP256;
   int days = kDefaultCaDays;
@@ -60,11 +60,11 @@ struct CaOptions {
 };
 
 struct CertOptions {
-  std::string ca_dir;   // holds ca.crt and ca.key
-  std::string name;     // CN and file names: [A-Za-z0-9._-], not "ca"
+  std::string ca_dir;            // holds ca.crt and ca.key
+  std::string name;              // CN and file names: [A-Za-z0-9._-], not "ca"
   std::vector<std::string> ips;  // IPv4 / IPv6 addresses for the SANs
   std::vector<std::string> dns;  // host names for the SANs
-  std::string out_dir;  // created (mode 0755) if missing
+  std::string out_dir;           // created (mode 0755) if missing
   KeyType key_type = KeyType::kP256;
   int days = kDefaultLeafDays;
   bool force = false;  // overwrite NAME.crt / NAME.key

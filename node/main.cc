@@ -115,7 +115,8 @@ ABSL_FLAG(std::string, tls_client_cert, "",
           "PEM certificate this node presents when it dials (mutual TLS); "
           "needs --tls_ca and --tls_client_key. Usually the same file as "
           "--tls_cert");
-ABSL_FLAG(std::string, tls_client_key, "", "PEM private key of --tls_client_cert");
+ABSL_FLAG(std::string, tls_client_key, "",
+          "PEM private key of --tls_client_cert");
 ABSL_FLAG(bool, http_tls, false,
           "serve the --http gateway as HTTPS with --tls_cert and --tls_key "
           "(no client certificates)");
@@ -168,8 +169,8 @@ absl::StatusOr<TlsSetup> TlsFromFlags() {
     if (absl::GetFlag(FLAGS_http).empty()) {
       return absl::InvalidArgumentError("--http-tls needs --http");
     }
-    PBCHAIN_ASSIGN_OR_RETURN(tls.http_cert_pem,
-                             pbchain::ReadPemFile("tls-cert", server_files.cert));
+    PBCHAIN_ASSIGN_OR_RETURN(
+        tls.http_cert_pem, pbchain::ReadPemFile("tls-cert", server_files.cert));
     PBCHAIN_ASSIGN_OR_RETURN(tls.http_key_pem,
                              pbchain::ReadPemFile("tls-key", server_files.key));
   }

@@ -101,8 +101,8 @@ absl::Status HealthProber::Check(const std::string& address) {
   args.SetMaxReceiveMessageSize(kMaxProbeResponseBytes);
   // "dns:///" names the resolver, so nothing in the address can pick
   // another one (the registry has checked the host characters too).
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      "dns:///" + address, credentials_, args);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel("dns:///" + address, credentials_, args);
   grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
@@ -133,8 +133,8 @@ absl::Status HealthProber::Check(const std::string& address) {
     const std::string& why = status.error_message();
     const bool closed = absl::StrContains(why, "Socket closed") ||
                         absl::StrContains(why, "Connection reset");
-    const bool handshake = absl::StrContains(why, "andshake") ||
-                           absl::StrContains(why, "SSL");
+    const bool handshake =
+        absl::StrContains(why, "andshake") || absl::StrContains(why, "SSL");
     std::string hint;
     if (!tls_ && closed) {
       hint = " (if the node serves TLS, pbtracker needs --tls-ca)";
@@ -144,9 +144,8 @@ absl::Status HealthProber::Check(const std::string& address) {
           "--tls-ca and name the advertised address; a node requiring client "
           "certificates needs pbtracker's --tls-client-cert)";
     }
-    return absl::UnavailableError(
-        absl::StrCat("health check ", StatusCodeName(status.error_code()), ": ",
-                     why, hint));
+    return absl::UnavailableError(absl::StrCat(
+        "health check ", StatusCodeName(status.error_code()), ": ", why, hint));
   }
   if (response.status() != HealthResponse::SERVING) {
     return absl::UnavailableError(

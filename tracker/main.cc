@@ -204,8 +204,7 @@ int main(int argc, char** argv) {
   pbchain::tracker::ReachabilityProbe probe;
   if (probe_timeout > absl::ZeroDuration()) {
     prober = std::make_unique<pbchain::tracker::HealthProber>(
-        probe_timeout,
-        probe_files.enabled() ? *probe_credentials : nullptr);
+        probe_timeout, probe_files.enabled() ? *probe_credentials : nullptr);
     probe = [p = prober.get()](const std::string& address,
                                std::function<void(absl::Status)> done) {
       p->Probe(address, std::move(done));

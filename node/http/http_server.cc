@@ -317,8 +317,8 @@ absl::StatusOr<int> HttpServer::Start() {
                            const_cast<char*>(options_.tls_cert_pem.c_str())});
     tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0,
                            const_cast<char*>(options_.tls_key_pem.c_str())});
-    tls_options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0,
-                           const_cast<char*>(kHttpsPriorities)});
+    tls_options.push_back(
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kHttpsPriorities)});
   }
   tls_options.push_back({MHD_OPTION_END, 0, nullptr});
   daemon_ = MHD_start_daemon(

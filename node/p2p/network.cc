@@ -17,11 +17,11 @@ Network::Network(Node* node, NetworkOptions options)
     : node_(node),
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : Clock::Real()),
-      dialer_(options_.dialer != nullptr
-                  ? options_.dialer
-                  : std::shared_ptr<GossipDialer>(
-                        MakeGrpcGossipDialer(options_.max_message_bytes,
-                                             options_.channel_credentials))),
+      dialer_(
+          options_.dialer != nullptr
+              ? options_.dialer
+              : std::shared_ptr<GossipDialer>(MakeGrpcGossipDialer(
+                    options_.max_message_bytes, options_.channel_credentials))),
       peers_(options_, node->node_id(), HashBytes(node->chain().genesis_hash()),
              clock_),
       sync_(node,
@@ -205,10 +205,10 @@ void Network::DiscoverLoop() {
       if (stopping()) return;
       const std::string address = absl::StrCat("127.0.0.1:", port);
       if (address == options_.advertise) continue;
-      auto stub = v1::NodeService::NewStub(
-          grpc::CreateChannel(address, options_.channel_credentials != nullptr
-                                           ? options_.channel_credentials
-                                           : grpc::InsecureChannelCredentials()));
+      auto stub = v1::NodeService::NewStub(grpc::CreateChannel(
+          address, options_.channel_credentials != nullptr
+                       ? options_.channel_credentials
+                       : grpc::InsecureChannelCredentials()));
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() +
                            absl::ToChronoMilliseconds(kDiscoverProbeTimeout));

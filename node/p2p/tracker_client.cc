@@ -40,11 +40,11 @@ std::shared_ptr<grpc::Channel> TrackerChannel(
   // Keep pinging however long no call sends data (gRPC's default stops
   // after 2 pings without data).
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(
-      address,
-      credentials != nullptr ? std::move(credentials)
-                             : grpc::InsecureChannelCredentials(),
-      args);
+  return grpc::CreateCustomChannel(address,
+                                   credentials != nullptr
+                                       ? std::move(credentials)
+                                       : grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 // What to check when a call failed on a live connection: a TLS handshake
@@ -147,9 +147,8 @@ void TrackerClient::Run() {
       if (failures++ == 0) {
         // A Join that waited for a connection says only "Deadline
         // Exceeded": ask the channel why it has none.
-        const std::string why = Unreached(status)
-                                    ? ConnectionError(*stub_)
-                                    : std::string();
+        const std::string why =
+            Unreached(status) ? ConnectionError(*stub_) : std::string();
         LOG(WARNING) << "tracker " << address_ << ": join failed ("
                      << status.error_message()
                      << (why.empty() ? "" : "; connection: ") << why << ")"

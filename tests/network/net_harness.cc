@@ -143,10 +143,9 @@ std::string Process::LogTail(int lines) const {
 // --- NodeProcess ------------------------------------------------------------
 
 void NodeProcess::OnStarted() {
-  channel_ = grpc::CreateChannel(address_,
-                                 credentials_ != nullptr
-                                     ? credentials_
-                                     : grpc::InsecureChannelCredentials());
+  channel_ = grpc::CreateChannel(
+      address_, credentials_ != nullptr ? credentials_
+                                        : grpc::InsecureChannelCredentials());
   stub_ = v1::NodeService::NewStub(channel_);
 }
 

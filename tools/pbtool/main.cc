@@ -90,14 +90,16 @@ constexpr CommandText kOfflineCommands[] = {
 )"},
 };
 constexpr CommandText kTlsCommands[] = {
-    {"tls-ca", R"(  pbtool tls-ca --out DIR [--name CN] [--key-type p256|ed25519] [--days N]
+    {"tls-ca",
+     R"(  pbtool tls-ca --out DIR [--name CN] [--key-type p256|ed25519] [--days N]
                 [--force]
       Makes a private certificate authority for a network's TLS: DIR/ca.crt
       (give it to every node, tracker and client as --tls-ca / --tls-client-ca)
       and DIR/ca.key (mode 0600; keep it offline). Defaults: CN "pbchain CA",
       P-256, 3650 days. Refuses to overwrite unless --force.
 )"},
-    {"tls-cert", R"(  pbtool tls-cert --ca DIR --name NAME [--ip ADDR]... [--dns HOST]...
+    {"tls-cert",
+     R"(  pbtool tls-cert --ca DIR --name NAME [--ip ADDR]... [--dns HOST]...
                   --out DIR [--key-type p256|ed25519] [--days N] [--force]
       Makes DIR/NAME.crt and DIR/NAME.key (0600), signed by the CA in --ca DIR,
       for serverAuth and clientAuth: one certificate serves as --tls-cert and
@@ -149,7 +151,8 @@ const cli::HelpTexts& HelpTexts() {
       absl::StrAppend(&usage, c.text);
       (*t)[c.name] = c.text;
     }
-    absl::StrAppend(&usage, "\nTLS certificates (see docs/OPERATIONS.md, TLS):\n");
+    absl::StrAppend(&usage,
+                    "\nTLS certificates (see docs/OPERATIONS.md, TLS):\n");
     for (const CommandText& c : kTlsCommands) {
       absl::StrAppend(&usage, c.text);
       (*t)[c.name] = c.text;
@@ -932,8 +935,8 @@ int Main(int argc, char** argv) {
   commands[restore] = Restore;
   auto force_flag = [&opts](CLI::App* command) {
     command
-        ->add_flag_callback("--force",
-                            [&opts] { opts.values.emplace_back("force", "true"); })
+        ->add_flag_callback(
+            "--force", [&opts] { opts.values.emplace_back("force", "true"); })
         ->disable_flag_override();
   };
   CLI::App* tls_ca = line.AddCommand("tls-ca", &args);
@@ -947,8 +950,8 @@ int Main(int argc, char** argv) {
   required(tls_cert, "ca", "DIR");
   required(tls_cert, "name", "NAME");
   required(tls_cert, "out", "DIR");
-  value(tls_cert, "ip", "ADDR");    // may repeat
-  value(tls_cert, "dns", "HOST");   // may repeat
+  value(tls_cert, "ip", "ADDR");   // may repeat
+  value(tls_cert, "dns", "HOST");  // may repeat
   value(tls_cert, "key-type", "p256|ed25519");
   value(tls_cert, "days", "N");
   force_flag(tls_cert);

@@ -198,6 +198,16 @@ int main(int argc, char** argv) {
     return Fail(std::string(probe_credentials.status().message()));
   }
   const bool serves_tls = !absl::GetFlag(FLAGS_tls_cert).empty();
+  // Its own certificate must be one the nodes (trusting the same CA as
+  // its probe) accept.
+  if (serves_tls && probe_files.enabled()) {
+    if (absl::Status s = pbchain::CheckIssuedBy(
+            "tls-cert", absl::GetFlag(FLAGS_tls_cert), "tls-ca",
+            probe_files.ca);
+        !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
 
   pbchain::tracker::Registry registry(*options);
   std::unique_ptr<pbchain::tracker::HealthProber> prober;

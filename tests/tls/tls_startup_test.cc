@@ -172,6 +172,10 @@ TEST_F(TlsStartupTest, TrackerRefusesBadTlsFiles) {
   ExpectTrackerRefuses(
       {"--tls-cert=" + Crt("good"), "--tls-key=" + Key("other")},
       "does not match the certificate");
+  ExpectTrackerRefuses(
+      {"--tls-cert=" + Crt("other"), "--tls-key=" + Key("other"),
+       "--tls-ca=" + dir_.Sub("ca/ca.crt")},
+      "does not verify against --tls-ca");
   ExpectTrackerRefuses({"--tls-client-ca=" + dir_.Sub("ca/ca.crt")},
                        "--tls-client-ca needs --tls-cert and --tls-key");
   ExpectTrackerRefuses({"--tls-ca=" + dir_.Sub("missing.crt")},

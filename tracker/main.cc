@@ -201,9 +201,9 @@ int main(int argc, char** argv) {
   // Its own certificate must be one the nodes (trusting the same CA as
   // its probe) accept.
   if (serves_tls && probe_files.enabled()) {
-    if (absl::Status s = pbchain::CheckIssuedBy(
-            "tls-cert", absl::GetFlag(FLAGS_tls_cert), "tls-ca",
-            probe_files.ca);
+    if (absl::Status s =
+            pbchain::CheckIssuedBy("tls-cert", absl::GetFlag(FLAGS_tls_cert),
+                                   "tls-ca", probe_files.ca);
         !s.ok()) {
       return Fail(std::string(s.message()));
     }

@@ -187,6 +187,9 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
         kConverge, absl::StrCat(n->name(), " to confirm the transaction")));
   }
 
+  const std::string buf =
+      std::string(PBCHAIN_SOURCE_DIR) + "/tools/node_modules/.bin/buf";
+
   // 3. Clients that do not belong are refused, each with a reason.
   const std::string node1 = nodes[0]->address();
   grpc::Status plain = GetInfoWith(node1, grpc::InsecureChannelCredentials());
@@ -205,8 +208,6 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
 
   // 4. buf curl with the CA (and a client certificate, which the node
   //    requires) calls the node through reflection.
-  const std::string buf =
-      std::string(PBCHAIN_SOURCE_DIR) + "/tools/node_modules/.bin/buf";
   if (access(buf.c_str(), X_OK) != 0) {
     ADD_FAILURE() << buf << " missing: run tools/lint-proto.sh";
   } else {
@@ -252,6 +253,20 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
     ASSERT_TRUE(peers1.ok());
     EXPECT_EQ(FindConnected(*peers1, info4->node_id()), nullptr);
     EXPECT_EQ(info4->peer_count(), 0u);
+    // node4 serves TLS without requiring client certificates: buf curl
+    // with nothing but --cacert gets through.
+    if (access(buf.c_str(), X_OK) == 0) {
+      int code = 0;
+      const std::string out = RunShell(
+          absl::StrCat(buf,
+                       " curl --protocol grpc --reflect-protocol grpc-v1alpha "
+                       "--cacert ",
+                       pki.ca(), " https://", n4->address(),
+                       "/pbchain.v1.NodeService/GetInfo"),
+          &code);
+      EXPECT_EQ(code, 0) << out;
+      EXPECT_TRUE(absl::StrContains(out, info4->node_id())) << out;
+    }
   }
 
   // 6. A plaintext node pointed at the TLS tracker logs what to fix.

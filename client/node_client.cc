@@ -1,5 +1,6 @@
 #include "client/node_client.h"
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -8,9 +9,15 @@
 #include "absl/time/clock.h"
 #include "common/host_port.h"
 #include "common/status_macros.h"
+#include "grpc/support/log.h"
 #include "proto/convert.h"
 
 namespace pbchain::client {
+
+void QuietGrpcLogging() {
+  if (std::getenv("GRPC_VERBOSITY") != nullptr) return;
+  gpr_set_log_function([](gpr_log_func_args*) {});
+}
 
 absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Create(
     const NodeClientOptions& options) {
@@ -92,6 +99,15 @@ std::string TlsReason(const std::string& message, bool tls) {
     }
     if (absl::StrContains(m, "handshake") || absl::StrContains(m, "ssl")) {
       return "TLS handshake failed";
+    }
+    // With TLS 1.3 a server that wants a client certificate and did not
+    // get one (or did not trust it) just closes the connection.
+    if (absl::StrContains(m, "socket closed") ||
+        absl::StrContains(m, "connection reset") ||
+        absl::StrContains(m, "end of tcp stream")) {
+      return "the node closed the connection during the handshake (does it "
+             "require a client certificate? check --tls-client-cert and "
+             "--tls-client-key)";
     }
     return "";
   }

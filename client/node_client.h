@@ -53,6 +53,13 @@ struct NodeClientOptions {
   ClientTlsFiles tls;
 };
 
+// Drops the log lines gRPC itself prints on stderr (e.g. "E1207 ...
+// ssl_transport_security.cc] Handshake failed ..."): NodeClient reports
+// every failure as one line of its own. Leaves gRPC's logging alone when
+// $GRPC_VERBOSITY is set (to debug gRPC). The command-line clients call it
+// first thing in main; any thread, but before starting calls.
+void QuietGrpcLogging();
+
 class NodeClient {
  public:
   // Creates a client with a channel to options.address: TLS when

@@ -1562,5 +1562,6 @@ int Cli::Watch() {
 }  // namespace pbchain::client
 
 int main(int argc, char** argv) {
+  pbchain::client::QuietGrpcLogging();
   return pbchain::client::Cli().Run(argc, argv);
 }

@@ -41,8 +41,8 @@ absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Create(
   // Fail fast on a dead node instead of retrying a refused connection.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  auto channel = grpc::CreateCustomChannel(
-      options.address, *std::move(credentials), args);
+  auto channel =
+      grpc::CreateCustomChannel(options.address, *std::move(credentials), args);
   return std::make_unique<NodeClient>(std::move(channel), options);
 }
 

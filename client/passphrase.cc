@@ -135,8 +135,8 @@ absl::StatusOr<std::string> GetPassphrase(const PassphraseOptions& options,
       if (!is_new) {
         return AskTerminal(absl::StrCat("Passphrase of ", wallet_path, ": "));
       }
-      absl::StatusOr<std::string> first = AskTerminal(
-          absl::StrCat("New passphrase for ", wallet_path, ": "));
+      absl::StatusOr<std::string> first =
+          AskTerminal(absl::StrCat("New passphrase for ", wallet_path, ": "));
       if (!first.ok()) return first.status();
       absl::StatusOr<std::string> again =
           AskTerminal("Repeat the passphrase: ");
@@ -152,11 +152,11 @@ absl::StatusOr<std::string> GetPassphrase(const PassphraseOptions& options,
     case PassphraseSource::kNone:
       break;
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      is_new ? "no passphrase to encrypt wallet file "
-             : "no passphrase for encrypted wallet file ",
-      wallet_path, ": give --passphrase-file FILE or set $", kPassphraseEnvVar,
-      " (or run on a terminal to be asked)"));
+  return absl::FailedPreconditionError(
+      absl::StrCat(is_new ? "no passphrase to encrypt wallet file "
+                          : "no passphrase for encrypted wallet file ",
+                   wallet_path, ": give --passphrase-file FILE or set $",
+                   kPassphraseEnvVar, " (or run on a terminal to be asked)"));
 }
 
 PassphraseCallback PassphraseFor(const PassphraseOptions& options,

@@ -128,7 +128,8 @@ Exit codes:
 
 const std::map<std::string, std::string>& CommandHelp() {
   static const auto* help = new std::map<std::string, std::string>{
-      {"keygen", R"(pbcli keygen [--wallet FILE] [--passphrase-file F] [--no-encrypt]
+      {"keygen",
+       R"(pbcli keygen [--wallet FILE] [--passphrase-file F] [--no-encrypt]
   Creates a new Ed25519 key and writes it to the wallet file, mode 0600,
   encrypted with a passphrase (scrypt + ChaCha20-Poly1305, see
   docs/PROTOCOL.md): the first line of --passphrase-file F, else
@@ -139,7 +140,8 @@ const std::map<std::string, std::string>& CommandHelp() {
   Example: pbcli keygen --wallet alice.json
   --json: {"address": "...", "public_key": "...", "wallet": "FILE",
           "encrypted": true|false})"},
-      {"wallet", R"(pbcli wallet encrypt|decrypt [--wallet FILE] [--passphrase-file F]
+      {"wallet",
+       R"(pbcli wallet encrypt|decrypt [--wallet FILE] [--passphrase-file F]
   encrypt: encrypts a plaintext wallet file in place with a new passphrase
   (from --passphrase-file, $PBCHAIN_PASSPHRASE, or asked twice on the
   terminal). decrypt: writes the key of an encrypted wallet file back as
@@ -288,8 +290,8 @@ struct Args {
   std::string node = kDefaultNodeAddress;   // --node, else $PBCHAIN_NODE
   std::string wallet = kDefaultWalletPath;  // --wallet, else $PBCHAIN_WALLET
   std::string passphrase_file;              // --passphrase-file
-  ClientTlsFiles tls;  // --tls-ca, --tls-client-cert, --tls-client-key
-  bool no_encrypt = false;                  // keygen --no-encrypt
+  ClientTlsFiles tls;       // --tls-ca, --tls-client-cert, --tls-client-key
+  bool no_encrypt = false;  // keygen --no-encrypt
   bool json = false;
   std::map<std::string, std::string> values;  // the other options by name
   std::string wait;  // --wait[=N] / --no-wait ("0"); "" if not given
@@ -591,8 +593,8 @@ bool Cli::Connect(int& rc) {
   if (!client.ok()) {
     // TLS file errors name their flag already ("--tls-ca FILE: ...").
     const bool named = absl::StartsWith(client.status().message(), "--");
-    rc = Fail(kExitUsage, absl::StrCat(named ? "" : "--node: ",
-                                       client.status().message()));
+    rc = Fail(kExitUsage,
+              absl::StrCat(named ? "" : "--node: ", client.status().message()));
     return false;
   }
   node_ = std::move(*client);
@@ -644,8 +646,7 @@ int Cli::Keygen() {
         GetPassphrase({args_.passphrase_file}, path, /*is_new=*/true);
     if (!passphrase.ok()) {
       std::string hint;
-      if (passphrase.status().code() ==
-          absl::StatusCode::kFailedPrecondition) {
+      if (passphrase.status().code() == absl::StatusCode::kFailedPrecondition) {
         hint = "; or pass --no-encrypt for a plaintext file";
       }
       return Fail(kExitUsage,
@@ -703,7 +704,8 @@ int Cli::WalletCmd() {
   if (encrypt) {
     absl::StatusOr<std::string> passphrase =
         GetPassphrase(source, path, /*is_new=*/true);
-    if (!passphrase.ok()) return Fail(kExitUsage, passphrase.status().message());
+    if (!passphrase.ok())
+      return Fail(kExitUsage, passphrase.status().message());
     write.passphrase = *std::move(passphrase);
   }
   absl::StatusOr<Wallet> done = RewriteWallet(path, w->key, write);

@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <array>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -64,21 +64,20 @@ absl::StatusOr<std::string> HexField(const nlohmann::json& j, const char* name,
   return std::string(raw->begin(), raw->end());
 }
 
-
 // The scrypt parameter checks of writers and readers (see wallet.h).
 absl::Status CheckScrypt(const ScryptParams& s) {
   if (s.log2_n < kMinLog2N || s.log2_n > kMaxLog2N) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scrypt log2_n ", s.log2_n, " is outside [", kMinLog2N,
-                     ", ", kMaxLog2N, "]"));
+    return absl::InvalidArgumentError(absl::StrCat("scrypt log2_n ", s.log2_n,
+                                                   " is outside [", kMinLog2N,
+                                                   ", ", kMaxLog2N, "]"));
   }
   if (s.r < 1 || s.r > kMaxScryptR) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scrypt r ", s.r, " is outside [1, ", kMaxScryptR, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt r ", s.r, " is outside [1, ", kMaxScryptR, "]"));
   }
   if (s.p < 1 || s.p > kMaxScryptP) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scrypt p ", s.p, " is outside [1, ", kMaxScryptP, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt p ", s.p, " is outside [1, ", kMaxScryptP, "]"));
   }
   const uint64_t memory = uint64_t{128} * s.r * (uint64_t{1} << s.log2_n);
   if (memory > kMaxScryptMemoryBytes) {
@@ -127,22 +126,21 @@ std::optional<Bytes> Aead(bool encrypt, const std::array<uint8_t, 32>& key,
   if (ctx == nullptr) return std::nullopt;
   Bytes out(text_len + (encrypt ? kTagBytes : 0));
   int len = 0;
-  bool ok =
-      EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, nullptr,
-                        nullptr, encrypt ? 1 : 0) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN,
-                          static_cast<int>(nonce.size()), nullptr) == 1 &&
-      EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nonce.data(),
-                        encrypt ? 1 : 0) == 1 &&
-      EVP_CipherUpdate(ctx, nullptr, &len,
-                       reinterpret_cast<const uint8_t*>(aad.data()),
-                       static_cast<int>(aad.size())) == 1 &&
-      EVP_CipherUpdate(ctx, out.data(), &len, in.data(),
-                       static_cast<int>(text_len)) == 1;
+  bool ok = EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, nullptr,
+                              nullptr, encrypt ? 1 : 0) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN,
+                                static_cast<int>(nonce.size()), nullptr) == 1 &&
+            EVP_CipherInit_ex(ctx, nullptr, nullptr, key.data(), nonce.data(),
+                              encrypt ? 1 : 0) == 1 &&
+            EVP_CipherUpdate(ctx, nullptr, &len,
+                             reinterpret_cast<const uint8_t*>(aad.data()),
+                             static_cast<int>(aad.size())) == 1 &&
+            EVP_CipherUpdate(ctx, out.data(), &len, in.data(),
+                             static_cast<int>(text_len)) == 1;
   if (ok && !encrypt) {
-    ok = EVP_CIPHER_CTX_ctrl(
-             ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagBytes),
-             const_cast<uint8_t*>(in.data() + text_len)) == 1;
+    ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
+                             static_cast<int>(kTagBytes),
+                             const_cast<uint8_t*>(in.data() + text_len)) == 1;
   }
   int final_len = 0;
   ok = ok && EVP_CipherFinal_ex(ctx, out.data() + len, &final_len) == 1;
@@ -288,8 +286,8 @@ bool IsEncryptedWalletJson(std::string_view json) {
          j["format"].get<std::string>() == kEncryptedWalletFormat;
 }
 
-std::string WalletAad(const ScryptParams& scrypt, ByteSpan salt,
-                      ByteSpan nonce, std::string_view address) {
+std::string WalletAad(const ScryptParams& scrypt, ByteSpan salt, ByteSpan nonce,
+                      std::string_view address) {
   return absl::StrCat(kEncryptedWalletFormat, "/", kEncryptedWalletVersion,
                       " scrypt log2_n=", scrypt.log2_n, " r=", scrypt.r,
                       " p=", scrypt.p, " salt=", HexEncode(salt),
@@ -396,8 +394,7 @@ absl::StatusOr<Wallet> DecryptWalletJson(std::string_view json,
     return Malformed(
         absl::StrCat("ciphertext must be ", 32 + kTagBytes, " bytes"));
   }
-  PBCHAIN_ASSIGN_OR_RETURN(std::string address_text,
-                           StringField(j, "address"));
+  PBCHAIN_ASSIGN_OR_RETURN(std::string address_text, StringField(j, "address"));
   absl::StatusOr<Address> address = Address::FromText(address_text);
   if (!address.ok()) {
     return Malformed(absl::StrCat("address: ", address.status().message()));
@@ -457,16 +454,17 @@ absl::StatusOr<Wallet> LoadWallet(const std::string& path,
   absl::StatusOr<Wallet> w;
   if (IsEncryptedWalletJson(text)) {
     if (!passphrase) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "wallet file ", path,
-          " is encrypted; give --passphrase-file FILE or set "
-          "$PBCHAIN_PASSPHRASE"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("wallet file ", path,
+                       " is encrypted; give --passphrase-file FILE or set "
+                       "$PBCHAIN_PASSPHRASE"));
     }
     absl::StatusOr<std::string> secret = passphrase();
     if (!secret.ok()) return secret.status();
     w = DecryptWalletJson(text, *secret);
     OPENSSL_cleanse(secret->data(), secret->size());
-    if (!w.ok() && absl::StrContains(w.status().message(), "wrong passphrase")) {
+    if (!w.ok() &&
+        absl::StrContains(w.status().message(), "wrong passphrase")) {
       return absl::InvalidArgumentError(
           absl::StrCat("wrong passphrase or damaged wallet file ", path));
     }
@@ -529,8 +527,8 @@ absl::StatusOr<Wallet> RewriteWallet(const std::string& path,
   std::string tmp = path + ".tmp-XXXXXX";
   const int fd = mkostemp(tmp.data(), O_CLOEXEC);  // mode 0600
   if (fd < 0) {
-    return ErrnoStatus(errno,
-                       absl::StrCat("cannot create a temp file next to ", path));
+    return ErrnoStatus(
+        errno, absl::StrCat("cannot create a temp file next to ", path));
   }
   fchmod(fd, 0600);
   absl::Status s =

@@ -69,8 +69,8 @@ struct ScryptParams {
 // One key and its address. A plain value; copyable; thread-compatible.
 struct Wallet {
   PrivateKey key;
-  Address address;   // AddressFromPublicKey(key.public_key())
-  std::string path;  // file it was loaded from / written to; may be empty
+  Address address;         // AddressFromPublicKey(key.public_key())
+  std::string path;        // file it was loaded from / written to; may be empty
   bool encrypted = false;  // the file was (is now) encrypted
 };
 
@@ -109,15 +109,15 @@ bool IsEncryptedWalletJson(std::string_view json);
 // line "pbchain-encrypted-wallet/1 scrypt log2_n=L r=R p=P salt=HEX
 // chacha20-poly1305 nonce=HEX address=pb..." (lowercase hex, decimal
 // numbers, single spaces, no newline). Pure.
-std::string WalletAad(const ScryptParams& scrypt, ByteSpan salt,
-                      ByteSpan nonce, std::string_view address);
+std::string WalletAad(const ScryptParams& scrypt, ByteSpan salt, ByteSpan nonce,
+                      std::string_view address);
 
 // The encrypted-wallet JSON text of `key` under `options` (passphrase
 // required). INVALID_ARGUMENT for an empty or over-long passphrase, scrypt
 // parameters outside the reader's limits, or a bad salt/nonce size;
 // INTERNAL if OpenSSL fails. Pure apart from the random salt and nonce.
-absl::StatusOr<std::string> EncryptWalletJson(const PrivateKey& key,
-                                              const WalletWriteOptions& options);
+absl::StatusOr<std::string> EncryptWalletJson(
+    const PrivateKey& key, const WalletWriteOptions& options);
 
 // Opens encrypted-wallet JSON with `passphrase`. INVALID_ARGUMENT for a
 // malformed file (missing or ill-typed fields, unknown format, version,

@@ -29,7 +29,7 @@ struct CommonOptions {
   std::string node = client::kDefaultNodeAddress;  // else $PBCHAIN_NODE
   std::string wallet;                              // else $PBCHAIN_WALLET
   std::string passphrase_file;  // --passphrase-file (else $PBCHAIN_PASSPHRASE)
-  ClientTlsFiles tls;  // --tls-ca, --tls-client-cert, --tls-client-key
+  ClientTlsFiles tls;           // --tls-ca, --tls-client-cert, --tls-client-key
   bool json = false;
   std::optional<std::string> fee;
   std::optional<std::string> wait_timeout;

@@ -58,8 +58,8 @@ TEST_F(PbcliWalletTest, KeygenWithoutAPassphraseSourceRefusesAndWritesNothing) {
 }
 
 TEST_F(PbcliWalletTest, KeygenEncryptsAndEachSourceOpensIt) {
-  Result k = Pbcli(
-      {"keygen", "--wallet", P("w.json"), "--passphrase-file", P("pw"), "--json"});
+  Result k = Pbcli({"keygen", "--wallet", P("w.json"), "--passphrase-file",
+                    P("pw"), "--json"});
   ASSERT_EQ(k.code, 0) << k.Show();
   const std::string address = k.OutJson()["address"];
   EXPECT_EQ(k.OutJson()["encrypted"], true);
@@ -109,8 +109,7 @@ TEST_F(PbcliWalletTest, PlaintextWarnsAndConvertsBothWaysInPlace) {
   ASSERT_EQ(k.code, 0) << k.Show();
   const std::string address = Out(k);
   EXPECT_TRUE(absl::StrContains(k.err, "not encrypted")) << k.Show();
-  const std::string seed =
-      nlohmann::json::parse(ReadFile(P("w.json")))["seed"];
+  const std::string seed = nlohmann::json::parse(ReadFile(P("w.json")))["seed"];
 
   Result a = Pbcli({"address", "--wallet", P("w.json")});
   ASSERT_EQ(a.code, 0) << a.Show();
@@ -140,7 +139,8 @@ TEST_F(PbcliWalletTest, PlaintextWarnsAndConvertsBothWaysInPlace) {
   Result again = Pbcli({"wallet", "encrypt", "--wallet", P("w.json"),
                         "--passphrase-file", P("pw")});
   EXPECT_EQ(again.code, 2) << again.Show();
-  EXPECT_TRUE(absl::StrContains(again.err, "already encrypted")) << again.Show();
+  EXPECT_TRUE(absl::StrContains(again.err, "already encrypted"))
+      << again.Show();
   EXPECT_EQ(ReadFile(P("w.json")), encrypted);
 
   Result dec = Pbcli({"wallet", "decrypt", "--wallet", P("w.json"),
@@ -161,8 +161,8 @@ TEST_F(PbcliWalletTest, PlaintextWarnsAndConvertsBothWaysInPlace) {
 }
 
 TEST_F(PbcliWalletTest, DamagedFilesGiveOneLineAndExit2) {
-  Result k = Pbcli(
-      {"keygen", "--wallet", P("w.json"), "--passphrase-file", P("pw")});
+  Result k =
+      Pbcli({"keygen", "--wallet", P("w.json"), "--passphrase-file", P("pw")});
   ASSERT_EQ(k.code, 0) << k.Show();
   const std::string good = ReadFile(P("w.json"));
   struct Case {
@@ -187,11 +187,13 @@ TEST_F(PbcliWalletTest, DamagedFilesGiveOneLineAndExit2) {
   for (const Case& cs : cases) {
     const std::string path = P(cs.name + ".json");
     std::ofstream(path, std::ios::binary) << cs.text;
-    Result r = Pbcli({"address", "--wallet", path, "--passphrase-file", P("pw")});
+    Result r =
+        Pbcli({"address", "--wallet", path, "--passphrase-file", P("pw")});
     EXPECT_EQ(r.code, 2) << cs.name << ": " << r.Show();
     EXPECT_EQ(Lines(r.err), 1u) << cs.name << ": " << r.Show();
     EXPECT_TRUE(absl::StrContains(r.err, path)) << cs.name << ": " << r.Show();
-    EXPECT_TRUE(absl::StrContains(r.err, cs.want)) << cs.name << ": " << r.Show();
+    EXPECT_TRUE(absl::StrContains(r.err, cs.want))
+        << cs.name << ": " << r.Show();
   }
 }
 

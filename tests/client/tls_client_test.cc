@@ -68,12 +68,14 @@ class TlsClientTest : public ::testing::Test {
     dir_ = new TempDir("tls_client_test");
     Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
              "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", P("ca.key"),
-             "-out", P("ca.pem"), "-days", "2", "-subj", "/CN=pbchain test CA"});
+             "-out", P("ca.pem"), "-days", "2", "-subj",
+             "/CN=pbchain test CA"});
     Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
              "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
              P("other-ca.key"), "-out", P("other-ca.pem"), "-days", "2",
              "-subj", "/CN=some other CA"});
-    Leaf("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    Leaf("server",
+         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
     Leaf("elsewhere",
          "subjectAltName=DNS:elsewhere.invalid\nextendedKeyUsage=serverAuth\n");
     Leaf("client", "extendedKeyUsage=clientAuth\n");
@@ -96,10 +98,9 @@ class TlsClientTest : public ::testing::Test {
   // NAME.key and NAME.pem signed by ca.pem with the extensions `ext`.
   static void Leaf(const std::string& name, const std::string& ext) {
     std::ofstream(P(name + ".ext")) << ext;
-    Openssl({"req", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-             P(name + ".key"), "-out", P(name + ".csr"), "-subj",
-             "/CN=" + name});
+    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", P(name + ".key"), "-out", P(name + ".csr"),
+             "-subj", "/CN=" + name});
     Openssl({"x509", "-req", "-in", P(name + ".csr"), "-CA", P("ca.pem"),
              "-CAkey", P("ca.key"), "-CAcreateserial", "-days", "2", "-out",
              P(name + ".pem"), "-extfile", P(name + ".ext")});
@@ -148,9 +149,10 @@ TEST_F(TlsClientTest, UntrustedCertificateIsOneClearLine) {
   absl::StatusOr<v1::GetInfoResponse> info =
       Info(s->address, {P("other-ca.pem")});
   EXPECT_EQ(info.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(info.status().message(),
-            absl::StrCat("cannot reach the node at ", s->address,
-                         " over TLS: certificate not trusted (check --tls-ca)"));
+  EXPECT_EQ(
+      info.status().message(),
+      absl::StrCat("cannot reach the node at ", s->address,
+                   " over TLS: certificate not trusted (check --tls-ca)"));
 }
 
 TEST_F(TlsClientTest, CertificateForAnotherNameIsOneClearLine) {
@@ -195,13 +197,12 @@ TEST_F(TlsClientTest, MutualTls) {
   ASSERT_TRUE(with.ok()) << with.status();
   EXPECT_EQ(with->chain_id(), kChainId);
 
-  absl::StatusOr<v1::GetInfoResponse> without =
-      Info(s->address, {P("ca.pem")});
+  absl::StatusOr<v1::GetInfoResponse> without = Info(s->address, {P("ca.pem")});
   EXPECT_EQ(without.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(without.status().message(), "over TLS: "))
       << without.status();
-  EXPECT_TRUE(absl::StrContains(without.status().message(),
-                                "--tls-client-cert"))
+  EXPECT_TRUE(
+      absl::StrContains(without.status().message(), "--tls-client-cert"))
       << without.status();
 }
 
@@ -218,8 +219,8 @@ TEST_F(TlsClientTest, BadFilesAreRefusedBeforeDialing) {
   absl::StatusOr<v1::GetInfoResponse> mismatched =
       Info("127.0.0.1:1", {P("ca.pem"), P("client.pem"), P("server.key")});
   EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(mismatched.status().message(),
-                                "does not match"))
+  EXPECT_TRUE(
+      absl::StrContains(mismatched.status().message(), "does not match"))
       << mismatched.status();
 }
 
@@ -229,19 +230,19 @@ TEST_F(TlsClientTest, PbcliFlagsAndEnvironment) {
   TestServer* s = StartTls(/*require_client_cert=*/true);
   ASSERT_NE(s, nullptr);
   const std::string cwd = dir_->path().string();
-  Result ok = RunProcess(Bin("pbcli"),
-                         {"--node", s->address, "--tls-ca", P("ca.pem"),
-                          "--tls-client-cert", P("client.pem"),
-                          "--tls-client-key", P("client.key"), "info", "--json"},
-                         cwd);
+  Result ok = RunProcess(
+      Bin("pbcli"),
+      {"--node", s->address, "--tls-ca", P("ca.pem"), "--tls-client-cert",
+       P("client.pem"), "--tls-client-key", P("client.key"), "info", "--json"},
+      cwd);
   ASSERT_EQ(ok.code, 0) << ok.Show();
   EXPECT_EQ(ok.OutJson()["chain_id"], kChainId);
 
   setenv("PBCHAIN_TLS_CA", P("ca.pem").c_str(), 1);
   setenv("PBCHAIN_TLS_CLIENT_CERT", P("client.pem").c_str(), 1);
   setenv("PBCHAIN_TLS_CLIENT_KEY", P("client.key").c_str(), 1);
-  Result env = RunProcess(Bin("pbcli"), {"--node", s->address, "info", "--json"},
-                          cwd);
+  Result env =
+      RunProcess(Bin("pbcli"), {"--node", s->address, "info", "--json"}, cwd);
   unsetenv("PBCHAIN_TLS_CA");
   unsetenv("PBCHAIN_TLS_CLIENT_CERT");
   unsetenv("PBCHAIN_TLS_CLIENT_KEY");

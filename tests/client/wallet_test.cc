@@ -1,7 +1,5 @@
 #include "client/wallet.h"
 
-#include "client/passphrase.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "chain/bytes.h"
+#include "client/passphrase.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -159,7 +158,6 @@ TEST_F(WalletTest, DefaultPathFollowsEnvironment) {
   unsetenv(kWalletEnvVar);
 }
 
-
 // ---------------------------------------------------------------------------
 // Encrypted wallet files.
 
@@ -206,8 +204,9 @@ TEST(EncryptedWalletVector, WriterProducesTheExactFile) {
       PrivateKey::FromSeed(Hex(v["seed"].get<std::string>()));
   ASSERT_TRUE(key.ok());
   const WalletWriteOptions o = VectorOptions(v);
-  EXPECT_EQ(WalletAad(o.scrypt, o.salt, o.nonce, v["address"].get<std::string>()),
-            v["aad"].get<std::string>());
+  EXPECT_EQ(
+      WalletAad(o.scrypt, o.salt, o.nonce, v["address"].get<std::string>()),
+      v["aad"].get<std::string>());
   absl::StatusOr<std::string> text = EncryptWalletJson(*key, o);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(*text, v["file"].get<std::string>());
@@ -279,15 +278,18 @@ TEST(EncryptedWalletVector, MalformedFilesAreRefusedWithAReason) {
     std::string want;  // part of the message
   };
   const std::vector<Case> cases = {
-      {[](nlohmann::json& j) { j["version"] = 2; }, "version 2 is not supported"},
+      {[](nlohmann::json& j) { j["version"] = 2; },
+       "version 2 is not supported"},
       {[](nlohmann::json& j) { j["version"] = "1"; }, "\"version\""},
       {[](nlohmann::json& j) { j["kdf"] = "argon2id"; }, "unknown kdf"},
-      {[](nlohmann::json& j) { j["cipher"] = "aes-256-gcm"; }, "unknown cipher"},
+      {[](nlohmann::json& j) { j["cipher"] = "aes-256-gcm"; },
+       "unknown cipher"},
       {[](nlohmann::json& j) { j["scrypt"]["log2_n"] = 40; }, "log2_n 40"},
       {[](nlohmann::json& j) { j["scrypt"]["log2_n"] = 9; }, "log2_n 9"},
       {[](nlohmann::json& j) { j["scrypt"]["log2_n"] = -1; }, "log2_n"},
       {[](nlohmann::json& j) { j["scrypt"]["r"] = 0; }, "r 0"},
-      {[](nlohmann::json& j) { j["scrypt"]["r"] = 4000000000u; }, "r 4000000000"},
+      {[](nlohmann::json& j) { j["scrypt"]["r"] = 4000000000u; },
+       "r 4000000000"},
       {[](nlohmann::json& j) { j["scrypt"]["p"] = 1000; }, "p 1000"},
       // Within each bound but 128 * r * N = 2 GiB: refused unallocated.
       {[](nlohmann::json& j) {
@@ -344,8 +346,8 @@ TEST_F(WalletTest, EncryptedCreateLoadsOnlyWithThePassphrase) {
             std::string::npos);
 
   // The callback's own error comes back as it is.
-  absl::StatusOr<Wallet> refused = LoadWallet(
-      path, []() -> absl::StatusOr<std::string> {
+  absl::StatusOr<Wallet> refused =
+      LoadWallet(path, []() -> absl::StatusOr<std::string> {
         return absl::FailedPreconditionError("no terminal");
       });
   EXPECT_EQ(refused.status().message(), "no terminal");
@@ -366,8 +368,8 @@ TEST_F(WalletTest, TruncatedEncryptedFileNamesThePath) {
   ASSERT_TRUE(CreateWallet(path, Fast("pw")).ok());
   std::stringstream text;
   text << std::ifstream(path).rdbuf();
-  for (size_t keep : {size_t{0}, size_t{1}, text.str().size() / 2,
-                      text.str().size() - 3}) {
+  for (size_t keep :
+       {size_t{0}, size_t{1}, text.str().size() / 2, text.str().size() - 3}) {
     Write(path, text.str().substr(0, keep));
     absl::StatusOr<Wallet> w = LoadWallet(path, Give("pw"));
     EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << keep;
@@ -390,11 +392,11 @@ TEST_F(WalletTest, EncryptRefusesEmptyOrHugePassphraseAndBadParameters) {
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(EncryptWalletJson(*key, Fast("")).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(EncryptWalletJson(*key, Fast(std::string(kMaxPassphraseBytes + 1,
-                                                     'a')))
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      EncryptWalletJson(*key, Fast(std::string(kMaxPassphraseBytes + 1, 'a')))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   WalletWriteOptions o = Fast("pw");
   o.scrypt.log2_n = kMaxLog2N + 1;
   EXPECT_EQ(EncryptWalletJson(*key, o).status().code(),

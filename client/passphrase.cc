@@ -1,6 +1,7 @@
 #include "client/passphrase.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -59,6 +61,21 @@ absl::StatusOr<std::string> ReadPassphraseFile(const std::string& path) {
   return line;
 }
 
+// The terminal modes to put back if a signal ends the program while echo
+// is off (set only around the read below; main thread only).
+volatile sig_atomic_t g_restore_fd = -1;
+termios g_saved_modes;
+
+// SIGINT/SIGTERM/SIGHUP/SIGQUIT during the prompt: echo back on, then the
+// signal's default action. Only async-signal-safe calls.
+void RestoreTerminalAndDie(int sig) {
+  if (g_restore_fd >= 0) tcsetattr(g_restore_fd, TCSAFLUSH, &g_saved_modes);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+constexpr int kPromptSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
 // Prints `prompt` on the terminal and reads one line with echo off.
 absl::StatusOr<std::string> AskTerminal(const std::string& prompt) {
   const int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -70,7 +87,16 @@ absl::StatusOr<std::string> AskTerminal(const std::string& prompt) {
   (void)!write(fd, prompt.data(), prompt.size());
   termios saved;
   const bool have_modes = tcgetattr(fd, &saved) == 0;
+  struct sigaction old_actions[std::size(kPromptSignals)];
   if (have_modes) {
+    g_saved_modes = saved;
+    g_restore_fd = fd;
+    struct sigaction restore {};
+    restore.sa_handler = RestoreTerminalAndDie;
+    sigemptyset(&restore.sa_mask);
+    for (size_t i = 0; i < std::size(kPromptSignals); ++i) {
+      sigaction(kPromptSignals[i], &restore, &old_actions[i]);
+    }
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
@@ -89,7 +115,13 @@ absl::StatusOr<std::string> AskTerminal(const std::string& prompt) {
     if (c == '\n') break;
     if (line.size() <= kMaxPassphraseBytes) line.push_back(c);
   }
-  if (have_modes) tcsetattr(fd, TCSAFLUSH, &saved);
+  if (have_modes) {
+    tcsetattr(fd, TCSAFLUSH, &saved);
+    g_restore_fd = -1;
+    for (size_t i = 0; i < std::size(kPromptSignals); ++i) {
+      sigaction(kPromptSignals[i], &old_actions[i], nullptr);
+    }
+  }
   close(fd);
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (eof && line.empty()) {

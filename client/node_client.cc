@@ -132,9 +132,11 @@ absl::Status NodeClient::FromGrpc(const grpc::Status& s) const {
               TlsReason(s.error_message(), options_.tls.enabled());
           !reason.empty()) {
         return absl::Status(
-            code, absl::StrCat("cannot reach the node at ", options_.address,
-                               options_.tls.enabled() ? " over TLS: " : ": ",
-                               reason));
+            code, absl::StrCat(
+                      options_.tls.enabled() ? "cannot reach the node at "
+                                             : "cannot reach node at ",
+                      options_.address,
+                      options_.tls.enabled() ? " over TLS: " : ": ", reason));
       }
       return absl::Status(
           code, absl::StrCat("cannot reach node at ", options_.address, ": ",

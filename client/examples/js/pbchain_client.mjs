@@ -372,7 +372,7 @@ export function channelCredentials(grpc, tls = {}) {
 /** One line for a failed connection (UNAVAILABLE), the same wording as pbcli. */
 export function explainUnavailable(target, details, tls) {
   const d = String(details ?? '').toLowerCase();
-  const where = `cannot reach the node at ${target}${tls ? ' over TLS' : ''}`;
+  const where = tls ? `cannot reach the node at ${target} over TLS` : `cannot reach node at ${target}`;
   if (tls) {
     if (d.includes('peer name') || d.includes('not in peer certificate') || d.includes('altnames')) {
       return `${where}: the node's certificate does not name this host`;

@@ -282,7 +282,8 @@ def explain_unavailable(target: str, details: str, tls: bool) -> str:
     """One line for a failed connection, naming the TLS cause and the flag
     to check (the same wording as pbcli)."""
     d = (details or "").lower()
-    where = f"cannot reach the node at {target}" + (" over TLS" if tls else "")
+    where = (f"cannot reach the node at {target} over TLS" if tls
+             else f"cannot reach node at {target}")
     if tls:
         if "peer name" in d or "not in peer certificate" in d:
             return (f"{where}: the node's certificate does not name this "

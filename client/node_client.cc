@@ -1,14 +1,23 @@
 #include "client/node_client.h"
 
+#include <cstdlib>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/host_port.h"
 #include "common/status_macros.h"
+#include "grpc/support/log.h"
 #include "proto/convert.h"
 
 namespace pbchain::client {
+
+void QuietGrpcLogging() {
+  if (std::getenv("GRPC_VERBOSITY") != nullptr) return;
+  gpr_set_log_function([](gpr_log_func_args*) {});
+}
 
 absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Create(
     const NodeClientOptions& options) {
@@ -23,14 +32,17 @@ absl::StatusOr<std::unique_ptr<NodeClient>> NodeClient::Create(
   if (options.call_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("call timeout must be positive");
   }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeChannelCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
   // Fail fast on a dead node instead of retrying a refused connection.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  auto channel = grpc::CreateCustomChannel(
-      options.address, grpc::InsecureChannelCredentials(), args);
+  auto channel =
+      grpc::CreateCustomChannel(options.address, *std::move(credentials), args);
   return std::make_unique<NodeClient>(std::move(channel), options);
 }
 
@@ -48,11 +60,84 @@ std::unique_ptr<grpc::ClientContext> NodeClient::NewContext() const {
   return ctx;
 }
 
+namespace {
+
+// What a failed connection's message says about TLS, as one short reason
+// naming the flag to check; "" when it says nothing about TLS. gRPC (with
+// BoringSSL/OpenSSL) reports handshake failures as UNAVAILABLE with the
+// SSL library's reason in the text: "CERTIFICATE_VERIFY_FAILED", "Peer
+// name X is not in peer certificate", "WRONG_VERSION_NUMBER" (TLS to a
+// plaintext server), alerts the server sent ("CERTIFICATE_REQUIRED",
+// "HANDSHAKE_FAILURE", "BAD_CERTIFICATE", "UNKNOWN_CA"), and a plaintext
+// client at a TLS server only sees the connection closed.
+std::string TlsReason(const std::string& message, bool tls) {
+  const std::string m = absl::AsciiStrToLower(message);
+  if (tls) {
+    if (absl::StrContains(m, "peer name") ||
+        absl::StrContains(m, "not in peer certificate")) {
+      return "the node's certificate does not name this host (connect with "
+             "a name or IP address in its subjectAltName)";
+    }
+    if (absl::StrContains(m, "certificate_verify_failed") ||
+        absl::StrContains(m, "certificate verify failed")) {
+      return "certificate not trusted (check --tls-ca)";
+    }
+    if (absl::StrContains(m, "certificate_required") ||
+        absl::StrContains(m, "bad_certificate") ||
+        absl::StrContains(m, "unknown_ca") ||
+        absl::StrContains(m, "alert handshake failure") ||
+        absl::StrContains(m, "handshake_failure")) {
+      return "the node refused the client certificate (check "
+             "--tls-client-cert and --tls-client-key)";
+    }
+    if (absl::StrContains(m, "wrong_version_number") ||
+        absl::StrContains(m, "wrong version number") ||
+        absl::StrContains(m, "packet_length_too_long") ||
+        absl::StrContains(m, "http_request")) {
+      return "the node does not speak TLS (drop --tls-ca, or give the node "
+             "a certificate)";
+    }
+    if (absl::StrContains(m, "handshake") || absl::StrContains(m, "ssl")) {
+      return "TLS handshake failed";
+    }
+    // With TLS 1.3 a server that wants a client certificate and did not
+    // get one (or did not trust it) just closes the connection.
+    if (absl::StrContains(m, "socket closed") ||
+        absl::StrContains(m, "connection reset") ||
+        absl::StrContains(m, "end of tcp stream")) {
+      return "the node closed the connection during the handshake (does it "
+             "require a client certificate? check --tls-client-cert and "
+             "--tls-client-key)";
+    }
+    return "";
+  }
+  if (absl::StrContains(m, "socket closed") ||
+      absl::StrContains(m, "connection reset") ||
+      absl::StrContains(m, "end of tcp stream") ||
+      absl::StrContains(m, "endpoint closing")) {
+    return "connection closed during setup; if the node serves TLS, give "
+           "--tls-ca";
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::Status NodeClient::FromGrpc(const grpc::Status& s) const {
   if (s.ok()) return absl::OkStatus();
   const auto code = static_cast<absl::StatusCode>(s.error_code());
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      if (const std::string reason =
+              TlsReason(s.error_message(), options_.tls.enabled());
+          !reason.empty()) {
+        return absl::Status(
+            code, absl::StrCat(
+                      options_.tls.enabled() ? "cannot reach the node at "
+                                             : "cannot reach node at ",
+                      options_.address,
+                      options_.tls.enabled() ? " over TLS: " : ": ", reason));
+      }
       return absl::Status(
           code, absl::StrCat("cannot reach node at ", options_.address, ": ",
                              s.error_message()));

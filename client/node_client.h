@@ -4,6 +4,10 @@
 // absl::Status with the same code and a message that names the node, e.g.
 // "cannot reach node at 127.0.0.1:7701: Connection refused" (UNAVAILABLE) or
 // "node at 127.0.0.1:7701 did not answer within 10s" (DEADLINE_EXCEEDED).
+// With NodeClientOptions::tls.ca set the channel is TLS (common/tls.h), and
+// a failed handshake is told in one line that names the likely cause and
+// the flag to check, e.g. "cannot reach the node at 127.0.0.1:7701 over
+// TLS: certificate not trusted (check --tls-ca)" (UNAVAILABLE).
 //
 // Thread safety: all methods may be called from any thread at the same time
 // (gRPC stubs are thread-safe); the chain id cache is guarded by a mutex.
@@ -25,6 +29,7 @@
 #include "chain/address.h"
 #include "chain/bytes.h"
 #include "chain/transaction.h"
+#include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
@@ -43,14 +48,27 @@ struct NodeClientOptions {
   // Deadline of each unary call and of each whole GetBlocks stream.
   absl::Duration call_timeout = kDefaultCallTimeout;
   int max_message_bytes = kClientMaxMessageBytes;
+  // --tls-ca (TLS, verifying the node against this CA only) and
+  // --tls-client-cert / --tls-client-key (mutual TLS). No CA: plaintext.
+  ClientTlsFiles tls;
 };
+
+// Drops the log lines gRPC itself prints on stderr (e.g. "E1207 ...
+// ssl_transport_security.cc] Handshake failed ..."): NodeClient reports
+// every failure as one line of its own. Leaves gRPC's logging alone when
+// $GRPC_VERBOSITY is set (to debug gRPC). The command-line clients call it
+// first thing in main; any thread, but before starting calls.
+void QuietGrpcLogging();
 
 class NodeClient {
  public:
-  // Creates a client with an insecure channel to options.address. Connects
-  // lazily (the first call fails with UNAVAILABLE if the node is down).
+  // Creates a client with a channel to options.address: TLS when
+  // options.tls.ca is set, else insecure. Connects lazily (the first call
+  // fails with UNAVAILABLE if the node is down or the TLS handshake fails).
   // INVALID_ARGUMENT if the address is not "HOST:PORT" with a port 1..65535
-  // or the timeout is not positive.
+  // ("node address ..."), the timeout is not positive, or a TLS file is
+  // missing, unreadable or inconsistent (the message starts with the flag:
+  // "--tls-ca FILE: ...", see common/tls.h).
   static absl::StatusOr<std::unique_ptr<NodeClient>> Create(
       const NodeClientOptions& options);
 

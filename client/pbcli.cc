@@ -40,9 +40,11 @@
 #include "client/format.h"
 #include "client/inclusion.h"
 #include "client/node_client.h"
+#include "client/passphrase.h"
 #include "client/transfer.h"
 #include "client/wallet.h"
 #include "common/exit_codes.h"
+#include "common/tls.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::client {
@@ -63,8 +65,11 @@ Usage: pbcli [GLOBAL OPTIONS] COMMAND [ARGS] [OPTIONS]
        pbcli COMMAND --help      the same
 
 Wallet (no node needed):
-  keygen                         create a new wallet file with a fresh key
+  keygen [--no-encrypt]          create a new wallet file with a fresh key
+                                 (encrypted with a passphrase)
   address                        print the wallet's address
+  wallet encrypt|decrypt         encrypt a plaintext wallet file in place
+                                 (or decrypt an encrypted one)
 Reading:
   balance [ADDRESS]              balance and nonces (default: the wallet's)
   history [ADDRESS]              confirmed transactions of an address
@@ -86,6 +91,13 @@ Global options (anywhere on the line):
   --node HOST:PORT     node to talk to (default $PBCHAIN_NODE, else
                        127.0.0.1:7701, the first node of tools/devnet)
   --wallet FILE        wallet file (default $PBCHAIN_WALLET, else ./wallet.json)
+  --passphrase-file F  the wallet passphrase is the first line of F (else
+                       $PBCHAIN_PASSPHRASE, else asked on the terminal)
+  --tls-ca FILE        talk TLS to the node, trusting only the CA
+                       certificate(s) in FILE (default $PBCHAIN_TLS_CA)
+  --tls-client-cert FILE, --tls-client-key FILE
+                       present this certificate and key (mutual TLS; with
+                       --tls-ca; default $PBCHAIN_TLS_CLIENT_CERT/_KEY)
   --json               machine-readable output: one JSON object (watch and
                        chain: one object per line)
   --timeout T          deadline of each call to the node (default 10s;
@@ -116,12 +128,28 @@ Exit codes:
 
 const std::map<std::string, std::string>& CommandHelp() {
   static const auto* help = new std::map<std::string, std::string>{
-      {"keygen", R"(pbcli keygen [--wallet FILE]
-  Creates a new Ed25519 key and writes it to the wallet file as JSON
-  {seed, public_key, address} (the format of `pbtool keygen`), mode 0600.
-  Never overwrites an existing file. Prints the new address.
+      {"keygen",
+       R"(pbcli keygen [--wallet FILE] [--passphrase-file F] [--no-encrypt]
+  Creates a new Ed25519 key and writes it to the wallet file, mode 0600,
+  encrypted with a passphrase (scrypt + ChaCha20-Poly1305, see
+  docs/PROTOCOL.md): the first line of --passphrase-file F, else
+  $PBCHAIN_PASSPHRASE, else asked twice on the terminal. --no-encrypt
+  writes the plaintext JSON {seed, public_key, address} of `pbtool keygen`
+  instead (with a warning). Never overwrites an existing file. Prints the
+  new address.
   Example: pbcli keygen --wallet alice.json
-  --json: {"address": "...", "public_key": "...", "wallet": "FILE"})"},
+  --json: {"address": "...", "public_key": "...", "wallet": "FILE",
+          "encrypted": true|false})"},
+      {"wallet",
+       R"(pbcli wallet encrypt|decrypt [--wallet FILE] [--passphrase-file F]
+  encrypt: encrypts a plaintext wallet file in place with a new passphrase
+  (from --passphrase-file, $PBCHAIN_PASSPHRASE, or asked twice on the
+  terminal). decrypt: writes the key of an encrypted wallet file back as
+  plaintext JSON (asks its passphrase; prints a warning). Either way the
+  file is replaced atomically (a temp file next to it, fsynced, renamed;
+  mode 0600): a crash leaves the old file or the new one.
+  Example: pbcli wallet encrypt --wallet alice.json
+  --json: {"address": "...", "wallet": "FILE", "encrypted": true|false})"},
       {"address", R"(pbcli address [--wallet FILE]
   Prints the wallet's address (no node needed).
   Example: pbcli address --wallet alice.json
@@ -261,6 +289,9 @@ bool Waits(const std::string& command) {
 struct Args {
   std::string node = kDefaultNodeAddress;   // --node, else $PBCHAIN_NODE
   std::string wallet = kDefaultWalletPath;  // --wallet, else $PBCHAIN_WALLET
+  std::string passphrase_file;              // --passphrase-file
+  ClientTlsFiles tls;       // --tls-ca, --tls-client-cert, --tls-client-key
+  bool no_encrypt = false;  // keygen --no-encrypt
   bool json = false;
   std::map<std::string, std::string> values;  // the other options by name
   std::string wait;  // --wait[=N] / --no-wait ("0"); "" if not given
@@ -418,6 +449,7 @@ class Cli {
   const std::string& WalletPath() const { return args_.wallet; }
 
   int Keygen();
+  int WalletCmd();
   int AddressCmd();
   int Balance();
   int History();
@@ -471,6 +503,17 @@ std::optional<int> Cli::Parse(int argc, char** argv) {
   app_.add_option("--wallet", args_.wallet)
       ->type_name("FILE")
       ->envname(kWalletEnvVar);
+  app_.add_option("--passphrase-file", args_.passphrase_file)
+      ->type_name("FILE");
+  app_.add_option("--tls-ca", args_.tls.ca)
+      ->type_name("FILE")
+      ->envname("PBCHAIN_TLS_CA");
+  app_.add_option("--tls-client-cert", args_.tls.cert)
+      ->type_name("FILE")
+      ->envname("PBCHAIN_TLS_CLIENT_CERT");
+  app_.add_option("--tls-client-key", args_.tls.key)
+      ->type_name("FILE")
+      ->envname("PBCHAIN_TLS_CLIENT_KEY");
   app_.add_flag("--json", args_.json)->disable_flag_override();
   AddValueOption(&app_, "timeout", "T");
   // The options of the commands, given before the command name: hidden
@@ -496,6 +539,10 @@ std::optional<int> Cli::Parse(int argc, char** argv) {
       }
     }
     if (Waits(name)) AddWaitOptions(command);
+    if (name == "keygen") {
+      command->add_flag("--no-encrypt", args_.no_encrypt)
+          ->disable_flag_override();
+    }
   }
 
   // --wait takes its N as the next word when that is all digits.
@@ -532,6 +579,7 @@ bool Cli::WantArgs(size_t min, size_t max, int& rc) {
 bool Cli::Connect(int& rc) {
   NodeClientOptions options;
   options.address = args_.node;
+  options.tls = args_.tls;
   if (const std::string* t = Opt("timeout")) {
     absl::StatusOr<absl::Duration> d = ParseTimeout(*t, "timeout");
     if (!d.ok()) {
@@ -543,18 +591,29 @@ bool Cli::Connect(int& rc) {
   absl::StatusOr<std::unique_ptr<NodeClient>> client =
       NodeClient::Create(options);
   if (!client.ok()) {
-    rc = Fail(kExitUsage, absl::StrCat("--node: ", client.status().message()));
+    // TLS file errors name their flag already ("--tls-ca FILE: ...").
+    const bool named = absl::StartsWith(client.status().message(), "--");
+    rc = Fail(kExitUsage,
+              absl::StrCat(named ? "" : "--node: ", client.status().message()));
     return false;
   }
   node_ = std::move(*client);
   return true;
 }
 
-absl::StatusOr<Wallet> Cli::Wallet_() { return LoadWallet(WalletPath()); }
+absl::StatusOr<Wallet> Cli::Wallet_() {
+  absl::StatusOr<Wallet> w = LoadWallet(
+      WalletPath(), PassphraseFor({args_.passphrase_file}, WalletPath()));
+  if (w.ok() && !w->encrypted) {
+    std::cerr << "pbcli: " << UnencryptedWalletWarning(WalletPath()) << "\n";
+  }
+  return w;
+}
 
 int Cli::Run(int argc, char** argv) {
   if (std::optional<int> done = Parse(argc, argv)) return *done;
   if (command_ == "keygen") return Keygen();
+  if (command_ == "wallet") return WalletCmd();
   if (command_ == "address") return AddressCmd();
   if (command_ == "balance") return Balance();
   if (command_ == "history") return History();
@@ -576,7 +635,26 @@ int Cli::Keygen() {
   int rc = 0;
   if (!WantArgs(0, 0, rc)) return rc;
   const std::string path = WalletPath();
-  absl::StatusOr<Wallet> w = CreateWallet(path);
+  WalletWriteOptions write;
+  if (!args_.no_encrypt) {
+    // Refuse an existing file before asking for a passphrase.
+    if (access(path.c_str(), F_OK) == 0) {
+      return Fail(kExitUsage, absl::StrCat("wallet file ", path,
+                                           " exists; not overwriting it"));
+    }
+    absl::StatusOr<std::string> passphrase =
+        GetPassphrase({args_.passphrase_file}, path, /*is_new=*/true);
+    if (!passphrase.ok()) {
+      std::string hint;
+      if (passphrase.status().code() == absl::StatusCode::kFailedPrecondition) {
+        hint = "; or pass --no-encrypt for a plaintext file";
+      }
+      return Fail(kExitUsage,
+                  absl::StrCat(passphrase.status().message(), hint));
+    }
+    write.passphrase = *std::move(passphrase);
+  }
+  absl::StatusOr<Wallet> w = CreateWallet(path, write);
   if (!w.ok()) {
     return Fail(w.status().code() == absl::StatusCode::kAlreadyExists
                     ? kExitUsage
@@ -588,11 +666,64 @@ int Cli::Keygen() {
     j["address"] = w->address.ToText();
     j["public_key"] = HexEncode(w->key.public_key());
     j["wallet"] = path;
+    j["encrypted"] = w->encrypted;
     PrintJson(j);
   } else {
     std::cout << w->address.ToText() << std::endl;
-    std::cerr << "pbcli: wrote a new key to " << path
-              << " (keep it secret; anyone with it can spend)\n";
+    if (w->encrypted) {
+      std::cerr << "pbcli: wrote a new key to " << path
+                << ", encrypted (without the passphrase it is lost)\n";
+    }
+  }
+  if (!w->encrypted) {
+    std::cerr << "pbcli: " << UnencryptedWalletWarning(path) << "\n";
+  }
+  return kExitOk;
+}
+
+int Cli::WalletCmd() {
+  int rc = 0;
+  if (!WantArgs(1, 1, rc)) return rc;
+  const std::string& action = pos_[0];
+  if (action != "encrypt" && action != "decrypt") {
+    return line_.UsageError(absl::StrCat("wallet: unknown action '", action,
+                                         "' (encrypt or decrypt)",
+                                         line_.Hint()));
+  }
+  const std::string path = WalletPath();
+  const PassphraseOptions source{args_.passphrase_file};
+  absl::StatusOr<Wallet> w = LoadWallet(path, PassphraseFor(source, path));
+  if (!w.ok()) return Fail(kExitUsage, w.status().message());
+  const bool encrypt = action == "encrypt";
+  if (w->encrypted == encrypt) {
+    return Fail(kExitUsage, absl::StrCat("wallet file ", path, " is ",
+                                         encrypt ? "already" : "not",
+                                         " encrypted; nothing to do"));
+  }
+  WalletWriteOptions write;
+  if (encrypt) {
+    absl::StatusOr<std::string> passphrase =
+        GetPassphrase(source, path, /*is_new=*/true);
+    if (!passphrase.ok())
+      return Fail(kExitUsage, passphrase.status().message());
+    write.passphrase = *std::move(passphrase);
+  }
+  absl::StatusOr<Wallet> done = RewriteWallet(path, w->key, write);
+  if (!done.ok()) return FailStatus(done.status());
+  if (args_.json) {
+    Json j;
+    j["address"] = done->address.ToText();
+    j["wallet"] = path;
+    j["encrypted"] = done->encrypted;
+    PrintJson(j);
+  } else {
+    std::cout << done->address.ToText() << std::endl;
+    if (encrypt) {
+      std::cerr << "pbcli: encrypted " << path
+                << " (without the passphrase the key is lost)\n";
+    } else {
+      std::cerr << "pbcli: " << UnencryptedWalletWarning(path) << "\n";
+    }
   }
   return kExitOk;
 }
@@ -1433,5 +1564,6 @@ int Cli::Watch() {
 }  // namespace pbchain::client
 
 int main(int argc, char** argv) {
+  pbchain::client::QuietGrpcLogging();
   return pbchain::client::Cli().Run(argc, argv);
 }

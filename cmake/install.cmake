@@ -16,7 +16,7 @@ install(TARGETS pbnode pbtracker pbcli pbshop pbvote pbtool
 
 # Exported under pbchain:: without their pbchain_ prefix (pbchain::client).
 set(PBCHAIN_EXPORTED pbchain_base pbchain_core pbchain_proto pbchain_convert
-    pbchain_client)
+    pbchain_client pbchain_tls)
 foreach(target ${PBCHAIN_EXPORTED})
   string(REGEX REPLACE "^pbchain_" "" short ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${short})

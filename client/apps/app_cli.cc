@@ -4,9 +4,11 @@
 
 #include <iostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
+#include "client/passphrase.h"
 #include "client/wallet.h"
 #include "common/exit_codes.h"
 #include "common/status_macros.h"
@@ -33,6 +35,17 @@ void AddCommonOptions(CLI::App& app, const std::string& default_wallet,
   app.add_option("--wallet", options.wallet)
       ->type_name("FILE")
       ->envname(client::kWalletEnvVar);
+  app.add_option("--passphrase-file", options.passphrase_file)
+      ->type_name("FILE");
+  app.add_option("--tls-ca", options.tls.ca)
+      ->type_name("FILE")
+      ->envname("PBCHAIN_TLS_CA");
+  app.add_option("--tls-client-cert", options.tls.cert)
+      ->type_name("FILE")
+      ->envname("PBCHAIN_TLS_CLIENT_CERT");
+  app.add_option("--tls-client-key", options.tls.key)
+      ->type_name("FILE")
+      ->envname("PBCHAIN_TLS_CLIENT_KEY");
   app.add_flag("--json", options.json)->disable_flag_override();
   AddValueOption(app, "fee", "F", options.fee);
   AddValueOption(app, "wait-timeout", "T", options.wait_timeout);
@@ -91,6 +104,7 @@ absl::StatusOr<std::unique_ptr<client::NodeClient>> ConnectNode(
     const CommonOptions& options) {
   client::NodeClientOptions client_options;
   client_options.address = options.node;
+  client_options.tls = options.tls;
   if (options.timeout) {
     PBCHAIN_ASSIGN_OR_RETURN(absl::Duration d,
                              ParseDuration(*options.timeout, "timeout"));
@@ -99,10 +113,57 @@ absl::StatusOr<std::unique_ptr<client::NodeClient>> ConnectNode(
   absl::StatusOr<std::unique_ptr<client::NodeClient>> node =
       client::NodeClient::Create(client_options);
   if (!node.ok()) {
+    // TLS file errors name their flag already ("--tls-ca FILE: ...").
+    const bool named = absl::StartsWith(node.status().message(), "--");
     return absl::InvalidArgumentError(
-        absl::StrCat("--node: ", node.status().message()));
+        absl::StrCat(named ? "" : "--node: ", node.status().message()));
   }
   return node;
+}
+
+absl::StatusOr<client::Wallet> LoadWallet(const CommonOptions& options,
+                                          const std::string& path,
+                                          std::string_view program) {
+  absl::StatusOr<client::Wallet> w = client::LoadWallet(
+      path, client::PassphraseFor({options.passphrase_file}, path));
+  if (!w.ok()) {
+    if (w.status().code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::InvalidArgumentError(w.status().message());
+    }
+    return w.status();
+  }
+  if (!w->encrypted) {
+    std::cerr << program << ": " << client::UnencryptedWalletWarning(path)
+              << "\n";
+  }
+  return w;
+}
+
+absl::StatusOr<client::Wallet> LoadOrCreateWallet(const CommonOptions& options,
+                                                  const std::string& path,
+                                                  std::string_view program,
+                                                  bool* created) {
+  *created = false;
+  absl::StatusOr<client::Wallet> w = LoadWallet(options, path, program);
+  if (w.ok() || w.status().code() != absl::StatusCode::kNotFound) return w;
+  const client::PassphraseOptions source{options.passphrase_file};
+  client::WalletWriteOptions write;
+  if (client::FindPassphraseSource(source) != client::PassphraseSource::kNone) {
+    absl::StatusOr<std::string> passphrase =
+        client::GetPassphrase(source, path, /*is_new=*/true);
+    if (!passphrase.ok()) {
+      return absl::InvalidArgumentError(passphrase.status().message());
+    }
+    write.passphrase = *std::move(passphrase);
+  }
+  w = client::CreateWallet(path, write);
+  if (!w.ok()) return w;
+  *created = true;
+  if (!w->encrypted) {
+    std::cerr << program << ": " << client::UnencryptedWalletWarning(path)
+              << "\n";
+  }
+  return w;
 }
 
 absl::StatusOr<client::WaitOptions> WaitOptionsFrom(

@@ -19,6 +19,8 @@
 #include "absl/time/time.h"
 #include "client/inclusion.h"
 #include "client/node_client.h"
+#include "client/wallet.h"
+#include "common/tls.h"
 
 namespace pbchain::apps::cli {
 
@@ -26,6 +28,8 @@ namespace pbchain::apps::cli {
 struct CommonOptions {
   std::string node = client::kDefaultNodeAddress;  // else $PBCHAIN_NODE
   std::string wallet;                              // else $PBCHAIN_WALLET
+  std::string passphrase_file;  // --passphrase-file (else $PBCHAIN_PASSPHRASE)
+  ClientTlsFiles tls;           // --tls-ca, --tls-client-cert, --tls-client-key
   bool json = false;
   std::optional<std::string> fee;
   std::optional<std::string> wait_timeout;
@@ -33,8 +37,10 @@ struct CommonOptions {
 };
 
 // Adds --node (or $PBCHAIN_NODE), --wallet (or $PBCHAIN_WALLET, else
-// `default_wallet`), --json, --fee, --wait-timeout and --timeout to `app`,
-// stored in `options` (which must outlive the parse).
+// `default_wallet`), --passphrase-file, --tls-ca (or $PBCHAIN_TLS_CA),
+// --tls-client-cert / --tls-client-key (or $PBCHAIN_TLS_CLIENT_CERT /
+// _KEY), --json, --fee, --wait-timeout and --timeout to `app`, stored in
+// `options` (which must outlive the parse).
 void AddCommonOptions(CLI::App& app, const std::string& default_wallet,
                       CommonOptions& options);
 
@@ -58,10 +64,29 @@ int ExitCodeFor(const absl::Status& status);
 // 3 pending.
 int ExitCodeFor(client::Outcome outcome);
 
-// A NodeClient for --node (else $PBCHAIN_NODE, else 127.0.0.1:7701) and
-// --timeout. INVALID_ARGUMENT for bad values.
+// A NodeClient for --node (else $PBCHAIN_NODE, else 127.0.0.1:7701),
+// --timeout and the TLS options. INVALID_ARGUMENT for bad values ("--node:
+// ..." or "--tls-ca FILE: ...").
 absl::StatusOr<std::unique_ptr<client::NodeClient>> ConnectNode(
     const CommonOptions& options);
+
+// Loads the wallet file `path`, asking for the passphrase of an encrypted
+// one as client/passphrase.h says (--passphrase-file, $PBCHAIN_PASSPHRASE,
+// the terminal), and prints "PROGRAM: warning: ... not encrypted ..." on
+// stderr for a plaintext one. Errors as client::LoadWallet, except that a
+// missing passphrase (FAILED_PRECONDITION) is INVALID_ARGUMENT (exit 2).
+absl::StatusOr<client::Wallet> LoadWallet(const CommonOptions& options,
+                                          const std::string& path,
+                                          std::string_view program);
+
+// LoadWallet, or when `path` does not exist a new wallet there: encrypted
+// with the passphrase when one is available (--passphrase-file,
+// $PBCHAIN_PASSPHRASE, or the terminal: asked twice), else plaintext with
+// the warning. Sets *created.
+absl::StatusOr<client::Wallet> LoadOrCreateWallet(const CommonOptions& options,
+                                                  const std::string& path,
+                                                  std::string_view program,
+                                                  bool* created);
 
 // Wait options from --wait-timeout (default 60 s; one confirmation).
 // INVALID_ARGUMENT for a bad duration.

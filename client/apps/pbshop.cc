@@ -75,6 +75,13 @@ Options (before or after the command):
                          127.0.0.1:7701)
   --wallet FILE          the owner's or shopper's wallet (default
                          $PBCHAIN_WALLET, else ./wallet.json)
+  --passphrase-file F    the passphrase of encrypted wallets is the first
+                         line of F (else $PBCHAIN_PASSPHRASE, else asked on
+                         the terminal); register encrypts a new shopper
+                         wallet with it when there is one
+  --tls-ca FILE          TLS to the node, trusting the CA in FILE (default
+                         $PBCHAIN_TLS_CA); --tls-client-cert FILE and
+                         --tls-client-key FILE for mutual TLS
   --shop NAME            shop name, 1..50 chars of [a-z0-9_-] (default monkeys)
   --shopper-wallet FILE  register: the new shopper's wallet file
   --shopper-address ADDR register: an existing address instead of a wallet
@@ -231,7 +238,8 @@ class ShopApp {
 
 absl::Status ShopApp::LoadWallet() {
   if (wallet_) return absl::OkStatus();
-  absl::StatusOr<client::Wallet> w = client::LoadWallet(WalletPath());
+  absl::StatusOr<client::Wallet> w =
+      cli::LoadWallet(options_, WalletPath(), "pbshop");
   if (!w.ok()) {
     // A missing wallet is bad input (exit 2), like pbcli.
     if (w.status().code() == absl::StatusCode::kNotFound) {
@@ -420,11 +428,8 @@ int ShopApp::Register(const std::string& name, const std::string& wallet_file,
       }
       shopper_wallet = absl::StrCat("shopper-", name, ".json");
     }
-    absl::StatusOr<client::Wallet> w = client::LoadWallet(shopper_wallet);
-    if (!w.ok() && w.status().code() == absl::StatusCode::kNotFound) {
-      w = client::CreateWallet(shopper_wallet);
-      created = w.ok();
-    }
+    absl::StatusOr<client::Wallet> w =
+        cli::LoadOrCreateWallet(options_, shopper_wallet, "pbshop", &created);
     if (!w.ok()) return FailStatus(w.status());
     shopper = w->address;
   }
@@ -728,5 +733,6 @@ int ShopApp::Run(int argc, char** argv) {
 }  // namespace pbchain::apps
 
 int main(int argc, char** argv) {
+  pbchain::client::QuietGrpcLogging();
   return pbchain::apps::ShopApp().Run(argc, argv);
 }

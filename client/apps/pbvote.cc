@@ -61,6 +61,13 @@ Options (before or after the command):
   --wallet FILE       booth wallet that signs the votes (default
                       $PBCHAIN_WALLET, else ./booth.json); created when
                       missing (it needs no coins)
+  --passphrase-file F the passphrase of an encrypted booth wallet is the
+                      first line of F (else $PBCHAIN_PASSPHRASE, else asked
+                      on the terminal); a new booth wallet is encrypted
+                      with it when there is one
+  --tls-ca FILE       TLS to the node, trusting the CA in FILE (default
+                      $PBCHAIN_TLS_CA); --tls-client-cert FILE and
+                      --tls-client-key FILE for mutual TLS
   --election NAME     election, 1..59 chars of [a-z0-9._-] (default booth)
   --fee F             fee per vote in base units (default 0)
   --wait-timeout T    how long to wait for a vote's block (default 60s;
@@ -168,13 +175,13 @@ class VoteApp {
 
 int VoteApp::LoadBooth() {
   const std::string& path = options_.wallet;
-  absl::StatusOr<client::Wallet> w = client::LoadWallet(path);
-  if (!w.ok() && w.status().code() == absl::StatusCode::kNotFound) {
-    w = client::CreateWallet(path);
-    if (w.ok()) {
-      std::cerr << "pbvote: created booth wallet " << path << " ("
-                << w->address.ToText() << ")\n";
-    }
+  bool created = false;
+  absl::StatusOr<client::Wallet> w =
+      cli::LoadOrCreateWallet(options_, path, "pbvote", &created);
+  if (created) {
+    std::cerr << "pbvote: created booth wallet " << path << " ("
+              << w->address.ToText() << (w->encrypted ? ", encrypted" : "")
+              << ")\n";
   }
   if (!w.ok()) return FailStatus(w.status());
   wallet_ = *std::move(w);
@@ -336,5 +343,6 @@ int VoteApp::Run(int argc, char** argv) {
 }  // namespace pbchain::apps
 
 int main(int argc, char** argv) {
+  pbchain::client::QuietGrpcLogging();
   return pbchain::apps::VoteApp().Run(argc, argv);
 }

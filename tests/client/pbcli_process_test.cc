@@ -36,11 +36,16 @@ namespace {
 
 using namespace ::pbchain::client::testing;  // NOLINT: test helpers
 
+constexpr char kPassphrase[] = "pbcli process test passphrase";
+
 class PbcliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     unsetenv("PBCHAIN_WALLET");
     unsetenv("PBCHAIN_NODE");
+    // Every wallet of this suite is encrypted (keygen's default) with the
+    // passphrase from the environment, so each command decrypts it.
+    setenv("PBCHAIN_PASSPHRASE", kPassphrase, 1);
     dir_ = new TempDir("pbcli_test");
     const std::string d = dir_->path().string();
     alice_wallet_ = d + "/alice.json";
@@ -272,7 +277,12 @@ TEST_F(PbcliTest, GetAndHistoryReadPastShortPages) {
   const std::string wallet_file = dir_->Sub("big.json");
   Result k = Raw({"keygen", "--wallet", wallet_file});
   ASSERT_EQ(k.code, 0) << k.Show();
-  absl::StatusOr<Wallet> wallet = LoadWallet(wallet_file);
+  absl::StatusOr<Wallet> wallet =
+      LoadWallet(wallet_file, []() -> absl::StatusOr<std::string> {
+        return std::string(kPassphrase);
+      });
+  ASSERT_TRUE(wallet.ok()) << wallet.status();
+  EXPECT_TRUE(wallet->encrypted);
   ASSERT_TRUE(wallet.ok()) << wallet.status();
   NodeClientOptions options;
   options.address = mining_->address;

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "chain/bytes.h"
+#include "client/passphrase.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -154,6 +156,350 @@ TEST_F(WalletTest, DefaultPathFollowsEnvironment) {
   setenv(kWalletEnvVar, "", 1);
   EXPECT_EQ(DefaultWalletPath(), kDefaultWalletPath);
   unsetenv(kWalletEnvVar);
+}
+
+// ---------------------------------------------------------------------------
+// Encrypted wallet files.
+
+// tests/vectors/encrypted_wallet.json, made by an independent implementation
+// (Python's hashlib.scrypt and cryptography's ChaCha20Poly1305); the Python
+// and JS example clients check the same file.
+nlohmann::json Vector() {
+  std::ifstream in(std::string(PBCHAIN_SOURCE_DIR) +
+                   "/tests/vectors/encrypted_wallet.json");
+  return nlohmann::json::parse(in);
+}
+
+Bytes Hex(const std::string& hex) { return *HexDecode(hex); }
+
+WalletWriteOptions VectorOptions(const nlohmann::json& v) {
+  WalletWriteOptions o;
+  o.passphrase = v["passphrase"].get<std::string>();
+  o.scrypt.log2_n = v["scrypt"]["log2_n"].get<int>();
+  o.scrypt.r = v["scrypt"]["r"].get<uint32_t>();
+  o.scrypt.p = v["scrypt"]["p"].get<uint32_t>();
+  o.salt = Hex(v["scrypt"]["salt"].get<std::string>());
+  o.nonce = Hex(v["nonce"].get<std::string>());
+  return o;
+}
+
+// Cheap parameters for tests that are not about the KDF cost.
+WalletWriteOptions Fast(const std::string& passphrase) {
+  WalletWriteOptions o;
+  o.passphrase = passphrase;
+  o.scrypt.log2_n = kMinLog2N;
+  return o;
+}
+
+PassphraseCallback Give(const std::string& passphrase, int* calls = nullptr) {
+  return [passphrase, calls]() -> absl::StatusOr<std::string> {
+    if (calls != nullptr) ++*calls;
+    return passphrase;
+  };
+}
+
+TEST(EncryptedWalletVector, WriterProducesTheExactFile) {
+  const nlohmann::json v = Vector();
+  absl::StatusOr<PrivateKey> key =
+      PrivateKey::FromSeed(Hex(v["seed"].get<std::string>()));
+  ASSERT_TRUE(key.ok());
+  const WalletWriteOptions o = VectorOptions(v);
+  EXPECT_EQ(
+      WalletAad(o.scrypt, o.salt, o.nonce, v["address"].get<std::string>()),
+      v["aad"].get<std::string>());
+  absl::StatusOr<std::string> text = EncryptWalletJson(*key, o);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, v["file"].get<std::string>());
+}
+
+TEST(EncryptedWalletVector, ReaderOpensTheFile) {
+  const nlohmann::json v = Vector();
+  absl::StatusOr<Wallet> w = DecryptWalletJson(
+      v["file"].get<std::string>(), v["passphrase"].get<std::string>());
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(HexEncode(w->key.seed()), v["seed"].get<std::string>());
+  EXPECT_EQ(HexEncode(w->key.public_key()), v["public_key"].get<std::string>());
+  EXPECT_EQ(w->address.ToText(), v["address"].get<std::string>());
+  EXPECT_TRUE(w->encrypted);
+  EXPECT_TRUE(IsEncryptedWalletJson(v["file"].get<std::string>()));
+  EXPECT_FALSE(IsEncryptedWalletJson(WalletToJson(w->key)));
+}
+
+TEST(EncryptedWalletVector, WrongPassphraseAndEveryFlippedFieldFail) {
+  const nlohmann::json v = Vector();
+  const std::string file = v["file"].get<std::string>();
+  const std::string pass = v["passphrase"].get<std::string>();
+  absl::StatusOr<Wallet> w = DecryptWalletJson(file, pass + "!");
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(w.status().message(), "wrong passphrase or damaged wallet file");
+
+  // Each bound header value changed (still well-formed): the AEAD refuses.
+  auto changed = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json j = nlohmann::json::parse(file);
+    edit(j);
+    return DecryptWalletJson(j.dump(), pass).status();
+  };
+  const std::vector<std::function<void(nlohmann::json&)>> edits = {
+      [](nlohmann::json& j) { j["scrypt"]["r"] = 7; },
+      [](nlohmann::json& j) { j["scrypt"]["p"] = 2; },
+      [](nlohmann::json& j) { j["scrypt"]["log2_n"] = 11; },
+      [](nlohmann::json& j) {
+        j["scrypt"]["salt"] = "00112233445566778899aabbccddeeff";
+      },
+      [](nlohmann::json& j) { j["nonce"] = "000000000000000000000000"; },
+      [](nlohmann::json& j) {
+        std::string c = j["ciphertext"].get<std::string>();
+        c[0] = c[0] == '0' ? '1' : '0';
+        j["ciphertext"] = c;
+      },
+      [](nlohmann::json& j) {  // the tag
+        std::string c = j["ciphertext"].get<std::string>();
+        c.back() = c.back() == '0' ? '1' : '0';
+        j["ciphertext"] = c;
+      },
+      [](nlohmann::json& j) {  // another valid address: bound by the AAD
+        j["address"] = AddressFromPublicKey(PublicKey{}).ToText();
+      },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    absl::Status s = changed(edits[i]);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << i;
+    EXPECT_EQ(s.message(), "wrong passphrase or damaged wallet file")
+        << i << ": " << s;
+  }
+}
+
+TEST(EncryptedWalletVector, MalformedFilesAreRefusedWithAReason) {
+  const nlohmann::json v = Vector();
+  const std::string file = v["file"].get<std::string>();
+  const std::string pass = v["passphrase"].get<std::string>();
+  struct Case {
+    std::function<void(nlohmann::json&)> edit;
+    std::string want;  // part of the message
+  };
+  const std::vector<Case> cases = {
+      {[](nlohmann::json& j) { j["version"] = 2; },
+       "version 2 is not supported"},
+      {[](nlohmann::json& j) { j["version"] = "1"; }, "\"version\""},
+      {[](nlohmann::json& j) { j["kdf"] = "argon2id"; }, "unknown kdf"},
+      {[](nlohmann::json& j) { j["cipher"] = "aes-256-gcm"; },
+       "unknown cipher"},
+      {[](nlohmann::json& j) { j["scrypt"]["log2_n"] = 40; }, "log2_n 40"},
+      {[](nlohmann::json& j) { j["scrypt"]["log2_n"] = 9; }, "log2_n 9"},
+      {[](nlohmann::json& j) { j["scrypt"]["log2_n"] = -1; }, "log2_n"},
+      {[](nlohmann::json& j) { j["scrypt"]["r"] = 0; }, "r 0"},
+      {[](nlohmann::json& j) { j["scrypt"]["r"] = 4000000000u; },
+       "r 4000000000"},
+      {[](nlohmann::json& j) { j["scrypt"]["p"] = 1000; }, "p 1000"},
+      // Within each bound but 128 * r * N = 2 GiB: refused unallocated.
+      {[](nlohmann::json& j) {
+         j["scrypt"]["log2_n"] = 20;
+         j["scrypt"]["r"] = 16;
+       },
+       "over the limit"},
+      {[](nlohmann::json& j) { j["scrypt"]["salt"] = "0011"; }, "salt"},
+      {[](nlohmann::json& j) { j["scrypt"].erase("salt"); }, "salt"},
+      {[](nlohmann::json& j) { j["nonce"] = "00"; }, "nonce"},
+      {[](nlohmann::json& j) { j["ciphertext"] = "zz"; }, "ciphertext"},
+      {[](nlohmann::json& j) { j["ciphertext"] = "00"; }, "ciphertext"},
+      {[](nlohmann::json& j) { j["address"] = "pb00"; }, "address"},
+      {[](nlohmann::json& j) { j.erase("scrypt"); }, "scrypt"},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json j = nlohmann::json::parse(file);
+    c.edit(j);
+    absl::StatusOr<Wallet> w = DecryptWalletJson(j.dump(), pass);
+    EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << c.want;
+    EXPECT_NE(w.status().message().find(c.want), std::string::npos)
+        << c.want << " in: " << w.status();
+  }
+}
+
+TEST_F(WalletTest, EncryptedCreateLoadsOnlyWithThePassphrase) {
+  const std::string path = Path("enc.json");
+  absl::StatusOr<Wallet> w = CreateWallet(path, Fast("s3cret"));
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_TRUE(w->encrypted);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  EXPECT_EQ(text.str().find(HexEncode(w->key.seed())), std::string::npos)
+      << "the seed is in the file in clear";
+
+  int calls = 0;
+  absl::StatusOr<Wallet> loaded = LoadWallet(path, Give("s3cret", &calls));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(loaded->key.seed(), w->key.seed());
+  EXPECT_TRUE(loaded->encrypted);
+
+  absl::StatusOr<Wallet> wrong = LoadWallet(path, Give("S3cret"));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(wrong.status().message(),
+            "wrong passphrase or damaged wallet file " + path);
+
+  absl::StatusOr<Wallet> none = LoadWallet(path);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(none.status().message().find("--passphrase-file"),
+            std::string::npos);
+
+  // The callback's own error comes back as it is.
+  absl::StatusOr<Wallet> refused =
+      LoadWallet(path, []() -> absl::StatusOr<std::string> {
+        return absl::FailedPreconditionError("no terminal");
+      });
+  EXPECT_EQ(refused.status().message(), "no terminal");
+}
+
+TEST_F(WalletTest, PlaintextLoadDoesNotAskForAPassphrase) {
+  const std::string path = Path("plain.json");
+  ASSERT_TRUE(CreateWallet(path).ok());
+  int calls = 0;
+  absl::StatusOr<Wallet> w = LoadWallet(path, Give("x", &calls));
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(w->encrypted);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(WalletTest, TruncatedEncryptedFileNamesThePath) {
+  const std::string path = Path("enc.json");
+  ASSERT_TRUE(CreateWallet(path, Fast("pw")).ok());
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  for (size_t keep :
+       {size_t{0}, size_t{1}, text.str().size() / 2, text.str().size() - 3}) {
+    Write(path, text.str().substr(0, keep));
+    absl::StatusOr<Wallet> w = LoadWallet(path, Give("pw"));
+    EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << keep;
+    EXPECT_NE(w.status().message().find("wallet file " + path),
+              std::string::npos)
+        << w.status();
+  }
+}
+
+TEST_F(WalletTest, HugeFileIsRefusedUnparsed) {
+  const std::string path = Path("huge.json");
+  Write(path, std::string(kMaxWalletFileBytes + 1, ' '));
+  absl::StatusOr<Wallet> w = LoadWallet(path, Give("pw"));
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(w.status().message().find("larger than"), std::string::npos);
+}
+
+TEST_F(WalletTest, EncryptRefusesEmptyOrHugePassphraseAndBadParameters) {
+  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(EncryptWalletJson(*key, Fast("")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      EncryptWalletJson(*key, Fast(std::string(kMaxPassphraseBytes + 1, 'a')))
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  WalletWriteOptions o = Fast("pw");
+  o.scrypt.log2_n = kMaxLog2N + 1;
+  EXPECT_EQ(EncryptWalletJson(*key, o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Fresh salt and nonce each time.
+  absl::StatusOr<std::string> a = EncryptWalletJson(*key, Fast("pw"));
+  absl::StatusOr<std::string> b = EncryptWalletJson(*key, Fast("pw"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(nlohmann::json::parse(*a)["nonce"],
+            nlohmann::json::parse(*b)["nonce"]);
+  EXPECT_NE(nlohmann::json::parse(*a)["scrypt"]["salt"],
+            nlohmann::json::parse(*b)["scrypt"]["salt"]);
+}
+
+TEST_F(WalletTest, DefaultWriterParametersAreTheDocumentedOnes) {
+  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  WalletWriteOptions o;
+  o.passphrase = "pw";
+  absl::StatusOr<std::string> text = EncryptWalletJson(*key, o);
+  ASSERT_TRUE(text.ok()) << text.status();
+  nlohmann::json j = nlohmann::json::parse(*text);
+  EXPECT_EQ(j["scrypt"]["log2_n"], 15);
+  EXPECT_EQ(j["scrypt"]["r"], 8);
+  EXPECT_EQ(j["scrypt"]["p"], 1);
+  EXPECT_EQ(j["scrypt"]["salt"].get<std::string>().size(), 2 * kSaltBytes);
+  absl::StatusOr<Wallet> w = DecryptWalletJson(*text, "pw");
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->key.seed(), key->seed());
+}
+
+TEST_F(WalletTest, RewriteConvertsInPlaceWithMode0600AndNoTempLeft) {
+  const std::string path = Path("w.json");
+  absl::StatusOr<Wallet> plain = CreateWallet(path);
+  ASSERT_TRUE(plain.ok());
+  chmod(path.c_str(), 0644);  // a loose mode is not kept
+  absl::StatusOr<Wallet> enc = RewriteWallet(path, plain->key, Fast("pw"));
+  ASSERT_TRUE(enc.ok()) << enc.status();
+  EXPECT_TRUE(enc->encrypted);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  absl::StatusOr<Wallet> back = LoadWallet(path, Give("pw"));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->encrypted);
+  EXPECT_EQ(back->key.seed(), plain->key.seed());
+
+  ASSERT_TRUE(RewriteWallet(path, back->key, {}).ok());
+  absl::StatusOr<Wallet> again = LoadWallet(path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->encrypted);
+  EXPECT_EQ(again->key.seed(), plain->key.seed());
+  // Only the wallet is left in the directory.
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    ++files;
+    EXPECT_EQ(e.path().string(), path);
+  }
+  EXPECT_EQ(files, 1u);
+  // A missing directory fails cleanly.
+  EXPECT_EQ(RewriteWallet(Path("no/dir/w.json"), back->key, {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// ---------------------------------------------------------------------------
+// Passphrase sources (the terminal is not tested here: stdin is redirected).
+
+TEST_F(WalletTest, PassphraseFileFirstLineThenEnvironment) {
+  unsetenv(kPassphraseEnvVar);
+  const std::string file = Path("pw");
+  Write(file, "line one\r\nline two\n");
+  absl::StatusOr<std::string> p = GetPassphrase({file}, "w.json", false);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(*p, "line one");
+  Write(file, "no newline");
+  EXPECT_EQ(*GetPassphrase({file}, "w.json", true), "no newline");
+
+  // The file wins over the environment.
+  setenv(kPassphraseEnvVar, "from env", 1);
+  EXPECT_EQ(*GetPassphrase({file}, "w.json", false), "no newline");
+  EXPECT_EQ(*GetPassphrase({}, "w.json", false), "from env");
+  EXPECT_EQ(FindPassphraseSource({}), PassphraseSource::kEnv);
+  unsetenv(kPassphraseEnvVar);
+
+  Write(file, "\nsecond");
+  absl::StatusOr<std::string> empty = GetPassphrase({file}, "w.json", false);
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(empty.status().message().find("--passphrase-file " + file),
+            std::string::npos);
+  absl::StatusOr<std::string> missing =
+      GetPassphrase({Path("absent")}, "w.json", false);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetPassphrase({dir_.string()}, "w.json", false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(WalletTest, NoSourceIsFailedPreconditionWithHowTo) {
+  unsetenv(kPassphraseEnvVar);
+  if (isatty(STDIN_FILENO)) GTEST_SKIP() << "stdin is a terminal";
+  EXPECT_EQ(FindPassphraseSource({}), PassphraseSource::kNone);
+  absl::StatusOr<std::string> p = GetPassphrase({}, "w.json", false);
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(p.status().message().find("PBCHAIN_PASSPHRASE"), std::string::npos);
 }
 
 }  // namespace

@@ -13,8 +13,16 @@
 #           (@grpc/grpc-js + @grpc/proto-loader from tools/node_modules).
 # `flow` makes a new recipient key, signs a transfer with a record, submits it,
 # waits for a confirmation, checks both balances and that a corrupted signature
-# is rejected with INVALID_ARGUMENT. Any failure exits non-zero and prints the
-# node's log. The node is always stopped and the temp dir removed.
+# is rejected with INVALID_ARGUMENT. The funded wallet is first encrypted by
+# `pbcli wallet encrypt`, so the client reads an encrypted wallet file made by
+# pbcli (after checking tests/vectors/encrypted_wallet.json). TLS: with a CA,
+# server and client certificates made by `openssl`, the client's `info` talks
+# to tests/clients/tls_info_server.py (Python grpcio, TLS with client
+# certificates required): with --tls-ca/--tls-client-cert/--tls-client-key it
+# gets the chain id; with another CA it fails with one line saying the
+# certificate is not trusted. Any failure exits non-zero and prints the
+# node's log. The node and the TLS server are always stopped and the temp
+# dir removed.
 set -euo pipefail
 
 lang=${1:-}
@@ -24,12 +32,13 @@ case "$lang" in
   python | js) ;;
   *) echo "usage: $0 python|js BIN_DIR" >&2; exit 2 ;;
 esac
-for b in pbnode pbtool; do
+for b in pbnode pbtool pbcli; do
   if [ ! -x "$bin/$b" ]; then echo "client_test: $bin/$b is missing" >&2; exit 1; fi
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pbchain_${lang}_client.XXXXXX")
 node_pid=""
+tls_pid=""
 show_logs() {
   [ -f "$tmp/node.log" ] || return 0  # the node was not started yet
   echo "--- pbnode stdout ($tmp/node.out) ---" >&2
@@ -39,6 +48,10 @@ show_logs() {
 }
 cleanup() {
   local rc=$?
+  if [ -n "$tls_pid" ] && kill -0 "$tls_pid" 2>/dev/null; then
+    kill -TERM "$tls_pid" 2>/dev/null || true
+    wait "$tls_pid" 2>/dev/null || true
+  fi
   if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
     kill -TERM "$node_pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$node_pid" 2>/dev/null || break; sleep 0.1; done
@@ -60,14 +73,15 @@ trap 'exit 130' INT TERM
 
 # --- the language's toolchain, checked before anything starts ------------------
 py=/usr/bin/python3  # Debian's, with python3-grpcio/-protobuf/-cryptography
+# Python stubs for both languages: the TLS test server is Python.
+for t in "$py" /usr/bin/protoc /usr/bin/grpc_python_plugin /usr/bin/openssl; do
+  [ -x "$t" ] || { echo "client_test: $t is missing (tools/install-deps.sh)" >&2; exit 1; }
+done
+mkdir -p "$tmp/stubs"
+/usr/bin/protoc -I "$root/proto" --python_out="$tmp/stubs" --grpc_python_out="$tmp/stubs" \
+  --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
+  "$root/proto/pbchain/v1/types.proto" "$root/proto/pbchain/v1/node.proto"
 if [ "$lang" = python ]; then
-  for t in "$py" /usr/bin/protoc /usr/bin/grpc_python_plugin; do
-    [ -x "$t" ] || { echo "client_test: $t is missing (tools/install-deps.sh)" >&2; exit 1; }
-  done
-  mkdir -p "$tmp/stubs"
-  /usr/bin/protoc -I "$root/proto" --python_out="$tmp/stubs" --grpc_python_out="$tmp/stubs" \
-    --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
-    "$root/proto/pbchain/v1/types.proto" "$root/proto/pbchain/v1/node.proto"
   client=("$py" "$root/client/examples/python/pbchain_client.py" --stubs "$tmp/stubs")
 else
   command -v node >/dev/null || { echo "client_test: node (Node.js) is missing" >&2; exit 1; }
@@ -80,6 +94,55 @@ fi
 
 # --- the published vectors first: no node needed ---------------------------------
 "${client[@]}" vectors "$root/tests/vectors/vectors.json"
+"${client[@]}" wallet-vector "$root/tests/vectors/encrypted_wallet.json"
+
+# --- TLS against the Python TLS server (client certificates required) ------------
+ossl() { /usr/bin/openssl "$@" 2>>"$tmp/openssl.log" >/dev/null; }
+ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+ossl req -x509 "${ec[@]}" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" -days 2 -subj "/CN=test CA"
+ossl req -x509 "${ec[@]}" -keyout "$tmp/other.key" -out "$tmp/other.pem" -days 2 -subj "/CN=other CA"
+for leaf in server client; do
+  if [ "$leaf" = server ]; then
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tmp/$leaf.ext"
+  else
+    printf 'extendedKeyUsage=clientAuth\n' >"$tmp/$leaf.ext"
+  fi
+  ossl req "${ec[@]}" -keyout "$tmp/$leaf.key" -out "$tmp/$leaf.csr" -subj "/CN=$leaf"
+  ossl x509 -req -in "$tmp/$leaf.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
+    -days 2 -extfile "$tmp/$leaf.ext" -out "$tmp/$leaf.pem"
+done
+: >"$tmp/tls.out"
+"$py" "$root/tests/clients/tls_info_server.py" "$tmp/stubs" "$tmp/server.pem" "$tmp/server.key" \
+  "$tmp/ca.pem" "tls-$lang" >"$tmp/tls.out" 2>"$tmp/tls.log" &
+tls_pid=$!
+tls_addr=""
+for _ in $(seq 300); do
+  tls_addr=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/tls.out" | head -n 1)
+  [ -n "$tls_addr" ] && break
+  kill -0 "$tls_pid" 2>/dev/null || { echo "client_test: TLS server exited early" >&2; cat "$tmp/tls.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$tls_addr" ] || { echo "client_test: TLS server did not start in 30 s" >&2; exit 1; }
+info=$("${client[@]}" --node "$tls_addr" --tls-ca "$tmp/ca.pem" --tls-client-cert "$tmp/client.pem" \
+  --tls-client-key "$tmp/client.key" info)
+case "$info" in
+  *'"chain_id": "tls-'"$lang"'"'* | *'"chain_id":"tls-'"$lang"'"'*) ;;
+  *) echo "client_test: TLS info said: $info" >&2; exit 1 ;;
+esac
+if "${client[@]}" --node "$tls_addr" --tls-ca "$tmp/other.pem" --tls-client-cert "$tmp/client.pem" \
+  --tls-client-key "$tmp/client.key" info >"$tmp/untrusted.out" 2>"$tmp/untrusted.err"; then
+  echo "client_test: a server certificate from another CA was accepted" >&2; exit 1
+fi
+grep -v '^E[0-9]' "$tmp/untrusted.err" | grep -q "over TLS: certificate not trusted (check --tls-ca)" || {
+  echo "client_test: untrusted certificate, expected one clear line, got:" >&2
+  cat "$tmp/untrusted.err" >&2; exit 1; }
+if "${client[@]}" --node "$tls_addr" --tls-ca "$tmp/ca.pem" info >/dev/null 2>"$tmp/nocert.err"; then
+  echo "client_test: the server took a client without a certificate" >&2; exit 1
+fi
+echo "client_test ($lang): TLS ok ($tls_addr: mutual TLS, untrusted CA refused, missing client cert refused)"
+kill -TERM "$tls_pid" 2>/dev/null || true
+wait "$tls_pid" 2>/dev/null || true
+tls_pid=""
 
 # --- keys, genesis, node -------------------------------------------------------------
 "$bin/pbtool" keygen --out "$tmp/wallet.json" >/dev/null
@@ -107,6 +170,10 @@ done
 [ -n "$addr" ] || { echo "client_test: pbnode did not report listening in 30 s" >&2; exit 1; }
 echo "client_test ($lang): pbnode pid $node_pid on $addr, wallet $wallet"
 
-# --- the client's end-to-end flow -----------------------------------------------------
-"${client[@]}" --node "$addr" flow --key "$tmp/wallet.json" --timeout 120
+# --- the client's end-to-end flow, with the wallet encrypted by pbcli -------------------
+printf 'polyglot passphrase\n' >"$tmp/passphrase"
+"$bin/pbcli" wallet encrypt --wallet "$tmp/wallet.json" --passphrase-file "$tmp/passphrase" >/dev/null
+grep -q '"format": "pbchain-encrypted-wallet"' "$tmp/wallet.json" || {
+  echo "client_test: pbcli wallet encrypt did not encrypt" >&2; exit 1; }
+"${client[@]}" --node "$addr" --passphrase-file "$tmp/passphrase" flow --key "$tmp/wallet.json" --timeout 120
 echo "client_test ($lang): PASS"

@@ -8,7 +8,11 @@
 // - the mapping to the gRPC `Transaction` message (section 19),
 // - a `Client` around NodeService (@grpc/grpc-js, with the .proto files loaded
 //   at run time by @grpc/proto-loader: no code generation), with a deadline
-//   on every call and `submitAndWait`.
+//   on every call and `submitAndWait`, in plaintext or over TLS (`--tls-ca
+//   FILE`, and `--tls-client-cert FILE --tls-client-key FILE` for mutual TLS),
+// - wallet files, plaintext or encrypted (PROTOCOL.md "Wallet file": scrypt and
+//   ChaCha20-Poly1305 from node:crypto; the passphrase from
+//   `--passphrase-file FILE` or $PBCHAIN_PASSPHRASE).
 //
 // Dependencies: `npm install @grpc/grpc-js @grpc/proto-loader` next to this
 // file, or, inside the pbchain repository, `bash tools/npm-install.sh` (they
@@ -16,6 +20,9 @@
 //
 //   node pbchain_client.mjs vectors tests/vectors/vectors.json
 //   node pbchain_client.mjs keygen
+//   node pbchain_client.mjs wallet-vector tests/vectors/encrypted_wallet.json
+//   node pbchain_client.mjs --passphrase-file pw address --key wallet.json
+//   node pbchain_client.mjs --node 127.0.0.1:7701 --tls-ca ca.pem info
 //   node pbchain_client.mjs --node 127.0.0.1:7701 balance pb...
 //   node pbchain_client.mjs --node 127.0.0.1:7701 send --key wallet.json --to pb... --amount 100 --fee 1
 //   node pbchain_client.mjs --node 127.0.0.1:7701 flow --key wallet.json
@@ -25,8 +32,8 @@
 // with a corrupted signature that the node must reject.
 
 import {
-  createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes,
-  sign as edSign, verify as edVerify,
+  createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey,
+  generateKeyPairSync, randomBytes, scryptSync, sign as edSign, verify as edVerify,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -250,9 +257,14 @@ export function toProto(tx) {
 }
 
 export class Client {
-  /** target = "host:port"; protoDir = the repository's proto/ directory. */
-  constructor(target, protoDir = path.join(repoRoot, 'proto')) {
+  /**
+   * target = "host:port"; tls = {ca, cert, key} file names (TLS when ca is
+   * set; cert and key for mutual TLS); protoDir = the repository's proto/.
+   */
+  constructor(target, tls = {}, protoDir = path.join(repoRoot, 'proto')) {
     this.grpc = requireDep('@grpc/grpc-js');
+    this.target = target;
+    this.tls = Boolean(tls.ca);
     const protoLoader = requireDep('@grpc/proto-loader');
     const def = protoLoader.loadSync(['pbchain/v1/node.proto'], {
       includeDirs: [protoDir],
@@ -264,7 +276,7 @@ export class Client {
       oneofs: true,
     });
     const pkg = this.grpc.loadPackageDefinition(def).pbchain.v1;
-    this.stub = new pkg.NodeService(target, this.grpc.credentials.createInsecure());
+    this.stub = new pkg.NodeService(target, channelCredentials(this.grpc, tls));
   }
 
   close() {
@@ -333,13 +345,141 @@ export class Client {
   }
 }
 
-// ---------------------------------------------------------------------------
-// Key files (the JSON `pbtool keygen --out FILE` writes)
-// ---------------------------------------------------------------------------
+function readFlagFile(flag, file) {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new Error(`--${flag} ${file}: cannot read: ${e.code ?? e.message}`);
+  }
+}
 
-/** The seed of a {seed, public_key, address} key file, cross-checked. */
-export function loadKeyFile(file) {
-  const k = JSON.parse(readFileSync(file, 'utf8'));
+/** Insecure credentials without a CA, else TLS trusting only that CA. */
+export function channelCredentials(grpc, tls = {}) {
+  if (!tls.ca) {
+    if (tls.cert || tls.key) throw new Error('--tls-client-cert and --tls-client-key need --tls-ca');
+    return grpc.credentials.createInsecure();
+  }
+  if (Boolean(tls.cert) !== Boolean(tls.key)) {
+    throw new Error('--tls-client-cert and --tls-client-key go together: give both or neither');
+  }
+  return grpc.credentials.createSsl(
+    readFlagFile('tls-ca', tls.ca),
+    tls.key ? readFlagFile('tls-client-key', tls.key) : null,
+    tls.cert ? readFlagFile('tls-client-cert', tls.cert) : null,
+  );
+}
+
+/** One line for a failed connection (UNAVAILABLE), the same wording as pbcli. */
+export function explainUnavailable(target, details, tls) {
+  const d = String(details ?? '').toLowerCase();
+  const where = tls ? `cannot reach the node at ${target} over TLS` : `cannot reach node at ${target}`;
+  if (tls) {
+    if (d.includes('peer name') || d.includes('not in peer certificate') || d.includes('altnames')) {
+      return `${where}: the node's certificate does not name this host`;
+    }
+    if (d.includes('certificate_verify_failed') || d.includes('certificate verify failed') ||
+        d.includes('unable to verify') || d.includes('self signed') || d.includes('self-signed')) {
+      return `${where}: certificate not trusted (check --tls-ca)`;
+    }
+    if (d.includes('wrong_version_number') || d.includes('wrong version number') ||
+        d.includes('packet length too long')) {
+      return `${where}: the node does not speak TLS (drop --tls-ca, or give the node a certificate)`;
+    }
+    if (d.includes('handshake') || d.includes('ssl') || d.includes('tls')) {
+      return `${where}: TLS handshake failed (${details})`;
+    }
+  }
+  return `${where}: ${details}`;
+}
+
+// Encrypted wallet files (PROTOCOL.md "Wallet file").
+const WALLET_FORMAT = 'pbchain-encrypted-wallet';
+// The limits a reader accepts: scrypt never allocates more than 256 MiB.
+const MIN_LOG2_N = 10, MAX_LOG2_N = 20, MAX_R = 32, MAX_P = 16;
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const MAX_WALLET_FILE_BYTES = 64 * 1024;
+const WRONG = 'wrong passphrase or damaged wallet file';
+
+export function walletAad(log2n, r, p, salt, nonce, address) {
+  return Buffer.from(`${WALLET_FORMAT}/1 scrypt log2_n=${log2n} r=${r} p=${p} ` +
+    `salt=${salt.toString('hex')} chacha20-poly1305 nonce=${nonce.toString('hex')} address=${address}`);
+}
+
+export function walletKey(passphrase, salt, log2n, r, p) {
+  const N = 2 ** log2n;
+  return scryptSync(passphrase, salt, 32, { N, r, p, maxmem: 128 * r * N + 128 * r * p + (1 << 20) });
+}
+
+/** The seed of an encrypted wallet document; Error naming the problem. */
+export function decryptWallet(doc, passphrase) {
+  if (doc.version !== 1) {
+    throw new Error(`encrypted wallet version ${JSON.stringify(doc.version)} is not supported (this client reads version 1)`);
+  }
+  if (doc.kdf !== 'scrypt' || doc.cipher !== 'chacha20-poly1305') {
+    throw new Error('not a valid encrypted wallet: unknown kdf or cipher');
+  }
+  const sc = doc.scrypt ?? {};
+  const { log2_n: log2n, r, p } = sc;
+  if (![log2n, r, p].every(Number.isInteger) || log2n < MIN_LOG2_N || log2n > MAX_LOG2_N ||
+      r < 1 || r > MAX_R || p < 1 || p > MAX_P || 128 * r * 2 ** log2n > MAX_SCRYPT_MEMORY) {
+    throw new Error(`not a valid encrypted wallet: scrypt parameters log2_n=${log2n} r=${r} p=${p} are out of range`);
+  }
+  const isHex = (x) => typeof x === 'string' && /^([0-9a-fA-F]{2})*$/.test(x);
+  if (![sc.salt, doc.nonce, doc.ciphertext].every(isHex) || typeof doc.address !== 'string') {
+    throw new Error('not a valid encrypted wallet: salt, nonce, ciphertext or address missing');
+  }
+  const salt = Buffer.from(sc.salt, 'hex');
+  const nonce = Buffer.from(doc.nonce, 'hex');
+  const sealed = Buffer.from(doc.ciphertext, 'hex');
+  if (salt.length < 16 || salt.length > 64 || nonce.length !== 12 || sealed.length !== 48) {
+    throw new Error('not a valid encrypted wallet: bad salt, nonce or ciphertext size');
+  }
+  const want = parseAddressText(doc.address);
+  const key = walletKey(passphrase, salt, log2n, r, p);
+  const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+  d.setAAD(walletAad(log2n, r, p, salt, nonce, doc.address), { plaintextLength: 32 });
+  d.setAuthTag(sealed.subarray(32));
+  let seed;
+  try {
+    seed = Buffer.concat([d.update(sealed.subarray(0, 32)), d.final()]);
+  } catch {
+    throw new Error(WRONG);
+  }
+  if (!addressOf(publicKeyOf(seed)).equals(want)) throw new Error(WRONG);
+  return seed;
+}
+
+/** --passphrase-file's first line, else $PBCHAIN_PASSPHRASE. */
+export function passphraseFrom(file) {
+  if (file) {
+    let line = readFlagFile('passphrase-file', file).toString('utf8').split('\n')[0];
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (!line) throw new Error(`--passphrase-file ${file}: empty first line`);
+    return Buffer.from(line, 'utf8');
+  }
+  if (process.env.PBCHAIN_PASSPHRASE) return Buffer.from(process.env.PBCHAIN_PASSPHRASE, 'utf8');
+  throw new Error('the wallet is encrypted: give --passphrase-file FILE or set $PBCHAIN_PASSPHRASE');
+}
+
+/** The seed of a wallet file, plaintext or encrypted, cross-checked. */
+export function loadKeyFile(file, passphraseFile) {
+  const raw = readFlagFile('key', file);
+  if (raw.length > MAX_WALLET_FILE_BYTES) throw new Error(`wallet file ${file}: not a wallet file (too large)`);
+  let k;
+  try {
+    k = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new Error(`wallet file ${file}: not JSON (damaged or truncated?)`);
+  }
+  if (k === null || typeof k !== 'object') throw new Error(`wallet file ${file}: not a JSON object`);
+  if (k.format === WALLET_FORMAT) {
+    try {
+      return decryptWallet(k, passphraseFrom(passphraseFile));
+    } catch (e) {
+      throw new Error(e.message === WRONG ? `${WRONG} ${file}` : `wallet file ${file}: ${e.message}`);
+    }
+  }
+  console.error(`[js-client] warning: wallet file ${file} is not encrypted`);
   const seed = Buffer.from(k.seed, 'hex');
   const pub = publicKeyOf(seed);
   if (k.public_key && !Buffer.from(k.public_key, 'hex').equals(pub)) {
@@ -447,15 +587,40 @@ function sameTransaction(got, tx) {
     got.height === '0' && got.extra_nonce === '0' && got.signature.equals(want.signature) && recOk;
 }
 
+/** Checks tests/vectors/encrypted_wallet.json (PROTOCOL.md "Wallet file"). */
+export function checkWalletVector(file) {
+  const v = JSON.parse(readFileSync(file, 'utf8'));
+  const doc = JSON.parse(v.file);
+  const sc = doc.scrypt;
+  const salt = hex(sc.salt), nonce = hex(doc.nonce), pw = Buffer.from(v.passphrase, 'utf8');
+  const key = walletKey(pw, salt, sc.log2_n, sc.r, sc.p);
+  check(key.toString('hex') === v.key, `scrypt key ${key.toString('hex')} != ${v.key}`);
+  const aad = walletAad(sc.log2_n, sc.r, sc.p, salt, nonce, doc.address);
+  check(aad.toString() === v.aad, `aad ${aad} != ${v.aad}`);
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+  c.setAAD(aad, { plaintextLength: 32 });
+  const sealed = Buffer.concat([c.update(hex(v.seed)), c.final(), c.getAuthTag()]);
+  check(sealed.toString('hex') === v.ciphertext && v.ciphertext === doc.ciphertext, 'ciphertext differs from the vector');
+  const seed = decryptWallet(doc, pw);
+  check(seed.toString('hex') === v.seed, 'decrypted seed differs');
+  check(addressText(addressOf(publicKeyOf(seed))) === v.address, 'address differs');
+  let refused = '';
+  try { decryptWallet(doc, Buffer.concat([pw, Buffer.from('!')])); } catch (e) { refused = e.message; }
+  check(refused === WRONG, `a wrong passphrase: ${refused || 'opened the wallet'}`);
+  refused = '';
+  try { decryptWallet({ ...doc, scrypt: { ...sc, log2_n: 40 } }, pw); } catch (e) { refused = e.message; }
+  check(refused.includes('out of range'), `log2_n=40: ${refused || 'accepted'}`);
+}
+
 async function cmdFlow(opts) {
-  const c = new Client(opts.node);
+  const c = new Client(opts.node, opts.tls);
   const { grpc } = c;
   try {
     const info = await c.getInfo();
     const chainId = info.chain_id;
     log(`node ${opts.node}: chain '${chainId}', height ${info.height}`);
 
-    const seed = loadKeyFile(opts.key);
+    const seed = loadKeyFile(opts.key, opts.passphraseFile);
     const senderPub = publicKeyOf(seed);
     const sender = addressText(addressOf(senderPub));
     const recipientAddr = addressOf(publicKeyOf(newSeed()));
@@ -525,9 +690,9 @@ async function cmdFlow(opts) {
 }
 
 async function cmdSend(opts) {
-  const c = new Client(opts.node);
+  const c = new Client(opts.node, opts.tls);
   try {
-    const seed = loadKeyFile(opts.key);
+    const seed = loadKeyFile(opts.key, opts.passphraseFile);
     const pub = publicKeyOf(seed);
     const acct = await c.getAccount(addressText(addressOf(pub)));
     const info = await c.getInfo();
@@ -565,8 +730,34 @@ async function main(argv) {
   const opts = parseArgs(argv);
   opts.node ??= '127.0.0.1:7701';
   opts.timeoutMs = Math.round(Number(opts.timeout ?? 120) * 1000);
+  opts.tls = {
+    ca: opts.tlsCa ?? process.env.PBCHAIN_TLS_CA,
+    cert: opts.tlsClientCert ?? process.env.PBCHAIN_TLS_CLIENT_CERT,
+    key: opts.tlsClientKey ?? process.env.PBCHAIN_TLS_CLIENT_KEY,
+  };
   const [cmd, ...rest] = opts.positional;
   switch (cmd) {
+    case 'wallet-vector': {
+      const file = rest[0] ?? path.join(repoRoot, 'tests/vectors/encrypted_wallet.json');
+      checkWalletVector(file);
+      log(`wallet vector OK (${file})`);
+      return;
+    }
+    case 'address': {
+      if (!opts.key) throw new Error('address needs --key FILE');
+      console.log(addressText(addressOf(publicKeyOf(loadKeyFile(opts.key, opts.passphraseFile)))));
+      return;
+    }
+    case 'info': {
+      const c = new Client(opts.node, opts.tls);
+      try {
+        const i = await c.getInfo();
+        console.log(JSON.stringify({ chain_id: i.chain_id, height: Number(i.height) }));
+      } finally {
+        c.close();
+      }
+      return;
+    }
     case 'vectors': {
       const file = rest[0] ?? path.join(repoRoot, 'tests/vectors/vectors.json');
       log(`vectors OK (${checkVectors(file)} checks, ${file})`);
@@ -581,7 +772,7 @@ async function main(argv) {
       return;
     }
     case 'balance': {
-      const c = new Client(opts.node);
+      const c = new Client(opts.node, opts.tls);
       try {
         const r = await c.getAccount(rest[0]);
         console.log(JSON.stringify({ ...r.account, pending_nonce: r.pending_nonce, height: r.height }));
@@ -599,7 +790,9 @@ async function main(argv) {
       opts.fee ??= '7';
       return cmdFlow(opts);
     default:
-      throw new Error('usage: pbchain_client.mjs [--node HOST:PORT] vectors FILE | keygen | ' +
+      throw new Error('usage: pbchain_client.mjs [--node HOST:PORT] [--tls-ca FILE ' +
+        '[--tls-client-cert FILE --tls-client-key FILE]] [--passphrase-file FILE] ' +
+        'vectors FILE | wallet-vector FILE | address --key FILE | info | keygen | ' +
         'balance ADDRESS | send --key FILE --to ADDRESS --amount N [--fee N] ' +
         '[--namespace NS [--record-key K] [--payload P]] | flow --key FILE');
   }
@@ -607,8 +800,16 @@ async function main(argv) {
 
 // Run as a program (not when imported as a library).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((e) => {
-    console.error(`[js-client] FAIL: ${e.message}`);
+  const argv = process.argv.slice(2);
+  main(argv).catch((e) => {
+    // A failed connection (UNAVAILABLE = 14): one line naming the cause.
+    if (e.code === 14) {
+      const o = parseArgs(argv);
+      const tls = Boolean(o.tlsCa ?? process.env.PBCHAIN_TLS_CA);
+      console.error(`[js-client] ${explainUnavailable(o.node ?? '127.0.0.1:7701', e.details, tls)}`);
+    } else {
+      console.error(`[js-client] FAIL: ${e.message}`);
+    }
     process.exitCode = 1;
   });
 }

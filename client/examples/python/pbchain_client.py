@@ -8,7 +8,11 @@ Everything a wallet needs is here, written from docs/PROTOCOL.md alone:
   txid (sections 8-10),
 - the mapping to the gRPC `Transaction` message (section 19),
 - a `Client` around the generated NodeService stub, with a deadline on every
-  call and `submit_and_wait`.
+  call and `submit_and_wait`, in plaintext or over TLS (`--tls-ca FILE`, and
+  `--tls-client-cert FILE --tls-client-key FILE` for mutual TLS),
+- wallet files, plaintext or encrypted (PROTOCOL.md "Wallet file": scrypt
+  and ChaCha20-Poly1305; the passphrase from `--passphrase-file FILE` or
+  $PBCHAIN_PASSPHRASE).
 
 Requirements (Debian): python3-grpcio, python3-protobuf, python3-cryptography,
 and the stubs generated from proto/ (never committed):
@@ -20,6 +24,9 @@ and the stubs generated from proto/ (never committed):
 Command line (OUT is the stub directory above):
 
     pbchain_client.py vectors tests/vectors/vectors.json
+    pbchain_client.py wallet-vector tests/vectors/encrypted_wallet.json
+    pbchain_client.py --passphrase-file pw address --key wallet.json
+    pbchain_client.py --stubs OUT --node 127.0.0.1:7701 --tls-ca ca.pem info
     pbchain_client.py keygen
     pbchain_client.py --stubs OUT --node 127.0.0.1:7701 balance pb...
     pbchain_client.py --stubs OUT --node 127.0.0.1:7701 send \
@@ -242,15 +249,78 @@ def load_stubs(stub_dir: Optional[str] = None):
     return types_pb2, node_pb2, node_pb2_grpc
 
 
+def _read_file(flag: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ValueError(f"--{flag} {path}: cannot read: {e.strerror}")
+
+
+def channel_credentials(tls_ca: Optional[str], tls_client_cert: Optional[str],
+                        tls_client_key: Optional[str]):
+    """None (plaintext) without a CA; else TLS trusting only that CA, with
+    the client certificate and key for mutual TLS when given."""
+    import grpc
+    if not tls_ca:
+        if tls_client_cert or tls_client_key:
+            raise ValueError("--tls-client-cert and --tls-client-key need "
+                             "--tls-ca")
+        return None
+    if bool(tls_client_cert) != bool(tls_client_key):
+        raise ValueError("--tls-client-cert and --tls-client-key go "
+                         "together: give both or neither")
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read_file("tls-ca", tls_ca),
+        private_key=(_read_file("tls-client-key", tls_client_key)
+                     if tls_client_key else None),
+        certificate_chain=(_read_file("tls-client-cert", tls_client_cert)
+                           if tls_client_cert else None))
+
+
+def explain_unavailable(target: str, details: str, tls: bool) -> str:
+    """One line for a failed connection, naming the TLS cause and the flag
+    to check (the same wording as pbcli)."""
+    d = (details or "").lower()
+    where = (f"cannot reach the node at {target} over TLS" if tls
+             else f"cannot reach node at {target}")
+    if tls:
+        if "peer name" in d or "not in peer certificate" in d:
+            return (f"{where}: the node's certificate does not name this "
+                    "host")
+        if "certificate_verify_failed" in d or "certificate verify failed" in d:
+            return f"{where}: certificate not trusted (check --tls-ca)"
+        if "wrong_version_number" in d or "wrong version number" in d:
+            return (f"{where}: the node does not speak TLS (drop --tls-ca, "
+                    "or give the node a certificate)")
+        if "socket closed" in d or "connection reset" in d:
+            return (f"{where}: the node closed the connection during the "
+                    "handshake (does it require a client certificate? check "
+                    "--tls-client-cert and --tls-client-key)")
+        if "handshake" in d or "ssl" in d:
+            return f"{where}: TLS handshake failed"
+    elif "socket closed" in d or "connection reset" in d:
+        return (f"{where}: connection closed during setup; if the node serves "
+                "TLS, give --tls-ca")
+    return f"{where}: {details}"
+
+
 class Client:
-    """NodeService over an insecure loopback channel; every call has a deadline."""
+    """NodeService over a loopback channel (plaintext, or TLS when tls_ca is
+    given); every call has a deadline."""
 
     def __init__(self, target: str, stub_dir: Optional[str] = None,
-                 deadline_s: float = 10.0):
+                 deadline_s: float = 10.0, tls_ca: Optional[str] = None,
+                 tls_client_cert: Optional[str] = None,
+                 tls_client_key: Optional[str] = None):
         import grpc
         self.grpc = grpc
+        self.target = target
         self.types_pb2, self.node_pb2, node_pb2_grpc = load_stubs(stub_dir)
-        self.channel = grpc.insecure_channel(target)
+        creds = channel_credentials(tls_ca, tls_client_cert, tls_client_key)
+        self.tls = creds is not None
+        self.channel = (grpc.secure_channel(target, creds) if creds
+                        else grpc.insecure_channel(target))
         self.stub = node_pb2_grpc.NodeServiceStub(self.channel)
         self.deadline_s = deadline_s
 
@@ -342,13 +412,107 @@ class Client:
 
 
 # --------------------------------------------------------------------------
-# Key files (the JSON `pbtool keygen --out FILE` writes)
+# Key files: plaintext {seed, public_key, address} (`pbtool keygen`,
+# `pbcli keygen --no-encrypt`) or encrypted (PROTOCOL.md "Wallet file")
 # --------------------------------------------------------------------------
 
-def load_key_file(path: str) -> bytes:
-    """The seed of a {seed, public_key, address} key file, cross-checked."""
-    with open(path) as f:
-        k = json.load(f)
+WALLET_FORMAT = "pbchain-encrypted-wallet"
+# The limits a reader accepts (PROTOCOL.md "Wallet file"): a hostile file
+# cannot make scrypt allocate more than 256 MiB.
+MIN_LOG2_N, MAX_LOG2_N, MAX_R, MAX_P = 10, 20, 32, 16
+MAX_SCRYPT_MEMORY = 256 << 20
+MAX_WALLET_FILE_BYTES = 64 * 1024
+
+
+def wallet_aad(log2_n: int, r: int, p: int, salt: bytes, nonce: bytes,
+               address: str) -> bytes:
+    return (f"{WALLET_FORMAT}/1 scrypt log2_n={log2_n} r={r} p={p} "
+            f"salt={salt.hex()} chacha20-poly1305 nonce={nonce.hex()} "
+            f"address={address}").encode()
+
+
+def wallet_key(passphrase: bytes, salt: bytes, log2_n: int, r: int,
+               p: int) -> bytes:
+    return hashlib.scrypt(passphrase, salt=salt, n=1 << log2_n, r=r, p=p,
+                          maxmem=128 * r * (1 << log2_n) + 128 * r * p +
+                          (1 << 20), dklen=32)
+
+
+def decrypt_wallet(doc: dict, passphrase: bytes) -> bytes:
+    """The seed of an encrypted wallet document. ValueError naming the
+    problem; "wrong passphrase or damaged wallet file" when it does not
+    open."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    if doc.get("version") != 1 or type(doc.get("version")) is not int:
+        raise ValueError(f"encrypted wallet version {doc.get('version')!r} "
+                         "is not supported (this client reads version 1)")
+    if doc.get("kdf") != "scrypt" or doc.get("cipher") != "chacha20-poly1305":
+        raise ValueError("not a valid encrypted wallet: unknown kdf or cipher")
+    sc = doc.get("scrypt")
+    try:
+        log2_n, r, p = int(sc["log2_n"]), int(sc["r"]), int(sc["p"])
+        salt = bytes.fromhex(sc["salt"])
+        nonce = bytes.fromhex(doc["nonce"])
+        sealed = bytes.fromhex(doc["ciphertext"])
+        address = doc["address"]
+        want = parse_address_text(address)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"not a valid encrypted wallet: {e}")
+    if not (MIN_LOG2_N <= log2_n <= MAX_LOG2_N and 1 <= r <= MAX_R and
+            1 <= p <= MAX_P and 128 * r * (1 << log2_n) <= MAX_SCRYPT_MEMORY):
+        raise ValueError("not a valid encrypted wallet: scrypt parameters "
+                         f"log2_n={log2_n} r={r} p={p} are out of range")
+    if not (16 <= len(salt) <= 64 and len(nonce) == 12 and len(sealed) == 48):
+        raise ValueError("not a valid encrypted wallet: bad salt, nonce or "
+                         "ciphertext size")
+    key = wallet_key(passphrase, salt, log2_n, r, p)
+    try:
+        seed = ChaCha20Poly1305(key).decrypt(
+            nonce, sealed, wallet_aad(log2_n, r, p, salt, nonce, address))
+    except InvalidTag:
+        raise ValueError("wrong passphrase or damaged wallet file")
+    if address_of(public_key_of(seed)) != want:
+        raise ValueError("wrong passphrase or damaged wallet file")
+    return seed
+
+
+def passphrase_from(path: Optional[str]) -> bytes:
+    """--passphrase-file's first line, else $PBCHAIN_PASSPHRASE."""
+    if path:
+        text = _read_file("passphrase-file", path).split(b"\n", 1)[0]
+        text = text[:-1] if text.endswith(b"\r") else text
+        if not text:
+            raise ValueError(f"--passphrase-file {path}: empty first line")
+        return text
+    env = os.environb.get(b"PBCHAIN_PASSPHRASE", b"")
+    if env:
+        return env
+    raise ValueError("the wallet is encrypted: give --passphrase-file FILE or "
+                     "set $PBCHAIN_PASSPHRASE")
+
+
+def load_key_file(path: str, passphrase_file: Optional[str] = None) -> bytes:
+    """The seed of a wallet file, plaintext or encrypted, cross-checked."""
+    raw = _read_file("key", path)
+    if len(raw) > MAX_WALLET_FILE_BYTES:
+        raise ValueError(f"wallet file {path}: not a wallet file (too large)")
+    try:
+        k = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"wallet file {path}: not JSON (damaged or "
+                         "truncated?)")
+    if not isinstance(k, dict):
+        raise ValueError(f"wallet file {path}: not a JSON object")
+    if k.get("format") == WALLET_FORMAT:
+        try:
+            return decrypt_wallet(k, passphrase_from(passphrase_file))
+        except ValueError as e:
+            if str(e) == "wrong passphrase or damaged wallet file":
+                raise ValueError(f"{e} {path}")
+            raise ValueError(f"wallet file {path}: {e}")
+    print(f"[python-client] warning: wallet file {path} is not encrypted",
+          file=sys.stderr, flush=True)
     seed = bytes.fromhex(k["seed"])
     pub = public_key_of(seed)
     if "public_key" in k and bytes.fromhex(k["public_key"]) != pub:
@@ -453,14 +617,14 @@ def check(cond: bool, what: str):
 
 def cmd_flow(args) -> None:
     """The end-to-end check (see the module docstring)."""
-    c = Client(args.node, args.stubs)
+    c = new_client(args)
     grpc = c.grpc
     try:
         info = c.get_info()
         chain_id = info.chain_id
         log(f"node {args.node}: chain {chain_id!r}, height {info.height}")
 
-        seed = load_key_file(args.key)
+        seed = load_key_file(args.key, args.passphrase_file)
         sender_pub = public_key_of(seed)
         sender = address_text(address_of(sender_pub))
         recipient_seed = new_seed()
@@ -542,6 +706,65 @@ def cmd_vectors(args) -> None:
     log(f"vectors OK ({n} checks, {args.path})")
 
 
+def cmd_wallet_vector(args) -> None:
+    """Checks tests/vectors/encrypted_wallet.json: the key, the AAD, the
+    ciphertext made again, and the file opened by load_key_file."""
+    with open(args.path) as f:
+        v = json.load(f)
+    doc = json.loads(v["file"])
+    sc = doc["scrypt"]
+    salt, nonce = bytes.fromhex(sc["salt"]), bytes.fromhex(doc["nonce"])
+    pw = v["passphrase"].encode()
+    key = wallet_key(pw, salt, sc["log2_n"], sc["r"], sc["p"])
+    check(key.hex() == v["key"], f"scrypt key {key.hex()} != {v['key']}")
+    aad = wallet_aad(sc["log2_n"], sc["r"], sc["p"], salt, nonce,
+                     doc["address"])
+    check(aad == v["aad"].encode(), f"aad {aad!r} != {v['aad']!r}")
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    sealed = ChaCha20Poly1305(key).encrypt(nonce, bytes.fromhex(v["seed"]),
+                                           aad)
+    check(sealed.hex() == v["ciphertext"] == doc["ciphertext"],
+          "ciphertext differs from the vector")
+    seed = decrypt_wallet(doc, pw)
+    check(seed.hex() == v["seed"], "decrypted seed differs")
+    check(address_text(address_of(public_key_of(seed))) == v["address"],
+          "address differs")
+    try:
+        decrypt_wallet(doc, pw + b"!")
+    except ValueError as e:
+        check(str(e) == "wrong passphrase or damaged wallet file", str(e))
+    else:
+        raise AssertionError("a wrong passphrase opened the wallet")
+    bad = dict(doc, scrypt=dict(sc, log2_n=40))
+    try:
+        decrypt_wallet(bad, pw)
+    except ValueError as e:
+        check("out of range" in str(e), str(e))
+    else:
+        raise AssertionError("log2_n=40 was accepted")
+    log(f"wallet vector OK ({args.path})")
+
+
+def cmd_address(args) -> None:
+    seed = load_key_file(args.key, args.passphrase_file)
+    print(address_text(address_of(public_key_of(seed))))
+
+
+def cmd_info(args) -> None:
+    c = new_client(args)
+    try:
+        info = c.get_info()
+        print(json.dumps({"chain_id": info.chain_id, "height": info.height}))
+    finally:
+        c.close()
+
+
+def new_client(args) -> Client:
+    return Client(args.node, args.stubs, tls_ca=args.tls_ca,
+                  tls_client_cert=args.tls_client_cert,
+                  tls_client_key=args.tls_client_key)
+
+
 def cmd_keygen(args) -> None:
     seed = new_seed()
     pub = public_key_of(seed)
@@ -550,7 +773,7 @@ def cmd_keygen(args) -> None:
 
 
 def cmd_balance(args) -> None:
-    c = Client(args.node, args.stubs)
+    c = new_client(args)
     try:
         r = c.get_account(args.address)
         print(json.dumps({"address": r.account.address,
@@ -563,9 +786,9 @@ def cmd_balance(args) -> None:
 
 
 def cmd_send(args) -> None:
-    c = Client(args.node, args.stubs)
+    c = new_client(args)
     try:
-        seed = load_key_file(args.key)
+        seed = load_key_file(args.key, args.passphrase_file)
         pub = public_key_of(seed)
         acct = c.get_account(address_text(address_of(pub)))
         record = None
@@ -587,10 +810,30 @@ def main(argv=None) -> int:
     p.add_argument("--node", default="127.0.0.1:7701", help="host:port")
     p.add_argument("--stubs", default=os.environ.get("PBCHAIN_PY_STUBS"),
                    help="directory of the protoc-generated modules")
+    p.add_argument("--tls-ca", default=os.environ.get("PBCHAIN_TLS_CA"),
+                   help="TLS, trusting only the CA certificate(s) in FILE")
+    p.add_argument("--tls-client-cert",
+                   default=os.environ.get("PBCHAIN_TLS_CLIENT_CERT"),
+                   help="client certificate for mutual TLS")
+    p.add_argument("--tls-client-key",
+                   default=os.environ.get("PBCHAIN_TLS_CLIENT_KEY"),
+                   help="its private key")
+    p.add_argument("--passphrase-file",
+                   help="first line = passphrase of an encrypted wallet "
+                        "(else $PBCHAIN_PASSPHRASE)")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("vectors", help="check tests/vectors/vectors.json")
     s.add_argument("path")
     s.set_defaults(func=cmd_vectors)
+    s = sub.add_parser("wallet-vector",
+                       help="check tests/vectors/encrypted_wallet.json")
+    s.add_argument("path")
+    s.set_defaults(func=cmd_wallet_vector)
+    s = sub.add_parser("address", help="the address of a wallet file")
+    s.add_argument("--key", required=True, help="wallet file")
+    s.set_defaults(func=cmd_address)
+    s = sub.add_parser("info", help="GetInfo: chain id and height")
+    s.set_defaults(func=cmd_info)
     s = sub.add_parser("keygen", help="print a new key as JSON")
     s.set_defaults(func=cmd_keygen)
     s = sub.add_parser("balance", help="GetAccount of an address")
@@ -617,6 +860,14 @@ def main(argv=None) -> int:
         args.func(args)
     except (AssertionError, TimeoutError, ValueError) as e:
         print(f"[python-client] FAIL: {e}", file=sys.stderr, flush=True)
+        return 1
+    except Exception as e:  # a failed connection: one line, not a trace
+        grpc = sys.modules.get("grpc")
+        if (grpc is None or not isinstance(e, grpc.RpcError) or
+                e.code() != grpc.StatusCode.UNAVAILABLE):
+            raise
+        line = explain_unavailable(args.node, e.details(), bool(args.tls_ca))
+        print(f"[python-client] {line}", file=sys.stderr, flush=True)
         return 1
     return 0
 

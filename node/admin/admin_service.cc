@@ -114,13 +114,25 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::StopNode(
-    grpc::CallbackServerContext* ctx, const v1::StopNodeRequest* /*request*/,
+    grpc::CallbackServerContext* /*ctx*/,
+    const v1::StopNodeRequest* /*request*/,
     v1::StopNodeResponse* /*response*/) {
   LOG(INFO) << "stop requested through the admin API";
-  grpc::ServerUnaryReactor* reactor = Reply(ctx, absl::OkStatus());
-  // The answer is on its way; the shutdown (main) waits for calls in
-  // progress, so it still reaches the caller.
-  if (request_stop_) request_stop_();
+  // The shutdown starts once this call is done (OnDone: the answer went
+  // out), so the server's Shutdown has no call of its own to wait for.
+  class StopReactor : public grpc::ServerUnaryReactor {
+   public:
+    explicit StopReactor(std::function<void()> stop) : stop_(std::move(stop)) {}
+    void OnDone() override {
+      if (stop_) stop_();
+      delete this;
+    }
+
+   private:
+    const std::function<void()> stop_;
+  };
+  auto* reactor = new StopReactor(request_stop_);
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -27,8 +27,7 @@ absl::StatusOr<std::string> ReadAdminFile(const std::string& flag,
   }
   if (size > kMaxAdminFileBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, " ", path, ": larger than ", kMaxAdminFileBytes,
-        " bytes"));
+        "--", flag, " ", path, ": larger than ", kMaxAdminFileBytes, " bytes"));
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -80,8 +79,7 @@ absl::StatusOr<std::unique_ptr<AdminClient>> AdminClient::Create(
     if (!a.ok()) return a.status();
     address = *std::move(a);
   }
-  if (absl::StatusOr<HostPort> parsed = ParseHostPort(address);
-      !parsed.ok()) {
+  if (absl::StatusOr<HostPort> parsed = ParseHostPort(address); !parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--admin: ", parsed.status().message()));
   }
@@ -118,19 +116,18 @@ absl::Status AdminClient::FromGrpc(const grpc::Status& s) const {
   const auto code = static_cast<absl::StatusCode>(s.error_code());
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      return absl::Status(code,
-                          absl::StrCat("cannot reach the admin API at ",
-                                       address_, ": ", s.error_message()));
+      return absl::Status(
+          code, absl::StrCat("cannot reach the admin API at ", address_, ": ",
+                             s.error_message()));
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return absl::Status(
-          code, absl::StrCat("admin API at ", address_,
-                             " did not answer within ",
-                             absl::FormatDuration(call_timeout_)));
+          code,
+          absl::StrCat("admin API at ", address_, " did not answer within ",
+                       absl::FormatDuration(call_timeout_)));
     case grpc::StatusCode::UNAUTHENTICATED:
-      return absl::Status(code,
-                          absl::StrCat("admin API at ", address_,
-                                       " refused the token: ",
-                                       s.error_message()));
+      return absl::Status(
+          code, absl::StrCat("admin API at ", address_,
+                             " refused the token: ", s.error_message()));
     default:
       return absl::Status(code, s.error_message());
   }
@@ -183,8 +180,8 @@ absl::StatusOr<v1::ListBansResponse> AdminClient::ListBans() {
   return Call(&v1::AdminService::Stub::ListBans, v1::ListBansRequest());
 }
 
-absl::StatusOr<v1::SetMiningResponse> AdminClient::SetMining(
-    bool enabled, uint32_t threads) {
+absl::StatusOr<v1::SetMiningResponse> AdminClient::SetMining(bool enabled,
+                                                             uint32_t threads) {
   v1::SetMiningRequest request;
   request.set_enabled(enabled);
   request.set_threads(threads);

@@ -91,8 +91,7 @@ class AdminClient {
   template <typename Request, typename Response>
   absl::StatusOr<Response> Call(
       grpc::Status (v1::AdminService::Stub::*method)(grpc::ClientContext*,
-                                                     const Request&,
-                                                     Response*),
+                                                     const Request&, Response*),
       const Request& request);
 
   const std::string address_;

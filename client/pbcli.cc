@@ -1516,8 +1516,8 @@ const std::map<std::string, AdminSubcommand>& AdminSubcommands() {
 }
 
 std::string UnixTime(int64_t seconds) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(seconds),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                          absl::FromUnixSeconds(seconds), absl::UTCTimeZone());
 }
 
 // A whole number in [min, max] given to --NAME.
@@ -1526,9 +1526,9 @@ absl::StatusOr<int> SmallNumber(const std::string& name,
   int value = 0;
   if (!IsAllDigits(text) || !absl::SimpleAtoi(text, &value) || value < min ||
       value > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " must be a whole number ", min, "..", max, ", got '",
-        text, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a whole number ", min, "..", max,
+                     ", got '", text, "'"));
   }
   return value;
 }
@@ -1554,16 +1554,15 @@ int Cli::Admin() {
     const std::vector<std::string>& allowed = it->second.options;
     if (Opt(name) != nullptr &&
         std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      return line_.UsageError(absl::StrCat("admin ", sub,
-                                           " does not take --", name,
-                                           line_.Hint()));
+      return line_.UsageError(
+          absl::StrCat("admin ", sub, " does not take --", name, line_.Hint()));
     }
   }
   if (args.size() < it->second.min_args || args.size() > it->second.max_args) {
-    return line_.UsageError(absl::StrCat(
-        "admin ", sub, " takes ", it->second.min_args,
-        it->second.min_args == 1 ? " argument" : " arguments", ", got ",
-        args.size(), line_.Hint()));
+    return line_.UsageError(
+        absl::StrCat("admin ", sub, " takes ", it->second.min_args,
+                     it->second.min_args == 1 ? " argument" : " arguments",
+                     ", got ", args.size(), line_.Hint()));
   }
   AdminClientOptions options;
   if (const std::string* a = Opt("admin")) options.address = *a;
@@ -1589,9 +1588,9 @@ int Cli::AdminCommand(AdminClient& admin, const std::string& sub,
     if (!r.ok()) return FailStatus(r.status());
     j["address"] = args[0];
     j["already_connected"] = r->already_connected();
-    text = absl::StrCat("added peer ", args[0],
-                        r->already_connected() ? " (connected already)"
-                                               : "; dialing it now");
+    text = absl::StrCat(
+        "added peer ", args[0],
+        r->already_connected() ? " (connected already)" : "; dialing it now");
   } else if (sub == "disconnect") {
     absl::StatusOr<v1::DisconnectPeerResponse> r =
         admin.DisconnectPeer(args[0]);
@@ -1633,8 +1632,9 @@ int Cli::AdminCommand(AdminClient& admin, const std::string& sub,
     j["bans"] = Json::array();
     text = absl::StrCat(r->bans_size(), r->bans_size() == 1 ? " ban" : " bans");
     for (const v1::Ban& b : r->bans()) {
-      j["bans"].push_back(
-          {{"target", b.target()}, {"reason", b.reason()}, {"until", b.until()}});
+      j["bans"].push_back({{"target", b.target()},
+                           {"reason", b.reason()},
+                           {"until", b.until()}});
       absl::StrAppend(&text, "\n  ", b.target(), "  until ",
                       UnixTime(b.until()), "  ", b.reason());
     }
@@ -1661,8 +1661,8 @@ int Cli::AdminCommand(AdminClient& admin, const std::string& sub,
     if (!r.ok()) return FailStatus(r.status());
     j["backup_id"] = r->backup_id();
     j["backup_dir"] = r->backup_dir();
-    text = absl::StrCat("backup ", r->backup_id(), " taken in ",
-                        r->backup_dir());
+    text =
+        absl::StrCat("backup ", r->backup_id(), " taken in ", r->backup_dir());
   } else if (sub == "stop") {
     if (absl::Status s = admin.StopNode(); !s.ok()) return FailStatus(s);
     j["stopping"] = true;

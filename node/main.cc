@@ -204,9 +204,9 @@ absl::StatusOr<std::unique_ptr<AdminListener>> StartAdminListener(
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {admin->service.get()});
   if (!server.ok()) {
-    return absl::Status(server.status().code(),
-                        absl::StrCat("--admin_listen: ",
-                                     server.status().message()));
+    return absl::Status(
+        server.status().code(),
+        absl::StrCat("--admin_listen: ", server.status().message()));
   }
   admin->server = *std::move(server);
   PBCHAIN_ASSIGN_OR_RETURN(
@@ -465,9 +465,8 @@ int main(int argc, char** argv) {
       gateway.reset();
       node->reset();
       std::cerr << "pbnode: " << started.status().message() << std::endl;
-      return absl::IsInvalidArgument(started.status())
-                 ? pbchain::kExitUsage
-                 : pbchain::kExitFailure;
+      return absl::IsInvalidArgument(started.status()) ? pbchain::kExitUsage
+                                                       : pbchain::kExitFailure;
     }
     admin = *std::move(started);
   }

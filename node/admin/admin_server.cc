@@ -49,9 +49,8 @@ grpc::Status AdminAuthProcessor::Process(const InputMetadata& auth_metadata,
         "every start");
   }
   // The token goes no further (not to handlers, not to interceptors).
-  consumed->insert(std::make_pair(std::string(it->first.data(),
-                                              it->first.size()),
-                                  std::string(value)));
+  consumed->insert(std::make_pair(
+      std::string(it->first.data(), it->first.size()), std::string(value)));
   return grpc::Status::OK;
 }
 
@@ -119,8 +118,7 @@ absl::StatusOr<GrpcServerConfig> MakeAdminServerConfig(
     if (!credentials.ok()) return credentials.status();
     config.credentials = *std::move(credentials);
   } else {
-    config.credentials =
-        grpc::experimental::LocalServerCredentials(LOCAL_TCP);
+    config.credentials = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
   }
   config.credentials->SetAuthMetadataProcessor(
       std::make_shared<AdminAuthProcessor>(token));

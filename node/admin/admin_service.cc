@@ -52,9 +52,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::BanPeer(
     v1::BanPeerResponse* response) {
   if (request->duration_seconds() >
       static_cast<uint64_t>(absl::ToInt64Seconds(kMaxBanDuration))) {
-    return Reply(ctx, absl::InvalidArgumentError(absl::StrCat(
-                          "duration_seconds must be at most ",
-                          absl::ToInt64Seconds(kMaxBanDuration))));
+    return Reply(ctx, absl::InvalidArgumentError(
+                          absl::StrCat("duration_seconds must be at most ",
+                                       absl::ToInt64Seconds(kMaxBanDuration))));
   }
   uint32_t closed = 0;
   absl::StatusOr<absl::Time> until = network_->Ban(
@@ -90,8 +90,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMining(
     v1::SetMiningResponse* response) {
   if (request->threads() > static_cast<uint32_t>(kMaxMiningThreads)) {
     return Reply(ctx, absl::InvalidArgumentError(absl::StrCat(
-                          "threads must be 0 (keep) or 1..",
-                          kMaxMiningThreads, ", got ", request->threads())));
+                          "threads must be 0 (keep) or 1..", kMaxMiningThreads,
+                          ", got ", request->threads())));
   }
   if (absl::Status s = node_->SetMining(request->enabled(),
                                         static_cast<int>(request->threads()));
@@ -163,8 +163,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetLogLevel(
   response->set_min_log_level(FLAGS_minloglevel);
   if (request->has_verbosity() || request->has_min_log_level()) {
     // At WARNING so that the change shows unless it hid warnings itself.
-    LOG(WARNING) << "log level set through the admin API: verbosity "
-                 << FLAGS_v << ", min_log_level " << FLAGS_minloglevel;
+    LOG(WARNING) << "log level set through the admin API: verbosity " << FLAGS_v
+                 << ", min_log_level " << FLAGS_minloglevel;
   }
   return Reply(ctx, absl::OkStatus());
 }

@@ -92,8 +92,8 @@ absl::StatusOr<std::string> NewCookieToken() {
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
     return absl::InternalError("the random generator failed");
   }
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 absl::StatusOr<std::unique_ptr<OwnedFile>> WriteCookieFile(

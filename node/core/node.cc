@@ -405,15 +405,13 @@ double Node::HashRate() const {
 
 bool Node::mining() const { return mining_now_.load(); }
 
-bool Node::mining_enabled() const {
-  return mining_mode_.load() != kMineOff;
-}
+bool Node::mining_enabled() const { return mining_mode_.load() != kMineOff; }
 
 absl::Status Node::SetMining(bool enabled, int threads) {
   if (threads < 0 || threads > kMaxMiningThreads) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "threads must be 0 (keep) or 1..", kMaxMiningThreads, ", got ",
-        threads));
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be 0 (keep) or 1..", kMaxMiningThreads,
+                     ", got ", threads));
   }
   if (enabled && options_.miner_address.IsZero()) {
     return absl::FailedPreconditionError(

@@ -240,10 +240,10 @@ void AddressBook::Ban(const std::string& key, absl::Time until,
                       const std::string& reason) {
   if (bans_.size() >= kMaxBans && !bans_.contains(key)) {
     // Forget the ban that ends first.
-    auto first = std::min_element(
-        bans_.begin(), bans_.end(), [](const auto& a, const auto& b) {
-          return a.second.until < b.second.until;
-        });
+    auto first = std::min_element(bans_.begin(), bans_.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return a.second.until < b.second.until;
+                                  });
     bans_.erase(first);
   }
   bans_[key] = BanRecord{until, reason};

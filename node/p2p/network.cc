@@ -256,8 +256,8 @@ absl::StatusOr<std::string> ParseBanTarget(const std::string& target) {
         "target is empty: give a host:port, an IP address or a node id");
   }
   if (target.size() > kMaxAddressBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "target is longer than ", kMaxAddressBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("target is longer than ", kMaxAddressBytes, " bytes"));
   }
   std::string ip = target;
   if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') {
@@ -279,15 +279,14 @@ absl::StatusOr<std::string> ParseBanTarget(const std::string& target) {
   if (IsValidNodeId(target) && target.find(':') == std::string::npos) {
     return target;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "target '", target,
-      "' is neither a host:port, an IP address nor a node id"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("target '", target,
+                   "' is neither a host:port, an IP address nor a node id"));
 }
 
 absl::StatusOr<bool> Network::AddPeer(const std::string& address) {
   if (absl::Status s = CheckPeerAddress(address); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("address: ", s.message()));
+    return absl::InvalidArgumentError(absl::StrCat("address: ", s.message()));
   }
   // (advertise is constant once Start ran.)
   if (!options_.advertise.empty() && address == options_.advertise) {
@@ -303,9 +302,9 @@ absl::StatusOr<bool> Network::AddPeer(const std::string& address) {
 absl::StatusOr<PeerSet::Removal> Network::DisconnectPeer(
     const std::string& target) {
   if (target.empty() || target.size() > kMaxAddressBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "target must be a host:port or a node id of 1..", kMaxAddressBytes,
-        " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("target must be a host:port or a node id of 1..",
+                     kMaxAddressBytes, " bytes"));
   }
   PeerSet::Removal removal = peers_.DisconnectPeer(target);
   if (removal.sessions_closed == 0 && removal.addresses_forgotten == 0) {
@@ -329,8 +328,8 @@ absl::StatusOr<absl::Time> Network::Ban(const std::string& target,
         absl::ToInt64Seconds(kMaxBanDuration)));
   }
   if (reason.size() > kMaxBanReasonBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "reason is longer than ", kMaxBanReasonBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reason is longer than ", kMaxBanReasonBytes, " bytes"));
   }
   if (duration == absl::ZeroDuration()) duration = options_.ban_duration;
   const std::string why = reason.empty() ? "banned by the operator" : reason;

@@ -278,7 +278,7 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
       (!hello.listen_address().empty() &&
        book_.IsBanned(hello.listen_address(), now))) {
     verdict.reject = v1::REJECT_CODE_BANNED;
-    verdict.why = "banned for misbehaviour; try again later";
+    verdict.why = "banned (misbehaviour or the operator); try again later";
     return verdict;
   }
   int inbound = 0;

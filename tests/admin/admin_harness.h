@@ -110,15 +110,15 @@ inline AdminNode StartAdminNode(const std::string& datadir,
   std::optional<std::string> line =
       n.node.process->ReadLine(std::chrono::seconds(30));
   std::smatch m;
-  if (!line || !std::regex_search(*line, m,
-                                  std::regex("admin listening on (\\S+)"))) {
+  if (!line ||
+      !std::regex_search(*line, m, std::regex("admin listening on (\\S+)"))) {
     ADD_FAILURE() << "pbnode did not report its admin address; got: "
                   << line.value_or("(nothing)");
     return n;
   }
   n.admin_address = m[1];
-  n.admin = v1::AdminService::NewStub(grpc::CreateChannel(
-      n.admin_address, grpc::InsecureChannelCredentials()));
+  n.admin = v1::AdminService::NewStub(
+      grpc::CreateChannel(n.admin_address, grpc::InsecureChannelCredentials()));
   return n;
 }
 

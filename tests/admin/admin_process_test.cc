@@ -99,12 +99,11 @@ TEST(AdminProcessTest, CallsWithoutTheTokenAreUnauthenticatedExceptHealth) {
   ASSERT_NE(n.admin, nullptr);
   const std::string wrong(64, '0');
   for (const std::string& authorization :
-       {std::string(), "Bearer " + wrong, std::string("Bearer"), "Basic " + n.token(),
-        "Bearer " + n.token() + "x"}) {
+       {std::string(), "Bearer " + wrong, std::string("Bearer"),
+        "Basic " + n.token(), "Bearer " + n.token() + "x"}) {
     v1::ListBansResponse bans;
-    grpc::Status s =
-        n.admin->ListBans(Ctx(authorization).get(), v1::ListBansRequest(),
-                          &bans);
+    grpc::Status s = n.admin->ListBans(Ctx(authorization).get(),
+                                       v1::ListBansRequest(), &bans);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << "'" << authorization << "': " << s.error_message();
     EXPECT_TRUE(absl::StrContains(s.error_message(), ".cookie"))
@@ -118,8 +117,8 @@ TEST(AdminProcessTest, CallsWithoutTheTokenAreUnauthenticatedExceptHealth) {
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   // Health answers without a token (probes).
-  auto channel = grpc::CreateChannel(n.admin_address,
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(n.admin_address, grpc::InsecureChannelCredentials());
   grpc::health::v1::HealthCheckResponse status;
   grpc::Status s = grpc::internal::BlockingUnaryCall(
       channel.get(),
@@ -147,26 +146,24 @@ TEST(AdminProcessTest, CallsWithoutTheTokenAreUnauthenticatedExceptHealth) {
 
 TEST(AdminProcessTest, AdminServiceIsOnlyOnTheAdminListener) {
   TempDir dir("admin_ports");
-  AdminNode n = StartAdminNode(dir.Sub("data"),
-                               WriteGenesis(dir, "admin-ports"),
-                               dir.Sub("node.log"));
+  AdminNode n = StartAdminNode(
+      dir.Sub("data"), WriteGenesis(dir, "admin-ports"), dir.Sub("node.log"));
   ASSERT_NE(n.admin, nullptr);
   EXPECT_NE(n.admin_address, n.node.address);
-  auto on_public = v1::AdminService::NewStub(grpc::CreateChannel(
-      n.node.address, grpc::InsecureChannelCredentials()));
+  auto on_public = v1::AdminService::NewStub(
+      grpc::CreateChannel(n.node.address, grpc::InsecureChannelCredentials()));
   v1::ListBansResponse bans;
-  EXPECT_EQ(
-      on_public->ListBans(Authed(n).get(), v1::ListBansRequest(), &bans)
-          .error_code(),
-      grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(on_public->ListBans(Authed(n).get(), v1::ListBansRequest(), &bans)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
   v1::StopNodeResponse stopped;
   EXPECT_EQ(
       on_public->StopNode(Authed(n).get(), v1::StopNodeRequest(), &stopped)
           .error_code(),
       grpc::StatusCode::UNIMPLEMENTED);
   // And the public API is not on the admin listener.
-  auto node_on_admin = v1::NodeService::NewStub(grpc::CreateChannel(
-      n.admin_address, grpc::InsecureChannelCredentials()));
+  auto node_on_admin = v1::NodeService::NewStub(
+      grpc::CreateChannel(n.admin_address, grpc::InsecureChannelCredentials()));
   v1::GetInfoResponse info;
   EXPECT_EQ(node_on_admin->GetInfo(Authed(n).get(), v1::GetInfoRequest(), &info)
                 .error_code(),
@@ -191,8 +188,7 @@ TEST(AdminProcessTest, ReflectionOnTheAdminListenerListsAdminService) {
   ASSERT_EQ(access(kBuf.c_str(), X_OK), 0)
       << kBuf << " missing: run tools/lint-proto.sh";
   TempDir dir("admin_reflection");
-  AdminNode n = StartAdminNode(dir.Sub("data"),
-                               WriteGenesis(dir, "admin-refl"),
+  AdminNode n = StartAdminNode(dir.Sub("data"), WriteGenesis(dir, "admin-refl"),
                                dir.Sub("node.log"));
   ASSERT_NE(n.admin, nullptr);
   // Plain HTTP/2 on the wire (local credentials), so a plaintext client
@@ -209,8 +205,7 @@ TEST(AdminProcessTest, ReflectionOnTheAdminListenerListsAdminService) {
   ASSERT_EQ(code, 0) << services;
   EXPECT_TRUE(absl::StrContains(services, "pbchain.v1.AdminService"))
       << services;
-  EXPECT_TRUE(absl::StrContains(services, "grpc.health.v1.Health"))
-      << services;
+  EXPECT_TRUE(absl::StrContains(services, "grpc.health.v1.Health")) << services;
   EXPECT_FALSE(absl::StrContains(services, "pbchain.v1.NodeService"))
       << services;
   // A call through reflection.
@@ -264,7 +259,8 @@ TEST(AdminProcessTest, AddPeerConnectsTwoNodesAndDisconnectDropsIt) {
   // a forgot b's address: it is not among a's known peers.
   grpc::ClientContext ctx;
   v1::ListPeersResponse peers;
-  ASSERT_TRUE(a.node.stub->ListPeers(&ctx, v1::ListPeersRequest(), &peers).ok());
+  ASSERT_TRUE(
+      a.node.stub->ListPeers(&ctx, v1::ListPeersRequest(), &peers).ok());
   for (const v1::PeerInfo& known : peers.known()) {
     EXPECT_NE(known.address(), b.node.address);
   }
@@ -369,9 +365,8 @@ TEST(AdminProcessTest, MiningStartsAndStopsAtRunTime) {
 
 TEST(AdminProcessTest, MiningWithoutAMinerAddressIsAFailedPrecondition) {
   TempDir dir("admin_nominer");
-  AdminNode n = StartAdminNode(dir.Sub("data"),
-                               WriteGenesis(dir, "admin-nominer"),
-                               dir.Sub("node.log"));
+  AdminNode n = StartAdminNode(
+      dir.Sub("data"), WriteGenesis(dir, "admin-nominer"), dir.Sub("node.log"));
   ASSERT_NE(n.admin, nullptr);
   v1::SetMiningRequest on;
   on.set_enabled(true);
@@ -407,8 +402,8 @@ TEST(AdminProcessTest, BackupTakesABackupIntoTheBackupDir) {
 
   // Without --backup_dir: nowhere to write.
   TempDir other("admin_nobackup");
-  AdminNode m = StartAdminNode(other.Sub("data"), genesis,
-                               other.Sub("node.log"));
+  AdminNode m =
+      StartAdminNode(other.Sub("data"), genesis, other.Sub("node.log"));
   ASSERT_NE(m.admin, nullptr);
   s = m.admin->Backup(Authed(m).get(), v1::BackupRequest(), &taken);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
@@ -496,9 +491,9 @@ TEST(AdminProcessTest, BadArgumentsAreInvalidArgumentNamingTheField) {
 TEST(AdminProcessTest, AdminListenFlagIsCheckedAndMayBeOff) {
   TempDir dir("admin_flag");
   const std::string genesis = WriteGenesis(dir, "admin-flag");
-  for (const std::string& bad :
-       {std::string("--admin_listen=0.0.0.0:0"), std::string("--admin_listen=nope"),
-        std::string("--admin-listen=10.1.2.3:0")}) {
+  for (const std::string& bad : {std::string("--admin_listen=0.0.0.0:0"),
+                                 std::string("--admin_listen=nope"),
+                                 std::string("--admin-listen=10.1.2.3:0")}) {
     ChildProcess node(PbnodeBinary(),
                       {"--listen=127.0.0.1:0", "--datadir=" + dir.Sub("bad"),
                        "--genesis=" + genesis, bad},

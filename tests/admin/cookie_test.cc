@@ -36,7 +36,8 @@ TEST(CookieTest, CookieFileIsPrivateFreshAndRemovedWithItsOwner) {
   const std::string path = dir.Sub(".cookie");
   // A permissive umask does not widen the mode.
   const mode_t old_umask = umask(0);
-  absl::StatusOr<std::unique_ptr<OwnedFile>> a = WriteCookieFile(dir.path().string());
+  absl::StatusOr<std::unique_ptr<OwnedFile>> a =
+      WriteCookieFile(dir.path().string());
   umask(old_umask);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ((*a)->path(), path);
@@ -48,7 +49,8 @@ TEST(CookieTest, CookieFileIsPrivateFreshAndRemovedWithItsOwner) {
   a->reset();
   EXPECT_FALSE(std::filesystem::exists(path));
 
-  absl::StatusOr<std::unique_ptr<OwnedFile>> b = WriteCookieFile(dir.path().string());
+  absl::StatusOr<std::unique_ptr<OwnedFile>> b =
+      WriteCookieFile(dir.path().string());
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_NE((*b)->content(), first);
 }
@@ -58,7 +60,8 @@ TEST(CookieTest, StaleFileIsReplacedAndAForeignOneIsLeftAlone) {
   const std::string path = dir.Sub(".cookie");
   std::ofstream(path) << "left by a crashed node";
   chmod(path.c_str(), 0644);
-  absl::StatusOr<std::unique_ptr<OwnedFile>> a = WriteCookieFile(dir.path().string());
+  absl::StatusOr<std::unique_ptr<OwnedFile>> a =
+      WriteCookieFile(dir.path().string());
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(Read(path), (*a)->content());
   EXPECT_EQ(Mode(path), 0600);

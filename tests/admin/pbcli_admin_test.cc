@@ -52,8 +52,8 @@ TEST_F(PbcliAdminTest, SubcommandsWork) {
   EXPECT_EQ(r.out, "0 bans\n");
 
   const int64_t now = absl::ToUnixSeconds(absl::Now());
-  r = Admin({"ban", "10.9.8.7", "--duration", "1h", "--reason", "spam",
-             "--json"});
+  r = Admin(
+      {"ban", "10.9.8.7", "--duration", "1h", "--reason", "spam", "--json"});
   ASSERT_EQ(r.code, 0) << r.Show();
   Json j = r.OutJson();
   EXPECT_EQ(j["target"], "10.9.8.7");
@@ -114,10 +114,10 @@ TEST_F(PbcliAdminTest, SubcommandsWork) {
 TEST_F(PbcliAdminTest, BadInputIsOneLineAndANonZeroExit) {
   const std::string wrong = dir_.Sub("wrong-cookie");
   std::ofstream(wrong) << std::string(64, 'f');
-  Result r = RunProcess(Bin("pbcli"),
-                        {"admin", "bans", "--admin", node_.admin_address,
-                         "--cookie", wrong},
-                        dir_.path().string());
+  Result r = RunProcess(
+      Bin("pbcli"),
+      {"admin", "bans", "--admin", node_.admin_address, "--cookie", wrong},
+      dir_.path().string());
   EXPECT_EQ(r.code, 1) << r.Show();
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -136,23 +136,20 @@ TEST_F(PbcliAdminTest, BadInputIsOneLineAndANonZeroExit) {
       {{"admin", "frob", "--datadir", node_.datadir}, "frob"},
       {{"admin", "ban", "--datadir", node_.datadir}, "argument"},
       {{"admin", "mining", "maybe", "--datadir", node_.datadir}, "on or off"},
-      {{"admin", "mining", "on", "--threads", "99", "--datadir",
-        node_.datadir},
+      {{"admin", "mining", "on", "--threads", "99", "--datadir", node_.datadir},
        "--threads"},
       {{"admin", "bans", "--threads", "1", "--datadir", node_.datadir},
        "--threads"},
       {{"admin", "ban", "x", "--duration", "soon", "--datadir", node_.datadir},
        "--duration"},
-      {{"admin", "add-peer", "no-port", "--datadir", node_.datadir},
-       "address"},
+      {{"admin", "add-peer", "no-port", "--datadir", node_.datadir}, "address"},
       {{"admin", "ban", "127.0.0.1", "--datadir", node_.datadir}, "loopback"},
   };
   for (const Case& c : cases) {
     r = RunProcess(Bin("pbcli"), c.args, dir_.path().string());
     EXPECT_EQ(r.code, 2) << r.Show();
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.Show();
-    EXPECT_TRUE(absl::StrContains(r.err, c.says)) << c.says << "\n"
-                                                   << r.Show();
+    EXPECT_TRUE(absl::StrContains(r.err, c.says)) << c.says << "\n" << r.Show();
   }
   // The node is still up.
   EXPECT_EQ(node_.Info().height(), 0u);

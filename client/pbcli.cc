@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "chain/address.h"
 #include "chain/bytes.h"
+#include "client/admin_client.h"
 #include "client/cli_app.h"
 #include "client/format.h"
 #include "client/inclusion.h"
@@ -86,6 +87,20 @@ Writing (signed with the wallet key; waits for inclusion):
   send TO AMOUNT [--fee F]       transfer AMOUNT base units to address TO
   put NAMESPACE [KEY] PAYLOAD    write a data record (a zero-amount transfer
                                  to yourself carrying it)
+
+Administration (the node's admin API; needs its cookie, see help admin):
+  admin add-peer HOST:PORT       dial a peer now and keep it
+  admin disconnect TARGET        end sessions with a peer, forget its address
+  admin ban TARGET [--duration T] [--reason TEXT]
+                                 ban a host:port, IP or node id
+  admin unban TARGET             lift a ban
+  admin bans                     the bans in force
+  admin mining on|off [--threads N]
+                                 start or stop the node's miner
+  admin backup                   back the datadir up now (--backup_dir)
+  admin stop                     shut the node down gracefully
+  admin log-level [--verbosity N] [--minloglevel N]
+                                 show or set the node's log levels
 
 Global options (anywhere on the line):
   --node HOST:PORT     node to talk to (default $PBCHAIN_NODE, else
@@ -240,6 +255,41 @@ const std::map<std::string, std::string>& CommandHelp() {
           "genesis_hash", "version", "node_id", "role", "peer_count",
           "mempool_size", "mempool_bytes", "mining", "syncing",
           "network_hash_rate", "local_hash_rate"})"},
+      {"admin", R"(pbcli admin SUBCOMMAND [ARGS] [--datadir DIR | --cookie FILE]
+            [--admin HOST:PORT]
+  Calls the node's AdminService on its admin listener (pbnode
+  --admin_listen, 127.0.0.1 and a free port by default), with the token the
+  node writes to DATADIR/.cookie at every start (--cookie FILE reads it from
+  elsewhere). Without --admin the address comes from DATADIR/.admin-address.
+  Subcommands:
+    add-peer HOST:PORT     dial a peer now and keep redialing it (like
+                           --peer; also with --connect_only)
+    disconnect TARGET      end the sessions with a peer (TARGET: host:port or
+                           node id) and forget its addresses
+    ban TARGET [--duration T] [--reason TEXT]
+                           ban a host:port, an IP (not loopback) or a node id
+                           for T (default: the node's --ban_duration), ending
+                           its sessions
+    unban TARGET           lift a ban (TARGET as `admin bans` shows it)
+    bans                   the bans in force (the operator's and
+                           misbehaviour bans)
+    mining on|off [--threads N]
+                           mine continuously, or stop mining; N = 1..64
+                           search threads (default: keep)
+    backup                 take a backup into the node's --backup_dir now
+    stop                   shut the node down gracefully (as SIGTERM)
+    log-level [--verbosity N] [--minloglevel N]
+                           show, or set, glog's verbosity (0..10) and least
+                           severity logged (0 INFO .. 3 FATAL)
+  A missing or wrong token is refused by the node (exit 1).
+  Example: pbcli admin ban 10.0.0.7 --duration 1h --datadir ~/.pbchain
+  --json: add-peer {"address", "already_connected"}; disconnect {"target",
+          "sessions_closed", "addresses_forgotten"}; ban {"target", "until",
+          "sessions_closed"}; unban {"target"}; bans {"bans": [{"target",
+          "reason", "until"}]}; mining {"enabled", "threads"}; backup
+          {"backup_id", "backup_dir"}; stop {"stopping"}; log-level
+          {"previous_verbosity", "previous_min_log_level", "verbosity",
+          "min_log_level"})"},
       {"watch", R"(pbcli watch
   Prints the current tip, then each new tip as the node reports it, and
   says when the main chain reorganised (blocks disconnected), until
@@ -276,6 +326,9 @@ const std::map<std::string, std::vector<std::string>>& CommandOptions() {
           {"chain", {"from", "to"}},
           {"mempool", {"limit"}},
           {"tips", {"limit"}},
+          {"admin",
+           {"admin", "cookie", "datadir", "duration", "reason", "threads",
+            "verbosity", "minloglevel"}},
       };
   return *options;
 }
@@ -464,6 +517,10 @@ class Cli {
   int Tips();
   int Info();
   int Watch();
+  int Admin();
+  // Runs admin subcommand `sub` with its arguments `args`.
+  int AdminCommand(AdminClient& admin, const std::string& sub,
+                   const std::vector<std::string>& args);
 
   // Shared by send and put: wait options, submit, report.
   int Write(const Wallet& wallet, const TransferRequest& request);
@@ -628,6 +685,7 @@ int Cli::Run(int argc, char** argv) {
   if (command_ == "tips") return Tips();
   if (command_ == "info") return Info();
   if (command_ == "watch") return Watch();
+  if (command_ == "admin") return Admin();
   return Fail(kExitUsage, absl::StrCat("unknown command '", command_, "'"));
 }
 
@@ -1558,6 +1616,221 @@ int Cli::Watch() {
   waiter.join();
   if (interrupted) return kExitOk;
   return FailStatus(s);
+}
+
+// ---------------------------------------------------------------------------
+// admin: the node's AdminService.
+
+namespace {
+
+// The admin subcommands: the options each takes (besides --admin, --cookie,
+// --datadir) and how many arguments.
+struct AdminSubcommand {
+  std::vector<std::string> options;
+  size_t min_args;
+  size_t max_args;
+};
+
+const std::map<std::string, AdminSubcommand>& AdminSubcommands() {
+  static const auto* subs = new std::map<std::string, AdminSubcommand>{
+      {"add-peer", {{}, 1, 1}},
+      {"disconnect", {{}, 1, 1}},
+      {"ban", {{"duration", "reason"}, 1, 1}},
+      {"unban", {{}, 1, 1}},
+      {"bans", {{}, 0, 0}},
+      {"mining", {{"threads"}, 1, 1}},
+      {"backup", {{}, 0, 0}},
+      {"stop", {{}, 0, 0}},
+      {"log-level", {{"verbosity", "minloglevel"}, 0, 0}},
+  };
+  return *subs;
+}
+
+std::string UnixTime(int64_t seconds) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                          absl::FromUnixSeconds(seconds), absl::UTCTimeZone());
+}
+
+// A whole number in [min, max] given to --NAME.
+absl::StatusOr<int> SmallNumber(const std::string& name,
+                                const std::string& text, int min, int max) {
+  int value = 0;
+  if (!IsAllDigits(text) || !absl::SimpleAtoi(text, &value) || value < min ||
+      value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a whole number ", min, "..", max,
+                     ", got '", text, "'"));
+  }
+  return value;
+}
+
+}  // namespace
+
+int Cli::Admin() {
+  if (pos_.empty()) {
+    return line_.UsageError(absl::StrCat(
+        "admin needs a subcommand: add-peer, disconnect, ban, unban, bans, "
+        "mining, backup, stop or log-level",
+        line_.Hint()));
+  }
+  const std::string sub = pos_[0];
+  const std::vector<std::string> args(pos_.begin() + 1, pos_.end());
+  auto it = AdminSubcommands().find(sub);
+  if (it == AdminSubcommands().end()) {
+    return line_.UsageError(
+        absl::StrCat("unknown admin subcommand '", sub, "'", line_.Hint()));
+  }
+  for (const char* name :
+       {"duration", "reason", "threads", "verbosity", "minloglevel"}) {
+    const std::vector<std::string>& allowed = it->second.options;
+    if (Opt(name) != nullptr &&
+        std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return line_.UsageError(
+          absl::StrCat("admin ", sub, " does not take --", name, line_.Hint()));
+    }
+  }
+  if (args.size() < it->second.min_args || args.size() > it->second.max_args) {
+    return line_.UsageError(
+        absl::StrCat("admin ", sub, " takes ", it->second.min_args,
+                     it->second.min_args == 1 ? " argument" : " arguments",
+                     ", got ", args.size(), line_.Hint()));
+  }
+  AdminClientOptions options;
+  if (const std::string* a = Opt("admin")) options.address = *a;
+  if (const std::string* d = Opt("datadir")) options.datadir = *d;
+  if (const std::string* c = Opt("cookie")) options.cookie_file = *c;
+  if (const std::string* t = Opt("timeout")) {
+    absl::StatusOr<absl::Duration> d = ParseTimeout(*t, "timeout");
+    if (!d.ok()) return Fail(kExitUsage, d.status().message());
+    options.call_timeout = *d;
+  }
+  absl::StatusOr<std::unique_ptr<AdminClient>> admin =
+      AdminClient::Create(options);
+  if (!admin.ok()) return FailStatus(admin.status());
+  return AdminCommand(**admin, sub, args);
+}
+
+int Cli::AdminCommand(AdminClient& admin, const std::string& sub,
+                      const std::vector<std::string>& args) {
+  Json j;
+  std::string text;
+  if (sub == "add-peer") {
+    absl::StatusOr<v1::AddPeerResponse> r = admin.AddPeer(args[0]);
+    if (!r.ok()) return FailStatus(r.status());
+    j["address"] = args[0];
+    j["already_connected"] = r->already_connected();
+    text = absl::StrCat(
+        "added peer ", args[0],
+        r->already_connected() ? " (connected already)" : "; dialing it now");
+  } else if (sub == "disconnect") {
+    absl::StatusOr<v1::DisconnectPeerResponse> r =
+        admin.DisconnectPeer(args[0]);
+    if (!r.ok()) return FailStatus(r.status());
+    j["target"] = args[0];
+    j["sessions_closed"] = r->sessions_closed();
+    j["addresses_forgotten"] = r->addresses_forgotten();
+    text = absl::StrCat("disconnected ", args[0], ": ", r->sessions_closed(),
+                        " session(s) closed, ", r->addresses_forgotten(),
+                        " address(es) forgotten");
+  } else if (sub == "ban") {
+    absl::Duration duration = absl::ZeroDuration();
+    if (const std::string* d = Opt("duration")) {
+      absl::StatusOr<absl::Duration> parsed = ParseTimeout(*d, "duration");
+      if (!parsed.ok()) return Fail(kExitUsage, parsed.status().message());
+      if (*parsed < absl::Seconds(1)) {
+        return Fail(kExitUsage, "--duration must be at least 1s");
+      }
+      duration = *parsed;
+    }
+    const std::string* reason = Opt("reason");
+    absl::StatusOr<v1::BanPeerResponse> r =
+        admin.BanPeer(args[0], duration, reason ? *reason : "");
+    if (!r.ok()) return FailStatus(r.status());
+    j["target"] = args[0];
+    j["until"] = r->until();
+    j["sessions_closed"] = r->sessions_closed();
+    text = absl::StrCat("banned ", args[0], " until ", UnixTime(r->until()),
+                        " (", r->sessions_closed(), " session(s) closed)");
+  } else if (sub == "unban") {
+    if (absl::Status s = admin.UnbanPeer(args[0]); !s.ok()) {
+      return FailStatus(s);
+    }
+    j["target"] = args[0];
+    text = absl::StrCat("unbanned ", args[0]);
+  } else if (sub == "bans") {
+    absl::StatusOr<v1::ListBansResponse> r = admin.ListBans();
+    if (!r.ok()) return FailStatus(r.status());
+    j["bans"] = Json::array();
+    text = absl::StrCat(r->bans_size(), r->bans_size() == 1 ? " ban" : " bans");
+    for (const v1::Ban& b : r->bans()) {
+      j["bans"].push_back({{"target", b.target()},
+                           {"reason", b.reason()},
+                           {"until", b.until()}});
+      absl::StrAppend(&text, "\n  ", b.target(), "  until ",
+                      UnixTime(b.until()), "  ", b.reason());
+    }
+  } else if (sub == "mining") {
+    if (args[0] != "on" && args[0] != "off") {
+      return line_.UsageError(absl::StrCat(
+          "admin mining takes on or off, got '", args[0], "'", line_.Hint()));
+    }
+    uint32_t threads = 0;
+    if (const std::string* t = Opt("threads")) {
+      absl::StatusOr<int> n = SmallNumber("threads", *t, 1, 64);
+      if (!n.ok()) return Fail(kExitUsage, n.status().message());
+      threads = static_cast<uint32_t>(*n);
+    }
+    absl::StatusOr<v1::SetMiningResponse> r =
+        admin.SetMining(args[0] == "on", threads);
+    if (!r.ok()) return FailStatus(r.status());
+    j["enabled"] = r->enabled();
+    j["threads"] = r->threads();
+    text = absl::StrCat("mining ", r->enabled() ? "on" : "off", " (",
+                        r->threads(), " thread(s))");
+  } else if (sub == "backup") {
+    absl::StatusOr<v1::BackupResponse> r = admin.Backup();
+    if (!r.ok()) return FailStatus(r.status());
+    j["backup_id"] = r->backup_id();
+    j["backup_dir"] = r->backup_dir();
+    text =
+        absl::StrCat("backup ", r->backup_id(), " taken in ", r->backup_dir());
+  } else if (sub == "stop") {
+    if (absl::Status s = admin.StopNode(); !s.ok()) return FailStatus(s);
+    j["stopping"] = true;
+    text = "the node is stopping";
+  } else if (sub == "log-level") {
+    std::optional<int> verbosity;
+    std::optional<int> min_level;
+    if (const std::string* v = Opt("verbosity")) {
+      absl::StatusOr<int> n = SmallNumber("verbosity", *v, 0, 10);
+      if (!n.ok()) return Fail(kExitUsage, n.status().message());
+      verbosity = *n;
+    }
+    if (const std::string* v = Opt("minloglevel")) {
+      absl::StatusOr<int> n = SmallNumber("minloglevel", *v, 0, 3);
+      if (!n.ok()) return Fail(kExitUsage, n.status().message());
+      min_level = *n;
+    }
+    absl::StatusOr<v1::SetLogLevelResponse> r =
+        admin.SetLogLevel(verbosity, min_level);
+    if (!r.ok()) return FailStatus(r.status());
+    j["previous_verbosity"] = r->previous_verbosity();
+    j["previous_min_log_level"] = r->previous_min_log_level();
+    j["verbosity"] = r->verbosity();
+    j["min_log_level"] = r->min_log_level();
+    text = absl::StrCat("verbosity ", r->verbosity(), ", min log level ",
+                        r->min_log_level());
+    if (verbosity || min_level) {
+      absl::StrAppend(&text, " (was ", r->previous_verbosity(), ", ",
+                      r->previous_min_log_level(), ")");
+    }
+  }
+  if (args_.json) {
+    PrintJson(j);
+  } else {
+    std::cout << text << std::endl;
+  }
+  return kExitOk;
 }
 
 }  // namespace

@@ -30,6 +30,9 @@
 #include "common/tls.h"
 #include "common/version.h"
 #include "glog/logging.h"
+#include "node/admin/admin_server.h"
+#include "node/admin/admin_service.h"
+#include "node/admin/cookie.h"
 #include "node/core/node.h"
 #include "node/http/http_gateway.h"
 #include "node/p2p/gossip_service.h"
@@ -120,6 +123,16 @@ ABSL_FLAG(std::string, tls_client_key, "",
 ABSL_FLAG(bool, http_tls, false,
           "serve the --http gateway as HTTPS with --tls_cert and --tls_key "
           "(no client certificates)");
+
+// --- Admin API (issue 16): flag ---
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:0",
+          "host:port of the admin API (AdminService: peers, bans, mining, "
+          "backups, log level, stop), a listener of its own; port 0 picks a "
+          "free port (printed as 'pbnode admin listening on HOST:PORT' and "
+          "written to DATADIR/.admin-address). Calls need the token of "
+          "DATADIR/.cookie, new at every start. Loopback only unless TLS is "
+          "on. Empty = off");
+// --- end Admin API flag ---
 
 namespace {
 
@@ -254,6 +267,51 @@ absl::Status MakeGenesis(const std::string& path) {
   return absl::OkStatus();
 }
 
+// --- Admin API (issue 16) ---
+// The admin listener and the files that go with it; destroyed (server
+// stopped, DATADIR/.cookie and .admin-address removed) at a clean exit.
+struct AdminListener {
+  std::unique_ptr<pbchain::OwnedFile> cookie;
+  std::unique_ptr<pbchain::AdminServiceImpl> service;
+  std::unique_ptr<pbchain::GrpcServer> server;
+  std::unique_ptr<pbchain::OwnedFile> address_file;
+};
+
+// Writes a fresh cookie, starts AdminService on `listen` (checked by
+// CheckAdminListen) with `tls` (the public listener's TLS files: the admin
+// listener gets credentials of its own, see admin_server.h) and writes
+// DATADIR/.admin-address. INVALID_ARGUMENT for bad flags, else the error.
+absl::StatusOr<std::unique_ptr<AdminListener>> StartAdminListener(
+    const std::string& listen, const pbchain::ServerTlsFiles& tls,
+    const std::string& datadir, int max_message_bytes, pbchain::Node* node,
+    pbchain::Network* network) {
+  auto admin = std::make_unique<AdminListener>();
+  PBCHAIN_ASSIGN_OR_RETURN(admin->cookie, pbchain::WriteCookieFile(datadir));
+  PBCHAIN_ASSIGN_OR_RETURN(
+      pbchain::GrpcServerConfig config,
+      pbchain::MakeAdminServerConfig(listen, tls, admin->cookie->content(),
+                                     max_message_bytes));
+  // StopNode: the same path as a signal (WaitForTerminationSignal).
+  admin->service = std::make_unique<pbchain::AdminServiceImpl>(
+      node, network, [] { ::kill(::getpid(), SIGTERM); });
+  absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
+      pbchain::GrpcServer::Start(config, {admin->service.get()});
+  if (!server.ok()) {
+    return absl::Status(
+        server.status().code(),
+        absl::StrCat("--admin_listen: ", server.status().message()));
+  }
+  admin->server = *std::move(server);
+  PBCHAIN_ASSIGN_OR_RETURN(
+      admin->address_file,
+      pbchain::OwnedFile::Write(
+          (std::filesystem::path(datadir) / pbchain::kAdminAddressFileName)
+              .string(),
+          admin->server->address() + "\n", 0644));
+  return admin;
+}
+// --- end Admin API ---
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -285,6 +343,22 @@ int main(int argc, char** argv) {
       return Fail(absl::StrCat("--listen: ", listen.status().message()));
     }
   }
+  // --- Admin API (issue 16): checked before anything is written ---
+  // The admin listener serves TLS with the public listener's files
+  // (--tls_cert, --tls_key, --tls_client_ca; checked in TlsFromFlags); it
+  // builds credentials of its own because the token check is set on them.
+  const pbchain::ServerTlsFiles admin_tls{absl::GetFlag(FLAGS_tls_cert),
+                                          absl::GetFlag(FLAGS_tls_key),
+                                          absl::GetFlag(FLAGS_tls_client_ca)};
+  if (const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
+      !admin_listen.empty()) {
+    if (absl::Status s =
+            pbchain::CheckAdminListen(admin_listen, admin_tls.enabled());
+        !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
+  // --- end Admin API ---
   if (absl::GetFlag(FLAGS_genesis).empty())
     return Fail("--genesis is required");
   const std::string genesis_path = absl::GetFlag(FLAGS_genesis);
@@ -305,15 +379,19 @@ int main(int argc, char** argv) {
   options.mine = absl::GetFlag(FLAGS_mine);
   options.mine_on_demand = absl::GetFlag(FLAGS_mine_on_demand);
   options.mining_threads = absl::GetFlag(FLAGS_mining_threads);
-  if (options.mining_threads < 1 || options.mining_threads > 64) {
-    return Fail("--mining_threads must be 1..64");
+  if (options.mining_threads < 1 ||
+      options.mining_threads > pbchain::kMaxMiningThreads) {
+    return Fail(absl::StrCat("--mining_threads must be 1..",
+                             pbchain::kMaxMiningThreads));
   }
   const std::string role = absl::GetFlag(FLAGS_role);
   if (role != "head" && role != "seed" && role != "full") {
     return Fail("--role must be head, seed or full");
   }
   options.role = role;
-  if (options.mine || options.mine_on_demand) {
+  // Also without --mine: the admin API may start mining later.
+  if (options.mine || options.mine_on_demand ||
+      !absl::GetFlag(FLAGS_miner_address).empty()) {
     absl::StatusOr<pbchain::Address> miner =
         pbchain::Address::FromText(absl::GetFlag(FLAGS_miner_address));
     if (!miner.ok()) {
@@ -475,7 +553,32 @@ int main(int argc, char** argv) {
         }
       });
   network.Start(advertised);
+  // --- Admin API (issue 16): after the public listener (whose line comes
+  // first), before the node is announced as serving ---
+  std::unique_ptr<AdminListener> admin;
+  if (const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
+      !admin_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<AdminListener>> started =
+        StartAdminListener(admin_listen, admin_tls, options.datadir,
+                           max_message, node->get(), &network);
+    if (!started.ok()) {
+      if (gateway != nullptr) gateway->Shutdown();
+      network.Stop();
+      (*server)->Stop(absl::ZeroDuration());
+      gateway.reset();
+      node->reset();
+      std::cerr << "pbnode: " << started.status().message() << std::endl;
+      return absl::IsInvalidArgument(started.status()) ? pbchain::kExitUsage
+                                                       : pbchain::kExitFailure;
+    }
+    admin = *std::move(started);
+  }
+  // --- end Admin API ---
   std::cout << "pbnode listening on " << host << ":" << port << std::endl;
+  if (admin != nullptr) {
+    std::cout << "pbnode admin listening on " << admin->server->address()
+              << std::endl;
+  }
   if (gateway != nullptr) {
     // IPv6 hosts in brackets, as in the flag.
     const std::string h = gateway->host().find(':') != std::string::npos
@@ -506,6 +609,10 @@ int main(int argc, char** argv) {
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
   (*server)->SetNotServing();
+  // --- Admin API (issue 16): no admin call runs during the shutdown (a
+  // StopNode answer still goes out within the grace) ---
+  if (admin != nullptr) admin->server->Stop(kShutdownGrace);
+  // --- end Admin API ---
   // The HTTP gateway first: its event streams end, its requests finish, and
   // nothing calls the gRPC server through it any more.
   if (gateway != nullptr) gateway->Shutdown();
@@ -518,6 +625,7 @@ int main(int argc, char** argv) {
   store_failed = store.condition == pbchain::StoreCondition::kFailed;
   gateway.reset();  // its channel goes with the server
   node->reset();    // closes the chain and the store
+  admin.reset();    // removes DATADIR/.cookie and .admin-address
   LOG(INFO) << "stopped cleanly";
   if (store_failed) {
     std::cerr << "pbnode: stopped: writing the datadir failed ("

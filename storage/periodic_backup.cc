@@ -38,12 +38,18 @@ void PeriodicBackup::Run() {
       mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval);
       if (stopping_) return;
     }
-    absl::StatusOr<uint32_t> id =
-        store_->Backup(options_.backup_dir, options_.keep);
-    absl::MutexLock lock(&mu_);
-    last_ = id.status();
-    if (id.ok()) ++taken_;
+    (void)BackupNow();
   }
+}
+
+absl::StatusOr<uint32_t> PeriodicBackup::BackupNow() {
+  absl::MutexLock backup_lock(&backup_mu_);
+  absl::StatusOr<uint32_t> id =
+      store_->Backup(options_.backup_dir, options_.keep);
+  absl::MutexLock lock(&mu_);
+  last_ = id.status();
+  if (id.ok()) ++taken_;
+  return id;
 }
 
 uint64_t PeriodicBackup::backups_taken() const {

@@ -31,6 +31,12 @@ class PeriodicBackup {
   // Stops the thread (waits for a backup in progress). Any thread.
   ~PeriodicBackup();
 
+  // Takes a backup now (in the calling thread; one at a time with the
+  // periodic ones, which keep their schedule) and returns its id; errors as
+  // RocksChainStore::Backup. Counted in backups_taken / last_status. Any
+  // thread.
+  absl::StatusOr<uint32_t> BackupNow() ABSL_LOCKS_EXCLUDED(backup_mu_, mu_);
+
   // Backups taken so far and the outcome of the last attempt. Any thread.
   uint64_t backups_taken() const;
   absl::Status last_status() const;
@@ -41,6 +47,9 @@ class PeriodicBackup {
 
   RocksChainStore* const store_;
   const PeriodicBackupOptions options_;
+  // One backup at a time (BackupEngine is not safe on one directory from
+  // two places at once); taken before mu_.
+  absl::Mutex backup_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t taken_ ABSL_GUARDED_BY(mu_) = 0;

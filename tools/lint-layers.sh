@@ -18,6 +18,7 @@ rules=(
   "node/core|node/p2p/ node/rpc/ node/http/ grpcpp/ grpc/ pbchain/v1/ proto/|the node core knows no network or service"
   "node/p2p|node/rpc/ node/http/|the network does not call the API layers"
   "node/rpc|node/http/|the HTTP gateway sits above the gRPC API"
+  "node/admin|node/rpc/ node/http/|the admin API stands beside the public API, on the node core and the network"
   "node/http|node/core/ node/p2p/ node/rpc/ storage/ rocksdb/|the gateway reaches the node only through its gRPC API"
 )
 

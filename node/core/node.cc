@@ -97,13 +97,19 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
             {node->options_.backup_dir, node->options_.backup_interval,
              node->options_.backup_keep});
     if (!backup.ok()) return backup.status();
+    absl::MutexLock lock(&node->backup_mu_);
     node->backup_ = *std::move(backup);
   }
   node->housekeeping_ =
       std::thread([raw = node.get()] { raw->HousekeepingLoop(); });
   node->store_watch_ =
       std::thread([raw = node.get()] { raw->StoreWatchLoop(); });
-  if (node->options_.mine || node->options_.mine_on_demand) {
+  node->mining_threads_.store(node->options_.mining_threads);
+  node->mining_mode_.store(node->options_.mine             ? kMineContinuous
+                           : node->options_.mine_on_demand ? kMineOnDemand
+                                                           : kMineOff);
+  if (node->mining_mode_.load() != kMineOff) {
+    absl::MutexLock lock(&node->miner_mu_);
     node->miner_ = std::thread([raw = node.get()] { raw->MinerLoop(); });
   }
   TipInfo tip = node->chain_->Tip();
@@ -125,10 +131,16 @@ void Node::Stop() {
   }
   tip_epoch_.fetch_add(1);
   abort_mining_.store(true);
-  if (miner_.joinable()) miner_.join();
+  {
+    absl::MutexLock lock(&miner_mu_);
+    if (miner_.joinable()) miner_.join();
+  }
   if (housekeeping_.joinable()) housekeeping_.join();
   if (store_watch_.joinable()) store_watch_.join();
-  backup_.reset();
+  {
+    absl::MutexLock lock(&backup_mu_);
+    backup_.reset();
+  }
   {
     // Wait for submissions in flight; refuse later ones (they would miss
     // the file written below).
@@ -200,8 +212,9 @@ void Node::HousekeepingLoop() {
 
 bool Node::ShouldMine() const {
   if (!writable_.load()) return false;  // blocks it could not store
-  if (options_.mine) return true;
-  return options_.mine_on_demand && mempool_->size() > 0;
+  const int mode = mining_mode_.load();
+  if (mode == kMineContinuous) return true;
+  return mode == kMineOnDemand && mempool_->size() > 0;
 }
 
 void Node::MinerLoop() {
@@ -213,7 +226,8 @@ void Node::MinerLoop() {
       // transaction or tip. Re-check once a second regardless.
       // (The condition takes no other lock: absl may evaluate it anywhere.)
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || options_.mine || wakeups_ != seen_wakeups;
+        return stopping_ || mining_mode_.load() == kMineContinuous ||
+               wakeups_ != seen_wakeups;
       };
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
       if (stopping_) return;
@@ -256,7 +270,7 @@ void Node::MinerLoop() {
       abort_mining_.store(true);
     });
     MineOutcome outcome =
-        MineBlock(*block, options_.mining_threads, abort_mining_);
+        MineBlock(*block, mining_threads_.load(), abort_mining_);
     timer_done.store(true);
     timer.join();
     mining_now_.store(false);
@@ -390,6 +404,59 @@ double Node::HashRate() const {
 }
 
 bool Node::mining() const { return mining_now_.load(); }
+
+bool Node::mining_enabled() const { return mining_mode_.load() != kMineOff; }
+
+absl::Status Node::SetMining(bool enabled, int threads) {
+  if (threads < 0 || threads > kMaxMiningThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be 0 (keep) or 1..", kMaxMiningThreads,
+                     ", got ", threads));
+  }
+  if (enabled && options_.miner_address.IsZero()) {
+    return absl::FailedPreconditionError(
+        "the node has no miner address: start it with --miner_address");
+  }
+  absl::MutexLock miner_lock(&miner_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      return absl::FailedPreconditionError("the node is stopping");
+    }
+  }
+  if (threads > 0) mining_threads_.store(threads);
+  mining_mode_.store(enabled ? kMineContinuous : kMineOff);
+  // The round in progress ends (new thread count, or off), and a sleeping
+  // miner wakes.
+  tip_epoch_.fetch_add(1);
+  abort_mining_.store(true);
+  {
+    absl::MutexLock lock(&mu_);
+    ++wakeups_;
+  }
+  if (enabled && !miner_.joinable()) {
+    miner_ = std::thread([this] { MinerLoop(); });
+  }
+  LOG(INFO) << "mining " << (enabled ? "on" : "off") << " with "
+            << mining_threads_.load() << " thread(s)";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Node::BackupNow() {
+  if (options_.backup_dir.empty()) {
+    return absl::FailedPreconditionError(
+        "the node has no backup directory: start it with --backup_dir");
+  }
+  absl::MutexLock lock(&backup_mu_);
+  if (backup_ == nullptr) {
+    return absl::FailedPreconditionError("the node is stopping");
+  }
+  absl::StatusOr<uint32_t> id = backup_->BackupNow();
+  if (id.ok()) {
+    LOG(INFO) << "backup " << *id << " taken into " << options_.backup_dir;
+  }
+  return id;
+}
 
 // --- The datadir's condition: full or failing disks, damaged reads ---
 

@@ -42,6 +42,10 @@ inline constexpr int kMaxGrpcMessageBytes = 4 * 1024 * 1024;
 // Concurrent calls (including open streams) one client connection may have.
 inline constexpr int kMaxConcurrentStreams = 100;
 
+// Most threads the miner may search nonces with (--mining_threads, the
+// admin API's SetMining).
+inline constexpr int kMaxMiningThreads = 64;
+
 // Software version reported in node info.
 inline constexpr char kNodeVersion[] = "pbnode/" PBCHAIN_VERSION_STRING;
 
@@ -193,6 +197,26 @@ class Node {
   bool mining() const;
   uint64_t blocks_mined() const { return blocks_mined_.load(); }
 
+  // --- Run-time control (the admin API, node/admin) ---------------------
+  // Mines continuously (`enabled`) or not at all (which also ends
+  // mine_on_demand), searching nonces with `threads` threads (0 keeps the
+  // number); the miner thread starts if it was not running and the round
+  // in progress ends at once. FAILED_PRECONDITION to enable mining without
+  // a miner address (options.miner_address is zero) or once Stop began;
+  // INVALID_ARGUMENT for threads over kMaxMiningThreads. Any thread.
+  absl::Status SetMining(bool enabled, int threads)
+      ABSL_LOCKS_EXCLUDED(miner_mu_, mu_);
+  // Whether the miner is meant to work (continuously or on demand; see
+  // mining() for whether it works right now) and with how many threads.
+  bool mining_enabled() const;
+  int mining_threads() const { return mining_threads_.load(); }
+  // Takes a backup into options.backup_dir now (keeping the newest
+  // backup_keep; one at a time with the periodic backups) and returns its
+  // id. FAILED_PRECONDITION without a backup_dir or once Stop began;
+  // errors of RocksChainStore::Backup. Any thread; takes as long as the
+  // backup.
+  absl::StatusOr<uint32_t> BackupNow() ABSL_LOCKS_EXCLUDED(backup_mu_);
+
  private:
   explicit Node(NodeOptions options);
   void MinerLoop();
@@ -212,7 +236,9 @@ class Node {
   std::unique_ptr<RocksChainStore> store_;
   std::unique_ptr<ChainState> chain_;
   std::unique_ptr<Mempool> mempool_;
-  std::unique_ptr<PeriodicBackup> backup_;
+  // Made by Create, reset by Stop; BackupNow uses it meanwhile.
+  absl::Mutex backup_mu_;
+  std::unique_ptr<PeriodicBackup> backup_ ABSL_GUARDED_BY(backup_mu_);
 
   // Serializes SubmitBlock's accept + mempool update + notification, so
   // listeners see tip events in order.
@@ -232,11 +258,20 @@ class Node {
   uint64_t next_listener_ ABSL_GUARDED_BY(mu_) = 1;
   double hash_rate_ ABSL_GUARDED_BY(mu_) = 0;
 
+  // What the miner does (SetMining changes it): kMineOff, kMineContinuous
+  // or kMineOnDemand, and its thread count.
+  enum MiningMode : int { kMineOff, kMineContinuous, kMineOnDemand };
+  std::atomic<int> mining_mode_{kMineOff};
+  std::atomic<int> mining_threads_{1};
+  // Starting (Create, SetMining) and joining (Stop) the miner thread;
+  // taken before mu_.
+  absl::Mutex miner_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+
   std::atomic<bool> abort_mining_{false};
   std::atomic<uint64_t> tip_epoch_{0};  // bumped on every tip change and Stop
   std::atomic<bool> mining_now_{false};
   std::atomic<uint64_t> blocks_mined_{0};
-  std::thread miner_;
+  std::thread miner_ ABSL_GUARDED_BY(miner_mu_);
   std::thread housekeeping_;  // mempool expiry and periodic saves
 
   // Store condition (see store_health). check_mu_: CheckStore runs one at a

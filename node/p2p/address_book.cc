@@ -236,24 +236,56 @@ std::vector<KnownAddress> AddressBook::List() const {
   return out;
 }
 
-void AddressBook::Ban(const std::string& key, absl::Time until) {
+void AddressBook::Ban(const std::string& key, absl::Time until,
+                      const std::string& reason) {
   if (bans_.size() >= kMaxBans && !bans_.contains(key)) {
     // Forget the ban that ends first.
-    auto first = std::min_element(
-        bans_.begin(), bans_.end(),
-        [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto first = std::min_element(bans_.begin(), bans_.end(),
+                                  [](const auto& a, const auto& b) {
+                                    return a.second.until < b.second.until;
+                                  });
     bans_.erase(first);
   }
-  bans_[key] = until;
+  bans_[key] = BanRecord{until, reason};
 }
 
 bool AddressBook::IsBanned(const std::string& key, absl::Time now) const {
   auto it = bans_.find(key);
-  return it != bans_.end() && it->second > now;
+  return it != bans_.end() && it->second.until > now;
 }
 
 void AddressBook::ExpireBans(absl::Time now) {
-  absl::erase_if(bans_, [now](const auto& ban) { return ban.second <= now; });
+  absl::erase_if(bans_,
+                 [now](const auto& ban) { return ban.second.until <= now; });
+}
+
+bool AddressBook::Unban(const std::string& key) { return bans_.erase(key) > 0; }
+
+std::vector<BanEntry> AddressBook::Bans(absl::Time now) const {
+  std::vector<BanEntry> out;
+  for (const auto& [key, ban] : bans_) {
+    if (ban.until > now) out.push_back({key, ban.reason, ban.until});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const BanEntry& a, const BanEntry& b) { return a.key < b.key; });
+  return out;
+}
+
+size_t AddressBook::Forget(const std::string& address) {
+  return entries_.erase(address);
+}
+
+size_t AddressBook::ForgetNode(const std::string& node_id) {
+  return std::erase_if(entries_, [&node_id](const auto& entry) {
+    return entry.second.node_id == node_id;
+  });
+}
+
+void AddressBook::MakeDue(const std::string& address, absl::Time now) {
+  auto it = entries_.find(address);
+  if (it == entries_.end()) return;
+  it->second.failures = 0;
+  it->second.next_attempt = std::min(it->second.next_attempt, now);
 }
 
 }  // namespace pbchain

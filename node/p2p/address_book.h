@@ -62,6 +62,13 @@ absl::Status CheckPeerAddress(const std::string& address);
 
 enum class AddressSource { kSeed, kTracker, kExchange, kDiscovery, kHello };
 
+// One ban in force (AddressBook::Bans).
+struct BanEntry {
+  std::string key;  // node id, dialed "host:port" or IP
+  std::string reason;
+  absl::Time until;
+};
+
 struct KnownAddress {
   std::string address;
   std::string node_id;  // empty until known
@@ -121,9 +128,22 @@ class AddressBook {
 
   // Bans: by node id, dialed address and (off loopback) IP; see Network.
   // A banned address is not a dial candidate.
-  void Ban(const std::string& key, absl::Time until);
+  void Ban(const std::string& key, absl::Time until,
+           const std::string& reason = "");
   bool IsBanned(const std::string& key, absl::Time now) const;
   void ExpireBans(absl::Time now);
+  // Lifts the ban of `key`; false if there was none.
+  bool Unban(const std::string& key);
+  // The bans in force at `now`, by key.
+  std::vector<BanEntry> Bans(absl::Time now) const;
+
+  // The operator's controls (the admin API). Forget drops `address` even
+  // if it is a seed; ForgetNode drops every address known to be node
+  // `node_id`'s. Both return how many entries went. MakeDue clears the
+  // backoff of `address` so that it is a dial candidate at once.
+  size_t Forget(const std::string& address);
+  size_t ForgetNode(const std::string& node_id);
+  void MakeDue(const std::string& address, absl::Time now);
 
  private:
   // When a hearsay address was last dialed, and how many of its dials
@@ -141,7 +161,11 @@ class AddressBook {
   void TrimDialRecords(absl::Time now);
 
   std::map<std::string, KnownAddress> entries_;
-  absl::flat_hash_map<std::string, absl::Time> bans_;
+  struct BanRecord {
+    absl::Time until;
+    std::string reason;
+  };
+  absl::flat_hash_map<std::string, BanRecord> bans_;
   absl::flat_hash_map<std::string, DialRecord> dials_;  // by address
   // The last dial of an unverified address, by source.
   absl::flat_hash_map<std::string, absl::Time> source_dials_;

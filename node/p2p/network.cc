@@ -1,10 +1,15 @@
 #include "node/p2p/network.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
 #include "node/p2p/tracker_client.h"
@@ -244,6 +249,110 @@ void Network::DiscoverLoop() {
       if (stopping_) return;
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// The operator's controls
+
+absl::StatusOr<std::string> ParseBanTarget(const std::string& target) {
+  if (target.empty()) {
+    return absl::InvalidArgumentError(
+        "target is empty: give a host:port, an IP address or a node id");
+  }
+  if (target.size() > kMaxAddressBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target is longer than ", kMaxAddressBytes, " bytes"));
+  }
+  std::string ip = target;
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') {
+    ip = ip.substr(1, ip.size() - 2);
+  }
+  in6_addr v6;
+  in_addr v4;
+  if (inet_pton(AF_INET, ip.c_str(), &v4) == 1 ||
+      inet_pton(AF_INET6, ip.c_str(), &v6) == 1) {
+    if (IsLoopbackIp(ip)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "target ", target,
+          " is a loopback address, which every local node shares: ban a "
+          "node id or a host:port instead"));
+    }
+    return absl::AsciiStrToLower(ip);
+  }
+  if (ParseHostPort(target).ok()) return target;
+  if (IsValidNodeId(target) && target.find(':') == std::string::npos) {
+    return target;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("target '", target,
+                   "' is neither a host:port, an IP address nor a node id"));
+}
+
+absl::StatusOr<bool> Network::AddPeer(const std::string& address) {
+  if (absl::Status s = CheckPeerAddress(address); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("address: ", s.message()));
+  }
+  // (advertise is constant once Start ran.)
+  if (!options_.advertise.empty() && address == options_.advertise) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address ", address, " is this node's own"));
+  }
+  const bool connected = peers_.AddOperatorPeer(address);
+  LOG(INFO) << "operator added peer " << address
+            << (connected ? " (connected already)" : "");
+  return connected;
+}
+
+absl::StatusOr<PeerSet::Removal> Network::DisconnectPeer(
+    const std::string& target) {
+  if (target.empty() || target.size() > kMaxAddressBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target must be a host:port or a node id of 1..",
+                     kMaxAddressBytes, " bytes"));
+  }
+  PeerSet::Removal removal = peers_.DisconnectPeer(target);
+  if (removal.sessions_closed == 0 && removal.addresses_forgotten == 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "no peer ", target, ": no session and no known address matches"));
+  }
+  LOG(INFO) << "operator disconnected " << target << " ("
+            << removal.sessions_closed << " session(s) closed, "
+            << removal.addresses_forgotten << " address(es) forgotten)";
+  return removal;
+}
+
+absl::StatusOr<absl::Time> Network::Ban(const std::string& target,
+                                        absl::Duration duration,
+                                        const std::string& reason,
+                                        uint32_t* sessions_closed) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::string key, ParseBanTarget(target));
+  if (duration < absl::ZeroDuration() || duration > kMaxBanDuration) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "duration_seconds must be 0 (the node's --ban_duration) .. ",
+        absl::ToInt64Seconds(kMaxBanDuration)));
+  }
+  if (reason.size() > kMaxBanReasonBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reason is longer than ", kMaxBanReasonBytes, " bytes"));
+  }
+  if (duration == absl::ZeroDuration()) duration = options_.ban_duration;
+  const std::string why = reason.empty() ? "banned by the operator" : reason;
+  const absl::Time until = clock_->Now() + duration;
+  const uint32_t closed = peers_.BanKey(key, until, why);
+  if (sessions_closed != nullptr) *sessions_closed = closed;
+  LOG(WARNING) << "operator banned " << key << " for "
+               << absl::FormatDuration(duration) << ": " << why << " ("
+               << closed << " session(s) closed)";
+  return until;
+}
+
+absl::Status Network::Unban(const std::string& target) {
+  PBCHAIN_ASSIGN_OR_RETURN(std::string key, ParseBanTarget(target));
+  if (!peers_.Unban(key)) {
+    return absl::NotFoundError(absl::StrCat(target, " is not banned"));
+  }
+  LOG(INFO) << "operator lifted the ban of " << key;
+  return absl::OkStatus();
 }
 
 }  // namespace pbchain

@@ -60,6 +60,16 @@ inline constexpr absl::Duration kMaintenanceInterval = absl::Milliseconds(100);
 // Local discovery probes at most this many ports, each with this deadline.
 inline constexpr int kMaxDiscoverPorts = 1024;
 inline constexpr absl::Duration kDiscoverProbeTimeout = absl::Milliseconds(500);
+// Longest ban the operator may set, and longest ban reason kept (bytes).
+inline constexpr absl::Duration kMaxBanDuration = absl::Hours(24 * 3650);
+inline constexpr size_t kMaxBanReasonBytes = 256;
+
+// The ban key of an operator's target: an IP address without port (IPv6
+// with or without brackets; returned without them), a dialable
+// "host:port" (as given), or else a node id (IsValidNodeId, without ':').
+// INVALID_ARGUMENT for anything else, and for a loopback IP (every local
+// node shares it, so it would match none: ban a node id or host:port).
+absl::StatusOr<std::string> ParseBanTarget(const std::string& target);
 
 class Network {
  public:
@@ -98,6 +108,31 @@ class Network {
     peers_.AddKnown(peer, source);
   }
   void RemoveKnown(const std::string& address) { peers_.RemoveKnown(address); }
+
+  // --- The operator's controls (node/admin's AdminService) -------------
+  // Keeps `address` ("host:port") as a peer dialed at once and redialed
+  // like a --peer seed, even with connect_only. Returns whether a session
+  // with it is open already. INVALID_ARGUMENT for a malformed address or
+  // this node's own advertised address.
+  absl::StatusOr<bool> AddPeer(const std::string& address);
+  // Ends the sessions with `target` (a "host:port" dialed or announced,
+  // or a node id) and forgets its addresses. NOT_FOUND if no session and
+  // no address matched; INVALID_ARGUMENT for an empty target.
+  absl::StatusOr<PeerSet::Removal> DisconnectPeer(const std::string& target);
+  // Bans `target` (ParseBanTarget) for `duration` (zero: the options'
+  // ban_duration; at most kMaxBanDuration) with `reason` (at most
+  // kMaxBanReasonBytes; empty: "banned by the operator"), ending the
+  // matching sessions (their number in *sessions_closed). Returns when the
+  // ban ends. INVALID_ARGUMENT naming the field for bad input.
+  absl::StatusOr<absl::Time> Ban(const std::string& target,
+                                 absl::Duration duration,
+                                 const std::string& reason,
+                                 uint32_t* sessions_closed);
+  // Lifts the ban of `target`. NOT_FOUND if it is not banned,
+  // INVALID_ARGUMENT for a malformed target.
+  absl::Status Unban(const std::string& target);
+  // The bans in force (the operator's and misbehaviour bans).
+  std::vector<BanEntry> Bans() const { return peers_.Bans(); }
 
   const std::string& node_id() const { return node_->node_id(); }
   const NetworkOptions& options() const { return options_; }

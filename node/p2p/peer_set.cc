@@ -200,7 +200,10 @@ std::vector<std::string> PeerSet::TakeDialTargets(absl::Time now) {
   if (outbound < options_.max_outbound) {
     for (const std::string& address : book_.DialCandidates(now, skip)) {
       if (outbound >= options_.max_outbound) break;
-      if (options_.connect_only && !seeds.contains(address)) continue;
+      if (options_.connect_only && !seeds.contains(address) &&
+          !operator_peers_.contains(address)) {
+        continue;
+      }
       book_.OnDialStarted(address, now);
       dialing_.insert(address);
       skip.insert(address);
@@ -271,9 +274,11 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     verdict.why = "connected to itself";
     return verdict;
   }
-  if (IsBannedLocked(hello.node_id(), peer->remote_ip, now)) {
+  if (IsBannedLocked(hello.node_id(), peer->remote_ip, now) ||
+      (!hello.listen_address().empty() &&
+       book_.IsBanned(hello.listen_address(), now))) {
     verdict.reject = v1::REJECT_CODE_BANNED;
-    verdict.why = "banned for misbehaviour; try again later";
+    verdict.why = "banned (misbehaviour or the operator); try again later";
     return verdict;
   }
   int inbound = 0;
@@ -426,9 +431,9 @@ void PeerSet::Misbehaving(const PeerPtr& peer, int points,
     ban = before < kBanScore && peer->score >= kBanScore;
     if (ban) {
       const absl::Time until = now + options_.ban_duration;
-      if (!peer->node_id.empty()) book_.Ban(peer->node_id, until);
-      if (!peer->remote_ip.empty()) book_.Ban(peer->remote_ip, until);
-      if (!peer->inbound) book_.Ban(peer->dial_address, until);
+      if (!peer->node_id.empty()) book_.Ban(peer->node_id, until, why);
+      if (!peer->remote_ip.empty()) book_.Ban(peer->remote_ip, until, why);
+      if (!peer->inbound) book_.Ban(peer->dial_address, until, why);
     }
   }
   // One line per offence, except floods (a point a message): every 25th.
@@ -588,6 +593,98 @@ void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source,
 void PeerSet::RemoveKnown(const std::string& address) {
   absl::MutexLock lock(&mu_);
   book_.Remove(address);
+}
+
+// ---------------------------------------------------------------------------
+// The operator's controls
+
+namespace {
+
+// Whether the session `peer` is with `target` (node id, dialed or
+// announced address, or IP).
+bool Matches(const Peer& peer, const std::string& target)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(peer.mu) {
+  return peer.node_id == target || peer.listen_address == target ||
+         (!peer.inbound && peer.dial_address == target) ||
+         (!peer.remote_ip.empty() && peer.remote_ip == target);
+}
+
+}  // namespace
+
+bool PeerSet::AddOperatorPeer(const std::string& address) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  KnownAddress seed;
+  seed.address = address;
+  seed.source = AddressSource::kSeed;
+  book_.Add(seed, now);
+  book_.MakeDue(address, now);
+  operator_peers_.insert(address);
+  for (const auto& [id, peer] : peers_) {
+    absl::MutexLock peer_lock(&peer->mu);
+    if ((!peer->inbound && peer->dial_address == address) ||
+        peer->listen_address == address) {
+      return true;
+    }
+  }
+  return false;
+}
+
+PeerSet::Removal PeerSet::DisconnectPeer(const std::string& target) {
+  Removal removal;
+  std::vector<PeerPtr> closing;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, peer] : peers_) {
+      absl::MutexLock peer_lock(&peer->mu);
+      if (!Matches(*peer, target)) continue;
+      closing.push_back(peer);
+      // The node's other addresses go too.
+      if (!peer->listen_address.empty()) {
+        removal.addresses_forgotten += book_.Forget(peer->listen_address);
+        operator_peers_.erase(peer->listen_address);
+      }
+      if (!peer->inbound) {
+        removal.addresses_forgotten += book_.Forget(peer->dial_address);
+        operator_peers_.erase(peer->dial_address);
+      }
+    }
+    removal.addresses_forgotten += book_.Forget(target);
+    removal.addresses_forgotten += book_.ForgetNode(target);
+    operator_peers_.erase(target);
+  }
+  for (const PeerPtr& peer : closing) peer->link->Close();
+  removal.sessions_closed = static_cast<uint32_t>(closing.size());
+  return removal;
+}
+
+uint32_t PeerSet::BanKey(const std::string& key, absl::Time until,
+                         const std::string& reason) {
+  std::vector<PeerPtr> closing;
+  {
+    absl::MutexLock lock(&mu_);
+    book_.Ban(key, until, reason);
+    for (const auto& [id, peer] : peers_) {
+      absl::MutexLock peer_lock(&peer->mu);
+      if (Matches(*peer, key)) closing.push_back(peer);
+    }
+  }
+  for (const PeerPtr& peer : closing) {
+    RejectAndClose(*peer->link, v1::REJECT_CODE_BANNED,
+                   absl::StrCat("banned by the operator: ", reason));
+  }
+  return static_cast<uint32_t>(closing.size());
+}
+
+bool PeerSet::Unban(const std::string& key) {
+  absl::MutexLock lock(&mu_);
+  return book_.Unban(key);
+}
+
+std::vector<BanEntry> PeerSet::Bans() const {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  return book_.Bans(now);
 }
 
 // ---------------------------------------------------------------------------

@@ -277,6 +277,30 @@ class PeerSet {
                 const Peer* from = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveKnown(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // --- The operator's controls (the admin API, via Network) -------------
+
+  // Keeps `address` (checked by the caller) as a seed, dialed at once
+  // (backoff cleared) and even with connect_only. Returns whether a
+  // session dialed to or announcing that address is open already.
+  bool AddOperatorPeer(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+  struct Removal {
+    uint32_t sessions_closed = 0;
+    uint32_t addresses_forgotten = 0;
+  };
+  // Ends the sessions whose node id, dialed address or announced listen
+  // address is `target`, and forgets the addresses of `target` (seeds and
+  // operator peers too).
+  Removal DisconnectPeer(const std::string& target) ABSL_LOCKS_EXCLUDED(mu_);
+  // Bans `key` (a node id, "host:port" or IP, see Network::Ban) until
+  // `until` and ends the matching sessions with Reject(BANNED). Returns
+  // how many.
+  uint32_t BanKey(const std::string& key, absl::Time until,
+                  const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
+  // Lifts a ban; false if `key` was not banned.
+  bool Unban(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+  // The bans in force.
+  std::vector<BanEntry> Bans() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // --- Maintenance --------------------------------------------------------
 
   // One round of upkeep at `now`: closes streams without a Hello after
@@ -315,6 +339,8 @@ class PeerSet {
   // Addresses that turned out to be this node.
   absl::flat_hash_set<std::string> self_addresses_ ABSL_GUARDED_BY(mu_);
   absl::Time last_exchange_ ABSL_GUARDED_BY(mu_);
+  // Addresses the operator added at run time (AddOperatorPeer): seeds.
+  absl::flat_hash_set<std::string> operator_peers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pbchain

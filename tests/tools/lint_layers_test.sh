@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 bash "$src/tools/lint-layers.sh" "$src"
 
-for d in chain storage tracker client common node/core node/p2p node/rpc node/http proto tools tests; do
+for d in chain storage tracker client common node/core node/p2p node/rpc node/http node/admin proto tools tests; do
   mkdir -p "$tmp/$d"
   cp -r "$src/$d/." "$tmp/$d/" 2>/dev/null || true
 done

@@ -124,7 +124,10 @@ absl::Status HealthProber::Check(const std::string& address) {
         absl::StrCat("health check ", StatusCodeName(status.error_code()), ": ",
                      status.error_message()));
   }
-  if (response.status() != HealthResponse::SERVING) {
+  // A node answers NOT_SERVING while it syncs or its disk is full (docs/
+  // PROTOCOL.md "Health"): it is still reachable at the address.
+  if (response.status() != HealthResponse::SERVING &&
+      response.status() != HealthResponse::NOT_SERVING) {
     return absl::UnavailableError(
         absl::StrCat("health status ",
                      HealthResponse::ServingStatus_Name(response.status())));

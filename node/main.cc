@@ -289,13 +289,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "a pbchain full node: keeps the chain in RocksDB, validates, mines and "
       "serves the NodeService gRPC API (with health and reflection).\n\n"
-      "  pbnode --genesis FILE --datadir DIR [--listen HOST:PORT] [--mine "
+      "  pbnode --genesis FILE [--datadir DIR] [--listen HOST:PORT] [--mine "
       "--miner_address pb...]\n         [--tracker HOST:PORT] [--peer "
       "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--http "
       "127.0.0.1:PORT]\n\nGossip with other nodes runs on the same port as "
       "the API; --http adds the JSON API and the block explorer. Flags may be "
       "written with dashes or underscores (--mining-threads = "
-      "--mining_threads).");
+      "--mining_threads). --config FILE reads them from a TOML file "
+      "(docs/pbnode.example.toml); the command line wins.");
   pbchain::BlockTerminationSignals();  // before any thread starts
   pbchain::ParseCommandLineFlags(argc, argv, "pbnode", "node/main.cc",
                                  {"peer"});
@@ -475,12 +476,13 @@ int main(int argc, char** argv) {
   }
   const std::string& host = (*server)->host();
   const int port = (*server)->port();
+  // --- advertised address (issue 16, docs/PROTOCOL.md "Addresses") ---
+  // Without --advertise: the listen address with the bound port. A
+  // wildcard host ("0.0.0.0:P", "[::]:P") is sent as it is: peers and the
+  // tracker put in the IP our connection came from.
   std::string advertised = advertise;
-  if (advertised.empty()) {
-    // A wildcard listen address is not dialable: advertise loopback.
-    const bool wildcard = host == "0.0.0.0" || host == "[::]" || host.empty();
-    advertised = absl::StrCat(wildcard ? "127.0.0.1" : host, ":", port);
-  }
+  if (advertised.empty()) advertised = absl::StrCat(host, ":", port);
+  // --- end advertised address ---
   // Health follows the datadir (NOT_SERVING while writes fail, SERVING
   // again when a full disk has room) and the sync state (HealthFollower); a
   // failed filesystem shuts the node down like a signal.

@@ -145,7 +145,8 @@ int main(int argc, char** argv) {
       "[--heartbeat-interval 2s] [--probe-timeout 1s]\n\n"
       "A joining node's address must answer grpc.health.v1 Check within "
       "--probe-timeout. Flags may be written with dashes or underscores "
-      "(--lease-ttl = --lease_ttl).");
+      "(--lease-ttl = --lease_ttl). --config FILE reads them from a TOML "
+      "file (docs/pbtracker.example.toml); the command line wins.");
   pbchain::BlockTerminationSignals();  // before any thread starts
   pbchain::ParseCommandLineFlags(argc, argv, "pbtracker", "tracker/main.cc",
                                  {});

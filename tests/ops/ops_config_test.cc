@@ -55,9 +55,14 @@ std::map<std::string, std::string> FlagsOf(const std::string& program,
   const std::string text = AllOutput(help);
   help.Wait();
   std::map<std::string, std::string> flags;
-  const size_t start = text.find("Flags from " + main_file + ":");
-  EXPECT_NE(start, std::string::npos) << text;
-  if (start == std::string::npos) return flags;
+  // "  Flags from ../node/main.cc:" (the path as the compiler saw it).
+  std::smatch from;
+  const std::regex from_re("Flags from [^\\n]*" + main_file + ":");
+  if (!std::regex_search(text, from, from_re)) {
+    ADD_FAILURE() << "no 'Flags from ..." << main_file << "' in:\n" << text;
+    return flags;
+  }
+  const size_t start = static_cast<size_t>(from.position());
   size_t end = text.find("Flags from", start + 10);
   const std::string section = text.substr(start, end - start);
   // "    --name (help text...); default: VALUE;" with the help wrapped
@@ -71,11 +76,18 @@ std::map<std::string, std::string> FlagsOf(const std::string& program,
   for (size_t i = 0; i < heads.size(); ++i) {
     const size_t to = i + 1 < heads.size() ? heads[i + 1].second
                                            : section.size();
-    std::string block = section.substr(heads[i].second, to - heads[i].second);
+    // One line, whitespace collapsed; the flag's default ends the block
+    // (its help text may say "default" too).
+    const std::string block = std::regex_replace(
+        section.substr(heads[i].second, to - heads[i].second),
+        std::regex("\\s+"), " ");
     std::smatch m;
     std::string value;
-    if (std::regex_search(block, m, std::regex("default: ([^;]*);"))) {
+    if (std::regex_search(block, m,
+                          std::regex("\\); default: ([^;]*); ?$"))) {
       value = m[1];
+    } else {
+      ADD_FAILURE() << "no default in: " << block;
     }
     flags[heads[i].first] = value;
   }

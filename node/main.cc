@@ -170,10 +170,11 @@ constexpr char kNodeServiceHealthService[] = "pbchain.v1.NodeService";
 // How often the follower looks at the tip, the sync state and the peers.
 constexpr absl::Duration kHealthPollInterval = absl::Milliseconds(250);
 
-// Polls the node's state every kHealthPollInterval on a thread of its own
-// and on every datadir change (OnStore), and sets the health entries above.
-// Thread safety: every method from any thread; Stop before the server's
-// SetNotServing (after it, health ignores updates anyway).
+// Looks at the node's state on a thread of its own every
+// kHealthPollInterval and at once after a tip change (Wake), applies
+// datadir changes at once (OnStore), and sets the health entries above
+// when they change. Thread safety: every method from any thread; Stop
+// before the server's SetNotServing (after it, health ignores updates).
 class HealthFollower {
  public:
   HealthFollower(grpc::Server* server, pbchain::Node* node,
@@ -194,6 +195,11 @@ class HealthFollower {
     undamaged_ = h.damaged_reads == 0;
     Apply();
   }
+  // Look again now (a tip listener: returns at once).
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    wake_ = true;
+  }
   void Stop() {
     {
       absl::MutexLock lock(&mu_);
@@ -205,8 +211,13 @@ class HealthFollower {
  private:
   void Loop() {
     absl::MutexLock lock(&mu_);
-    while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_),
-                                 kHealthPollInterval)) {
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || wake_;
+    };
+    while (true) {
+      mu_.AwaitWithTimeout(absl::Condition(&woken), kHealthPollInterval);
+      if (stopping_) return;
+      wake_ = false;
       mu_.Unlock();
       Poll();
       mu_.Lock();
@@ -232,9 +243,15 @@ class HealthFollower {
   void Apply() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (health_ == nullptr || stopping_) return;
     const bool serving = writable_ && !behind_;
+    const bool datadir = writable_ && undamaged_;
+    if (applied_ && serving == serving_ && datadir == datadir_) return;
+    // Only changes: Watch streams get one message per change.
     health_->SetServingStatus("", serving);
     health_->SetServingStatus(kNodeServiceHealthService, serving);
-    health_->SetServingStatus(kDatadirHealthService, writable_ && undamaged_);
+    health_->SetServingStatus(kDatadirHealthService, datadir);
+    applied_ = true;
+    serving_ = serving;
+    datadir_ = datadir;
   }
 
   grpc::HealthCheckServiceInterface* const health_;
@@ -245,6 +262,11 @@ class HealthFollower {
   bool undamaged_ ABSL_GUARDED_BY(mu_) = true;
   bool behind_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  // What was last set.
+  bool applied_ ABSL_GUARDED_BY(mu_) = false;
+  bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  bool datadir_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 // --- end health ---
@@ -487,6 +509,8 @@ int main(int argc, char** argv) {
   // again when a full disk has room) and the sync state (HealthFollower); a
   // failed filesystem shuts the node down like a signal.
   HealthFollower health((*server)->server(), node->get(), &network);
+  const uint64_t health_tips = (*node)->AddTipListener(
+      [&health](const pbchain::TipEvent&) { health.Wake(); });
   (*node)->SetStoreListener([&health](const pbchain::StoreHealth& h) {
     health.OnStore(h);
     if (h.condition == pbchain::StoreCondition::kFailed) {
@@ -517,6 +541,7 @@ int main(int argc, char** argv) {
   }
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
+  (*node)->RemoveTipListener(health_tips);
   health.Stop();
   (*server)->SetNotServing();
   // The HTTP gateway first: its event streams end, its requests finish, and

@@ -7,6 +7,8 @@
 // it can store them), restarts without mining, and the fresh node reaches
 // it through a TcpProxy that is cut until the test watches the fresh node's
 // health (Health/Watch streams every change, so a short spell is seen).
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/network/net_harness.h"
@@ -102,6 +104,7 @@ TEST(HealthTest, NotServingWhileFarBehindServingWhenCaughtUpAndAtShutdown) {
                                         absl::Seconds(20)))
       << node_service.SeenText();
   EXPECT_EQ(fresh->Stop(), 0);
+  std::cout << "NodeService health seen: " << node_service.SeenText() << "\n";
 }
 
 }  // namespace

@@ -209,7 +209,6 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
-
 // Reads a whole regular file of at most `limit` bytes; `what` names it in
 // errors ("--config").
 absl::StatusOr<std::string> ReadSmallFile(const std::string& what,
@@ -217,8 +216,8 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& what,
                                           size_t limit) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": '", path, "' is not a readable regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": '", path, "' is not a readable regular file"));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -274,8 +273,8 @@ absl::StatusOr<std::string> TomlValueText(const absl::CommandLineFlag& flag,
                                           const toml::node& value) {
   const std::string wanted = WantedType(flag);
   auto wrong = [&](const toml::node& got) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "want ", wanted, ", got ", TomlTypeName(got.type())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("want ", wanted, ", got ", TomlTypeName(got.type())));
   };
   if (flag.IsOfType<bool>()) {
     if (!value.is_boolean()) return wrong(value);
@@ -424,8 +423,7 @@ absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     const std::vector<std::string>& values =
         list.values.empty() ? list.from_config : list.values;
     if (!values.empty()) {
-      normalized.push_back("--" + list.name + "=" +
-                           absl::StrJoin(values, ","));
+      normalized.push_back("--" + list.name + "=" + absl::StrJoin(values, ","));
     }
   }
   normalized.insert(normalized.end(), rest.begin(), rest.end());

@@ -46,8 +46,8 @@ inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
 
 // The flags a TOML config file (--config FILE) holds, as "--name=value"
 // arguments sorted by flag name (a flag may appear once: "max-outbound" and
-// "max_outbound" in one file are refused). The file is a flat table: each key is a
-// flag name of the binary (dashes or underscores); a value is a string
+// "max_outbound" in one file are refused). The file is a flat table: each key
+// is a flag name of the binary (dashes or underscores); a value is a string
 // (strings, host:port, durations such as "10m"), an integer (integer and
 // floating-point flags), a float (floating-point flags), a boolean (bool
 // flags) or an array of strings (list flags such as peer). Uses the absl
@@ -64,7 +64,8 @@ absl::StatusOr<std::vector<std::string>> ConfigFileArgs(
 // flag normalisation, argv[0] first, with the entries of --config files
 // (ConfigFileArgs) first. INVALID_ARGUMENT for an unreadable, oversized or
 // too deeply nested flag file or a bad config file. Pure apart from reading
-// files (and the flags ConfigFileArgs sets); any thread. Exposed for tests; daemons call ParseCommandLineFlags.
+// files (and the flags ConfigFileArgs sets); any thread. Exposed for tests;
+// daemons call ParseCommandLineFlags.
 absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     const std::vector<std::string>& args,
     const std::set<std::string>& repeatable);

@@ -19,10 +19,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/defaults.h"
 #include "common/exit_codes.h"
@@ -146,12 +146,11 @@ absl::StatusOr<std::string> DefaultDatadir(const std::string& chain_id) {
   }
   if (chain_id == "." || chain_id == ".." ||
       chain_id.find('/') != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--datadir not given and the chain id '", chain_id,
-        "' cannot name a directory: pass --datadir DIR"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--datadir not given and the chain id '", chain_id,
+                     "' cannot name a directory: pass --datadir DIR"));
   }
-  return (std::filesystem::path(home) / pbchain::kDefaultDataDirName /
-          chain_id)
+  return (std::filesystem::path(home) / pbchain::kDefaultDataDirName / chain_id)
       .string();
 }
 

@@ -160,19 +160,23 @@ TEST_F(NormalizeTest, BadConfigFilesNameFileLineAndKey) {
   };
   const std::vector<Case> cases = {
       {"t_threads = 2\nnope = 1\n", "2: key 'nope': unknown key"},
-      {"t_threads = \"four\"\n", "1: key 't_threads': want an integer, got "
-                                    "a string"},
+      {"t_threads = \"four\"\n",
+       "1: key 't_threads': want an integer, got "
+       "a string"},
       {"\nt_mine = 1\n", "2: key 't_mine': want a boolean"},
-      {"t_listen = 7701\n", "1: key 't_listen': want a string, got an "
-                             "integer"},
+      {"t_listen = 7701\n",
+       "1: key 't_listen': want a string, got an "
+       "integer"},
       {"t_ban = \"soon\"\n", "1: key 't_ban': 'soon'"},
-      {"t_peer = [\"a:1\", 2]\n", "1: key 't_peer': want an array of "
-                                    "strings"},
+      {"t_peer = [\"a:1\", 2]\n",
+       "1: key 't_peer': want an array of "
+       "strings"},
       {"t_peer = [\"a:1,b:2\"]\n", "1: key 't_peer': an item may not"},
       {"[node]\nt_threads = 2\n", "1: key 'node': nested tables"},
       {"a.t_threads = 2\n", "1: key 'a': nested tables"},
       {"[[x]]\n", "1: key 'x': nested tables"},
-      {"t_threads = 2\nt-threads = 3\n", "1: key 't_threads': the same flag as 't-threads'"},
+      {"t_threads = 2\nt-threads = 3\n",
+       "1: key 't_threads': the same flag as 't-threads'"},
       {"config = \"other.toml\"\n", "1: key 'config': unknown key"},
       {"flagfile = \"f\"\n", "1: key 'flagfile': unknown key"},
       {"t_threads = = 2\n", "1: not valid TOML"},
@@ -180,16 +184,17 @@ TEST_F(NormalizeTest, BadConfigFilesNameFileLineAndKey) {
   };
   int n = 0;
   for (const Case& c : cases) {
-    const std::string path = Write("bad" + std::to_string(n++) + ".toml",
-                                   c.text);
+    const std::string path =
+        Write("bad" + std::to_string(n++) + ".toml", c.text);
     const std::string error = ConfigError(*this, path);
     EXPECT_NE(error.find(path + ":" + c.want), std::string::npos)
-        << "file:\n" << c.text << "error: " << error;
+        << "file:\n"
+        << c.text << "error: " << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;  // one line
   }
-  EXPECT_NE(ConfigError(*this, (dir_ / "missing.toml").string())
-                .find("missing.toml"),
-            std::string::npos);
+  EXPECT_NE(
+      ConfigError(*this, (dir_ / "missing.toml").string()).find("missing.toml"),
+      std::string::npos);
   EXPECT_FALSE(NormalizeCommandLine({"prog", "--config"}, {}).ok());
   const std::string big =
       Write("big.toml", std::string(kMaxConfigFileBytes + 1, '#'));

@@ -76,8 +76,8 @@ TEST(HostPortTest, UnspecifiedIps) {
   for (const char* ip : {"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"}) {
     EXPECT_TRUE(IsUnspecifiedIp(ip)) << ip;
   }
-  for (const char* ip : {"127.0.0.1", "::1", "0.0.0.1", "[::]", "", "host",
-                         "0"}) {
+  for (const char* ip :
+       {"127.0.0.1", "::1", "0.0.0.1", "[::]", "", "host", "0"}) {
     EXPECT_FALSE(IsUnspecifiedIp(ip)) << ip;
   }
 }

@@ -284,8 +284,7 @@ TEST(AddressBookTest, HelloListenAddressFollowsTheConnection) {
   // A wildcard listen address becomes the IP the connection came from.
   EXPECT_EQ(ListenAddressFromHello("0.0.0.0:7701", "10.0.0.5"),
             "10.0.0.5:7701");
-  EXPECT_EQ(ListenAddressFromHello("[::]:7701", "127.0.0.1"),
-            "127.0.0.1:7701");
+  EXPECT_EQ(ListenAddressFromHello("[::]:7701", "127.0.0.1"), "127.0.0.1:7701");
   // A real address is kept.
   EXPECT_EQ(ListenAddressFromHello("192.0.2.9:7701", "10.0.0.5"),
             "192.0.2.9:7701");

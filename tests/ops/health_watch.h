@@ -26,8 +26,8 @@ class HealthWatch
  public:
   // Starts watching `service` ("" = the whole server) at `address`.
   HealthWatch(const std::string& address, const std::string& service)
-      : channel_(grpc::CreateChannel(address,
-                                     grpc::InsecureChannelCredentials())),
+      : channel_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
         stub_(channel_) {
     request_.set_service(service);
     stub_.PrepareBidiStreamingCall(&context_, "/grpc.health.v1.Health/Watch",

@@ -45,7 +45,8 @@ TEST(AddressTest, WildcardListenIsKnownByTheAddressItWasSeenFrom) {
 
   // What it advertises: the unspecified host, never 127.0.0.1.
   nettest::GossipSession session(observed);
-  ASSERT_TRUE(session.Send(nettest::MakeHello(genesis, nettest::RandomNodeId())));
+  ASSERT_TRUE(
+      session.Send(nettest::MakeHello(genesis, nettest::RandomNodeId())));
   std::optional<v1::Hello> hello = session.WaitForHello(kWait);
   ASSERT_TRUE(hello.has_value()) << session.ReceivedSummary();
   EXPECT_EQ(hello->listen_address(), absl::StrCat("0.0.0.0:", port));

@@ -27,8 +27,7 @@ std::string Binary(const std::string& name) {
   return std::string(PBCHAIN_BIN_DIR) + "/" + name;
 }
 std::string Example(const std::string& program) {
-  return std::string(PBCHAIN_SOURCE_DIR) + "/docs/" + program +
-         ".example.toml";
+  return std::string(PBCHAIN_SOURCE_DIR) + "/docs/" + program + ".example.toml";
 }
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -74,8 +73,8 @@ std::map<std::string, std::string> FlagsOf(const std::string& program,
     heads.push_back({(*it)[1], static_cast<size_t>(it->position())});
   }
   for (size_t i = 0; i < heads.size(); ++i) {
-    const size_t to = i + 1 < heads.size() ? heads[i + 1].second
-                                           : section.size();
+    const size_t to =
+        i + 1 < heads.size() ? heads[i + 1].second : section.size();
     // One line, whitespace collapsed; the flag's default ends the block
     // (its help text may say "default" too).
     const std::string block = std::regex_replace(
@@ -83,8 +82,7 @@ std::map<std::string, std::string> FlagsOf(const std::string& program,
         std::regex("\\s+"), " ");
     std::smatch m;
     std::string value;
-    if (std::regex_search(block, m,
-                          std::regex("\\); default: ([^;]*); ?$"))) {
+    if (std::regex_search(block, m, std::regex("\\); default: ([^;]*); ?$"))) {
       value = m[1];
     } else {
       ADD_FAILURE() << "no default in: " << block;
@@ -129,24 +127,23 @@ class ConfigTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(ConfigTest, ExampleListsEveryFlagWithItsDefaultAndLoads) {
   const std::string program = GetParam();
   TempDir dir("ops_config_example");
-  const std::map<std::string, std::string> flags =
-      FlagsOf(program, program == std::string("pbnode") ? "node/main.cc"
-                                                        : "tracker/main.cc",
-              dir.Sub("help.log"));
+  const std::map<std::string, std::string> flags = FlagsOf(
+      program,
+      program == std::string("pbnode") ? "node/main.cc" : "tracker/main.cc",
+      dir.Sub("help.log"));
   ASSERT_GT(flags.size(), 3u);
   const std::map<std::string, std::string> example =
       ExampleEntries(Example(program));
   for (const auto& [name, shown] : flags) {
     auto it = example.find(name);
     if (it == example.end()) {
-      ADD_FAILURE() << "--" << name << " is missing from "
-                    << Example(program);
+      ADD_FAILURE() << "--" << name << " is missing from " << Example(program);
       continue;
     }
     std::string want = AsToml(shown);
     if (want == "\"\"" && it->second == "[]") continue;  // an empty list
-    EXPECT_EQ(it->second, want) << "default of --" << name << " in "
-                                << Example(program);
+    EXPECT_EQ(it->second, want)
+        << "default of --" << name << " in " << Example(program);
   }
   for (const auto& [name, value] : example) {
     EXPECT_TRUE(flags.contains(name))
@@ -170,8 +167,7 @@ TEST(ConfigFileTest, CommandLineWinsOverTheFile) {
   const std::string config = dir.Sub("node.toml");
   std::ofstream(config) << "# a node\n"
                         << "listen = \"127.0.0.1:1\"\n"  // privileged: fails
-                        << "datadir = \"" << dir.Sub("config-data")
-                        << "\"\n"
+                        << "datadir = \"" << dir.Sub("config-data") << "\"\n"
                         << "genesis = \"" << genesis << "\"\n"
                         << "max-outbound = 0\n"
                         << "peer = [\"127.0.0.1:3\", \"127.0.0.1:4\"]\n";
@@ -240,8 +236,8 @@ TEST(DefaultsTest, DatadirDefaultsToHomeDotPbchainChainId) {
 
   // No HOME and no --datadir: one clear line, exit 2, nothing written.
   ChildProcess no_home("/usr/bin/env",
-                       {"-u", "HOME", Binary("pbnode"),
-                        "--listen=127.0.0.1:0", "--genesis=" + genesis},
+                       {"-u", "HOME", Binary("pbnode"), "--listen=127.0.0.1:0",
+                        "--genesis=" + genesis},
                        dir.Sub("nohome.log"));
   EXPECT_EQ(no_home.Wait(), kExitUsage);
   const std::string err = ReadFile(dir.Sub("nohome.log"));
@@ -254,8 +250,7 @@ TEST(DefaultsTest, NodeListensWherePbcliLooks) {
   TempDir dir("ops_defaults_listen");
   const std::map<std::string, std::string> node =
       FlagsOf("pbnode", "node/main.cc", dir.Sub("help.log"));
-  EXPECT_EQ(node.at("listen"),
-            std::string("\"") + kDefaultNodeAddress + "\"");
+  EXPECT_EQ(node.at("listen"), std::string("\"") + kDefaultNodeAddress + "\"");
   ChildProcess help(Binary("pbcli"), {"--help"}, dir.Sub("cli.log"));
   const std::string text = AllOutput(help) + ReadFile(dir.Sub("cli.log"));
   help.Wait();

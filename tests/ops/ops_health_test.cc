@@ -68,9 +68,10 @@ TEST(HealthTest, NotServingWhileFarBehindServingWhenCaughtUpAndAtShutdown) {
   proxy->Heal();  // the fresh node meets the source, far ahead
   EXPECT_TRUE(
       node_service.WaitForAfter(before, HealthResponse::NOT_SERVING, kWait))
-      << node_service.SeenText() << "\n" << fresh->LogTail();
-  EXPECT_TRUE(whole.WaitForAfter(whole_before, HealthResponse::NOT_SERVING,
-                                 kWait))
+      << node_service.SeenText() << "\n"
+      << fresh->LogTail();
+  EXPECT_TRUE(
+      whole.WaitForAfter(whole_before, HealthResponse::NOT_SERVING, kWait))
       << whole.SeenText();
   ASSERT_TRUE(nettest::WaitFor(
       [&](std::string& seen) {
@@ -91,8 +92,8 @@ TEST(HealthTest, NotServingWhileFarBehindServingWhenCaughtUpAndAtShutdown) {
                                         HealthResponse::SERVING, kWait))
       << node_service.SeenText();
   size_t whole_not_serving = whole.seen().size();
-  EXPECT_TRUE(whole.WaitForAfter(whole_not_serving - 1,
-                                 HealthResponse::SERVING, kWait))
+  EXPECT_TRUE(
+      whole.WaitForAfter(whole_not_serving - 1, HealthResponse::SERVING, kWait))
       << whole.SeenText();
   ASSERT_EQ(node_service.seen().back(), HealthResponse::SERVING)
       << node_service.SeenText();

@@ -30,7 +30,10 @@ std::string ListenAddressFromHello(const std::string& claimed,
   absl::StatusOr<std::string> resolved =
       ResolveClaimedAddress(claimed, observed_ip);
   if (!resolved.ok()) return "";
-  if (IsLoopbackHost(*resolved) && !IsLoopbackIp(observed_ip)) return "";
+  if (IsLoopbackHost(*resolved) && !observed_ip.empty() &&
+      !IsLoopbackIp(observed_ip)) {
+    return "";
+  }
   return *resolved;
 }
 

@@ -66,6 +66,7 @@ absl::Status CheckPeerAddress(const std::string& address);
 // an unspecified host ("0.0.0.0:P", "[::]:P") becomes observed_ip:P; a
 // loopback host claimed over a connection from a non-loopback IP is of no
 // use to anyone else and gives ""; so does an empty or malformed claim.
+// With no observed IP (a unix: or in-process link) other claims are kept.
 std::string ListenAddressFromHello(const std::string& claimed,
                                    const std::string& observed_ip);
 // Whether an address heard from others (peer exchange from a peer at

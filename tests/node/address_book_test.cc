@@ -294,6 +294,8 @@ TEST(AddressBookTest, HelloListenAddressFollowsTheConnection) {
   EXPECT_EQ(ListenAddressFromHello("127.0.0.1:7701", "10.0.0.5"), "");
   EXPECT_EQ(ListenAddressFromHello("[::1]:7701", "10.0.0.5"), "");
   EXPECT_EQ(ListenAddressFromHello("localhost:7701", "10.0.0.5"), "");
+  // No IP to compare (an in-process link): kept, but 0.0.0.0 needs one.
+  EXPECT_EQ(ListenAddressFromHello("127.0.0.1:7701", ""), "127.0.0.1:7701");
   // Nothing usable.
   EXPECT_EQ(ListenAddressFromHello("", "10.0.0.5"), "");
   EXPECT_EQ(ListenAddressFromHello("0.0.0.0:7701", ""), "");

@@ -29,14 +29,17 @@
 #include "chain/address.h"
 #include "chain/bytes.h"
 #include "chain/transaction.h"
+#include "common/defaults.h"
 #include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 #include "pbchain/v1/node.grpc.pb.h"
 
 namespace pbchain::client {
 
-// Default node address: the first node of tools/devnet.
-inline constexpr char kDefaultNodeAddress[] = "127.0.0.1:7701";
+// Default node address: pbnode's default --listen (common/defaults.h), also
+// the first node of tools/devnet.
+inline constexpr const char* kDefaultNodeAddress =
+    ::pbchain::kDefaultNodeAddress;
 // Default per-call deadline.
 inline constexpr absl::Duration kDefaultCallTimeout = absl::Seconds(10);
 // Largest message the client accepts (the node's default limit).

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <utility>
 
 #include "absl/flags/parse.h"
@@ -12,11 +13,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/exit_codes.h"
 #include "common/status_macros.h"
 #include "common/version.h"
+
+// toml++ header-only, without exceptions (parse returns a result).
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
 
 namespace pbchain {
 namespace {
@@ -119,6 +126,18 @@ absl::Status Expand(const std::vector<std::string>& args, size_t first,
       return absl::InvalidArgumentError(
           absl::StrCat("--", name, " is not supported; use --flagfile=FILE"));
     }
+    if (name == "config") {
+      // Kept as one "--config=FILE" for NormalizeCommandLine to read.
+      if (arg == "--config") {
+        if (i + 1 >= args.size()) {
+          return absl::InvalidArgumentError("--config needs a file name");
+        }
+        out->push_back(absl::StrCat("--config=", args[++i]));
+      } else {
+        out->push_back(arg);
+      }
+      continue;
+    }
     if (name != "flagfile") {
       out->push_back(args[i]);
       continue;
@@ -190,19 +209,194 @@ absl::Status CheckFlags(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
+// Reads a whole regular file of at most `limit` bytes; `what` names it in
+// errors ("--config").
+absl::StatusOr<std::string> ReadSmallFile(const std::string& what,
+                                          const std::string& path,
+                                          size_t limit) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": '", path, "' is not a readable regular file"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": cannot read '", path, "'"));
+  }
+  std::string text(limit + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " ", path, ": larger than ", limit, " bytes"));
+  }
+  return text;
+}
+
+const char* TomlTypeName(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date/time";
+  }
+}
+
+// What a flag takes in a config file, for errors.
+const char* WantedType(const absl::CommandLineFlag& flag) {
+  if (flag.IsOfType<bool>()) return "a boolean (true or false)";
+  if (flag.IsOfType<std::vector<std::string>>()) {
+    return "an array of strings (or one string)";
+  }
+  if (flag.IsOfType<int>() || flag.IsOfType<int64_t>() ||
+      flag.IsOfType<uint32_t>() || flag.IsOfType<uint64_t>() ||
+      flag.IsOfType<int16_t>() || flag.IsOfType<uint16_t>()) {
+    return "an integer";
+  }
+  if (flag.IsOfType<double>() || flag.IsOfType<float>()) return "a number";
+  return "a string";  // strings, durations ("10m"), other parsed types
+}
+
+// The flag value text of a TOML value, or an error saying what was wanted.
+absl::StatusOr<std::string> TomlValueText(const absl::CommandLineFlag& flag,
+                                          const toml::node& value) {
+  const std::string wanted = WantedType(flag);
+  auto wrong = [&](const toml::node& got) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("want ", wanted, ", got ", TomlTypeName(got.type())));
+  };
+  if (flag.IsOfType<bool>()) {
+    if (!value.is_boolean()) return wrong(value);
+    return std::string(value.as_boolean()->get() ? "true" : "false");
+  }
+  if (flag.IsOfType<std::vector<std::string>>()) {
+    if (value.is_string()) return value.as_string()->get();
+    if (!value.is_array()) return wrong(value);
+    std::vector<std::string> items;
+    for (const toml::node& item : *value.as_array()) {
+      if (!item.is_string()) return wrong(item);
+      const std::string& text = item.as_string()->get();
+      if (text.find(',') != std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("an item may not hold ',': '", text, "'"));
+      }
+      items.push_back(text);
+    }
+    return absl::StrJoin(items, ",");
+  }
+  if (absl::string_view(WantedType(flag)) == "an integer") {
+    if (!value.is_integer()) return wrong(value);
+    return absl::StrCat(value.as_integer()->get());
+  }
+  if (absl::string_view(WantedType(flag)) == "a number") {
+    if (value.is_integer()) return absl::StrCat(value.as_integer()->get());
+    if (!value.is_floating_point()) return wrong(value);
+    return absl::StrFormat("%.17g", value.as_floating_point()->get());
+  }
+  if (!value.is_string()) return wrong(value);
+  return value.as_string()->get();
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> ConfigFileArgs(
+    const std::string& path) {
+  absl::StatusOr<std::string> text =
+      ReadSmallFile("--config", path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.status();
+  toml::parse_result parsed = toml::parse(*text, path);
+  if (!parsed) {
+    const toml::parse_error& error = parsed.error();
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", error.source().begin.line,
+                     ": not valid TOML: ", std::string(error.description())));
+  }
+  // Flag name -> (key as written, value text).
+  std::map<std::string, std::pair<std::string, std::string>> by_name;
+  for (const auto& [toml_key, value] : parsed.table()) {
+    const std::string key(toml_key.str());
+    const std::string name = Canonical(absl::StrCat("--", key)).substr(2);
+    const auto line = value.source().begin.line;
+    auto fail = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line, ": key '", key, "': ", why));
+    };
+    if (value.is_table() || value.is_array_of_tables()) {
+      return fail(
+          "nested tables are not supported (one flag per line: name = "
+          "value)");
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr || IsBuiltinFlag(name) || name == "flagfile" ||
+        name == "config" || name == "fromenv" || name == "tryfromenv") {
+      return fail("unknown key (not a flag of this program; see --help)");
+    }
+    absl::StatusOr<std::string> flag_value = TomlValueText(*flag, value);
+    if (!flag_value.ok()) return fail(flag_value.status().message());
+    std::string error;
+    if (!flag->ParseFrom(*flag_value, &error)) {
+      return fail(absl::StrCat("'", *flag_value, "': ", error));
+    }
+    auto [it, inserted] = by_name.try_emplace(name, key, *flag_value);
+    if (!inserted) {
+      return fail(absl::StrCat("the same flag as '", it->second.first, "'"));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : by_name) {
+    out.push_back(absl::StrCat("--", name, "=", entry.second));
+  }
+  return out;
+}
 
 absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     const std::vector<std::string>& args,
     const std::set<std::string>& repeatable) {
   if (args.empty()) return args;
+  std::vector<std::string> command_line;
+  PBCHAIN_RETURN_IF_ERROR(Expand(args, 1, 0, &command_line));
+  // The --config files' entries go first, so the command line wins.
   std::vector<std::string> expanded = {args[0]};
-  PBCHAIN_RETURN_IF_ERROR(Expand(args, 1, 0, &expanded));
+  std::vector<std::string> rest_of_line;
+  for (size_t i = 0; i < command_line.size(); ++i) {
+    if (command_line[i] == "--") {
+      rest_of_line.insert(rest_of_line.end(), command_line.begin() + i,
+                          command_line.end());
+      break;
+    }
+    if (absl::StartsWith(command_line[i], "--config=")) {
+      absl::StatusOr<std::vector<std::string>> entries =
+          ConfigFileArgs(command_line[i].substr(strlen("--config=")));
+      if (!entries.ok()) return entries.status();
+      expanded.insert(expanded.end(), entries->begin(), entries->end());
+    } else {
+      rest_of_line.push_back(command_line[i]);
+    }
+  }
+  const size_t config_end = expanded.size();  // [1, config_end): the files'
+  expanded.insert(expanded.end(), rest_of_line.begin(), rest_of_line.end());
 
   std::vector<std::string> normalized = {expanded[0]};
   std::vector<std::string> rest;  // "--" and what follows it
-  std::vector<std::pair<std::string, std::vector<std::string>>> lists;
-  for (const std::string& name : repeatable) lists.push_back({name, {}});
+  // Per list flag: the values from config files, then the command line's.
+  struct ListValues {
+    std::string name;
+    std::vector<std::string> from_config;
+    std::vector<std::string> values;
+  };
+  std::vector<ListValues> lists;
+  for (const std::string& name : repeatable) lists.push_back({name, {}, {}});
   for (size_t i = 1; i < expanded.size(); ++i) {
     if (expanded[i] == "--") {  // the rest are not flags
       rest.assign(expanded.begin() + i, expanded.end());
@@ -210,7 +404,10 @@ absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     }
     const std::string arg = Canonical(expanded[i]);
     bool taken = false;
-    for (auto& [name, values] : lists) {
+    for (ListValues& list : lists) {
+      std::vector<std::string>& values =
+          i < config_end ? list.from_config : list.values;
+      const std::string& name = list.name;
       if (arg == "--" + name && i + 1 < expanded.size()) {
         values.push_back(expanded[++i]);
         taken = true;
@@ -222,9 +419,11 @@ absl::StatusOr<std::vector<std::string>> NormalizeCommandLine(
     if (!taken) normalized.push_back(arg);
   }
   // The joined lists go before "--", where absl still reads flags.
-  for (const auto& [name, values] : lists) {
+  for (const ListValues& list : lists) {
+    const std::vector<std::string>& values =
+        list.values.empty() ? list.from_config : list.values;
     if (!values.empty()) {
-      normalized.push_back("--" + name + "=" + absl::StrJoin(values, ","));
+      normalized.push_back("--" + list.name + "=" + absl::StrJoin(values, ","));
     }
   }
   normalized.insert(normalized.end(), rest.begin(), rest.end());

@@ -1,6 +1,9 @@
 #include "common/host_port.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -116,6 +119,54 @@ std::string IpFromGrpcPeer(absl::string_view peer) {
 bool IsLoopbackIp(absl::string_view ip) {
   return absl::StartsWith(ip, "127.") || ip == "::1" ||
          absl::StartsWith(ip, "::ffff:127.");
+}
+
+namespace {
+
+// The IP as 4 or 16 bytes; false if `ip` is not an IP address.
+bool ParseIp(absl::string_view ip, std::string* bytes) {
+  const std::string text(ip);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1) {
+    bytes->assign(reinterpret_cast<char*>(buf), 4);
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buf) == 1) {
+    bytes->assign(reinterpret_cast<char*>(buf), 16);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsUnspecifiedIp(absl::string_view ip) {
+  std::string bytes;
+  return ParseIp(ip, &bytes) &&
+         std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
+absl::StatusOr<std::string> ResolveClaimedAddress(
+    absl::string_view claimed, absl::string_view observed_ip) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(claimed);
+  if (!parsed.ok()) return parsed.status();
+  if (!IsUnspecifiedIp(parsed->host)) return std::string(claimed);
+  absl::string_view ip = observed_ip;
+  if (absl::StartsWith(ip, "::ffff:") &&
+      ip.find('.') != absl::string_view::npos) {
+    ip.remove_prefix(strlen("::ffff:"));  // IPv4-mapped: dial IPv4
+  }
+  std::string bytes;
+  if (!ParseIp(ip, &bytes) || IsUnspecifiedIp(ip)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address ", claimed,
+        " has an unspecified host and the connection's IP is unknown ('",
+        observed_ip, "')"));
+  }
+  HostPort resolved;
+  resolved.host = std::string(ip);
+  resolved.port = parsed->port;
+  return resolved.ToString();
 }
 
 }  // namespace pbchain

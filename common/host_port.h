@@ -51,6 +51,22 @@ std::string IpFromGrpcPeer(absl::string_view peer);
 // True for 127.0.0.0/8, ::1 and ::ffff:127.x.y.z.
 bool IsLoopbackIp(absl::string_view ip);
 
+// --- Addresses seen by the receiver (docs/PROTOCOL.md "Addresses") ---
+
+// True for the unspecified (wildcard) IP: 0.0.0.0, :: (any spelling).
+bool IsUnspecifiedIp(absl::string_view ip);
+
+// The address a peer or a tracker client can be reached at, from the
+// address it claims and the IP its connection came from (IpFromGrpcPeer):
+// a claimed unspecified host ("0.0.0.0:P", "[::]:P", what a node with a
+// wildcard --listen and no --advertise sends) becomes `observed_ip` with
+// the claimed port (an IPv4-mapped IPv6 address as plain IPv4); any other
+// claim is returned as it is. INVALID_ARGUMENT if `claimed` does not parse
+// (ParseHostPort), or it needs the observed IP and `observed_ip` is not an
+// IP address (a unix: or in-process connection) or is itself unspecified.
+absl::StatusOr<std::string> ResolveClaimedAddress(
+    absl::string_view claimed, absl::string_view observed_ip);
+
 }  // namespace pbchain
 
 #endif  // PBCHAIN_COMMON_HOST_PORT_H_

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,7 +22,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/defaults.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/host_port.h"
@@ -39,11 +42,15 @@
 #include "node/p2p/network.h"
 #include "node/rpc/node_service.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:0",
-          "host:port for the gRPC API; port 0 picks a free port (the chosen "
-          "address is printed as 'pbnode listening on HOST:PORT')");
+ABSL_FLAG(std::string, listen, pbchain::kDefaultNodeAddress,
+          "host:port for the gRPC API (the default is where pbcli looks); "
+          "port 0 picks a free port (the chosen address is printed as "
+          "'pbnode listening on HOST:PORT'). A wildcard host (0.0.0.0, [::]) "
+          "without --advertise advertises the unspecified host and peers "
+          "and the tracker fill in the address they saw");
 ABSL_FLAG(std::string, datadir, "",
-          "directory of the node's data (created if missing; required)");
+          "directory of the node's data (created if missing); default "
+          "$HOME/.pbchain/CHAIN_ID, CHAIN_ID from the genesis");
 ABSL_FLAG(std::string, genesis, "",
           "genesis JSON file of the network (required; make one with "
           "'pbtool genesis'). With --role head and no such file, the node "
@@ -233,6 +240,142 @@ constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
 // serves everything else) or while writes fail.
 constexpr char kDatadirHealthService[] = "pbchain.datadir";
 
+// $HOME/.pbchain/<chain_id>, the datadir when --datadir is not given.
+// INVALID_ARGUMENT if HOME is unset or not absolute, or the chain id cannot
+// name a directory.
+absl::StatusOr<std::string> DefaultDatadir(const std::string& chain_id) {
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || home[0] != '/') {
+    return absl::InvalidArgumentError(
+        "--datadir not given and HOME is not set (or not an absolute path): "
+        "pass --datadir DIR");
+  }
+  if (chain_id == "." || chain_id == ".." ||
+      chain_id.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--datadir not given and the chain id '", chain_id,
+                     "' cannot name a directory: pass --datadir DIR"));
+  }
+  return (std::filesystem::path(home) / pbchain::kDefaultDataDirName / chain_id)
+      .string();
+}
+
+// --- health follows state (issue 16) ---
+// The health entries of the public port (grpc.health.v1), kept by
+// HealthFollower:
+//   ""                      SERVING while the datadir is writable and the
+//                           node is not far behind;
+//   pbchain.v1.NodeService  the same;
+//   pbchain.datadir         SERVING while writable and no block read found
+//                           damage.
+// "Far behind": a header sync is in progress, or a connected peer claims a
+// height more than kFarBehindBlocks above our tip.
+constexpr uint32_t kFarBehindBlocks = 10;
+constexpr char kNodeServiceHealthService[] = "pbchain.v1.NodeService";
+// How often the follower looks at the tip, the sync state and the peers.
+constexpr absl::Duration kHealthPollInterval = absl::Milliseconds(250);
+
+// Looks at the node's state on a thread of its own every
+// kHealthPollInterval and at once after a tip change (Wake), applies
+// datadir changes at once (OnStore), and sets the health entries above
+// when they change. Thread safety: every method from any thread; Stop
+// before the server's SetNotServing (after it, health ignores updates).
+class HealthFollower {
+ public:
+  HealthFollower(grpc::Server* server, pbchain::Node* node,
+                 pbchain::Network* network)
+      : health_(server->GetHealthCheckService()),
+        node_(node),
+        network_(network) {
+    Poll();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~HealthFollower() { Stop(); }
+
+  // The datadir's condition (Node's store listener: touches neither the
+  // chain nor the network, whatever locks the caller holds).
+  void OnStore(const pbchain::StoreHealth& h) {
+    absl::MutexLock lock(&mu_);
+    writable_ = h.condition == pbchain::StoreCondition::kWritable;
+    undamaged_ = h.damaged_reads == 0;
+    Apply();
+  }
+  // Look again now (a tip listener: returns at once).
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    wake_ = true;
+  }
+  void Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    absl::MutexLock lock(&mu_);
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || wake_;
+    };
+    while (true) {
+      mu_.AwaitWithTimeout(absl::Condition(&woken), kHealthPollInterval);
+      if (stopping_) return;
+      wake_ = false;
+      mu_.Unlock();
+      Poll();
+      mu_.Lock();
+    }
+  }
+  // Looks at the tip, the sync state and the peers' heights (no lock of
+  // ours held), then applies.
+  void Poll() ABSL_LOCKS_EXCLUDED(mu_) {
+    const uint64_t tip = node_->chain().Tip().height;
+    const uint32_t best_peer = network_->best_peer_height();
+    const bool behind =
+        network_->syncing() || best_peer > tip + kFarBehindBlocks;
+    absl::MutexLock lock(&mu_);
+    if (behind != behind_) {
+      LOG(INFO) << "health: "
+                << (behind ? "far behind the peers or syncing: NOT_SERVING"
+                           : "caught up")
+                << " (tip " << tip << ", best peer " << best_peer << ")";
+      behind_ = behind;
+    }
+    Apply();
+  }
+  void Apply() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (health_ == nullptr || stopping_) return;
+    const bool serving = writable_ && !behind_;
+    const bool datadir = writable_ && undamaged_;
+    if (applied_ && serving == serving_ && datadir == datadir_) return;
+    // Only changes: Watch streams get one message per change.
+    health_->SetServingStatus("", serving);
+    health_->SetServingStatus(kNodeServiceHealthService, serving);
+    health_->SetServingStatus(kDatadirHealthService, datadir);
+    applied_ = true;
+    serving_ = serving;
+    datadir_ = datadir;
+  }
+
+  grpc::HealthCheckServiceInterface* const health_;
+  pbchain::Node* const node_;
+  pbchain::Network* const network_;
+  absl::Mutex mu_;
+  bool writable_ ABSL_GUARDED_BY(mu_) = true;
+  bool undamaged_ ABSL_GUARDED_BY(mu_) = true;
+  bool behind_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  // What was last set.
+  bool applied_ ABSL_GUARDED_BY(mu_) = false;
+  bool serving_ ABSL_GUARDED_BY(mu_) = false;
+  bool datadir_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+// --- end health ---
+
 absl::Status MakeGenesis(const std::string& path) {
   pbchain::ChainParams params;
   params.genesis_time = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()));
@@ -318,20 +461,19 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "a pbchain full node: keeps the chain in RocksDB, validates, mines and "
       "serves the NodeService gRPC API (with health and reflection).\n\n"
-      "  pbnode --genesis FILE --datadir DIR [--listen HOST:PORT] [--mine "
+      "  pbnode --genesis FILE [--datadir DIR] [--listen HOST:PORT] [--mine "
       "--miner_address pb...]\n         [--tracker HOST:PORT] [--peer "
       "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--http "
       "127.0.0.1:PORT]\n\nGossip with other nodes runs on the same port as "
       "the API; --http adds the JSON API and the block explorer. Flags may be "
       "written with dashes or underscores (--mining-threads = "
-      "--mining_threads).");
+      "--mining_threads). --config FILE reads them from a TOML file "
+      "(docs/pbnode.example.toml); the command line wins.");
   pbchain::BlockTerminationSignals();  // before any thread starts
   pbchain::ParseCommandLineFlags(argc, argv, "pbnode", "node/main.cc",
                                  {"peer"});
   pbchain::InitLogging(argv[0]);
 
-  if (absl::GetFlag(FLAGS_datadir).empty())
-    return Fail("--datadir is required");
   // Checked before anything is written (the head node's genesis, the
   // datadir).
   {
@@ -374,7 +516,15 @@ int main(int argc, char** argv) {
   if (!params.ok()) return Fail(std::string(params.status().message()));
 
   pbchain::NodeOptions options;
+  // --- default datadir (issue 16): $HOME/.pbchain/<chain id> ---
   options.datadir = absl::GetFlag(FLAGS_datadir);
+  if (options.datadir.empty()) {
+    absl::StatusOr<std::string> datadir = DefaultDatadir(params->chain_id);
+    if (!datadir.ok()) return Fail(std::string(datadir.status().message()));
+    options.datadir = *datadir;
+    LOG(INFO) << "datadir " << options.datadir << " (the default)";
+  }
+  // --- end default datadir ---
   options.params = *params;
   options.mine = absl::GetFlag(FLAGS_mine);
   options.mine_on_demand = absl::GetFlag(FLAGS_mine_on_demand);
@@ -525,33 +675,25 @@ int main(int argc, char** argv) {
   }
   const std::string& host = (*server)->host();
   const int port = (*server)->port();
+  // --- advertised address (issue 16, docs/PROTOCOL.md "Addresses") ---
+  // Without --advertise: the listen address with the bound port. A
+  // wildcard host ("0.0.0.0:P", "[::]:P") is sent as it is: peers and the
+  // tracker put in the IP our connection came from.
   std::string advertised = advertise;
-  if (advertised.empty()) {
-    // A wildcard listen address is not dialable: advertise loopback.
-    const bool wildcard = host == "0.0.0.0" || host == "[::]" || host.empty();
-    advertised = absl::StrCat(wildcard ? "127.0.0.1" : host, ":", port);
-  }
-  // The datadir's condition drives health: NOT_SERVING while writes fail
-  // (SERVING again when a full disk has room), and a failed filesystem
-  // shuts the node down like a signal. (After SetNotServing below, health
-  // ignores these.)
-  if (grpc::HealthCheckServiceInterface* health =
-          (*server)->server()->GetHealthCheckService()) {
-    health->SetServingStatus(kDatadirHealthService, true);
-  }
-  (*node)->SetStoreListener(
-      [grpc_server = (*server)->server()](const pbchain::StoreHealth& h) {
-        const bool writable = h.condition == pbchain::StoreCondition::kWritable;
-        if (grpc::HealthCheckServiceInterface* health =
-                grpc_server->GetHealthCheckService()) {
-          health->SetServingStatus(writable);
-          health->SetServingStatus(kDatadirHealthService,
-                                   writable && h.damaged_reads == 0);
-        }
-        if (h.condition == pbchain::StoreCondition::kFailed) {
-          ::kill(::getpid(), SIGTERM);  // to WaitForTerminationSignal
-        }
-      });
+  if (advertised.empty()) advertised = absl::StrCat(host, ":", port);
+  // --- end advertised address ---
+  // Health follows the datadir (NOT_SERVING while writes fail, SERVING
+  // again when a full disk has room) and the sync state (HealthFollower); a
+  // failed filesystem shuts the node down like a signal.
+  HealthFollower health((*server)->server(), node->get(), &network);
+  const uint64_t health_tips = (*node)->AddTipListener(
+      [&health](const pbchain::TipEvent&) { health.Wake(); });
+  (*node)->SetStoreListener([&health](const pbchain::StoreHealth& h) {
+    health.OnStore(h);
+    if (h.condition == pbchain::StoreCondition::kFailed) {
+      ::kill(::getpid(), SIGTERM);  // to WaitForTerminationSignal
+    }
+  });
   network.Start(advertised);
   // --- Admin API (issue 16): after the public listener (whose line comes
   // first), before the node is announced as serving ---
@@ -608,6 +750,8 @@ int main(int argc, char** argv) {
   }
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
+  (*node)->RemoveTipListener(health_tips);
+  health.Stop();
   (*server)->SetNotServing();
   // --- Admin API (issue 16): no admin call runs during the shutdown (a
   // StopNode answer still goes out within the grace) ---

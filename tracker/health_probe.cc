@@ -147,7 +147,10 @@ absl::Status HealthProber::Check(const std::string& address) {
     return absl::UnavailableError(absl::StrCat(
         "health check ", StatusCodeName(status.error_code()), ": ", why, hint));
   }
-  if (response.status() != HealthResponse::SERVING) {
+  // A node answers NOT_SERVING while it syncs or its disk is full (docs/
+  // PROTOCOL.md "Health"): it is still reachable at the address.
+  if (response.status() != HealthResponse::SERVING &&
+      response.status() != HealthResponse::NOT_SERVING) {
     return absl::UnavailableError(
         absl::StrCat("health status ",
                      HealthResponse::ServingStatus_Name(response.status())));

@@ -1,6 +1,8 @@
 // The tracker's reachability probe: before registering a node, pbtracker
 // calls grpc.health.v1.Health/Check on the address the node advertises, so
-// that the peer list holds only addresses other nodes can dial.
+// that the peer list holds only addresses other nodes can dial. An answer
+// of SERVING or NOT_SERVING (a node syncing, out of disk space) counts as
+// reachable; any other answer or none does not.
 //
 // Probes run on a few threads of their own, never on gRPC's callback threads
 // (a probe may wait up to its timeout, and a gRPC channel must not be

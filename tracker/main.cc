@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/defaults.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/server.h"
@@ -56,7 +57,7 @@ constexpr absl::Duration kShutdownGrace = absl::Milliseconds(250);
 
 }  // namespace
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:7600",
+ABSL_FLAG(std::string, listen, pbchain::kDefaultTrackerAddress,
           "host:port to serve on; port 0 picks a free port (the chosen "
           "address is printed as 'pbtracker listening on HOST:PORT')");
 ABSL_FLAG(absl::Duration, lease_ttl, pbchain::tracker::kDefaultLeaseTtl,
@@ -166,7 +167,8 @@ int main(int argc, char** argv) {
       "(--lease-ttl = --lease_ttl). TLS: --tls-cert/--tls-key (and "
       "--tls-client-ca) for the listener, --tls-ca (and "
       "--tls-client-cert/--tls-client-key) for the probe; see "
-      "docs/OPERATIONS.md, TLS.");
+      "docs/OPERATIONS.md, TLS. --config FILE reads them from a TOML "
+      "file (docs/pbtracker.example.toml); the command line wins.");
   pbchain::BlockTerminationSignals();  // before any thread starts
   pbchain::ParseCommandLineFlags(argc, argv, "pbtracker", "tracker/main.cc",
                                  {});

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -92,6 +93,29 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
   return reactor;
 }
 
+// The address a Join registers (docs/PROTOCOL.md "Addresses"): an
+// unspecified host ("0.0.0.0:P", "[::]:P") becomes the IP the call came
+// from, keeping the port; a loopback address from a caller off loopback
+// (nobody else could dial it) is INVALID_ARGUMENT. In-process and unix:
+// callers keep their address as given.
+absl::StatusOr<std::string> JoinAddress(const std::string& claimed,
+                                        const std::string& grpc_peer) {
+  const bool ip_transport = absl::StartsWith(grpc_peer, "ipv4:") ||
+                            absl::StartsWith(grpc_peer, "ipv6:");
+  const std::string ip = ip_transport ? IpFromGrpcPeer(grpc_peer) : "";
+  absl::StatusOr<std::string> resolved = ResolveClaimedAddress(claimed, ip);
+  if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<HostPort> host = ParseHostPort(*resolved);
+  if (ip_transport && host.ok() &&
+      (IsLoopbackIp(host->host) || host->host == "localhost") &&
+      !IsLoopbackIp(ip)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address ", claimed, " is loopback but the Join came from ", ip,
+        ": no other host can dial it (advertise a reachable address)"));
+  }
+  return resolved;
+}
+
 }  // namespace
 
 TrackerServiceImpl::TrackerServiceImpl(Registry* registry,
@@ -129,6 +153,12 @@ grpc::ServerUnaryReactor* TrackerServiceImpl::Join(
   // Malformed requests cost nothing; a well-formed one spends a join token
   // before it may cost a probe.
   absl::Status status = ValidateJoinInput(input);
+  if (status.ok()) {
+    absl::StatusOr<std::string> address =
+        JoinAddress(input.address, ctx->peer());
+    status = address.status();
+    if (address.ok()) input.address = *std::move(address);
+  }
   if (status.ok()) status = registry_->AdmitJoin(IpFromGrpcPeer(ctx->peer()));
   if (!status.ok()) {
     Finish(reactor, status);

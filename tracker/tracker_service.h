@@ -2,7 +2,10 @@
 // thin gRPC callback service. Requests become registry calls (the registry
 // validates every field); errors leave through one status conversion.
 //
-// Join, in order: field checks, the caller IP's join token, the
+// Join, in order: field checks, the address against the caller's IP (an
+// unspecified host "0.0.0.0:P" / "[::]:P" becomes CALLER_IP:P; a loopback
+// address from a caller off loopback is INVALID_ARGUMENT), the caller IP's
+// join token, the
 // reachability probe of the advertised address (FAILED_PRECONDITION "address
 // HOST:PORT is not reachable: ..."), then the registry. When the node id is
 // live at another address, that old address is probed too: if it is dead

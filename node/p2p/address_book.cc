@@ -14,6 +14,37 @@ absl::Status CheckPeerAddress(const std::string& address) {
   return ParseHostPort(address).status();
 }
 
+namespace {
+
+bool IsLoopbackHost(const std::string& address) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  return parsed.ok() &&
+         (IsLoopbackIp(parsed->host) || parsed->host == "localhost");
+}
+
+}  // namespace
+
+std::string ListenAddressFromHello(const std::string& claimed,
+                                   const std::string& observed_ip) {
+  if (claimed.empty()) return "";
+  absl::StatusOr<std::string> resolved =
+      ResolveClaimedAddress(claimed, observed_ip);
+  if (!resolved.ok()) return "";
+  if (IsLoopbackHost(*resolved) && !observed_ip.empty() &&
+      !IsLoopbackIp(observed_ip)) {
+    return "";
+  }
+  return *resolved;
+}
+
+bool IsSpreadableAddress(const std::string& address,
+                         const std::string& source_ip) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  if (!parsed.ok() || IsUnspecifiedIp(parsed->host)) return false;
+  return source_ip.empty() || IsLoopbackIp(source_ip) ||
+         !IsLoopbackHost(address);
+}
+
 bool IsHearsay(AddressSource source) {
   return source == AddressSource::kHello || source == AddressSource::kExchange;
 }

@@ -60,6 +60,22 @@ inline constexpr size_t kMaxDialRecords = 10000;
 // INVALID_ARGUMENT otherwise.
 absl::Status CheckPeerAddress(const std::string& address);
 
+// --- Addresses a peer claims (docs/PROTOCOL.md "Addresses") ---
+// The listen address to keep for a peer whose Hello claims `claimed`, on a
+// connection from `observed_ip` (IpFromGrpcPeer of the transport address):
+// an unspecified host ("0.0.0.0:P", "[::]:P") becomes observed_ip:P; a
+// loopback host claimed over a connection from a non-loopback IP is of no
+// use to anyone else and gives ""; so does an empty or malformed claim.
+// With no observed IP (a unix: or in-process link) other claims are kept.
+std::string ListenAddressFromHello(const std::string& claimed,
+                                   const std::string& observed_ip);
+// Whether an address heard from others (peer exchange from a peer at
+// `source_ip`, or the tracker with source_ip "") may be kept and passed on:
+// not with an unspecified host (nobody can dial it), not a loopback host
+// named by a peer off loopback.
+bool IsSpreadableAddress(const std::string& address,
+                         const std::string& source_ip);
+
 enum class AddressSource { kSeed, kTracker, kExchange, kDiscovery, kHello };
 
 // One ban in force (AddressBook::Bans).

@@ -34,6 +34,13 @@ void BlockSync::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+uint32_t BlockSync::best_peer_height() const {
+  absl::MutexLock lock(&mu_);
+  uint32_t best = 0;
+  for (const auto& [peer, height] : peer_height_) best = std::max(best, height);
+  return best;
+}
+
 bool BlockSync::syncing() const {
   absl::MutexLock lock(&mu_);
   if (header_peer_.has_value()) return true;

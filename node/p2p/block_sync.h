@@ -129,6 +129,10 @@ class BlockSync {
   // block being connected): false once a block that is not the run's moved
   // the tip.
   bool syncing() const;
+  // The highest block height any connected peer is known to have (its
+  // hello, announcements, headers; lowered when it fails to serve a run),
+  // 0 with no peers. Claims, not proof: for health, not consensus.
+  uint32_t best_peer_height() const;
 
  private:
   struct InFlight {

@@ -98,6 +98,9 @@ class Network {
   // header sync is under way, connected peers and known addresses.
   uint32_t peer_count() const { return peers_.connected_count(); }
   bool syncing() const { return sync_.syncing(); }
+  // The highest block a connected peer claims (BlockSync::best_peer_height),
+  // 0 with no peers; for health (how far behind the node is).
+  uint32_t best_peer_height() const { return sync_.best_peer_height(); }
   void ListPeers(v1::ListPeersResponse* response) const {
     peers_.ListPeers(response);
   }

@@ -29,6 +29,15 @@ std::string BanIp(const std::string& transport_address) {
   return IsLoopbackIp(ip) ? "" : ip;
 }
 
+// The IP of a transport address ("" for unix: and in-process links).
+std::string ObservedIp(const std::string& transport_address) {
+  if (!absl::StartsWith(transport_address, "ipv4:") &&
+      !absl::StartsWith(transport_address, "ipv6:")) {
+    return "";
+  }
+  return IpFromGrpcPeer(transport_address);
+}
+
 void RejectAndClose(PeerLink& link, v1::RejectCode code,
                     const std::string& why) {
   Envelope message;
@@ -49,6 +58,7 @@ Peer::Peer(uint64_t id, bool inbound, std::string dial_address,
       verifying(verifying),
       link(std::move(link)),
       remote_ip(BanIp(this->link->RemoteAddress())),
+      observed_ip(ObservedIp(this->link->RemoteAddress())),
       connected_since(now),
       last_decay(now),
       last_message(now) {}
@@ -316,7 +326,10 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     absl::MutexLock peer_lock(&peer->mu);
     peer->hello_done = true;
     peer->node_id = hello.node_id();
-    peer->listen_address = hello.listen_address();
+    // An unspecified host becomes the IP the connection came from; a
+    // loopback address from off loopback is dropped (address_book.h).
+    peer->listen_address =
+        ListenAddressFromHello(hello.listen_address(), peer->observed_ip);
     peer->role = hello.role();
     peer->height = hello.height();
     peer->tip = tip;
@@ -570,6 +583,10 @@ void PeerSet::AddKnown(const v1::PeerInfo& info, AddressSource source,
                        const Peer* from) {
   if (info.genesis_hash() != genesis_hash_ || info.node_id() == node_id_ ||
       !CheckPeerAddress(info.address()).ok()) {
+    return;
+  }
+  if (!IsSpreadableAddress(info.address(),
+                           from != nullptr ? from->observed_ip : "")) {
     return;
   }
   std::string learned_from;

@@ -102,6 +102,9 @@ struct Peer {
   const bool verifying;
   const std::unique_ptr<PeerLink> link;
   const std::string remote_ip;  // BanIp of the transport address
+  // The IP of the transport address, loopback included ("" for unix: or
+  // in-process links): what a claimed unspecified host is replaced by.
+  const std::string observed_ip;
   const absl::Time connected_since;
 
   // Taken after the PeerSet's mutex, never before it.

@@ -72,5 +72,45 @@ TEST(HostPortTest, Loopback) {
   EXPECT_FALSE(IsLoopbackIp("1127.0.0.1"));
 }
 
+TEST(HostPortTest, UnspecifiedIps) {
+  for (const char* ip : {"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"}) {
+    EXPECT_TRUE(IsUnspecifiedIp(ip)) << ip;
+  }
+  for (const char* ip :
+       {"127.0.0.1", "::1", "0.0.0.1", "[::]", "", "host", "0"}) {
+    EXPECT_FALSE(IsUnspecifiedIp(ip)) << ip;
+  }
+}
+
+TEST(HostPortTest, ClaimedUnspecifiedHostBecomesTheObservedIp) {
+  struct Case {
+    const char* claimed;
+    const char* observed;
+    const char* want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"0.0.0.0:7701", "10.1.2.3", "10.1.2.3:7701"},
+           {"[::]:7701", "10.1.2.3", "10.1.2.3:7701"},
+           {"0.0.0.0:7701", "2001:db8::5", "[2001:db8::5]:7701"},
+           {"[::]:9", "::ffff:192.0.2.7", "192.0.2.7:9"},  // v4-mapped
+           {"0.0.0.0:7701", "127.0.0.1", "127.0.0.1:7701"},
+           // Anything else is kept as claimed, whatever the observed IP.
+           {"192.0.2.1:7701", "10.1.2.3", "192.0.2.1:7701"},
+           {"node-1.example:7701", "", "node-1.example:7701"},
+           {"[::1]:7701", "10.1.2.3", "[::1]:7701"},
+       }) {
+    absl::StatusOr<std::string> got =
+        ResolveClaimedAddress(c.claimed, c.observed);
+    ASSERT_TRUE(got.ok()) << c.claimed << " " << got.status();
+    EXPECT_EQ(*got, c.want) << c.claimed << " from " << c.observed;
+  }
+  // The unspecified host needs a real observed IP; malformed claims fail.
+  EXPECT_FALSE(ResolveClaimedAddress("0.0.0.0:7701", "").ok());
+  EXPECT_FALSE(ResolveClaimedAddress("0.0.0.0:7701", "unix:/tmp/s").ok());
+  EXPECT_FALSE(ResolveClaimedAddress("0.0.0.0:7701", "0.0.0.0").ok());
+  EXPECT_FALSE(ResolveClaimedAddress("0.0.0.0", "10.1.2.3").ok());
+  EXPECT_FALSE(ResolveClaimedAddress("0.0.0.0:0", "10.1.2.3").ok());
+}
+
 }  // namespace
 }  // namespace pbchain

@@ -280,5 +280,36 @@ TEST(AddressBookTest, BansExpire) {
   EXPECT_TRUE(book.IsBanned("n1", kNow));
 }
 
+TEST(AddressBookTest, HelloListenAddressFollowsTheConnection) {
+  // A wildcard listen address becomes the IP the connection came from.
+  EXPECT_EQ(ListenAddressFromHello("0.0.0.0:7701", "10.0.0.5"),
+            "10.0.0.5:7701");
+  EXPECT_EQ(ListenAddressFromHello("[::]:7701", "127.0.0.1"), "127.0.0.1:7701");
+  // A real address is kept.
+  EXPECT_EQ(ListenAddressFromHello("192.0.2.9:7701", "10.0.0.5"),
+            "192.0.2.9:7701");
+  EXPECT_EQ(ListenAddressFromHello("127.0.0.1:7701", "127.0.0.1"),
+            "127.0.0.1:7701");
+  // Loopback claimed from off loopback: useless to us and to others.
+  EXPECT_EQ(ListenAddressFromHello("127.0.0.1:7701", "10.0.0.5"), "");
+  EXPECT_EQ(ListenAddressFromHello("[::1]:7701", "10.0.0.5"), "");
+  EXPECT_EQ(ListenAddressFromHello("localhost:7701", "10.0.0.5"), "");
+  // No IP to compare (an in-process link): kept, but 0.0.0.0 needs one.
+  EXPECT_EQ(ListenAddressFromHello("127.0.0.1:7701", ""), "127.0.0.1:7701");
+  // Nothing usable.
+  EXPECT_EQ(ListenAddressFromHello("", "10.0.0.5"), "");
+  EXPECT_EQ(ListenAddressFromHello("0.0.0.0:7701", ""), "");
+}
+
+TEST(AddressBookTest, OnlyDialableAddressesAreSpread) {
+  EXPECT_TRUE(IsSpreadableAddress("192.0.2.9:7701", "10.0.0.5"));
+  EXPECT_TRUE(IsSpreadableAddress("127.0.0.1:7701", "127.0.0.1"));
+  EXPECT_TRUE(IsSpreadableAddress("127.0.0.1:7701", ""));  // the tracker
+  EXPECT_FALSE(IsSpreadableAddress("127.0.0.1:7701", "10.0.0.5"));
+  EXPECT_FALSE(IsSpreadableAddress("0.0.0.0:7701", "127.0.0.1"));
+  EXPECT_FALSE(IsSpreadableAddress("[::]:7701", ""));
+  EXPECT_FALSE(IsSpreadableAddress("nonsense", ""));
+}
+
 }  // namespace
 }  // namespace pbchain

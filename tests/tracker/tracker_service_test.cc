@@ -227,6 +227,20 @@ TEST_F(PbtrackerServiceTest, UnreachableAddressIsRefused) {
   EXPECT_EQ(s.error_message(), "too many probes");
 }
 
+// An unspecified host is replaced by the caller's IP (docs/PROTOCOL.md,
+// Tracker "Address as seen"); an in-process caller has none: refused
+// before any probe. (ops_address_test covers the substitution over TCP.)
+TEST_F(PbtrackerServiceTest, UnspecifiedHostWithoutCallerIpIsRefused) {
+  Start();
+  for (const char* address : {"0.0.0.0:7003", "[::]:7003"}) {
+    grpc::Status s = Join("n1", address);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << address;
+    EXPECT_THAT(s.error_message(), HasSubstr("unspecified host")) << address;
+  }
+  EXPECT_TRUE(probe_.asked().empty());
+  EXPECT_TRUE(ListedAddresses().empty());
+}
+
 TEST_F(PbtrackerServiceTest, MalformedJoinIsRefusedBeforeAnyProbe) {
   Start();
   v1::JoinRequest req = JoinReq("n1", "127.0.0.1:7001");

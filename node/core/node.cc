@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(NodeOptions options) {
             {node->options_.backup_dir, node->options_.backup_interval,
              node->options_.backup_keep});
     if (!backup.ok()) return backup.status();
+    absl::MutexLock lock(&node->backup_mu_);
     node->backup_ = *std::move(backup);
   }
   node->housekeeping_ =
@@ -128,7 +129,12 @@ void Node::Stop() {
   if (miner_.joinable()) miner_.join();
   if (housekeeping_.joinable()) housekeeping_.join();
   if (store_watch_.joinable()) store_watch_.join();
-  backup_.reset();
+  std::unique_ptr<PeriodicBackup> backup;
+  {
+    absl::MutexLock lock(&backup_mu_);
+    backup = std::move(backup_);
+  }
+  backup.reset();  // waits for a backup in progress, without backup_mu_
   {
     // Wait for submissions in flight; refuse later ones (they would miss
     // the file written below).
@@ -300,6 +306,7 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
     if (!writable_.load()) return NotWritable();
     return r;
   }
+  CountVerdict(*r);
   if (!r->tip_changed()) return r;
   const ChainUpdateReport update = mempool_->OnChainUpdate(*r);
   if (!r->returned_txs.empty()) {
@@ -382,6 +389,42 @@ uint64_t Node::AddTipListener(TipListener listener) {
 void Node::RemoveTipListener(uint64_t id) {
   absl::MutexLock lock(&mu_);
   listeners_.erase(id);
+}
+
+void Node::CountVerdict(const AcceptResult& r) {
+  absl::MutexLock lock(&counters_mu_);
+  if (r.status == AcceptStatus::kInvalid) {
+    const size_t reason = static_cast<size_t>(r.validation.reason());
+    if (reason < kRejectReasonCount) ++counters_.blocks_rejected[reason];
+  }
+  counters_.blocks_connected += r.connected.size();
+  counters_.blocks_disconnected += r.disconnected.size();
+  if (!r.disconnected.empty()) {
+    const uint64_t depth = r.disconnected.size();
+    ++counters_.reorgs;
+    counters_.reorg_depth_sum += depth;
+    size_t bucket = 0;
+    while (bucket < kReorgDepthBuckets.size() &&
+           depth > kReorgDepthBuckets[bucket]) {
+      ++bucket;
+    }
+    ++counters_.reorg_depth[bucket];
+  }
+}
+
+NodeCounters Node::counters() const {
+  NodeCounters c;
+  {
+    absl::MutexLock lock(&counters_mu_);
+    c = counters_;
+  }
+  absl::MutexLock lock(&backup_mu_);
+  if (backup_ != nullptr) {
+    c.backups_enabled = true;
+    c.backups_taken = backup_->backups_taken();
+    c.last_backup_failed = !backup_->last_status().ok();
+  }
+  return c;
 }
 
 double Node::HashRate() const {

@@ -100,6 +100,15 @@ class Network {
   void RemoveKnown(const std::string& address) { peers_.RemoveKnown(address); }
 
   const std::string& node_id() const { return node_->node_id(); }
+
+  // For the metrics exporter (node/metrics): peers by direction and their
+  // best height, misbehaviour and bans, gossip traffic.
+  PeerSet::PeerCounts peer_counts() const { return peers_.peer_counts(); }
+  uint64_t misbehaviour_points() const { return peers_.misbehaviour_points(); }
+  uint64_t bans() const { return peers_.bans(); }
+  const GossipCounters& gossip_counters() const {
+    return peers_.gossip_counters();
+  }
   const NetworkOptions& options() const { return options_; }
 
   // One round of the maintenance thread's work at the clock's time: joins

@@ -25,12 +25,14 @@
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/host_port.h"
+#include "common/metrics_server.h"
 #include "common/server.h"
 #include "common/status_macros.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "node/core/node.h"
 #include "node/http/http_gateway.h"
+#include "node/metrics/node_metrics.h"
 #include "node/p2p/gossip_service.h"
 #include "node/p2p/network.h"
 #include "node/rpc/node_service.h"
@@ -95,6 +97,14 @@ ABSL_FLAG(bool, persist_mempool, true,
 ABSL_FLAG(absl::Duration, mempool_save_interval,
           pbchain::kMempoolDefaultSaveInterval,
           "time between periodic writes of DATADIR/mempool.dat, e.g. 5m");
+// --- Metrics (issue 16) ---
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving Prometheus metrics at /metrics (text format; "
+          "HOST a numeric IP, [v6] in brackets, or localhost). Port 0 picks "
+          "a free port (printed as 'pbnode metrics listening on HOST:PORT'). "
+          "No authentication: keep it on loopback or a private network. "
+          "Empty = off");
+// --- end metrics ---
 
 namespace {
 
@@ -301,6 +311,25 @@ int main(int argc, char** argv) {
     }
   }
 
+  // --- Metrics (issue 16): bound before the node opens its datadir, so a
+  // bad address or a port in use stops pbnode before anything starts.
+  std::unique_ptr<pbchain::MetricsServer> metrics_server;
+  const auto rpc_metrics = std::make_shared<pbchain::RpcMetrics>(
+      "pbchain", pbchain::kNodeRpcServices);
+  std::shared_ptr<pbchain::NodeMetrics> node_metrics;
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
+    absl::StatusOr<std::unique_ptr<pbchain::MetricsServer>> started =
+        pbchain::MetricsServer::Start(m);
+    if (!started.ok()) {
+      std::cerr << "pbnode: --metrics_listen: " << started.status().message()
+                << "\n";
+      return absl::IsInvalidArgument(started.status()) ? pbchain::kExitUsage
+                                                       : pbchain::kExitFailure;
+    }
+    metrics_server = std::move(*started);
+  }
+  // --- end metrics ---
+
   absl::StatusOr<std::unique_ptr<pbchain::Node>> node =
       pbchain::Node::Create(options);
   if (!node.ok()) {
@@ -315,6 +344,9 @@ int main(int argc, char** argv) {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.max_message_bytes = max_message;
   config.max_concurrent_streams = pbchain::kMaxConcurrentStreams;
+  if (metrics_server != nullptr) {  // metrics: gRPC calls by method, code
+    config.interceptors.push_back(rpc_metrics->InterceptorFactory());
+  }
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service, &gossip});
   if (!server.ok()) {
@@ -376,6 +408,14 @@ int main(int argc, char** argv) {
       });
   network.Start(advertised);
   std::cout << "pbnode listening on " << host << ":" << port << std::endl;
+  if (metrics_server != nullptr) {  // metrics
+    node_metrics =
+        std::make_shared<pbchain::NodeMetrics>(node->get(), &network);
+    metrics_server->Register(node_metrics);
+    metrics_server->Register(rpc_metrics);
+    std::cout << "pbnode metrics listening on " << metrics_server->address()
+              << std::endl;
+  }
   if (gateway != nullptr) {
     // IPv6 hosts in brackets, as in the flag.
     const std::string h = gateway->host().find(':') != std::string::npos
@@ -399,6 +439,7 @@ int main(int argc, char** argv) {
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
   (*server)->SetNotServing();
+  metrics_server.reset();  // metrics: no scrape reads the node from now on
   // The HTTP gateway first: its event streams end, its requests finish, and
   // nothing calls the gRPC server through it any more.
   if (gateway != nullptr) gateway->Shutdown();

@@ -20,12 +20,22 @@
 #include "absl/time/time.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
+#include "common/metrics_server.h"
 #include "common/server.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "tracker/health_probe.h"
 #include "tracker/registry.h"
+#include "tracker/tracker_metrics.h"
 #include "tracker/tracker_service.h"
+
+// --- Metrics (issue 16) ---
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving Prometheus metrics at /metrics (HOST a numeric "
+          "IP, [v6] in brackets, or localhost); port 0 picks a free port "
+          "(printed as 'pbtracker metrics listening on HOST:PORT'). Empty = "
+          "off");
+// --- end metrics ---
 
 namespace {
 
@@ -159,6 +169,23 @@ int main(int argc, char** argv) {
     return Fail("--probe_timeout must be 0 (off)..30s");
   }
 
+  // --- Metrics (issue 16): bound before anything else starts.
+  std::unique_ptr<pbchain::MetricsServer> metrics_server;
+  const auto rpc_metrics = std::make_shared<pbchain::RpcMetrics>(
+      "pbtracker", pbchain::tracker::kTrackerRpcServices);
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
+    absl::StatusOr<std::unique_ptr<pbchain::MetricsServer>> started =
+        pbchain::MetricsServer::Start(m);
+    if (!started.ok()) {
+      return Fail(
+          absl::StrCat("--metrics_listen: ", started.status().message()),
+          absl::IsInvalidArgument(started.status()) ? pbchain::kExitUsage
+                                                    : pbchain::kExitFailure);
+    }
+    metrics_server = std::move(*started);
+  }
+  // --- end metrics ---
+
   pbchain::tracker::Registry registry(*options);
   std::unique_ptr<pbchain::tracker::HealthProber> prober;
   pbchain::tracker::ReachabilityProbe probe;
@@ -177,6 +204,9 @@ int main(int argc, char** argv) {
   config.max_concurrent_streams = kMaxConcurrentStreams;
   config.min_client_ping_interval_ms =
       static_cast<int>(absl::ToInt64Milliseconds(kMinClientPingInterval));
+  if (metrics_server != nullptr) {  // metrics: gRPC calls by method, code
+    config.interceptors.push_back(rpc_metrics->InterceptorFactory());
+  }
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service});
   if (!server.ok()) {
@@ -186,6 +216,15 @@ int main(int argc, char** argv) {
                     : pbchain::kExitFailure);
   }
   std::cout << "pbtracker listening on " << (*server)->address() << std::endl;
+  std::shared_ptr<pbchain::tracker::TrackerMetrics> tracker_metrics;
+  if (metrics_server != nullptr) {  // metrics
+    tracker_metrics =
+        std::make_shared<pbchain::tracker::TrackerMetrics>(&registry);
+    metrics_server->Register(tracker_metrics);
+    metrics_server->Register(rpc_metrics);
+    std::cout << "pbtracker metrics listening on "
+              << metrics_server->address() << std::endl;
+  }
   LOG(INFO) << "pbtracker " << pbchain::kVersion << " serving on "
             << (*server)->address() << ", lease ttl " << options->lease_ttl
             << ", probe "
@@ -194,6 +233,7 @@ int main(int argc, char** argv) {
   const int signal_number = pbchain::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal_number << ": shutting down";
   (*server)->SetNotServing();      // health: NOT_SERVING from now on
+  metrics_server.reset();          // metrics: no more scrapes
   if (prober) prober->Shutdown();  // pending Joins end with ABORTED
   service.Shutdown();              // WatchPeers streams end with UNAVAILABLE
   (*server)->Stop(kShutdownGrace);

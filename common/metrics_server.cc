@@ -56,8 +56,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   }
   HostPort bound = *address;
   bound.port = ports[0];
-  return std::unique_ptr<MetricsServer>(
+  std::unique_ptr<MetricsServer> server(
       new MetricsServer(std::move(exposer), std::move(bound)));
+  server->Register(server->empty_);
+  return server;
 }
 
 MetricsServer::~MetricsServer() = default;

@@ -61,6 +61,9 @@ class MetricsServer {
   MetricsServer(std::unique_ptr<prometheus::Exposer> exposer, HostPort bound)
       : exposer_(std::move(exposer)), host_(std::move(bound)) {}
 
+  // Registered at start, empty: /metrics answers 200 before any Register.
+  const std::shared_ptr<prometheus::Registry> empty_ =
+      std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer_;
   HostPort host_;
 };

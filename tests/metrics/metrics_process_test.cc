@@ -9,6 +9,10 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +80,36 @@ std::vector<Sample> Scrape(const Process& p) {
   absl::StatusOr<std::vector<Sample>> s = metricstest::ParseExposition(r->body);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? *s : std::vector<Sample>{};
+}
+
+// The metric family names of an exposition with `prefix` (histogram
+// samples by their family: _bucket, _count and _sum stripped).
+std::set<std::string> Families(const std::string& address,
+                               const std::string& prefix) {
+  absl::StatusOr<metricstest::HttpResponse> r =
+      metricstest::HttpGet(address, "/metrics");
+  EXPECT_TRUE(r.ok()) << r.status();
+  std::set<std::string> out;
+  if (!r.ok()) return out;
+  for (const auto& [name, type] : metricstest::Types(r->body)) {
+    if (name.rfind(prefix, 0) == 0) out.insert(name);
+  }
+  return out;
+}
+
+// The metric names in docs/OPERATIONS.md's "Metrics" tables with `prefix`.
+std::set<std::string> Documented(const std::string& prefix) {
+  std::ifstream in(std::string(PBCHAIN_SOURCE_DIR) + "/docs/OPERATIONS.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  EXPECT_FALSE(doc.empty());
+  std::set<std::string> out;
+  const std::regex row("\\n\\| `(" + prefix + "[a-z_]+)` \\|");
+  for (std::sregex_iterator it(doc.begin(), doc.end(), row), end; it != end;
+       ++it) {
+    out.insert((*it)[1]);
+  }
+  return out;
 }
 
 std::string RunCommand(const std::string& cmd, int* code) {
@@ -191,6 +225,12 @@ TEST(MetricsProcessTest, NodesAndTrackerExportWhatTheyDo) {
   EXPECT_GE(*Find(t, "pbtracker_rpc_duration_seconds_count",
                   {{"method", "pbchain.v1.Tracker/Join"}, {"code", "OK"}}),
             2);
+
+  // docs/OPERATIONS.md lists exactly what the binaries export.
+  EXPECT_EQ(Families(n1->metrics_address(), "pbchain_"),
+            Documented("pbchain_"));
+  EXPECT_EQ(Families(tracker->metrics_address(), "pbtracker_"),
+            Documented("pbtracker_"));
 
   // A node that leaves is counted and gone from its network.
   EXPECT_EQ(n2->Stop(), 0);

@@ -182,9 +182,10 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
           "1 while headers-first sync is fetching a chain with more work",
           network_->syncing() ? 1 : 0);
   f.Gauge("pbchain_sync_peer_best_height",
-          "highest tip height connected peers announced in their handshake "
-          "(0 without peers); with pbchain_chain_height: sync progress",
-          static_cast<double>(peers.best_height));
+          "highest height connected peers are known to have (their Hello "
+          "and announcements; 0 without peers); with pbchain_chain_height: "
+          "sync progress",
+          static_cast<double>(network_->best_peer_height()));
   f.Counter("pbchain_misbehaviour_points_total",
             "misbehaviour points charged to peers",
             static_cast<double>(network_->misbehaviour_points()));

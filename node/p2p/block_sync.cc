@@ -346,6 +346,13 @@ void BlockSync::OnPeerHeight(uint64_t peer, uint32_t height) {
   wake_ = true;
 }
 
+uint32_t BlockSync::best_peer_height() const {
+  absl::MutexLock lock(&mu_);
+  uint32_t best = 0;
+  for (const auto& [peer, height] : peer_height_) best = std::max(best, height);
+  return best;
+}
+
 void BlockSync::OnPeerGone(uint64_t peer) {
   {
     absl::MutexLock lock(&mu_);

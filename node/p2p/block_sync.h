@@ -129,6 +129,9 @@ class BlockSync {
   // block being connected): false once a block that is not the run's moved
   // the tip.
   bool syncing() const;
+  // The highest height any connected peer is known to have (its Hello and
+  // later announcements); 0 without peers. For metrics (sync progress).
+  uint32_t best_peer_height() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct InFlight {

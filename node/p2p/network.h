@@ -104,6 +104,7 @@ class Network {
   // For the metrics exporter (node/metrics): peers by direction and their
   // best height, misbehaviour and bans, gossip traffic.
   PeerSet::PeerCounts peer_counts() const { return peers_.peer_counts(); }
+  uint32_t best_peer_height() const { return sync_.best_peer_height(); }
   uint64_t misbehaviour_points() const { return peers_.misbehaviour_points(); }
   uint64_t bans() const { return peers_.bans(); }
   const GossipCounters& gossip_counters() const {

@@ -1,6 +1,5 @@
 #include "node/p2p/peer_set.h"
 
-#include <algorithm>
 #include <random>
 #include <utility>
 
@@ -488,7 +487,6 @@ PeerSet::PeerCounts PeerSet::peer_counts() const {
     absl::MutexLock peer_lock(&peer->mu);
     if (!peer->hello_done) continue;
     (peer->inbound ? counts.inbound : counts.outbound) += 1;
-    counts.best_height = std::max(counts.best_height, peer->height);
   }
   return counts;
 }

@@ -281,12 +281,10 @@ class PeerSet {
 
   // --- Metrics (node/metrics) ---------------------------------------------
 
-  // Handshaken sessions by direction, and the highest tip height they
-  // announced (0 without peers).
+  // Handshaken sessions by direction.
   struct PeerCounts {
     uint32_t inbound = 0;
     uint32_t outbound = 0;
-    uint64_t best_height = 0;
   };
   PeerCounts peer_counts() const ABSL_LOCKS_EXCLUDED(mu_);
   // Misbehaviour points charged and bans imposed since start.

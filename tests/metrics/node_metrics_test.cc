@@ -171,6 +171,19 @@ TEST_F(NodeMetricsTest, PeersGossipMisbehaviourAndBans) {
             1);
 }
 
+TEST_F(NodeMetricsTest, SyncPeerBestHeightFollowsHellos) {
+  EXPECT_EQ(Value("pbchain_sync_peer_best_height"), 0);
+  EXPECT_EQ(Value("pbchain_sync_active"), 0);
+  v1::Hello hello = HonestHello("tall-peer");
+  hello.set_height(7);
+  std::unique_ptr<InboundPeer> peer = Greeted(hello);
+  EXPECT_EQ(Value("pbchain_sync_peer_best_height"), 7);
+  peer.reset();  // hangs up: its height is forgotten
+  EXPECT_TRUE(WaitUntil([&] {
+    return Find(Scrape(), "pbchain_sync_peer_best_height") == 0;
+  }));
+}
+
 TEST_F(NodeMetricsTest, WithoutANetworkThePeerMetricsAreLeftOut) {
   NodeMetrics metrics(&node(), nullptr);
   const std::string text =

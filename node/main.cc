@@ -439,7 +439,10 @@ int main(int argc, char** argv) {
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
   (*server)->SetNotServing();
-  metrics_server.reset();  // metrics: no scrape reads the node from now on
+  // Metrics: the endpoint's stop (civetweb notices it within its 2 s poll;
+  // a scrape under way still reads the node, which is thread-safe) runs
+  // beside the rest of the shutdown, joined before the node is closed.
+  std::thread metrics_stop([&metrics_server] { metrics_server.reset(); });
   // The HTTP gateway first: its event streams end, its requests finish, and
   // nothing calls the gRPC server through it any more.
   if (gateway != nullptr) gateway->Shutdown();
@@ -451,6 +454,7 @@ int main(int argc, char** argv) {
   store = (*node)->store_health();
   store_failed = store.condition == pbchain::StoreCondition::kFailed;
   gateway.reset();  // its channel goes with the server
+  metrics_stop.join();
   node->reset();    // closes the chain and the store
   LOG(INFO) << "stopped cleanly";
   if (store_failed) {

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -233,10 +234,13 @@ int main(int argc, char** argv) {
   const int signal_number = pbchain::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal_number << ": shutting down";
   (*server)->SetNotServing();      // health: NOT_SERVING from now on
-  metrics_server.reset();          // metrics: no more scrapes
+  // Metrics: stopped beside the rest (civetweb notices within its 2 s
+  // poll), joined before the registry it reads goes.
+  std::thread metrics_stop([&metrics_server] { metrics_server.reset(); });
   if (prober) prober->Shutdown();  // pending Joins end with ABORTED
   service.Shutdown();              // WatchPeers streams end with UNAVAILABLE
   (*server)->Stop(kShutdownGrace);
+  metrics_stop.join();
   LOG(INFO) << "stopped cleanly";
   return pbchain::kExitOk;
 }

@@ -22,9 +22,8 @@ absl::StatusOr<HostPort> ParseMetricsListenAddress(const std::string& listen) {
   if (parsed->host == "localhost") parsed->host = "127.0.0.1";
   unsigned char buffer[sizeof(struct in6_addr)];
   const bool numeric =
-      parsed->is_ipv6()
-          ? inet_pton(AF_INET6, parsed->host.c_str(), buffer) == 1
-          : inet_pton(AF_INET, parsed->host.c_str(), buffer) == 1;
+      parsed->is_ipv6() ? inet_pton(AF_INET6, parsed->host.c_str(), buffer) == 1
+                        : inet_pton(AF_INET, parsed->host.c_str(), buffer) == 1;
   if (!numeric) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", listen,
@@ -45,9 +44,9 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     exposer = std::make_unique<prometheus::Exposer>(address->ToString(),
                                                     kMetricsServerThreads);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot serve metrics on ", address->ToString(),
-        " (address in use or not local?): ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", address->ToString(),
+                     " (address in use or not local?): ", e.what()));
   }
   std::vector<int> ports = exposer->GetListeningPorts();
   if (ports.empty() || ports[0] <= 0) {
@@ -84,8 +83,8 @@ class RpcInterceptor : public grpc::experimental::Interceptor {
     if (!recorded_) Finish(grpc::StatusCode::CANCELLED);
   }
 
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods)
-      override {
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS)) {
       Finish(methods->GetSendStatus().error_code());

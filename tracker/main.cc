@@ -223,8 +223,8 @@ int main(int argc, char** argv) {
         std::make_shared<pbchain::tracker::TrackerMetrics>(&registry);
     metrics_server->Register(tracker_metrics);
     metrics_server->Register(rpc_metrics);
-    std::cout << "pbtracker metrics listening on "
-              << metrics_server->address() << std::endl;
+    std::cout << "pbtracker metrics listening on " << metrics_server->address()
+              << std::endl;
   }
   LOG(INFO) << "pbtracker " << pbchain::kVersion << " serving on "
             << (*server)->address() << ", lease ttl " << options->lease_ttl

@@ -39,9 +39,9 @@ std::string NetworkLabel(const std::string& genesis_hash) {
 std::vector<MetricFamily> TrackerMetrics::Collect() const {
   std::vector<MetricFamily> out;
   {
-    MetricFamily info = One("pbtracker_build_info",
-                            "always 1; the software version as a label",
-                            MetricType::Gauge, 1);
+    MetricFamily info =
+        One("pbtracker_build_info", "always 1; the software version as a label",
+            MetricType::Gauge, 1);
     info.metric[0].label = {{"version", PBCHAIN_VERSION_STRING}};
     out.push_back(std::move(info));
   }

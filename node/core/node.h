@@ -107,7 +107,7 @@ inline constexpr size_t kRejectReasonCount =
     static_cast<size_t>(RejectReason::kBlockMalformed) + 1;
 // Upper bounds (blocks disconnected) of the reorg depth histogram buckets;
 // deeper reorgs go to a last, unbounded bucket.
-inline constexpr std::array<uint32_t, 7> kReorgDepthBuckets = {1,  2,  3, 5,
+inline constexpr std::array<uint32_t, 7> kReorgDepthBuckets = {1,  2,  3,  5,
                                                                10, 25, 100};
 
 // What the node counted since it started (NodeCounters: Node::counters()).
@@ -225,8 +225,7 @@ class Node {
 
   // Event counts since start (blocks connected and rejected, reorgs,
   // backups), for metrics. Any thread.
-  NodeCounters counters() const
-      ABSL_LOCKS_EXCLUDED(counters_mu_, backup_mu_);
+  NodeCounters counters() const ABSL_LOCKS_EXCLUDED(counters_mu_, backup_mu_);
   // Bytes of the live RocksDB database (RocksChainStore::LiveSizeBytes).
   uint64_t store_size_bytes() const { return store_->LiveSizeBytes(); }
 

@@ -64,17 +64,17 @@ NodeMetrics::NodeMetrics(Node* node, const Network* network,
 
 std::vector<MetricFamily> NodeMetrics::Collect() const {
   Families f;
-  f.Gauge("pbchain_build_info", "always 1; the software version as a label",
-          1, {{"version", PBCHAIN_VERSION_STRING}});
+  f.Gauge("pbchain_build_info", "always 1; the software version as a label", 1,
+          {{"version", PBCHAIN_VERSION_STRING}});
 
   // --- Chain ---
   const TipInfo tip = node_->chain().Tip();
   f.Gauge(kMetricChainHeight, "height of the active chain's tip", tip.height);
-  f.Gauge("pbchain_tip_age_seconds",
-          "now minus the tip block's header time (negative if the header is "
-          "from the future)",
-          absl::ToDoubleSeconds(now_() - absl::FromUnixSeconds(
-                                             tip.header.time)));
+  f.Gauge(
+      "pbchain_tip_age_seconds",
+      "now minus the tip block's header time (negative if the header is "
+      "from the future)",
+      absl::ToDoubleSeconds(now_() - absl::FromUnixSeconds(tip.header.time)));
   f.Gauge("pbchain_chain_work",
           "cumulative work of the active chain (expected hashes), as a "
           "double",
@@ -90,8 +90,8 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
     f.Counter(kMetricBlocksRejected,
               "blocks found invalid, by reject reason (docs/PROTOCOL.md)",
               static_cast<double>(c.blocks_rejected[r]),
-              {{"reason", std::string(RejectReasonName(
-                              static_cast<RejectReason>(r)))}});
+              {{"reason",
+                std::string(RejectReasonName(static_cast<RejectReason>(r)))}});
   }
   f.Counter("pbchain_reorgs_total",
             "tip changes that disconnected at least one block",
@@ -107,8 +107,8 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
     h.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
     h.sample_count = cumulative;
     h.sample_sum = static_cast<double>(c.reorg_depth_sum);
-    f.Histogram("pbchain_reorg_depth_blocks",
-                "blocks disconnected per reorg", std::move(h));
+    f.Histogram("pbchain_reorg_depth_blocks", "blocks disconnected per reorg",
+                std::move(h));
   }
 
   // --- Mining ---
@@ -193,20 +193,20 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
             static_cast<double>(network_->bans()));
   const GossipCounters& g = network_->gossip_counters();
   for (const bool bytes : {false, true}) {
-    const char* family = bytes ? "pbchain_gossip_bytes_total"
-                               : "pbchain_gossip_messages_total";
+    const char* family =
+        bytes ? "pbchain_gossip_bytes_total" : "pbchain_gossip_messages_total";
     for (GossipDirection d :
          {GossipDirection::kReceived, GossipDirection::kSent}) {
       for (int kind = 0; kind < GossipCounters::kKinds; ++kind) {
-        f.Counter(family,
-                  bytes ? "gossip bytes (protobuf) by message kind and "
-                          "direction"
-                        : "gossip messages by message kind and direction",
-                  static_cast<double>(bytes ? g.bytes(d, kind)
-                                            : g.messages(d, kind)),
-                  {{"kind", GossipCounters::KindName(kind)},
-                   {"direction",
-                    d == GossipDirection::kReceived ? "received" : "sent"}});
+        f.Counter(
+            family,
+            bytes ? "gossip bytes (protobuf) by message kind and "
+                    "direction"
+                  : "gossip messages by message kind and direction",
+            static_cast<double>(bytes ? g.bytes(d, kind) : g.messages(d, kind)),
+            {{"kind", GossipCounters::KindName(kind)},
+             {"direction",
+              d == GossipDirection::kReceived ? "received" : "sent"}});
       }
     }
   }

@@ -40,8 +40,9 @@ class NodeMetrics : public prometheus::Collectable {
   // `node` must outlive it; `network` may be null (a node without peers:
   // the peer and gossip metrics are left out) and must outlive it too.
   // `now` is the clock of tip age (tests).
-  NodeMetrics(Node* node, const Network* network,
-              std::function<absl::Time()> now = [] { return absl::Now(); });
+  NodeMetrics(
+      Node* node, const Network* network,
+      std::function<absl::Time()> now = [] { return absl::Now(); });
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 

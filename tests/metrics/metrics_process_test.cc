@@ -63,10 +63,14 @@ const char* const kNodeMetrics[] = {
     "pbchain_rpc_duration_seconds_count",
 };
 const char* const kTrackerMetrics[] = {
-    "pbtracker_build_info",    "pbtracker_networks",
-    "pbtracker_nodes",         "pbtracker_joins_total",
-    "pbtracker_joins_refused_total", "pbtracker_leaves_total",
-    "pbtracker_expiries_total", "pbtracker_watchers",
+    "pbtracker_build_info",
+    "pbtracker_networks",
+    "pbtracker_nodes",
+    "pbtracker_joins_total",
+    "pbtracker_joins_refused_total",
+    "pbtracker_leaves_total",
+    "pbtracker_expiries_total",
+    "pbtracker_watchers",
     "pbtracker_rpc_duration_seconds_count",
 };
 
@@ -155,8 +159,8 @@ TEST(MetricsProcessTest, NodesAndTrackerExportWhatTheyDo) {
         absl::StatusOr<v1::GetInfoResponse> info = n2->Info();
         if (!info.ok()) return false;
         std::optional<double> h = Find(Scrape(*n2), "pbchain_chain_height");
-        seen = absl::StrCat("info ", info->height(), ", metric ",
-                            h.value_or(-1));
+        seen =
+            absl::StrCat("info ", info->height(), ", metric ", h.value_or(-1));
         return h.has_value() && *h == static_cast<double>(info->height()) &&
                *h >= 3;
       },
@@ -202,9 +206,10 @@ TEST(MetricsProcessTest, NodesAndTrackerExportWhatTheyDo) {
            {{"method", "pbchain.v1.NodeService/GetInfo"}, {"code", "OK"}})
           .value_or(0);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(n2->Info().ok());
-  EXPECT_EQ(Find(Scrape(*n2), "pbchain_rpc_duration_seconds_count",
-                 {{"method", "pbchain.v1.NodeService/GetInfo"}, {"code", "OK"}}),
-            before + 3);
+  EXPECT_EQ(
+      Find(Scrape(*n2), "pbchain_rpc_duration_seconds_count",
+           {{"method", "pbchain.v1.NodeService/GetInfo"}, {"code", "OK"}}),
+      before + 3);
   absl::StatusOr<v1::GetBlockResponse> missing = n2->BlockAt(1'000'000);
   ASSERT_FALSE(missing.ok());
   EXPECT_GE(*Find(Scrape(*n2), "pbchain_rpc_duration_seconds_count",
@@ -273,18 +278,18 @@ TEST(MetricsProcessTest, BadMetricsAddressesStopTheBinariesFirst) {
   TrackerProcess* tracker =
       net.StartTracker("127.0.0.1:0", {"--metrics-listen=127.0.0.1:0"});
   ASSERT_NE(tracker, nullptr);
-  std::string out = RunCommand(
-      absl::StrCat(pbnode, node_args,
-                   " --metrics-listen=", tracker->metrics_address()),
-      &code);
+  std::string out =
+      RunCommand(absl::StrCat(pbnode, node_args,
+                              " --metrics-listen=", tracker->metrics_address()),
+                 &code);
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find(tracker->metrics_address()), std::string::npos) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   EXPECT_FALSE(std::filesystem::exists(datadir));
-  out = RunCommand(absl::StrCat(pbtracker, " --listen=127.0.0.1:0",
-                                " --metrics-listen=",
-                                tracker->metrics_address()),
-                   &code);
+  out =
+      RunCommand(absl::StrCat(pbtracker, " --listen=127.0.0.1:0",
+                              " --metrics-listen=", tracker->metrics_address()),
+                 &code);
   EXPECT_EQ(code, 1) << out;
 }
 

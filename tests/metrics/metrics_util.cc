@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <cstdlib>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -77,9 +77,8 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& host_port,
   HttpResponse response;
   response.headers = raw.substr(0, end);
   response.body = raw.substr(end + 4);
-  std::vector<std::string> status_line =
-      absl::StrSplit(response.headers.substr(0, response.headers.find("\r\n")),
-                     ' ');
+  std::vector<std::string> status_line = absl::StrSplit(
+      response.headers.substr(0, response.headers.find("\r\n")), ' ');
   if (status_line.size() < 2 ||
       !absl::SimpleAtoi(status_line[1], &response.status)) {
     return absl::DataLossError("bad status line");
@@ -91,9 +90,8 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& host_port,
     while (true) {
       const size_t eol = response.body.find("\r\n", pos);
       if (eol == std::string::npos) return absl::DataLossError("bad chunk");
-      const size_t size =
-          std::strtoul(response.body.substr(pos, eol - pos).c_str(), nullptr,
-                       16);
+      const size_t size = std::strtoul(
+          response.body.substr(pos, eol - pos).c_str(), nullptr, 16);
       if (size == 0) break;
       body += response.body.substr(eol + 2, size);
       pos = eol + 2 + size + 2;

@@ -40,10 +40,9 @@ absl::StatusOr<std::vector<Sample>> ParseExposition(const std::string& text);
 
 // The value of the sample `name` whose labels include `labels` (all of
 // them); nullopt if there is none. With several, the first.
-std::optional<double> Find(const std::vector<Sample>& samples,
-                           const std::string& name,
-                           const std::map<std::string, std::string>& labels =
-                               {});
+std::optional<double> Find(
+    const std::vector<Sample>& samples, const std::string& name,
+    const std::map<std::string, std::string>& labels = {});
 
 // The `# TYPE` of each metric family ("counter", "gauge", "histogram").
 std::map<std::string, std::string> Types(const std::string& text);

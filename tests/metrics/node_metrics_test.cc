@@ -179,9 +179,8 @@ TEST_F(NodeMetricsTest, SyncPeerBestHeightFollowsHellos) {
   std::unique_ptr<InboundPeer> peer = Greeted(hello);
   EXPECT_EQ(Value("pbchain_sync_peer_best_height"), 7);
   peer.reset();  // hangs up: its height is forgotten
-  EXPECT_TRUE(WaitUntil([&] {
-    return Find(Scrape(), "pbchain_sync_peer_best_height") == 0;
-  }));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Find(Scrape(), "pbchain_sync_peer_best_height") == 0; }));
 }
 
 TEST_F(NodeMetricsTest, WithoutANetworkThePeerMetricsAreLeftOut) {

@@ -55,8 +55,7 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(
         << "  evaluation_interval: 1s\nscrape_configs:\n";
     for (const auto& [job, targets] : jobs) {
       out << "  - job_name: " << job << "\n    static_configs:\n"
-          << "      - targets: ['" << absl::StrJoin(targets, "', '")
-          << "']\n";
+          << "      - targets: ['" << absl::StrJoin(targets, "', '") << "']\n";
     }
     if (!out.flush()) return absl::InternalError("cannot write " + config);
   }
@@ -71,10 +70,8 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(
     server->child_ = std::make_unique<testing::ChildProcess>(
         kPrometheusBinary,
         std::vector<std::string>{
-            "--config.file=" + config,
-            "--storage.tsdb.path=" + dir + "/tsdb",
-            "--web.listen-address=" + server->address_,
-            "--log.level=warn"},
+            "--config.file=" + config, "--storage.tsdb.path=" + dir + "/tsdb",
+            "--web.listen-address=" + server->address_, "--log.level=warn"},
         server->log_path_);
     if (!server->child_->started()) {
       return absl::InternalError("cannot start prometheus");

@@ -26,10 +26,9 @@ using metricstest::PrometheusServer;
 std::string Describe(const std::vector<PrometheusServer::Series>& series) {
   std::vector<std::string> parts;
   for (const PrometheusServer::Series& s : series) {
-    parts.push_back(absl::StrCat(s.labels.count("instance")
-                                     ? s.labels.at("instance")
-                                     : "?",
-                                 "=", s.value));
+    parts.push_back(
+        absl::StrCat(s.labels.count("instance") ? s.labels.at("instance") : "?",
+                     "=", s.value));
   }
   return absl::StrJoin(parts, ", ");
 }
@@ -105,21 +104,23 @@ TEST(PrometheusTest, ScrapesEveryNodesHeightFromADevnet) {
         absl::StatusOr<std::vector<PrometheusServer::Series>> up =
             (*prometheus)->Query("sum(up)");
         absl::StatusOr<std::vector<PrometheusServer::Series>> tracked =
-            (*prometheus)->Query(
-                absl::StrCat("pbtracker_nodes{network=\"", network, "\"}"));
+            (*prometheus)
+                ->Query(
+                    absl::StrCat("pbtracker_nodes{network=\"", network, "\"}"));
         if (!up.ok() || !tracked.ok()) return false;
         seen = absl::StrCat("up: ", Describe(*up),
                             "; tracker: ", Describe(*tracked));
-        return up->size() == 1 && (*up)[0].value == 4 &&
-               tracked->size() == 1 && (*tracked)[0].value == 3;
+        return up->size() == 1 && (*up)[0].value == 4 && tracked->size() == 1 &&
+               (*tracked)[0].value == 3;
       },
       absl::Seconds(30), "4 targets up and the tracker counting 3 nodes"));
 
   // A query over the RPC histogram works too (the harness' GetInfo calls).
   absl::StatusOr<std::vector<PrometheusServer::Series>> calls =
-      (*prometheus)->Query(
-          "sum by (instance) (pbchain_rpc_duration_seconds_count{method="
-          "\"pbchain.v1.NodeService/GetInfo\"})");
+      (*prometheus)
+          ->Query(
+              "sum by (instance) (pbchain_rpc_duration_seconds_count{method="
+              "\"pbchain.v1.NodeService/GetInfo\"})");
   ASSERT_TRUE(calls.ok()) << calls.status();
   EXPECT_EQ(calls->size(), 3u) << Describe(*calls);
 }

@@ -106,10 +106,11 @@ bool Process::Launch(const std::string& binary,
   address_ = m[1];
   // With --metrics-listen, the next line names the metrics address.
   metrics_address_.clear();
-  const bool metrics = std::any_of(args.begin(), args.end(), [](const std::string& a) {
-    return a.rfind("--metrics-listen", 0) == 0 ||
-           a.rfind("--metrics_listen", 0) == 0;
-  });
+  const bool metrics =
+      std::any_of(args.begin(), args.end(), [](const std::string& a) {
+        return a.rfind("--metrics-listen", 0) == 0 ||
+               a.rfind("--metrics_listen", 0) == 0;
+      });
   if (metrics) {
     std::optional<std::string> metrics_line = child_->ReadLine(kStartTimeout);
     if (!metrics_line ||

@@ -127,6 +127,12 @@ TEST(RpcMetricsTest, CountsCallsOfARealServerByMethodAndCode) {
             "grpc.health.v1.Health/Check");
   EXPECT_EQ(rpc->MethodLabel("/grpc.health.v1.Health/Nope"), "other");
   EXPECT_EQ(rpc->MethodLabel("/x.Y/Check"), "other");
+  // The reflection service every GrpcServer has is known by name too.
+  RpcMetrics reflection("test", {"grpc.reflection.v1alpha.ServerReflection"});
+  EXPECT_EQ(
+      reflection.MethodLabel(
+          "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
+      "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
 
   GrpcServerConfig config;
   config.listen = "127.0.0.1:0";

@@ -183,6 +183,33 @@ TEST_F(NodeMetricsTest, SyncPeerBestHeightFollowsHellos) {
       [&] { return Find(Scrape(), "pbchain_sync_peer_best_height") == 0; }));
 }
 
+// A node of its own (in dir_/backed) with periodic backups every 50 ms.
+TEST_F(NodeMetricsTest, BackupsAreCounted) {
+  NodeOptions options;
+  options.datadir = dir_ + "/backed";
+  options.params = params();
+  options.backup_dir = dir_ + "/backups";
+  options.backup_interval = absl::Milliseconds(50);
+  options.backup_keep = 2;
+  absl::StatusOr<std::unique_ptr<Node>> backed = Node::Create(options);
+  ASSERT_TRUE(backed.ok()) << backed.status();
+  NodeMetrics metrics(backed->get(), nullptr);
+  auto scrape = [&] {
+    absl::StatusOr<std::vector<Sample>> s = metricstest::ParseExposition(
+        prometheus::TextSerializer().Serialize(metrics.Collect()));
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : std::vector<Sample>{};
+  };
+  EXPECT_EQ(Find(scrape(), "pbchain_backups_enabled"), 1);
+  EXPECT_TRUE(WaitUntil([&] {
+    return Find(scrape(), "pbchain_backups_total").value_or(0) >= 2;
+  }));
+  EXPECT_EQ(Find(scrape(), "pbchain_backup_last_failed"), 0);
+  // The test fixture's node has none.
+  EXPECT_EQ(Value("pbchain_backups_enabled"), 0);
+  EXPECT_EQ(Value("pbchain_backups_total"), 0);
+}
+
 TEST_F(NodeMetricsTest, WithoutANetworkThePeerMetricsAreLeftOut) {
   NodeMetrics metrics(&node(), nullptr);
   const std::string text =

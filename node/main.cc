@@ -28,6 +28,7 @@
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/host_port.h"
+#include "common/metrics_server.h"
 #include "common/server.h"
 #include "common/status_macros.h"
 #include "common/tls.h"
@@ -38,6 +39,7 @@
 #include "node/admin/cookie.h"
 #include "node/core/node.h"
 #include "node/http/http_gateway.h"
+#include "node/metrics/node_metrics.h"
 #include "node/p2p/gossip_service.h"
 #include "node/p2p/network.h"
 #include "node/rpc/node_service.h"
@@ -106,6 +108,14 @@ ABSL_FLAG(bool, persist_mempool, true,
 ABSL_FLAG(absl::Duration, mempool_save_interval,
           pbchain::kMempoolDefaultSaveInterval,
           "time between periodic writes of DATADIR/mempool.dat, e.g. 5m");
+// --- Metrics (issue 16) ---
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving Prometheus metrics at /metrics (text format; "
+          "HOST a numeric IP, [v6] in brackets, or localhost). Port 0 picks "
+          "a free port (printed as 'pbnode metrics listening on HOST:PORT'). "
+          "No authentication: keep it on loopback or a private network. "
+          "Empty = off");
+// --- end metrics ---
 
 // --- TLS (docs/OPERATIONS.md, "TLS") ---
 ABSL_FLAG(std::string, tls_cert, "",
@@ -628,6 +638,25 @@ int main(int argc, char** argv) {
     }
   }
 
+  // --- Metrics (issue 16): bound before the node opens its datadir, so a
+  // bad address or a port in use stops pbnode before anything starts.
+  std::unique_ptr<pbchain::MetricsServer> metrics_server;
+  const auto rpc_metrics = std::make_shared<pbchain::RpcMetrics>(
+      "pbchain", pbchain::kNodeRpcServices);
+  std::shared_ptr<pbchain::NodeMetrics> node_metrics;
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
+    absl::StatusOr<std::unique_ptr<pbchain::MetricsServer>> started =
+        pbchain::MetricsServer::Start(m);
+    if (!started.ok()) {
+      std::cerr << "pbnode: --metrics_listen: " << started.status().message()
+                << "\n";
+      return absl::IsInvalidArgument(started.status()) ? pbchain::kExitUsage
+                                                       : pbchain::kExitFailure;
+    }
+    metrics_server = std::move(*started);
+  }
+  // --- end metrics ---
+
   absl::StatusOr<std::unique_ptr<pbchain::Node>> node =
       pbchain::Node::Create(options);
   if (!node.ok()) {
@@ -643,6 +672,9 @@ int main(int argc, char** argv) {
   config.max_message_bytes = max_message;
   config.max_concurrent_streams = pbchain::kMaxConcurrentStreams;
   config.credentials = tls->server;
+  if (metrics_server != nullptr) {  // metrics: gRPC calls by method, code
+    config.interceptors.push_back(rpc_metrics->InterceptorFactory());
+  }
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service, &gossip});
   if (!server.ok()) {
@@ -721,6 +753,14 @@ int main(int argc, char** argv) {
     std::cout << "pbnode admin listening on " << admin->server->address()
               << std::endl;
   }
+  if (metrics_server != nullptr) {  // metrics
+    node_metrics =
+        std::make_shared<pbchain::NodeMetrics>(node->get(), &network);
+    metrics_server->Register(node_metrics);
+    metrics_server->Register(rpc_metrics);
+    std::cout << "pbnode metrics listening on " << metrics_server->address()
+              << std::endl;
+  }
   if (gateway != nullptr) {
     // IPv6 hosts in brackets, as in the flag.
     const std::string h = gateway->host().find(':') != std::string::npos
@@ -757,6 +797,10 @@ int main(int argc, char** argv) {
   // StopNode answer still goes out within the grace) ---
   if (admin != nullptr) admin->server->Stop(kShutdownGrace);
   // --- end Admin API ---
+  // Metrics: the endpoint's stop (civetweb notices it within its 2 s poll;
+  // a scrape under way still reads the node, which is thread-safe) runs
+  // beside the rest of the shutdown, joined before the node is closed.
+  std::thread metrics_stop([&metrics_server] { metrics_server.reset(); });
   // The HTTP gateway first: its event streams end, its requests finish, and
   // nothing calls the gRPC server through it any more.
   if (gateway != nullptr) gateway->Shutdown();
@@ -768,6 +812,7 @@ int main(int argc, char** argv) {
   store = (*node)->store_health();
   store_failed = store.condition == pbchain::StoreCondition::kFailed;
   gateway.reset();  // its channel goes with the server
+  metrics_stop.join();
   node->reset();    // closes the chain and the store
   admin.reset();    // removes DATADIR/.cookie and .admin-address
   LOG(INFO) << "stopped cleanly";

@@ -1000,6 +1000,16 @@ absl::StatusOr<StoreStats> RocksChainStore::Stats() {
   return stats;
 }
 
+uint64_t RocksChainStore::LiveSizeBytes() const {
+  uint64_t total = 0;
+  for (const char* property :
+       {"rocksdb.total-sst-files-size", "rocksdb.cur-size-all-mem-tables"}) {
+    uint64_t value = 0;
+    if (db_->GetAggregatedIntProperty(property, &value)) total += value;
+  }
+  return total;
+}
+
 absl::StatusOr<uint32_t> RocksChainStore::Backup(const std::string& backup_dir,
                                                  int keep) {
   if (keep < 1) return absl::InvalidArgumentError("keep at least one backup");

@@ -147,6 +147,10 @@ class RocksChainStore : public ChainStore {
 
   // Counts by scanning (O(data)); size from the datadir's files.
   absl::StatusOr<StoreStats> Stats();
+  // Bytes of the live database as RocksDB reports it, cheaply (no scan):
+  // "rocksdb.total-sst-files-size" plus "rocksdb.cur-size-all-mem-tables",
+  // summed over the column families. For metrics. Any thread.
+  uint64_t LiveSizeBytes() const;
 
   // Writes a backup of the live database into `backup_dir` with RocksDB's
   // BackupEngine (incremental: files shared with earlier backups are not

@@ -15,10 +15,11 @@ rules=(
   "tracker|node/ chain/ storage/ client/|the tracker shares only common/ and the schema with the node"
   "client|node/ storage/ tracker/ rocksdb/|clients talk to nodes over gRPC only"
   "common|node/ tracker/ chain/ storage/ client/ proto/ pbchain/v1/ rocksdb/|common/ is below every other layer"
-  "node/core|node/p2p/ node/rpc/ node/http/ grpcpp/ grpc/ pbchain/v1/ proto/|the node core knows no network or service"
-  "node/p2p|node/rpc/ node/http/|the network does not call the API layers"
+  "node/core|node/p2p/ node/rpc/ node/http/ node/metrics/ grpcpp/ grpc/ pbchain/v1/ proto/ prometheus/|the node core knows no network or service"
+  "node/p2p|node/rpc/ node/http/ node/metrics/ prometheus/|the network does not call the API layers"
   "node/rpc|node/http/|the HTTP gateway sits above the gRPC API"
   "node/admin|node/rpc/ node/http/|the admin API stands beside the public API, on the node core and the network"
+  "node/metrics|node/rpc/ node/http/|the metrics read the node and the network, never the API layers"
   "node/http|node/core/ node/p2p/ node/rpc/ storage/ rocksdb/|the gateway reaches the node only through its gRPC API"
 )
 

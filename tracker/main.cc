@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -21,13 +22,23 @@
 #include "common/defaults.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
+#include "common/metrics_server.h"
 #include "common/server.h"
 #include "common/tls.h"
 #include "common/version.h"
 #include "glog/logging.h"
 #include "tracker/health_probe.h"
 #include "tracker/registry.h"
+#include "tracker/tracker_metrics.h"
 #include "tracker/tracker_service.h"
+
+// --- Metrics (issue 16) ---
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving Prometheus metrics at /metrics (HOST a numeric "
+          "IP, [v6] in brackets, or localhost); port 0 picks a free port "
+          "(printed as 'pbtracker metrics listening on HOST:PORT'). Empty = "
+          "off");
+// --- end metrics ---
 
 namespace {
 
@@ -210,6 +221,22 @@ int main(int argc, char** argv) {
       return Fail(std::string(s.message()));
     }
   }
+  // --- Metrics (issue 16): bound before anything else starts.
+  std::unique_ptr<pbchain::MetricsServer> metrics_server;
+  const auto rpc_metrics = std::make_shared<pbchain::RpcMetrics>(
+      "pbtracker", pbchain::tracker::kTrackerRpcServices);
+  if (const std::string m = absl::GetFlag(FLAGS_metrics_listen); !m.empty()) {
+    absl::StatusOr<std::unique_ptr<pbchain::MetricsServer>> started =
+        pbchain::MetricsServer::Start(m);
+    if (!started.ok()) {
+      return Fail(
+          absl::StrCat("--metrics_listen: ", started.status().message()),
+          absl::IsInvalidArgument(started.status()) ? pbchain::kExitUsage
+                                                    : pbchain::kExitFailure);
+    }
+    metrics_server = std::move(*started);
+  }
+  // --- end metrics ---
 
   pbchain::tracker::Registry registry(*options);
   std::unique_ptr<pbchain::tracker::HealthProber> prober;
@@ -231,6 +258,9 @@ int main(int argc, char** argv) {
   config.min_client_ping_interval_ms =
       static_cast<int>(absl::ToInt64Milliseconds(kMinClientPingInterval));
   config.credentials = *server_credentials;
+  if (metrics_server != nullptr) {  // metrics: gRPC calls by method, code
+    config.interceptors.push_back(rpc_metrics->InterceptorFactory());
+  }
   absl::StatusOr<std::unique_ptr<pbchain::GrpcServer>> server =
       pbchain::GrpcServer::Start(config, {&service});
   if (!server.ok()) {
@@ -240,6 +270,15 @@ int main(int argc, char** argv) {
                     : pbchain::kExitFailure);
   }
   std::cout << "pbtracker listening on " << (*server)->address() << std::endl;
+  std::shared_ptr<pbchain::tracker::TrackerMetrics> tracker_metrics;
+  if (metrics_server != nullptr) {  // metrics
+    tracker_metrics =
+        std::make_shared<pbchain::tracker::TrackerMetrics>(&registry);
+    metrics_server->Register(tracker_metrics);
+    metrics_server->Register(rpc_metrics);
+    std::cout << "pbtracker metrics listening on " << metrics_server->address()
+              << std::endl;
+  }
   LOG(INFO) << "pbtracker " << pbchain::kVersion << " serving on "
             << (*server)->address() << ", lease ttl " << options->lease_ttl
             << ", probe "
@@ -253,9 +292,13 @@ int main(int argc, char** argv) {
   const int signal_number = pbchain::WaitForTerminationSignal();
   LOG(INFO) << "signal " << signal_number << ": shutting down";
   (*server)->SetNotServing();      // health: NOT_SERVING from now on
+  // Metrics: stopped beside the rest (civetweb notices within its 2 s
+  // poll), joined before the registry it reads goes.
+  std::thread metrics_stop([&metrics_server] { metrics_server.reset(); });
   if (prober) prober->Shutdown();  // pending Joins end with ABORTED
   service.Shutdown();              // WatchPeers streams end with UNAVAILABLE
   (*server)->Stop(kShutdownGrace);
+  metrics_stop.join();
   LOG(INFO) << "stopped cleanly";
   return pbchain::kExitOk;
 }

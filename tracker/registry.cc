@@ -286,6 +286,7 @@ absl::StatusOr<Lease> Registry::Join(const JoinInput& input,
   {
     absl::MutexLock lock(&mu_);
     result = JoinLocked(std::move(entry), now, unreachable_address, notify);
+    ++(result.ok() ? counters_.joins : counters_.joins_refused);
   }
   Notify(notify);
   return result;
@@ -299,6 +300,7 @@ absl::Status Registry::ClaimNodeIdLocked(const Peer& peer,
   if (it->second.expiry <= now) {
     // Expired but not swept yet: it is gone, and watchers hear so first.
     RemoveLocked(peer.node_id, notify);
+    ++counters_.expiries;
     return absl::OkStatus();
   }
   const std::string& old_address = it->second.peer.address;
@@ -393,6 +395,7 @@ absl::Status Registry::Leave(absl::string_view node_id,
         FindLeaseLocked(node_id, lease_id, now, notify);
     if (entry.ok()) {
       RemoveLocked(node_id, notify);
+      ++counters_.leaves;
     } else {
       result = entry.status();
     }
@@ -412,6 +415,7 @@ absl::StatusOr<Registry::Entry*> Registry::FindLeaseLocked(
   }
   if (it->second.expiry <= now) {
     RemoveLocked(node_id, notify);  // not swept yet; it is gone all the same
+    ++counters_.expiries;
     return absl::NotFoundError(absl::StrCat("the lease of node_id ", node_id,
                                             " has expired; Join again"));
   }
@@ -494,6 +498,7 @@ size_t Registry::ExpireLocked(absl::Time now, const std::string* only_genesis,
     }
   }
   for (const std::string& id : dead) RemoveLocked(id, notify);
+  counters_.expiries += dead.size();
   return dead.size();
 }
 
@@ -649,6 +654,22 @@ size_t Registry::peer_count() const {
 size_t Registry::network_count() const {
   absl::MutexLock lock(&mu_);
   return networks_.size();
+}
+
+std::vector<std::pair<std::string, size_t>> Registry::nodes_per_network()
+    const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, size_t>> out;
+  out.reserve(networks_.size());
+  for (const auto& [genesis, ids] : networks_) {
+    out.emplace_back(genesis, ids.size());
+  }
+  return out;
+}
+
+Registry::Counters Registry::counters() const {
+  absl::MutexLock lock(&mu_);
+  return counters_;
 }
 
 size_t Registry::watcher_count() const {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -261,6 +262,18 @@ class Registry {
   size_t peer_count() const;
   size_t network_count() const;
   size_t watcher_count() const;
+
+  // For metrics (tracker/tracker_metrics.h): registrations per network
+  // (genesis hash, raw 32 bytes -> nodes; expired ones not swept yet
+  // included), and what happened since start.
+  std::vector<std::pair<std::string, size_t>> nodes_per_network() const;
+  struct Counters {
+    uint64_t joins = 0;          // Join calls that gave a lease
+    uint64_t joins_refused = 0;  // Join calls refused after validation
+    uint64_t leaves = 0;         // Leave calls that removed a node
+    uint64_t expiries = 0;       // registrations removed for a lapsed lease
+  };
+  Counters counters() const;
   const RegistryOptions& options() const { return options_; }
 
  private:
@@ -336,6 +349,7 @@ class Registry {
   absl::flat_hash_map<std::string, JoinBucket> join_buckets_
       ABSL_GUARDED_BY(mu_);
   absl::BitGen random_ ABSL_GUARDED_BY(mu_);  // List's sampling only
+  Counters counters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pbchain::tracker

@@ -137,10 +137,15 @@ void Node::Stop() {
   }
   if (housekeeping_.joinable()) housekeeping_.join();
   if (store_watch_.joinable()) store_watch_.join();
+  std::unique_ptr<PeriodicBackup> backup;
   {
     absl::MutexLock lock(&backup_mu_);
-    backup_.reset();
+    // An operator's BackupNow in progress ends first.
+    backup_mu_.Await(absl::Condition(
+        +[](int* in_use) { return *in_use == 0; }, &backups_in_use_));
+    backup = std::move(backup_);
   }
+  backup.reset();  // waits for a backup in progress, without backup_mu_
   {
     // Wait for submissions in flight; refuse later ones (they would miss
     // the file written below).
@@ -314,6 +319,7 @@ absl::StatusOr<AcceptResult> Node::SubmitBlock(const Block& block) {
     if (!writable_.load()) return NotWritable();
     return r;
   }
+  CountVerdict(*r);
   if (!r->tip_changed()) return r;
   const ChainUpdateReport update = mempool_->OnChainUpdate(*r);
   if (!r->returned_txs.empty()) {
@@ -398,6 +404,42 @@ void Node::RemoveTipListener(uint64_t id) {
   listeners_.erase(id);
 }
 
+void Node::CountVerdict(const AcceptResult& r) {
+  absl::MutexLock lock(&counters_mu_);
+  if (r.status == AcceptStatus::kInvalid) {
+    const size_t reason = static_cast<size_t>(r.validation.reason());
+    if (reason < kRejectReasonCount) ++counters_.blocks_rejected[reason];
+  }
+  counters_.blocks_connected += r.connected.size();
+  counters_.blocks_disconnected += r.disconnected.size();
+  if (!r.disconnected.empty()) {
+    const uint64_t depth = r.disconnected.size();
+    ++counters_.reorgs;
+    counters_.reorg_depth_sum += depth;
+    size_t bucket = 0;
+    while (bucket < kReorgDepthBuckets.size() &&
+           depth > kReorgDepthBuckets[bucket]) {
+      ++bucket;
+    }
+    ++counters_.reorg_depth[bucket];
+  }
+}
+
+NodeCounters Node::counters() const {
+  NodeCounters c;
+  {
+    absl::MutexLock lock(&counters_mu_);
+    c = counters_;
+  }
+  absl::MutexLock lock(&backup_mu_);
+  if (backup_ != nullptr) {
+    c.backups_enabled = true;
+    c.backups_taken = backup_->backups_taken();
+    c.last_backup_failed = !backup_->last_status().ok();
+  }
+  return c;
+}
+
 double Node::HashRate() const {
   absl::MutexLock lock(&mu_);
   return hash_rate_;
@@ -447,11 +489,21 @@ absl::StatusOr<uint32_t> Node::BackupNow() {
     return absl::FailedPreconditionError(
         "the node has no backup directory: start it with --backup_dir");
   }
-  absl::MutexLock lock(&backup_mu_);
-  if (backup_ == nullptr) {
-    return absl::FailedPreconditionError("the node is stopping");
+  PeriodicBackup* backup = nullptr;
+  {
+    absl::MutexLock lock(&backup_mu_);
+    if (backup_ == nullptr) {
+      return absl::FailedPreconditionError("the node is stopping");
+    }
+    backup = backup_.get();
+    ++backups_in_use_;  // Stop waits for this before it takes backup_ away
   }
-  absl::StatusOr<uint32_t> id = backup_->BackupNow();
+  // Without backup_mu_: a backup may take long, and metrics read backup_.
+  absl::StatusOr<uint32_t> id = backup->BackupNow();
+  {
+    absl::MutexLock lock(&backup_mu_);
+    --backups_in_use_;
+  }
   if (id.ok()) {
     LOG(INFO) << "backup " << *id << " taken into " << options_.backup_dir;
   }

@@ -6,6 +6,7 @@
 #ifndef PBCHAIN_NODE_CORE_NODE_H_
 #define PBCHAIN_NODE_CORE_NODE_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -101,6 +102,35 @@ inline constexpr absl::Duration kStoreCheckInterval = absl::Seconds(1);
 // Distinct damaged blocks the node remembers (to log each once); beyond
 // that, damage is still counted but logged no more.
 inline constexpr size_t kMaxRememberedDamagedBlocks = 1000;
+
+// --- Event counts for the metrics exporter (node/metrics, issue 16) ---
+
+// Block verdicts are counted by RejectReason (validation.h), whose values
+// run 0..kBlockMalformed.
+inline constexpr size_t kRejectReasonCount =
+    static_cast<size_t>(RejectReason::kBlockMalformed) + 1;
+// Upper bounds (blocks disconnected) of the reorg depth histogram buckets;
+// deeper reorgs go to a last, unbounded bucket.
+inline constexpr std::array<uint32_t, 7> kReorgDepthBuckets = {1,  2,  3,  5,
+                                                               10, 25, 100};
+
+// What the node counted since it started (NodeCounters: Node::counters()).
+struct NodeCounters {
+  uint64_t blocks_connected = 0;     // to the active chain, reorgs included
+  uint64_t blocks_disconnected = 0;  // undone by reorgs
+  // SubmitBlock verdicts kInvalid, by ValidationResult::reason.
+  std::array<uint64_t, kRejectReasonCount> blocks_rejected{};
+  uint64_t reorgs = 0;  // tip changes that disconnected a block
+  // Reorgs by depth: reorg_depth[i] counts depths in
+  // (kReorgDepthBuckets[i-1], kReorgDepthBuckets[i]]; the last entry those
+  // above kReorgDepthBuckets.back(). Not cumulative.
+  std::array<uint64_t, kReorgDepthBuckets.size() + 1> reorg_depth{};
+  uint64_t reorg_depth_sum = 0;  // blocks disconnected by all reorgs
+  // Periodic backups (all 0 / false without --backup_dir).
+  bool backups_enabled = false;
+  uint64_t backups_taken = 0;
+  bool last_backup_failed = false;
+};
 
 // One change of the main-chain tip.
 struct TipEvent {
@@ -216,10 +246,17 @@ class Node {
   // errors of RocksChainStore::Backup. Any thread; takes as long as the
   // backup.
   absl::StatusOr<uint32_t> BackupNow() ABSL_LOCKS_EXCLUDED(backup_mu_);
+  // Event counts since start (blocks connected and rejected, reorgs,
+  // backups), for metrics. Any thread.
+  NodeCounters counters() const ABSL_LOCKS_EXCLUDED(counters_mu_, backup_mu_);
+  // Bytes of the live RocksDB database (RocksChainStore::LiveSizeBytes).
+  uint64_t store_size_bytes() const { return store_->LiveSizeBytes(); }
 
  private:
   explicit Node(NodeOptions options);
   void MinerLoop();
+  // Counts a SubmitBlock verdict in counters_.
+  void CountVerdict(const AcceptResult& r) ABSL_LOCKS_EXCLUDED(counters_mu_);
   void HousekeepingLoop();
   bool ShouldMine() const;
   // Takes back the mempool file's transactions (logs what it did).
@@ -236,9 +273,15 @@ class Node {
   std::unique_ptr<RocksChainStore> store_;
   std::unique_ptr<ChainState> chain_;
   std::unique_ptr<Mempool> mempool_;
-  // Made by Create, reset by Stop; BackupNow uses it meanwhile.
-  absl::Mutex backup_mu_;
+  // Counted in SubmitBlock; read by counters(). A leaf lock.
+  mutable absl::Mutex counters_mu_;
+  NodeCounters counters_ ABSL_GUARDED_BY(counters_mu_);
+  // The backup thread: made by Create, taken away by Stop; BackupNow uses
+  // it (counting itself in backups_in_use_) and counters() reads it.
+  mutable absl::Mutex backup_mu_;
   std::unique_ptr<PeriodicBackup> backup_ ABSL_GUARDED_BY(backup_mu_);
+  // BackupNow calls running on backup_ without backup_mu_.
+  int backups_in_use_ ABSL_GUARDED_BY(backup_mu_) = 0;
 
   // Serializes SubmitBlock's accept + mempool update + notification, so
   // listeners see tip events in order.

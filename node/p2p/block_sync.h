@@ -131,8 +131,9 @@ class BlockSync {
   bool syncing() const;
   // The highest block height any connected peer is known to have (its
   // hello, announcements, headers; lowered when it fails to serve a run),
-  // 0 with no peers. Claims, not proof: for health, not consensus.
-  uint32_t best_peer_height() const;
+  // 0 with no peers. Claims, not proof: for health and metrics (sync
+  // progress), not consensus.
+  uint32_t best_peer_height() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct InFlight {

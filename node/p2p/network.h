@@ -99,7 +99,7 @@ class Network {
   uint32_t peer_count() const { return peers_.connected_count(); }
   bool syncing() const { return sync_.syncing(); }
   // The highest block a connected peer claims (BlockSync::best_peer_height),
-  // 0 with no peers; for health (how far behind the node is).
+  // 0 with no peers; for health (how far behind the node is) and metrics.
   uint32_t best_peer_height() const { return sync_.best_peer_height(); }
   void ListPeers(v1::ListPeersResponse* response) const {
     peers_.ListPeers(response);
@@ -138,6 +138,15 @@ class Network {
   std::vector<BanEntry> Bans() const { return peers_.Bans(); }
 
   const std::string& node_id() const { return node_->node_id(); }
+
+  // For the metrics exporter (node/metrics): peers by direction and their
+  // best height, misbehaviour and bans, gossip traffic.
+  PeerSet::PeerCounts peer_counts() const { return peers_.peer_counts(); }
+  uint64_t misbehaviour_points() const { return peers_.misbehaviour_points(); }
+  uint64_t bans() const { return peers_.bans(); }
+  const GossipCounters& gossip_counters() const {
+    return peers_.gossip_counters();
+  }
   const NetworkOptions& options() const { return options_; }
 
   // One round of the maintenance thread's work at the clock's time: joins

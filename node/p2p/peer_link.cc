@@ -28,6 +28,27 @@ void PeerLink::Shutdown() {
   finished_ = true;
 }
 
+ReadResult PeerLink::Read(v1::GossipEnvelope* message) {
+  const ReadResult r = stream_->ReadMessage(message);
+  if (r == ReadResult::kMessage) {
+    std::shared_ptr<GossipCounters> counters;
+    {
+      absl::MutexLock lock(&mu_);
+      counters = counters_;
+    }
+    if (counters != nullptr) {
+      counters->Count(GossipDirection::kReceived, *message,
+                      message->ByteSizeLong());
+    }
+  }
+  return r;
+}
+
+void PeerLink::SetCounters(std::shared_ptr<GossipCounters> counters) {
+  absl::MutexLock lock(&mu_);
+  counters_ = std::move(counters);
+}
+
 bool PeerLink::Enqueue(v1::GossipEnvelope message) {
   if (closed_ || close_after_flush_) return false;
   const size_t bytes = message.ByteSizeLong();
@@ -79,6 +100,8 @@ bool PeerLink::closed() const {
 void PeerLink::WriterLoop() {
   while (true) {
     v1::GossipEnvelope message;
+    size_t bytes = 0;
+    std::shared_ptr<GossipCounters> counters;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
@@ -88,10 +111,15 @@ void PeerLink::WriterLoop() {
       if (closed_ || queue_.empty()) break;  // closed, or flushed
       message = std::move(queue_.front());
       queue_.pop_front();
-      queued_bytes_ -= message.ByteSizeLong();
+      bytes = message.ByteSizeLong();
+      queued_bytes_ -= bytes;
       writing_ = true;
+      counters = counters_;
     }
     const bool written = stream_->Write(message);
+    if (written && counters != nullptr) {
+      counters->Count(GossipDirection::kSent, message, bytes);
+    }
     absl::MutexLock lock(&mu_);
     writing_ = false;
     if (!written) break;

@@ -16,6 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "node/p2p/gossip_counters.h"
 #include "pbchain/v1/gossip.pb.h"
 
 namespace pbchain {
@@ -73,9 +74,12 @@ class PeerLink {
 
   // Blocks until a message arrives (kMessage), bytes that are no message
   // arrive (kUndecodable) or the stream ends (kEnded).
-  ReadResult Read(v1::GossipEnvelope* message) {
-    return stream_->ReadMessage(message);
-  }
+  // Counted in the GossipCounters given to SetCounters.
+  ReadResult Read(v1::GossipEnvelope* message);
+
+  // Where this link counts the messages it reads and writes (metrics);
+  // null: nowhere. Any thread.
+  void SetCounters(std::shared_ptr<GossipCounters> counters);
 
   // Queues `message`; never blocks. If the queue is over its limits the link
   // is closed (the peer is not reading) and false is returned.
@@ -111,6 +115,7 @@ class PeerLink {
   bool close_after_flush_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;  // after Shutdown
   bool writing_ ABSL_GUARDED_BY(mu_) = false;   // a Write is under way
+  std::shared_ptr<GossipCounters> counters_ ABSL_GUARDED_BY(mu_);
   absl::Mutex join_mu_;                         // serializes Shutdown
   std::thread writer_;
 };

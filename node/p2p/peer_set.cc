@@ -1,6 +1,5 @@
 #include "node/p2p/peer_set.h"
 
-#include <algorithm>
 #include <random>
 #include <utility>
 
@@ -133,6 +132,7 @@ PeerPtr PeerSet::AddSession(std::unique_ptr<PeerLink> link, bool inbound,
                             const std::string& dial_address) {
   const absl::Time now = clock_->Now();
   PeerPtr peer;
+  link->SetCounters(gossip_counters_);
   {
     absl::MutexLock lock(&mu_);
     if (!inbound) {
@@ -449,6 +449,8 @@ void PeerSet::Misbehaving(const PeerPtr& peer, int points,
       if (!peer->inbound) book_.Ban(peer->dial_address, until, why);
     }
   }
+  if (points > 0) misbehaviour_points_.fetch_add(points);
+  if (ban) bans_.fetch_add(1);
   // One line per offence, except floods (a point a message): every 25th.
   if (points > 1 || ban || score % 25 == 0) {
     LOG(WARNING) << who << " misbehaved (+" << points << ", score " << score
@@ -494,6 +496,17 @@ uint32_t PeerSet::connected_count() const {
     n += peer->hello_done ? 1 : 0;
   }
   return n;
+}
+
+PeerSet::PeerCounts PeerSet::peer_counts() const {
+  absl::MutexLock lock(&mu_);
+  PeerCounts counts;
+  for (const auto& [id, peer] : peers_) {
+    absl::MutexLock peer_lock(&peer->mu);
+    if (!peer->hello_done) continue;
+    (peer->inbound ? counts.inbound : counts.outbound) += 1;
+  }
+  return counts;
 }
 
 void PeerSet::ListPeers(v1::ListPeersResponse* response) const {

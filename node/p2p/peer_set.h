@@ -15,6 +15,7 @@
 #ifndef PBCHAIN_NODE_P2P_PEER_SET_H_
 #define PBCHAIN_NODE_P2P_PEER_SET_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "chain/bytes.h"
 #include "node/p2p/address_book.h"
 #include "node/p2p/clock.h"
+#include "node/p2p/gossip_counters.h"
 #include "node/p2p/network_options.h"
 #include "node/p2p/peer_link.h"
 #include "pbchain/v1/gossip.pb.h"
@@ -303,6 +305,19 @@ class PeerSet {
   bool Unban(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
   // The bans in force.
   std::vector<BanEntry> Bans() const ABSL_LOCKS_EXCLUDED(mu_);
+  // --- Metrics (node/metrics) ---------------------------------------------
+
+  // Handshaken sessions by direction.
+  struct PeerCounts {
+    uint32_t inbound = 0;
+    uint32_t outbound = 0;
+  };
+  PeerCounts peer_counts() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Misbehaviour points charged and bans imposed since start.
+  uint64_t misbehaviour_points() const { return misbehaviour_points_.load(); }
+  uint64_t bans() const { return bans_.load(); }
+  // Every session's link counts its messages here (AddSession).
+  const GossipCounters& gossip_counters() const { return *gossip_counters_; }
 
   // --- Maintenance --------------------------------------------------------
 
@@ -344,6 +359,12 @@ class PeerSet {
   absl::Time last_exchange_ ABSL_GUARDED_BY(mu_);
   // Addresses the operator added at run time (AddOperatorPeer): seeds.
   absl::flat_hash_set<std::string> operator_peers_ ABSL_GUARDED_BY(mu_);
+
+  // Metrics (see peer_counts and the accessors after it).
+  const std::shared_ptr<GossipCounters> gossip_counters_ =
+      std::make_shared<GossipCounters>();
+  std::atomic<uint64_t> misbehaviour_points_{0};
+  std::atomic<uint64_t> bans_{0};
 };
 
 }  // namespace pbchain

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
@@ -103,6 +104,29 @@ bool Process::Launch(const std::string& binary,
     return false;
   }
   address_ = m[1];
+  // With --metrics-listen, the next line names the metrics address.
+  metrics_address_.clear();
+  const bool metrics =
+      std::any_of(args.begin(), args.end(), [](const std::string& a) {
+        return a.rfind("--metrics-listen", 0) == 0 ||
+               a.rfind("--metrics_listen", 0) == 0;
+      });
+  if (metrics) {
+    std::optional<std::string> metrics_line = child_->ReadLine(kStartTimeout);
+    if (!metrics_line ||
+        !std::regex_search(*metrics_line, m,
+                           std::regex("metrics listening on (\\S+)"))) {
+      child_->Kill(SIGKILL);
+      child_->Wait();
+      ADD_FAILURE() << name_ << " did not report its metrics address; stdout: "
+                    << metrics_line.value_or("(nothing)") << "\n--- "
+                    << log_path_ << " (tail) ---\n"
+                    << LogTail();
+      child_.reset();
+      return false;
+    }
+    metrics_address_ = m[1];
+  }
   OnStarted();
   return true;
 }
@@ -344,6 +368,9 @@ std::vector<std::string> TestNet::NodeArgs(const NodeProcess& node,
   for (const std::string& p : config.peers) args.push_back("--peer=" + p);
   if (config.connect_only) args.push_back("--connect-only");
   args.insert(args.end(), config.extra.begin(), config.extra.end());
+  if (!config.metrics_listen.empty()) {
+    args.push_back("--metrics-listen=" + config.metrics_listen);
+  }
   return args;
 }
 

@@ -62,6 +62,9 @@ struct NodeConfig {
   std::vector<std::string> peers{};  // one --peer HOST:PORT each
   bool connect_only = false;         // --connect-only
   std::vector<std::string> extra{};  // any other flags, passed as is
+  // --metrics-listen (e.g. "127.0.0.1:0"); empty = off. The address the
+  // node prints is then Process::metrics_address().
+  std::string metrics_listen{};
 };
 
 // A gRPC client context with a deadline (every harness call has one).
@@ -88,6 +91,10 @@ class Process {
   const std::string& name() const { return name_; }
   // "HOST:PORT" the process printed; empty until it started.
   const std::string& address() const { return address_; }
+  // "HOST:PORT" of its Prometheus /metrics, when started with
+  // --metrics-listen (read from its "... metrics listening on" line); empty
+  // otherwise.
+  const std::string& metrics_address() const { return metrics_address_; }
   // File receiving the process's stderr (its log); appended across restarts.
   const std::string& log_path() const { return log_path_; }
   bool running() const { return child_ != nullptr; }
@@ -113,6 +120,7 @@ class Process {
   std::string name_;
   std::string log_path_;
   std::string address_;
+  std::string metrics_address_;
   std::unique_ptr<testing::ChildProcess> child_;
   // Credentials of the test's stubs (null: plaintext); see
   // TestNet::set_client_credentials.

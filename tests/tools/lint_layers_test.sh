@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 bash "$src/tools/lint-layers.sh" "$src"
 
-for d in chain storage tracker client common node/core node/p2p node/rpc node/http node/admin proto tools tests; do
+for d in chain storage tracker client common node/core node/p2p node/rpc node/http node/admin node/metrics proto tools tests; do
   mkdir -p "$tmp/$d"
   cp -r "$src/$d/." "$tmp/$d/" 2>/dev/null || true
 done
@@ -32,4 +32,6 @@ check common/bad.h '#include "chain/block.h"'
 check node/core/bad.cc '#include "pbchain/v1/types.pb.h"'
 check node/http/bad.cc '#include "node/core/node.h"'
 check node/p2p/bad.cc '#include "../rpc/node_service.h"'
+check node/metrics/bad.cc '#include "node/rpc/node_service.h"'
+check node/core/bad.h '#include "prometheus/counter.h"'
 echo "lint_layers_test: ok"

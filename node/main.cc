@@ -749,10 +749,6 @@ int main(int argc, char** argv) {
   }
   // --- end Admin API ---
   std::cout << "pbnode listening on " << host << ":" << port << std::endl;
-  if (admin != nullptr) {
-    std::cout << "pbnode admin listening on " << admin->server->address()
-              << std::endl;
-  }
   if (metrics_server != nullptr) {  // metrics
     node_metrics =
         std::make_shared<pbchain::NodeMetrics>(node->get(), &network);
@@ -770,6 +766,12 @@ int main(int argc, char** argv) {
     std::cout << "pbnode http gateway listening on " << h << ":" << http_port
               << " (explorer: " << scheme << "://" << h << ":" << http_port
               << "/)" << std::endl;
+  }
+  // The admin line last: tools that read the first lines (the listen
+  // address, then the gateway's or the metrics') keep working.
+  if (admin != nullptr) {
+    std::cout << "pbnode admin listening on " << admin->server->address()
+              << std::endl;
   }
   LOG(INFO) << "pbnode " << pbchain::kVersion << " serving on " << host << ":"
             << port << (options.mine ? ", mining" : "")

@@ -107,9 +107,16 @@ inline AdminNode StartAdminNode(const std::string& datadir,
   n.log = log;
   n.node = StartPbnode(datadir, genesis, log, extra);
   if (n.node.stub == nullptr) return n;
-  std::optional<std::string> line =
-      n.node.process->ReadLine(std::chrono::seconds(30));
+  // The admin line comes after the others (gateway, metrics).
+  std::optional<std::string> line;
   std::smatch m;
+  for (int i = 0; i < 4; ++i) {
+    line = n.node.process->ReadLine(std::chrono::seconds(30));
+    if (!line || std::regex_search(*line, m,
+                                   std::regex("admin listening on (\\S+)"))) {
+      break;
+    }
+  }
   if (!line ||
       !std::regex_search(*line, m, std::regex("admin listening on (\\S+)"))) {
     ADD_FAILURE() << "pbnode did not report its admin address; got: "

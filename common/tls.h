@@ -27,6 +27,12 @@ namespace pbchain {
 // A PEM file larger than this is refused (a certificate chain is a few KiB).
 inline constexpr size_t kMaxPemFileBytes = 1 << 20;
 
+// Why an encrypted PEM private key is refused: no program asks for a key's
+// passphrase (a daemon has no one to ask; OpenSSL's default would prompt
+// on the terminal and wait).
+inline constexpr char kEncryptedKeyRefused[] =
+    "an encrypted PEM key is not supported: decrypt it with openssl pkey";
+
 struct ServerTlsFiles {
   std::string cert;       // --tls-cert: PEM certificate (chain), leaf first
   std::string key;        // --tls-key: its PEM private key

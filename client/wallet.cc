@@ -82,9 +82,9 @@ absl::Status CheckScrypt(const ScryptParams& s) {
   // RFC 7914: N < 2^(128 * r / 8), i.e. log2_n < 16 * r (OpenSSL refuses
   // the others); only r = 1 with log2_n >= 16 is in the ranges above.
   if (static_cast<uint64_t>(s.log2_n) >= uint64_t{16} * s.r) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scrypt log2_n ", s.log2_n, " needs r > ", s.log2_n / 16,
-        " (RFC 7914: log2_n < 16 * r)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt log2_n ", s.log2_n, " needs r > ", s.log2_n / 16,
+                     " (RFC 7914: log2_n < 16 * r)"));
   }
   const uint64_t memory = uint64_t{128} * s.r * (uint64_t{1} << s.log2_n);
   if (memory > kMaxScryptMemoryBytes) {

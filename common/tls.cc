@@ -17,8 +17,8 @@
 #include "openssl/evp.h"
 #include "openssl/pem.h"
 #include "openssl/x509.h"
-#include "openssl/x509v3.h"
 #include "openssl/x509_vfy.h"
+#include "openssl/x509v3.h"
 
 namespace pbchain {
 namespace {
@@ -109,10 +109,11 @@ absl::Status CheckCaCertificates(const std::string& flag,
   }
   ERR_clear_error();
   if (!any_ca) {
-    return Bad(flag, path,
-               absl::StrCat("no CA certificate in it (", SubjectOf(certs[0].get()),
-                            " is not a CA: give the certificate of the CA "
-                            "that issued it)"));
+    return Bad(
+        flag, path,
+        absl::StrCat("no CA certificate in it (", SubjectOf(certs[0].get()),
+                     " is not a CA: give the certificate of the CA "
+                     "that issued it)"));
   }
   return Bad(flag, path, std::string(first.message()));
 }

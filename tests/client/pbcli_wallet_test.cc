@@ -240,16 +240,16 @@ TEST_F(PbcliWalletTest, EncryptFollowsSymlinksAndRefusesHardLinks) {
 TEST_F(PbcliWalletTest, FifosAreRefusedNotWaitedOn) {
   ASSERT_EQ(mkfifo(P("pw.fifo").c_str(), 0600), 0);
   ASSERT_EQ(mkfifo(P("w.fifo").c_str(), 0600), 0);
-  Result k = Pbcli({"keygen", "--wallet", P("w.json"), "--passphrase-file",
-                    P("pw.fifo")});
+  Result k = Pbcli(
+      {"keygen", "--wallet", P("w.json"), "--passphrase-file", P("pw.fifo")});
   EXPECT_EQ(k.code, 2) << k.Show();
   EXPECT_EQ(Lines(k.err), 1u) << k.Show();
   EXPECT_TRUE(absl::StrContains(
       k.err, "--passphrase-file " + P("pw.fifo") + ": not a regular file"))
       << k.Show();
   EXPECT_FALSE(std::filesystem::exists(P("w.json")));
-  Result a = Pbcli(
-      {"address", "--wallet", P("w.fifo"), "--passphrase-file", P("pw")});
+  Result a =
+      Pbcli({"address", "--wallet", P("w.fifo"), "--passphrase-file", P("pw")});
   EXPECT_EQ(a.code, 2) << a.Show();
   EXPECT_EQ(Lines(a.err), 1u) << a.Show();
   EXPECT_TRUE(absl::StrContains(

@@ -347,7 +347,8 @@ TEST(EncryptedWalletVector, ParametersMustBeJsonIntegers) {
   const nlohmann::json v = Vector();
   const std::string file = v["file"].get<std::string>();
   const std::string pass = v["passphrase"].get<std::string>();
-  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [from, to] :
+       std::vector<std::pair<std::string, std::string>>{
            {"\"log2_n\": 10", "\"log2_n\": \"10\""},
            {"\"log2_n\": 10", "\"log2_n\": 10.0"},
            {"\"r\": 8", "\"r\": 8.0"},
@@ -357,7 +358,8 @@ TEST(EncryptedWalletVector, ParametersMustBeJsonIntegers) {
     absl::StatusOr<Wallet> w =
         DecryptWalletJson(absl::StrReplaceAll(file, {{from, to}}), pass);
     EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << to;
-    EXPECT_TRUE(absl::StrContains(w.status().message(), "must be a small whole number"))
+    EXPECT_TRUE(
+        absl::StrContains(w.status().message(), "must be a small whole number"))
         << to << ": " << w.status();
   }
 }

@@ -23,8 +23,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/exit_codes.h"
@@ -128,9 +128,9 @@ class TlsCliTest : public ::testing::Test {
     ASSERT_TRUE(tlsgen::MakeCa(ca).ok());
     Cert("n1", "ca");
     Cert("n2", "other");
-    Result g = RunProcess(Bin("pbtool"),
-                          {"genesis", "--out", dir_.Sub("genesis.json")},
-                          dir_.path());
+    Result g =
+        RunProcess(Bin("pbtool"),
+                   {"genesis", "--out", dir_.Sub("genesis.json")}, dir_.path());
     ASSERT_EQ(g.code, 0) << g.Show();
     // n1's key encrypted with a passphrase, and a CA directory whose key
     // is encrypted.
@@ -194,12 +194,12 @@ class TlsCliTest : public ::testing::Test {
 TEST_F(TlsCliTest, EncryptedKeyIsRefusedWithoutAPrompt) {
   const std::string enc = dir_.Sub("enc.key");
   const std::string why = kEncryptedKeyRefused;
-  ExpectRefusedEverywhere("pbnode",
-                          {"--listen=127.0.0.1:0",
-                           "--datadir=" + dir_.Sub("data"),
-                           "--genesis=" + dir_.Sub("genesis.json"),
-                           "--tls-cert=" + Crt("n1"), "--tls-key=" + enc},
-                          "--tls-key " + enc + ": " + why);
+  ExpectRefusedEverywhere(
+      "pbnode",
+      {"--listen=127.0.0.1:0", "--datadir=" + dir_.Sub("data"),
+       "--genesis=" + dir_.Sub("genesis.json"), "--tls-cert=" + Crt("n1"),
+       "--tls-key=" + enc},
+      "--tls-key " + enc + ": " + why);
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data")));
   ExpectRefusedEverywhere(
       "pbtracker",
@@ -220,9 +220,9 @@ TEST_F(TlsCliTest, EncryptedKeyIsRefusedWithoutAPrompt) {
 TEST_F(TlsCliTest, CaFilesMustHoldACaCertificate) {
   const std::string leaf = Crt("n1");
   const std::string want = "--tls-ca " + leaf + ": no CA certificate in it";
-  Result cli = RunProcess(
-      Bin("pbcli"), {"--node", "127.0.0.1:1", "--tls-ca", leaf, "info"},
-      dir_.path());
+  Result cli = RunProcess(Bin("pbcli"),
+                          {"--node", "127.0.0.1:1", "--tls-ca", leaf, "info"},
+                          dir_.path());
   EXPECT_EQ(cli.code, kExitUsage) << cli.Show();
   ASSERT_EQ(PlainLines(cli.err).size(), 1u) << cli.Show();
   EXPECT_TRUE(absl::StrContains(cli.err, want)) << cli.Show();
@@ -240,9 +240,9 @@ TEST_F(TlsCliTest, CaFilesMustHoldACaCertificate) {
       << node.Show();
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data")));
 
-  Result tracker = RunProcess(
-      Bin("pbtracker"), {"--listen=127.0.0.1:0", "--tls-ca=" + leaf},
-      dir_.path());
+  Result tracker =
+      RunProcess(Bin("pbtracker"), {"--listen=127.0.0.1:0", "--tls-ca=" + leaf},
+                 dir_.path());
   EXPECT_EQ(tracker.code, kExitUsage) << tracker.Show();
   ASSERT_EQ(PlainLines(tracker.err).size(), 1u) << tracker.Show();
   EXPECT_TRUE(absl::StrContains(tracker.err, want)) << tracker.Show();
@@ -252,13 +252,13 @@ TEST_F(TlsCliTest, CaFilesMustHoldACaCertificate) {
 // certificates from the CA it requires itself (--tls-client-ca): one from
 // another CA is refused at start, as pbnode refuses it.
 TEST_F(TlsCliTest, TrackerChecksItsClientCertificate) {
-  Result r = RunProcess(
-      Bin("pbtracker"),
-      {"--listen=127.0.0.1:0", "--tls-cert=" + Crt("n1"),
-       "--tls-key=" + Key("n1"), "--tls-client-ca=" + CaCrt(),
-       "--tls-ca=" + CaCrt(), "--tls-client-cert=" + Crt("n2"),
-       "--tls-client-key=" + Key("n2")},
-      dir_.path());
+  Result r =
+      RunProcess(Bin("pbtracker"),
+                 {"--listen=127.0.0.1:0", "--tls-cert=" + Crt("n1"),
+                  "--tls-key=" + Key("n1"), "--tls-client-ca=" + CaCrt(),
+                  "--tls-ca=" + CaCrt(), "--tls-client-cert=" + Crt("n2"),
+                  "--tls-client-key=" + Key("n2")},
+                 dir_.path());
   EXPECT_EQ(r.code, kExitUsage) << r.Show();
   ASSERT_EQ(PlainLines(r.err).size(), 1u) << r.Show();
   EXPECT_TRUE(absl::StrContains(
@@ -276,10 +276,10 @@ TEST_F(TlsCliTest, PbcliInfoAndAdminOverTls) {
   ASSERT_TRUE(node.has_value());
   const std::string datadir = dir_.Sub("node");
 
-  Result info = RunProcess(Bin("pbcli"),
-                           {"--node", node->address, "--tls-ca", CaCrt(),
-                            "--json", "info"},
-                           dir_.path());
+  Result info = RunProcess(
+      Bin("pbcli"),
+      {"--node", node->address, "--tls-ca", CaCrt(), "--json", "info"},
+      dir_.path());
   EXPECT_EQ(info.code, 0) << info.Show();
   EXPECT_TRUE(info.OutJson().contains("chain_id")) << info.Show();
 

@@ -148,8 +148,7 @@ absl::Status ErrnoStatus(const std::string& what, int err) {
 // Writes `content` into a new temporary file next to `path` with `mode`,
 // synced; returns its name.
 absl::StatusOr<std::string> WriteTemp(const std::string& path,
-                                      const std::string& content,
-                                      mode_t mode) {
+                                      const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) return ErrnoStatus(absl::StrCat("cannot create ", tmp), errno);
@@ -502,10 +501,10 @@ absl::StatusOr<Written> MakeCert(const CertOptions& options) {
   const absl::Time ca_not_after = AsnTime(X509_get0_notAfter(ca.get()));
   const absl::Time start = StartOf(options.not_before);
   if (X509_cmp_current_time(X509_get0_notBefore(ca.get())) >= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        ca_cert_path, ": the CA is not valid before ",
-        absl::FormatTime(AsnTime(X509_get0_notBefore(ca.get())),
-                         absl::UTCTimeZone())));
+    return absl::InvalidArgumentError(
+        absl::StrCat(ca_cert_path, ": the CA is not valid before ",
+                     absl::FormatTime(AsnTime(X509_get0_notBefore(ca.get())),
+                                      absl::UTCTimeZone())));
   }
   if (X509_cmp_current_time(X509_get0_notAfter(ca.get())) <= 0) {
     return absl::InvalidArgumentError(

@@ -25,7 +25,9 @@ absl::Status BadFile(const std::string& path, const std::string& why) {
 
 // The first line of `path` (at most kMaxPassphraseBytes).
 absl::StatusOr<std::string> ReadPassphraseFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+  // writer forever; it is refused below like any other non-regular file.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return BadFile(path, absl::StrCat("cannot read: ", std::strerror(errno)));
   }
@@ -34,6 +36,7 @@ absl::StatusOr<std::string> ReadPassphraseFile(const std::string& path) {
     close(fd);
     return BadFile(path, "not a regular file");
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::string text;
   char buf[512];
   while (text.size() <= kMaxPassphraseBytes + 2) {
@@ -172,7 +175,10 @@ absl::StatusOr<std::string> GetPassphrase(const PassphraseOptions& options,
       if (!first.ok()) return first.status();
       absl::StatusOr<std::string> again =
           AskTerminal("Repeat the passphrase: ");
-      if (!again.ok()) return again.status();
+      if (!again.ok()) {
+        OPENSSL_cleanse(first->data(), first->size());
+        return again.status();
+      }
       const bool same = *first == *again;
       OPENSSL_cleanse(again->data(), again->size());
       if (!same) {

@@ -261,6 +261,9 @@ const std::map<std::string, std::string>& CommandHelp() {
   --admin_listen, 127.0.0.1 and a free port by default), with the token the
   node writes to DATADIR/.cookie at every start (--cookie FILE reads it from
   elsewhere). Without --admin the address comes from DATADIR/.admin-address.
+  With --tls-ca (and --tls-client-cert/--tls-client-key) it dials TLS, as
+  the admin listener serves TLS with the node's certificate when the node
+  has --tls-cert.
   Subcommands:
     add-peer HOST:PORT     dial a peer now and keep redialing it (like
                            --peer; also with --connect_only)
@@ -710,7 +713,8 @@ int Cli::Keygen() {
       return Fail(kExitUsage,
                   absl::StrCat(passphrase.status().message(), hint));
     }
-    write.passphrase = *std::move(passphrase);
+    write.passphrase = *passphrase;  // wiped with `write`
+    WipeSecret(*passphrase);
   }
   absl::StatusOr<Wallet> w = CreateWallet(path, write);
   if (!w.ok()) {
@@ -764,7 +768,8 @@ int Cli::WalletCmd() {
         GetPassphrase(source, path, /*is_new=*/true);
     if (!passphrase.ok())
       return Fail(kExitUsage, passphrase.status().message());
-    write.passphrase = *std::move(passphrase);
+    write.passphrase = *passphrase;  // wiped with `write`
+    WipeSecret(*passphrase);
   }
   absl::StatusOr<Wallet> done = RewriteWallet(path, w->key, write);
   if (!done.ok()) return FailStatus(done.status());
@@ -1703,6 +1708,17 @@ int Cli::Admin() {
     absl::StatusOr<absl::Duration> d = ParseTimeout(*t, "timeout");
     if (!d.ok()) return Fail(kExitUsage, d.status().message());
     options.call_timeout = *d;
+  }
+  // The global TLS flags: the admin listener serves TLS with the node's
+  // certificate when the node has --tls-cert.
+  if (args_.tls.enabled() || !args_.tls.cert.empty() ||
+      !args_.tls.key.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        MakeChannelCredentials(args_.tls);
+    if (!credentials.ok()) {
+      return Fail(kExitUsage, credentials.status().message());
+    }
+    options.credentials = *std::move(credentials);
   }
   absl::StatusOr<std::unique_ptr<AdminClient>> admin =
       AdminClient::Create(options);

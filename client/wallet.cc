@@ -79,6 +79,13 @@ absl::Status CheckScrypt(const ScryptParams& s) {
     return absl::InvalidArgumentError(
         absl::StrCat("scrypt p ", s.p, " is outside [1, ", kMaxScryptP, "]"));
   }
+  // RFC 7914: N < 2^(128 * r / 8), i.e. log2_n < 16 * r (OpenSSL refuses
+  // the others); only r = 1 with log2_n >= 16 is in the ranges above.
+  if (static_cast<uint64_t>(s.log2_n) >= uint64_t{16} * s.r) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scrypt log2_n ", s.log2_n, " needs r > ", s.log2_n / 16,
+                     " (RFC 7914: log2_n < 16 * r)"));
+  }
   const uint64_t memory = uint64_t{128} * s.r * (uint64_t{1} << s.log2_n);
   if (memory > kMaxScryptMemoryBytes) {
     return absl::InvalidArgumentError(
@@ -224,6 +231,15 @@ absl::StatusOr<std::string> WalletText(const PrivateKey& key,
 }
 
 }  // namespace
+
+WalletWriteOptions::~WalletWriteOptions() {
+  if (passphrase) WipeSecret(*passphrase);
+}
+
+void WipeSecret(std::string& secret) {
+  OPENSSL_cleanse(secret.data(), secret.capacity());
+  secret.clear();
+}
 
 std::string DefaultWalletPath() {
   const char* env = std::getenv(kWalletEnvVar);
@@ -419,7 +435,9 @@ absl::StatusOr<Wallet> DecryptWalletJson(std::string_view json,
 
 absl::StatusOr<Wallet> LoadWallet(const std::string& path,
                                   const PassphraseCallback& passphrase) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+  // writer forever; it is refused below like any other non-regular file.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR) {
@@ -431,6 +449,12 @@ absl::StatusOr<Wallet> LoadWallet(const std::string& path,
     }
     return ErrnoStatus(err, absl::StrCat("cannot read wallet file ", path));
   }
+  if (struct stat st; fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("wallet file ", path, ": not a regular file"));
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::string text;
   char buf[4096];
   while (true) {
@@ -523,8 +547,31 @@ absl::StatusOr<Wallet> CreateWallet(const std::string& path,
 absl::StatusOr<Wallet> RewriteWallet(const std::string& path,
                                      const PrivateKey& key,
                                      const WalletWriteOptions& options) {
+  // The file itself, not a symlink to it: renaming over the link would
+  // leave the real file (the old form, perhaps plaintext) where it was.
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) {
+    return ErrnoStatus(errno,
+                       absl::StrCat("cannot resolve wallet file ", path));
+  }
+  const std::string target = resolved;
+  std::free(resolved);
+  struct stat st;
+  if (lstat(target.c_str(), &st) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("cannot read wallet file ", path));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("wallet file ", path, ": not a regular file"));
+  }
+  if (st.st_nlink > 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "wallet file ", path, " has ", st.st_nlink,
+        " hard links: the other names would keep the old contents; remove "
+        "them (or copy the file) and run again"));
+  }
   PBCHAIN_ASSIGN_OR_RETURN(std::string text, WalletText(key, options));
-  std::string tmp = path + ".tmp-XXXXXX";
+  std::string tmp = target + ".tmp-XXXXXX";
   const int fd = mkostemp(tmp.data(), O_CLOEXEC);  // mode 0600
   if (fd < 0) {
     return ErrnoStatus(
@@ -534,18 +581,17 @@ absl::StatusOr<Wallet> RewriteWallet(const std::string& path,
   absl::Status s =
       WriteSyncClose(fd, text, absl::StrCat("cannot write wallet file ", tmp));
   OPENSSL_cleanse(text.data(), text.size());
-  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+  if (s.ok() && rename(tmp.c_str(), target.c_str()) != 0) {
     s = ErrnoStatus(errno, absl::StrCat("cannot replace wallet file ", path));
   }
   if (!s.ok()) {
     unlink(tmp.c_str());
     return s;
   }
-  // The rename itself is durable once the directory is synced.
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
+  // The rename itself is durable once the directory is synced (`target`
+  // is absolute).
+  const size_t slash = target.rfind('/');
+  const std::string dir = slash == 0 ? "/" : target.substr(0, slash);
   if (const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dfd >= 0) {
     fsync(dfd);

@@ -46,8 +46,8 @@ inline constexpr size_t kTagBytes = 16;
 // Limits on the scrypt parameters a reader accepts, so that a hostile file
 // cannot make it allocate gigabytes or spin for minutes: N = 2^log2_n with
 // log2_n in [kMinLog2N, kMaxLog2N], r in [1, kMaxScryptR], p in [1,
-// kMaxScryptP], and scrypt's memory 128 * r * N at most
-// kMaxScryptMemoryBytes (256 MiB).
+// kMaxScryptP], log2_n < 16 * r (RFC 7914's N < 2^(16 r)), and scrypt's
+// memory 128 * r * N at most kMaxScryptMemoryBytes (256 MiB).
 inline constexpr int kMinLog2N = 10;
 inline constexpr int kMaxLog2N = 20;
 inline constexpr uint32_t kMaxScryptR = 32;
@@ -81,12 +81,19 @@ using PassphraseCallback = std::function<absl::StatusOr<std::string>()>;
 // How to write a wallet file: plaintext when `passphrase` is nullopt, else
 // encrypted with it under `scrypt`. `salt` / `nonce`, when non-empty, are
 // used instead of fresh random ones (test vectors only: never reuse a nonce).
+// The passphrase is wiped when the options are destroyed.
 struct WalletWriteOptions {
   std::optional<std::string> passphrase;
   ScryptParams scrypt;
   Bytes salt;
   Bytes nonce;
+  ~WalletWriteOptions();
 };
+
+// Overwrites the whole buffer of `secret` (its capacity, so bytes past a
+// shrink or left by a move are wiped too) with OPENSSL_cleanse, then
+// empties it.
+void WipeSecret(std::string& secret);
 
 // $PBCHAIN_WALLET if set and non-empty, else kDefaultWalletPath. Any thread.
 std::string DefaultWalletPath();
@@ -153,10 +160,15 @@ absl::StatusOr<Wallet> SaveNewWallet(const std::string& path,
                                      const WalletWriteOptions& options = {});
 
 // Replaces the existing file `path` by `key` written under `options`,
-// atomically: a new file "PATH.tmp-XXXXXX" in the same directory (mode
-// 0600), written and fsynced, renamed over `path`, then the directory
-// fsynced. A crash leaves either the old or the new file (and perhaps the
-// temp file). Errors as SaveNewWallet (NOT_FOUND if the directory is gone).
+// atomically: a new file "FILE.tmp-XXXXXX" in the same directory (mode
+// 0600), written and fsynced, renamed over FILE, then the directory
+// fsynced. FILE is `path` with symlinks resolved (realpath), so a link
+// keeps pointing at the rewritten file and no old copy is left behind.
+// FAILED_PRECONDITION if FILE has other hard links (they would keep the
+// old contents, e.g. the plaintext), INVALID_ARGUMENT if it is not a
+// regular file. A crash leaves either the old or the new file (and perhaps
+// the temp file). Errors as SaveNewWallet (NOT_FOUND if the file or the
+// directory is gone).
 absl::StatusOr<Wallet> RewriteWallet(const std::string& path,
                                      const PrivateKey& key,
                                      const WalletWriteOptions& options);

@@ -18,6 +18,7 @@
 #include "openssl/pem.h"
 #include "openssl/x509.h"
 #include "openssl/x509_vfy.h"
+#include "openssl/x509v3.h"
 
 namespace pbchain {
 namespace {
@@ -88,20 +89,41 @@ absl::Status CheckLeafCertificate(const std::string& flag,
   return absl::OkStatus();
 }
 
-// OK if `pem` (of --`flag` `path`) holds at least one certificate valid
-// now (a CA bundle may carry old ones); INVALID_ARGUMENT otherwise.
+// OK if `pem` (of --`flag` `path`) holds at least one CA certificate
+// (X509_check_ca: basicConstraints CA:TRUE, or an old v1 self-signed root)
+// valid now (a CA bundle may carry old ones); INVALID_ARGUMENT otherwise.
+// gRPC would take a leaf certificate as a trust anchor without a word.
 absl::Status CheckCaCertificates(const std::string& flag,
                                  const std::string& path,
                                  const std::string& pem) {
   std::vector<X509Ptr> certs = ReadCertificates(pem);
   if (certs.empty()) return Bad(flag, path, "no PEM certificate in it");
   absl::Status first;
+  bool any_ca = false;
   for (const X509Ptr& cert : certs) {
+    if (X509_check_ca(cert.get()) <= 0) continue;
+    any_ca = true;
     absl::Status s = CheckValidNow(cert.get());
     if (s.ok()) return s;
     if (first.ok()) first = s;
   }
+  ERR_clear_error();
+  if (!any_ca) {
+    return Bad(
+        flag, path,
+        absl::StrCat("no CA certificate in it (", SubjectOf(certs[0].get()),
+                     " is not a CA: give the certificate of the CA "
+                     "that issued it)"));
+  }
   return Bad(flag, path, std::string(first.message()));
+}
+
+// OpenSSL's PEM password callback: never asks (OpenSSL's default would
+// prompt "Enter PEM pass phrase:" on the terminal and wait); records that
+// the key is encrypted in *(bool*)`u` and refuses (-1).
+int RefusePassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* u) {
+  *static_cast<bool*>(u) = true;
+  return -1;
 }
 
 // OK if the PEM private key belongs to the first certificate of `cert_pem`.
@@ -116,20 +138,27 @@ absl::Status CheckKeyMatches(const std::string& cert_flag,
   X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
   BIO_free(cert_bio);
   if (cert == nullptr) {
+    ERR_clear_error();
     return Bad(cert_flag, cert_path, "not a PEM certificate");
   }
   BIO* key_bio =
       BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  bool encrypted = false;
+  EVP_PKEY* key =
+      PEM_read_bio_PrivateKey(key_bio, nullptr, RefusePassword, &encrypted);
   BIO_free(key_bio);
   if (key == nullptr) {
+    ERR_clear_error();
     X509_free(cert);
-    return Bad(key_flag, key_path, "not an unencrypted PEM private key");
+    return Bad(key_flag, key_path,
+               encrypted ? kEncryptedKeyRefused
+                         : "not an unencrypted PEM private key");
   }
   const int match = X509_check_private_key(cert, key);
   EVP_PKEY_free(key);
   X509_free(cert);
   if (match != 1) {
+    ERR_clear_error();
     return Bad(key_flag, key_path,
                absl::StrCat("does not match the certificate in ", cert_path));
   }

@@ -27,6 +27,12 @@ namespace pbchain {
 // A PEM file larger than this is refused (a certificate chain is a few KiB).
 inline constexpr size_t kMaxPemFileBytes = 1 << 20;
 
+// Why an encrypted PEM private key is refused: no program asks for a key's
+// passphrase (a daemon has no one to ask; OpenSSL's default would prompt
+// on the terminal and wait).
+inline constexpr char kEncryptedKeyRefused[] =
+    "an encrypted PEM key is not supported: decrypt it with openssl pkey";
+
 struct ServerTlsFiles {
   std::string cert;       // --tls-cert: PEM certificate (chain), leaf first
   std::string key;        // --tls-key: its PEM private key
@@ -50,16 +56,18 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& flag,
 // Insecure credentials when !files.enabled(); TLS credentials otherwise.
 // INVALID_ARGUMENT when only one of cert/key is given, when client_ca is
 // given without them, or when a file cannot be read (see ReadPemFile), the
-// certificate is expired or not yet valid, the key does not match the
-// certificate, or the client CA file holds no certificate valid now.
+// certificate is expired or not yet valid, the key is encrypted
+// (kEncryptedKeyRefused; never prompted for) or does not match the
+// certificate, or the client CA file holds no CA certificate valid now.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerTlsFiles& files);
 
 // Insecure credentials when !files.enabled(); TLS credentials otherwise.
 // INVALID_ARGUMENT when cert/key are given without the other or without a
-// CA, a file cannot be read, the CA file holds no certificate valid now,
-// the client certificate is expired or not yet valid, or its key does not
-// match it.
+// CA, a file cannot be read, the CA file holds no CA certificate valid
+// now (a leaf certificate is not a trust anchor), the client certificate
+// is expired or not yet valid, or its key is encrypted or does not match
+// it.
 // The channel checks the server's certificate against the CA and the
 // target's host (an IP address against the IP SANs, a name against the DNS
 // SANs).

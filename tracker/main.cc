@@ -221,6 +221,17 @@ int main(int argc, char** argv) {
       return Fail(std::string(s.message()));
     }
   }
+  // Its probe's client certificate must be one it would accept itself from
+  // nodes (the nodes it probes require client certificates from the same
+  // CA), as pbnode checks its own --tls-client-cert.
+  if (const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+      !probe_files.cert.empty() && !client_ca.empty()) {
+    if (absl::Status s = pbchain::CheckIssuedBy(
+            "tls-client-cert", probe_files.cert, "tls-client-ca", client_ca);
+        !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
   // --- Metrics (issue 16): bound before anything else starts.
   std::unique_ptr<pbchain::MetricsServer> metrics_server;
   const auto rpc_metrics = std::make_shared<pbchain::RpcMetrics>(

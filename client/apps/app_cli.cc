@@ -154,7 +154,8 @@ absl::StatusOr<client::Wallet> LoadOrCreateWallet(const CommonOptions& options,
     if (!passphrase.ok()) {
       return absl::InvalidArgumentError(passphrase.status().message());
     }
-    write.passphrase = *std::move(passphrase);
+    write.passphrase = *passphrase;  // wiped with `write`
+    client::WipeSecret(*passphrase);
   }
   w = client::CreateWallet(path, write);
   if (!w.ok()) return w;

@@ -4,6 +4,7 @@
 // place, and every bad wallet file giving one line and exit 2. Standard
 // input is /dev/null (RunProcess), so pbcli never prompts.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
@@ -195,6 +196,65 @@ TEST_F(PbcliWalletTest, DamagedFilesGiveOneLineAndExit2) {
     EXPECT_TRUE(absl::StrContains(r.err, cs.want))
         << cs.name << ": " << r.Show();
   }
+}
+
+// `wallet encrypt` through a symlink encrypts the file it points at (the
+// link stays a link); a hard-linked file is refused, as the other name
+// would keep the plaintext.
+TEST_F(PbcliWalletTest, EncryptFollowsSymlinksAndRefusesHardLinks) {
+  std::filesystem::create_directories(P("keys"));
+  Result k = Pbcli({"keygen", "--no-encrypt", "--wallet", P("keys/w.json")});
+  ASSERT_EQ(k.code, 0) << k.Show();
+  const std::string seed =
+      nlohmann::json::parse(ReadFile(P("keys/w.json")))["seed"];
+  std::filesystem::create_symlink(P("keys/w.json"), P("link.json"));
+  Result enc = Pbcli({"wallet", "encrypt", "--wallet", P("link.json"),
+                      "--passphrase-file", P("pw")});
+  ASSERT_EQ(enc.code, 0) << enc.Show();
+  EXPECT_TRUE(std::filesystem::is_symlink(P("link.json")));
+  const std::string text = ReadFile(P("keys/w.json"));
+  EXPECT_TRUE(IsEncryptedWalletJson(text)) << text;
+  EXPECT_FALSE(absl::StrContains(text, seed));
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(dir_.path())) {
+    if (e.is_regular_file()) {
+      EXPECT_FALSE(absl::StrContains(ReadFile(e.path().string()), seed))
+          << "plaintext seed left in " << e.path();
+    }
+  }
+
+  Result plain = Pbcli({"keygen", "--no-encrypt", "--wallet", P("h.json")});
+  ASSERT_EQ(plain.code, 0) << plain.Show();
+  const std::string before = ReadFile(P("h.json"));
+  ASSERT_EQ(link(P("h.json").c_str(), P("h2.json").c_str()), 0);
+  Result hard = Pbcli({"wallet", "encrypt", "--wallet", P("h.json"),
+                       "--passphrase-file", P("pw")});
+  EXPECT_NE(hard.code, 0) << hard.Show();
+  EXPECT_EQ(Lines(hard.err), 1u) << hard.Show();
+  EXPECT_TRUE(absl::StrContains(hard.err, "2 hard links")) << hard.Show();
+  EXPECT_EQ(ReadFile(P("h.json")), before);
+}
+
+// A FIFO as the passphrase file or the wallet file is refused at once,
+// not waited on for a writer.
+TEST_F(PbcliWalletTest, FifosAreRefusedNotWaitedOn) {
+  ASSERT_EQ(mkfifo(P("pw.fifo").c_str(), 0600), 0);
+  ASSERT_EQ(mkfifo(P("w.fifo").c_str(), 0600), 0);
+  Result k = Pbcli(
+      {"keygen", "--wallet", P("w.json"), "--passphrase-file", P("pw.fifo")});
+  EXPECT_EQ(k.code, 2) << k.Show();
+  EXPECT_EQ(Lines(k.err), 1u) << k.Show();
+  EXPECT_TRUE(absl::StrContains(
+      k.err, "--passphrase-file " + P("pw.fifo") + ": not a regular file"))
+      << k.Show();
+  EXPECT_FALSE(std::filesystem::exists(P("w.json")));
+  Result a =
+      Pbcli({"address", "--wallet", P("w.fifo"), "--passphrase-file", P("pw")});
+  EXPECT_EQ(a.code, 2) << a.Show();
+  EXPECT_EQ(Lines(a.err), 1u) << a.Show();
+  EXPECT_TRUE(absl::StrContains(
+      a.err, "wallet file " + P("w.fifo") + ": not a regular file"))
+      << a.Show();
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "chain/bytes.h"
 #include "client/passphrase.h"
 #include "gtest/gtest.h"
@@ -313,6 +316,130 @@ TEST(EncryptedWalletVector, MalformedFilesAreRefusedWithAReason) {
     EXPECT_NE(w.status().message().find(c.want), std::string::npos)
         << c.want << " in: " << w.status();
   }
+}
+
+// docs/PROTOCOL.md "Wallet file": hex fields and the address's hex digits
+// may be either case; the AAD always uses the canonical lowercase address.
+TEST(EncryptedWalletVector, UppercaseHexAndAddressOpen) {
+  const nlohmann::json v = Vector();
+  nlohmann::json j = nlohmann::json::parse(v["file"].get<std::string>());
+  for (const char* field : {"address", "nonce", "ciphertext"}) {
+    std::string text = j[field];
+    // The address keeps its "pb" prefix; only hex digits change case.
+    for (size_t i = std::string(field) == "address" ? 2 : 0; i < text.size();
+         ++i) {
+      text[i] = absl::ascii_toupper(static_cast<unsigned char>(text[i]));
+    }
+    j[field] = text;
+  }
+  std::string salt = j["scrypt"]["salt"];
+  j["scrypt"]["salt"] = absl::AsciiStrToUpper(salt);
+  ASSERT_NE(j["address"], v["address"]);
+  absl::StatusOr<Wallet> w =
+      DecryptWalletJson(j.dump(), v["passphrase"].get<std::string>());
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->address.ToText(), v["address"].get<std::string>());
+}
+
+// log2_n, r, p and version are JSON integers: a string or a float (even a
+// whole one) is refused.
+TEST(EncryptedWalletVector, ParametersMustBeJsonIntegers) {
+  const nlohmann::json v = Vector();
+  const std::string file = v["file"].get<std::string>();
+  const std::string pass = v["passphrase"].get<std::string>();
+  for (const auto& [from, to] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"\"log2_n\": 10", "\"log2_n\": \"10\""},
+           {"\"log2_n\": 10", "\"log2_n\": 10.0"},
+           {"\"r\": 8", "\"r\": 8.0"},
+           {"\"p\": 1", "\"p\": \"1\""},
+           {"\"version\": 1", "\"version\": 1.0"}}) {
+    ASSERT_TRUE(absl::StrContains(file, from)) << from;
+    absl::StatusOr<Wallet> w =
+        DecryptWalletJson(absl::StrReplaceAll(file, {{from, to}}), pass);
+    EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument) << to;
+    EXPECT_TRUE(
+        absl::StrContains(w.status().message(), "must be a small whole number"))
+        << to << ": " << w.status();
+  }
+}
+
+// RFC 7914: N < 2^(16 r). OpenSSL refuses the others; the checks refuse
+// them first with the reason, on both sides.
+TEST(EncryptedWalletVector, ScryptLog2NMustBeBelow16R) {
+  const nlohmann::json v = Vector();
+  nlohmann::json j = nlohmann::json::parse(v["file"].get<std::string>());
+  j["scrypt"]["log2_n"] = 16;
+  j["scrypt"]["r"] = 1;
+  absl::StatusOr<Wallet> w =
+      DecryptWalletJson(j.dump(), v["passphrase"].get<std::string>());
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument)
+      << w.status();
+  EXPECT_TRUE(absl::StrContains(w.status().message(), "log2_n < 16 * r"))
+      << w.status();
+
+  absl::StatusOr<PrivateKey> key = PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  WalletWriteOptions o = Fast("pw");
+  o.scrypt.log2_n = 16;
+  o.scrypt.r = 1;
+  absl::StatusOr<std::string> text = EncryptWalletJson(*key, o);
+  EXPECT_EQ(text.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(text.status().message(), "log2_n < 16 * r"))
+      << text.status();
+  o.scrypt.log2_n = 15;  // the largest r = 1 allows
+  o.scrypt.p = 1;
+  EXPECT_TRUE(EncryptWalletJson(*key, o).ok());
+}
+
+TEST_F(WalletTest, FifoWalletIsRefusedNotWaitedOn) {
+  const std::string path = Path("fifo.json");
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  absl::StatusOr<Wallet> w = LoadWallet(path, Give("pw"));
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(w.status().message(), "not a regular file"))
+      << w.status();
+}
+
+TEST_F(WalletTest, RewriteThroughASymlinkRewritesTheTarget) {
+  ASSERT_TRUE(std::filesystem::create_directories(dir_ / "real"));
+  const std::string real = Path("real/w.json");
+  const std::string link = Path("link.json");
+  absl::StatusOr<Wallet> w = CreateWallet(real, {});
+  ASSERT_TRUE(w.ok()) << w.status();
+  const std::string seed = HexEncode(w->key.seed());
+  std::filesystem::create_symlink(real, link);
+  absl::StatusOr<Wallet> done = RewriteWallet(link, w->key, Fast("pw"));
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  std::ifstream in(real);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_TRUE(IsEncryptedWalletJson(text.str())) << text.str();
+  EXPECT_FALSE(absl::StrContains(text.str(), seed));
+  // No temp file left, in either directory.
+  for (const auto& d : {dir_, dir_ / "real"}) {
+    for (const auto& e : std::filesystem::directory_iterator(d)) {
+      EXPECT_FALSE(absl::StrContains(e.path().string(), ".tmp-")) << e.path();
+    }
+  }
+  absl::StatusOr<Wallet> back = LoadWallet(link, Give("pw"));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(HexEncode(back->key.seed()), seed);
+}
+
+TEST_F(WalletTest, RewriteRefusesAHardLinkedFile) {
+  const std::string path = Path("w.json");
+  absl::StatusOr<Wallet> w = CreateWallet(path, {});
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_EQ(link(path.c_str(), Path("other.json").c_str()), 0);
+  absl::StatusOr<Wallet> done = RewriteWallet(path, w->key, Fast("pw"));
+  EXPECT_EQ(done.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(done.status().message(), "2 hard links"))
+      << done.status();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);  // untouched: still the same file
 }
 
 TEST_F(WalletTest, EncryptedCreateLoadsOnlyWithThePassphrase) {

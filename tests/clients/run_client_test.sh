@@ -175,5 +175,55 @@ printf 'polyglot passphrase\n' >"$tmp/passphrase"
 "$bin/pbcli" wallet encrypt --wallet "$tmp/wallet.json" --passphrase-file "$tmp/passphrase" >/dev/null
 grep -q '"format": "pbchain-encrypted-wallet"' "$tmp/wallet.json" || {
   echo "client_test: pbcli wallet encrypt did not encrypt" >&2; exit 1; }
+# --- the same file read the same way by pbcli and this client (PROTOCOL.md
+# "Wallet file"): an address with uppercase hex digits opens (the AAD holds
+# the canonical lowercase text); log2_n as a string or a float, and log2_n
+# >= 16 * r (RFC 7914), are refused by both.
+"$py" - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+doc = json.load(open(f"{d}/wallet.json"))
+def write(name, text):
+    with open(f"{d}/{name}", "w") as f:
+        f.write(text)
+up = dict(doc, address="pb" + doc["address"][2:].upper(),
+          nonce=doc["nonce"].upper())
+write("upper.json", json.dumps(up, indent=2))
+write("strlog.json", json.dumps(dict(doc, scrypt=dict(doc["scrypt"], log2_n=str(doc["scrypt"]["log2_n"]))), indent=2))
+write("floatlog.json", json.dumps(doc, indent=2).replace(
+    '"log2_n": %d' % doc["scrypt"]["log2_n"], '"log2_n": %d.0' % doc["scrypt"]["log2_n"]))
+write("r1.json", json.dumps(dict(doc, scrypt=dict(doc["scrypt"], log2_n=16, r=1)), indent=2))
+PY
+grep -q '"log2_n": 15.0' "$tmp/floatlog.json" || { echo "client_test: floatlog.json not made" >&2; exit 1; }
+for who in pbcli client; do
+  if [ "$who" = pbcli ]; then
+    run() { "$bin/pbcli" address --wallet "$1" --passphrase-file "$tmp/passphrase"; }
+  else
+    run() { "${client[@]}" --passphrase-file "$tmp/passphrase" address --key "$1"; }
+  fi
+  got=$(run "$tmp/upper.json" 2>"$tmp/upper.err") || {
+    echo "client_test: $who refused an uppercase address:" >&2; cat "$tmp/upper.err" >&2; exit 1; }
+  [ "$got" = "$wallet" ] || { echo "client_test: $who: uppercase address gave '$got', want $wallet" >&2; exit 1; }
+  for bad in strlog floatlog r1; do
+    if run "$tmp/$bad.json" >"$tmp/$bad.out" 2>"$tmp/$bad.err"; then
+      echo "client_test: $who accepted $bad.json" >&2; exit 1
+    fi
+    case "$bad" in
+      r1) want='log2_n < 16 * r' ;;
+      *) want='"log2_n" must be a small whole number' ;;
+    esac
+    grep -qF "$want" "$tmp/$bad.err" || {
+      echo "client_test: $who on $bad.json, expected '$want', got:" >&2; cat "$tmp/$bad.err" >&2; exit 1; }
+  done
+done
+# The passphrase is bytes, not text: a first line that is not UTF-8 opens
+# the file pbcli wrote with it.
+printf 'raw \377\376 bytes\n' >"$tmp/raw-passphrase"
+raw_addr=$("$bin/pbcli" keygen --wallet "$tmp/raw.json" --passphrase-file "$tmp/raw-passphrase" 2>/dev/null)
+got=$("${client[@]}" --passphrase-file "$tmp/raw-passphrase" address --key "$tmp/raw.json") || {
+  echo "client_test: a non-UTF-8 passphrase did not open pbcli's file" >&2; exit 1; }
+[ "$got" = "$raw_addr" ] || { echo "client_test: raw passphrase: '$got' != '$raw_addr'" >&2; exit 1; }
+echo "client_test ($lang): wallet files read alike (uppercase address opens; string/float log2_n and log2_n >= 16 r refused)"
+
 "${client[@]}" --node "$addr" --passphrase-file "$tmp/passphrase" flow --key "$tmp/wallet.json" --timeout 120
 echo "client_test ($lang): PASS"

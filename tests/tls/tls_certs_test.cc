@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/tls.h"
 #include "gtest/gtest.h"
@@ -198,6 +199,28 @@ TEST(TlsCertsTest, NeverOverwritesWithoutForce) {
   EXPECT_EQ(ModeOf(dir.Sub("certs/x.crt")), -1);
 }
 
+// tls-ca --force writes the new key and certificate to temporary files
+// first: when the certificate cannot be put in place, the old key is not
+// replaced (nor removed), so the pair on disk still matches.
+TEST(TlsCertsTest, ForceNeverLeavesACertificateWithoutItsKey) {
+  TempDir dir("tls_certs_pair");
+  CaOptions ca;
+  ca.out_dir = dir.Sub("ca");
+  ASSERT_TRUE(MakeCa(ca).ok());
+  const std::string key_before = ReadAll(ca.out_dir + "/ca.key");
+  // A directory where the certificate goes: its rename must fail.
+  std::filesystem::remove(ca.out_dir + "/ca.crt");
+  std::filesystem::create_directories(ca.out_dir + "/ca.crt/x");
+  ca.force = true;
+  absl::StatusOr<Written> w = MakeCa(ca);
+  EXPECT_FALSE(w.ok());
+  EXPECT_EQ(ReadAll(ca.out_dir + "/ca.key"), key_before);
+  for (const auto& e : std::filesystem::directory_iterator(ca.out_dir)) {
+    EXPECT_FALSE(absl::StrContains(e.path().filename().string(), ".tmp."))
+        << e.path();
+  }
+}
+
 TEST(TlsCertsTest, LeafEndsWithItsCa) {
   TempDir dir("tls_certs_clip");
   CaOptions ca;
@@ -270,6 +293,14 @@ TEST(TlsCertsTest, BadInputIsRefusedWithTheReason) {
   o = good;
   o.ca_dir = old.out_dir;
   refused(o, "expired");
+  // Nor does a CA that is not valid yet.
+  CaOptions future;
+  future.out_dir = dir.Sub("future");
+  future.not_before = absl::Now() + absl::Hours(24);
+  ASSERT_TRUE(MakeCa(future).ok());
+  o = good;
+  o.ca_dir = future.out_dir;
+  refused(o, "the CA is not valid before");
   // Nothing was written by the refused runs.
   EXPECT_FALSE(std::filesystem::exists(dir.Sub("certs")));
 }

@@ -145,11 +145,10 @@ absl::Status ErrnoStatus(const std::string& what, int err) {
   return absl::InternalError(message);
 }
 
-// Writes `content` to `path` with `mode`: into a temporary file next to it,
-// then link()ed into place (so an existing file is never replaced) or,
-// with `force`, renamed over it.
-absl::Status WriteFile(const std::string& path, const std::string& content,
-                       mode_t mode, bool force) {
+// Writes `content` into a new temporary file next to `path` with `mode`,
+// synced; returns its name.
+absl::StatusOr<std::string> WriteTemp(const std::string& path,
+                                      const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) return ErrnoStatus(absl::StrCat("cannot create ", tmp), errno);
@@ -171,21 +170,65 @@ absl::Status WriteFile(const std::string& path, const std::string& content,
     status = ErrnoStatus(absl::StrCat("cannot write ", tmp), errno);
   }
   ::close(fd);
-  if (status.ok()) {
-    if (force) {
-      if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        status = ErrnoStatus(absl::StrCat("cannot create ", path), errno);
-      }
-    } else if (::link(tmp.c_str(), path.c_str()) != 0) {
-      status =
-          errno == EEXIST
-              ? absl::AlreadyExistsError(absl::StrCat(
-                    path, " exists; not overwriting (--force replaces it)"))
-              : ErrnoStatus(absl::StrCat("cannot create ", path), errno);
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  return tmp;
+}
+
+// Moves the temporary file `tmp` to `path`: link()ed into place (so an
+// existing file is never replaced) or, with `force`, renamed over it. `tmp`
+// is gone afterwards either way.
+absl::Status Install(const std::string& tmp, const std::string& path,
+                     bool force) {
+  absl::Status status;
+  if (force) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      status = ErrnoStatus(absl::StrCat("cannot create ", path), errno);
     }
+  } else if (::link(tmp.c_str(), path.c_str()) != 0) {
+    status = errno == EEXIST
+                 ? absl::AlreadyExistsError(absl::StrCat(
+                       path, " exists; not overwriting (--force replaces it)"))
+                 : ErrnoStatus(absl::StrCat("cannot create ", path), errno);
   }
   ::unlink(tmp.c_str());  // after rename: already gone
   return status;
+}
+
+// Writes a key and its certificate as a pair: both into temporary files
+// first (a failure there replaces nothing), then the key moved into place,
+// then the certificate (a certificate is never there without its key).
+// With `force`, a target that is a directory is refused before anything is
+// replaced, so the second rename cannot fail for that reason after the
+// first replaced a key.
+absl::Status WritePair(const std::string& key_path, const std::string& key_pem,
+                       const std::string& cert_path,
+                       const std::string& cert_pem, bool force) {
+  for (const std::string& path : {key_path, cert_path}) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " is a directory; not replacing it"));
+    }
+  }
+  absl::StatusOr<std::string> key_tmp = WriteTemp(key_path, key_pem, 0600);
+  if (!key_tmp.ok()) return key_tmp.status();
+  absl::StatusOr<std::string> cert_tmp = WriteTemp(cert_path, cert_pem, 0644);
+  if (!cert_tmp.ok()) {
+    ::unlink(key_tmp->c_str());
+    return cert_tmp.status();
+  }
+  if (absl::Status s = Install(*key_tmp, key_path, force); !s.ok()) {
+    ::unlink(cert_tmp->c_str());
+    return s;
+  }
+  if (absl::Status s = Install(*cert_tmp, cert_path, force); !s.ok()) {
+    if (!force) ::unlink(key_path.c_str());  // the key this run just made
+    return s;
+  }
+  return absl::OkStatus();
 }
 
 // ALREADY_EXISTS if any of `paths` exists (checked before anything is
@@ -299,6 +342,19 @@ absl::StatusOr<std::string> SanValue(const CertOptions& options) {
   return absl::StrJoin(entries, ",");
 }
 
+// The same words as common/tls.h's kEncryptedKeyRefused (pbchain_tlsgen
+// does not link gRPC, which that header needs).
+constexpr char kEncryptedKeyRefused[] =
+    "an encrypted PEM key is not supported: decrypt it with openssl pkey";
+
+// OpenSSL's PEM password callback: never asks (OpenSSL's default would
+// prompt "Enter PEM pass phrase:" on the terminal and wait); records that
+// the key is encrypted in *(bool*)`u` and refuses (-1).
+int RefusePassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* u) {
+  *static_cast<bool*>(u) = true;
+  return -1;
+}
+
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
   if (bio == nullptr) {
@@ -383,16 +439,9 @@ absl::StatusOr<Written> MakeCa(const CaOptions& options) {
       !s.ok()) {
     return s;
   }
-  // The key first: a certificate is never there without its key.
-  if (absl::Status s =
-          WriteFile(written.key_path, *key_pem, 0600, options.force);
+  if (absl::Status s = WritePair(written.key_path, *key_pem, written.cert_path,
+                                 *cert_pem, options.force);
       !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          WriteFile(written.cert_path, *cert_pem, 0644, options.force);
-      !s.ok()) {
-    ::unlink(written.key_path.c_str());
     return s;
   }
   return written;
@@ -426,8 +475,9 @@ absl::StatusOr<Written> MakeCert(const CertOptions& options) {
   X509Ptr ca(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   BioPtr key_bio(BIO_new_mem_buf(ca_key_pem->data(),
                                  static_cast<int>(ca_key_pem->size())));
-  KeyPtr ca_key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  bool encrypted = false;
+  KeyPtr ca_key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, RefusePassword,
+                                        &encrypted));
   ERR_clear_error();
   if (ca == nullptr) {
     return absl::InvalidArgumentError(
@@ -435,7 +485,9 @@ absl::StatusOr<Written> MakeCert(const CertOptions& options) {
   }
   if (ca_key == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat(ca_key_path, ": not an unencrypted PEM private key"));
+        absl::StrCat(ca_key_path, ": ",
+                     encrypted ? kEncryptedKeyRefused
+                               : "not an unencrypted PEM private key"));
   }
   if (X509_check_private_key(ca.get(), ca_key.get()) != 1) {
     ERR_clear_error();
@@ -448,6 +500,12 @@ absl::StatusOr<Written> MakeCert(const CertOptions& options) {
   }
   const absl::Time ca_not_after = AsnTime(X509_get0_notAfter(ca.get()));
   const absl::Time start = StartOf(options.not_before);
+  if (X509_cmp_current_time(X509_get0_notBefore(ca.get())) >= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ca_cert_path, ": the CA is not valid before ",
+                     absl::FormatTime(AsnTime(X509_get0_notBefore(ca.get())),
+                                      absl::UTCTimeZone())));
+  }
   if (X509_cmp_current_time(X509_get0_notAfter(ca.get())) <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(ca_cert_path, ": the CA expired on ",
@@ -503,15 +561,9 @@ absl::StatusOr<Written> MakeCert(const CertOptions& options) {
       !s.ok()) {
     return s;
   }
-  if (absl::Status s =
-          WriteFile(written.key_path, *key_pem, 0600, options.force);
+  if (absl::Status s = WritePair(written.key_path, *key_pem, written.cert_path,
+                                 *cert_pem, options.force);
       !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          WriteFile(written.cert_path, *cert_pem, 0644, options.force);
-      !s.ok()) {
-    ::unlink(written.key_path.c_str());
     return s;
   }
   return written;

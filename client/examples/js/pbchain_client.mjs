@@ -394,7 +394,8 @@ export function explainUnavailable(target, details, tls) {
 
 // Encrypted wallet files (PROTOCOL.md "Wallet file").
 const WALLET_FORMAT = 'pbchain-encrypted-wallet';
-// The limits a reader accepts: scrypt never allocates more than 256 MiB.
+// The limits a reader accepts: scrypt never allocates more than 256 MiB;
+// and log2_n < 16 * r (RFC 7914).
 const MIN_LOG2_N = 10, MAX_LOG2_N = 20, MAX_R = 32, MAX_P = 16;
 const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
 const MAX_WALLET_FILE_BYTES = 64 * 1024;
@@ -410,18 +411,48 @@ export function walletKey(passphrase, salt, log2n, r, p) {
   return scryptSync(passphrase, salt, 32, { N, r, p, maxmem: 128 * r * N + 128 * r * p + (1 << 20) });
 }
 
-/** The seed of an encrypted wallet document; Error naming the problem. */
+// version, log2_n, r, p must be JSON integers, as pbcli (C++) reads them:
+// JSON.parse turns 15.0 and 1.5e1 into 15, so their spelling is checked in
+// the file's text (a wallet file holds no other numbers).
+const INTEGER_FIELDS = /"(version|log2_n|r|p)"\s*:\s*(-?[0-9][0-9.eE+-]*)/g;
+function checkIntegerSpelling(text) {
+  for (const m of text.matchAll(INTEGER_FIELDS)) {
+    if (!/^(0|[1-9][0-9]*)$/.test(m[2])) {
+      throw new Error(`not a valid encrypted wallet: field "${m[1]}" must be a small whole number`);
+    }
+  }
+}
+
+function jsonInt(obj, name) {
+  const v = obj?.[name];
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new Error(`not a valid encrypted wallet: field "${name}" must be a small whole number`);
+  }
+  return v;
+}
+
+/**
+ * The seed of an encrypted wallet document; Error naming the problem. Read
+ * as PROTOCOL.md "Wallet file" says (and as pbcli reads it): version,
+ * log2_n, r, p JSON integers (also call checkIntegerSpelling on the text);
+ * hex in either case; the AAD holds the canonical (lowercase) address.
+ */
 export function decryptWallet(doc, passphrase) {
-  if (doc.version !== 1) {
-    throw new Error(`encrypted wallet version ${JSON.stringify(doc.version)} is not supported (this client reads version 1)`);
+  const version = jsonInt(doc, 'version');
+  if (version !== 1) {
+    throw new Error(`encrypted wallet version ${version} is not supported (this client reads version 1)`);
   }
   if (doc.kdf !== 'scrypt' || doc.cipher !== 'chacha20-poly1305') {
     throw new Error('not a valid encrypted wallet: unknown kdf or cipher');
   }
-  const sc = doc.scrypt ?? {};
-  const { log2_n: log2n, r, p } = sc;
-  if (![log2n, r, p].every(Number.isInteger) || log2n < MIN_LOG2_N || log2n > MAX_LOG2_N ||
-      r < 1 || r > MAX_R || p < 1 || p > MAX_P || 128 * r * 2 ** log2n > MAX_SCRYPT_MEMORY) {
+  const sc = doc.scrypt;
+  if (sc === null || typeof sc !== 'object') throw new Error('not a valid encrypted wallet: field "scrypt" must be an object');
+  const log2n = jsonInt(sc, 'log2_n'), r = jsonInt(sc, 'r'), p = jsonInt(sc, 'p');
+  if (r >= 1 && log2n >= 16 * r) {
+    throw new Error(`not a valid encrypted wallet: scrypt log2_n ${log2n} r ${r}: RFC 7914 needs log2_n < 16 * r`);
+  }
+  if (log2n < MIN_LOG2_N || log2n > MAX_LOG2_N || r < 1 || r > MAX_R || p < 1 || p > MAX_P ||
+      128 * r * 2 ** log2n > MAX_SCRYPT_MEMORY) {
     throw new Error(`not a valid encrypted wallet: scrypt parameters log2_n=${log2n} r=${r} p=${p} are out of range`);
   }
   const isHex = (x) => typeof x === 'string' && /^([0-9a-fA-F]{2})*$/.test(x);
@@ -434,10 +465,15 @@ export function decryptWallet(doc, passphrase) {
   if (salt.length < 16 || salt.length > 64 || nonce.length !== 12 || sealed.length !== 48) {
     throw new Error('not a valid encrypted wallet: bad salt, nonce or ciphertext size');
   }
-  const want = parseAddressText(doc.address);
+  let want;
+  try {
+    want = parseAddressText(doc.address);
+  } catch (e) {
+    throw new Error(`not a valid encrypted wallet: address: ${e.message}`);
+  }
   const key = walletKey(passphrase, salt, log2n, r, p);
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-  d.setAAD(walletAad(log2n, r, p, salt, nonce, doc.address), { plaintextLength: 32 });
+  d.setAAD(walletAad(log2n, r, p, salt, nonce, addressText(want)), { plaintextLength: 32 });
   d.setAuthTag(sealed.subarray(32));
   let seed;
   try {
@@ -449,13 +485,18 @@ export function decryptWallet(doc, passphrase) {
   return seed;
 }
 
-/** --passphrase-file's first line, else $PBCHAIN_PASSPHRASE. */
+/**
+ * --passphrase-file's first line (raw bytes: never decoded as UTF-8), else
+ * $PBCHAIN_PASSPHRASE (as UTF-8: Node.js gives the environment as text).
+ */
 export function passphraseFrom(file) {
   if (file) {
-    let line = readFlagFile('passphrase-file', file).toString('utf8').split('\n')[0];
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (!line) throw new Error(`--passphrase-file ${file}: empty first line`);
-    return Buffer.from(line, 'utf8');
+    const raw = readFlagFile('passphrase-file', file);
+    const nl = raw.indexOf(0x0a);
+    let line = nl < 0 ? raw : raw.subarray(0, nl);
+    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    if (line.length === 0) throw new Error(`--passphrase-file ${file}: empty first line`);
+    return Buffer.from(line);
   }
   if (process.env.PBCHAIN_PASSPHRASE) return Buffer.from(process.env.PBCHAIN_PASSPHRASE, 'utf8');
   throw new Error('the wallet is encrypted: give --passphrase-file FILE or set $PBCHAIN_PASSPHRASE');
@@ -474,6 +515,7 @@ export function loadKeyFile(file, passphraseFile) {
   if (k === null || typeof k !== 'object') throw new Error(`wallet file ${file}: not a JSON object`);
   if (k.format === WALLET_FORMAT) {
     try {
+      checkIntegerSpelling(raw.toString('utf8'));
       return decryptWallet(k, passphraseFrom(passphraseFile));
     } catch (e) {
       throw new Error(e.message === WRONG ? `${WRONG} ${file}` : `wallet file ${file}: ${e.message}`);

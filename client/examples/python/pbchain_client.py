@@ -418,7 +418,8 @@ class Client:
 
 WALLET_FORMAT = "pbchain-encrypted-wallet"
 # The limits a reader accepts (PROTOCOL.md "Wallet file"): a hostile file
-# cannot make scrypt allocate more than 256 MiB.
+# cannot make scrypt allocate more than 256 MiB; and log2_n < 16 * r
+# (RFC 7914).
 MIN_LOG2_N, MAX_LOG2_N, MAX_R, MAX_P = 10, 20, 32, 16
 MAX_SCRYPT_MEMORY = 256 << 20
 MAX_WALLET_FILE_BYTES = 64 * 1024
@@ -438,38 +439,71 @@ def wallet_key(passphrase: bytes, salt: bytes, log2_n: int, r: int,
                           (1 << 20), dklen=32)
 
 
+def _json_int(doc: dict, name: str) -> int:
+    """A JSON integer field (no string, float or bool), as C++ reads it."""
+    v = doc.get(name) if isinstance(doc, dict) else None
+    if type(v) is not int or v < 0 or v > 0xffffffff:
+        raise ValueError(f"not a valid encrypted wallet: field \"{name}\" "
+                         "must be a small whole number")
+    return v
+
+
+def _hex_field(doc: dict, name: str) -> bytes:
+    """A hex string field: an even number of 0-9 a-f A-F, nothing else
+    (bytes.fromhex alone would also take spaces)."""
+    v = doc.get(name) if isinstance(doc, dict) else None
+    if (not isinstance(v, str) or len(v) % 2 or
+            any(c not in "0123456789abcdefABCDEF" for c in v)):
+        raise ValueError(f"not a valid encrypted wallet: field \"{name}\" "
+                         "must be a hex string")
+    return bytes.fromhex(v)
+
+
 def decrypt_wallet(doc: dict, passphrase: bytes) -> bytes:
     """The seed of an encrypted wallet document. ValueError naming the
     problem; "wrong passphrase or damaged wallet file" when it does not
-    open."""
+    open. Read as PROTOCOL.md "Wallet file" says (and as pbcli reads it):
+    version, log2_n, r, p JSON integers; hex in either case; the AAD holds
+    the canonical (lowercase) address text."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-    if doc.get("version") != 1 or type(doc.get("version")) is not int:
-        raise ValueError(f"encrypted wallet version {doc.get('version')!r} "
-                         "is not supported (this client reads version 1)")
+    version = _json_int(doc, "version")
+    if version != 1:
+        raise ValueError(f"encrypted wallet version {version} is not "
+                         "supported (this client reads version 1)")
     if doc.get("kdf") != "scrypt" or doc.get("cipher") != "chacha20-poly1305":
         raise ValueError("not a valid encrypted wallet: unknown kdf or cipher")
     sc = doc.get("scrypt")
-    try:
-        log2_n, r, p = int(sc["log2_n"]), int(sc["r"]), int(sc["p"])
-        salt = bytes.fromhex(sc["salt"])
-        nonce = bytes.fromhex(doc["nonce"])
-        sealed = bytes.fromhex(doc["ciphertext"])
-        address = doc["address"]
-        want = parse_address_text(address)
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"not a valid encrypted wallet: {e}")
+    if not isinstance(sc, dict):
+        raise ValueError("not a valid encrypted wallet: field \"scrypt\" "
+                         "must be an object")
+    log2_n, r, p = _json_int(sc, "log2_n"), _json_int(sc, "r"), _json_int(
+        sc, "p")
+    if 1 <= r and log2_n >= 16 * r:
+        raise ValueError(f"not a valid encrypted wallet: scrypt log2_n "
+                         f"{log2_n} r {r}: RFC 7914 needs log2_n < 16 * r")
     if not (MIN_LOG2_N <= log2_n <= MAX_LOG2_N and 1 <= r <= MAX_R and
             1 <= p <= MAX_P and 128 * r * (1 << log2_n) <= MAX_SCRYPT_MEMORY):
         raise ValueError("not a valid encrypted wallet: scrypt parameters "
                          f"log2_n={log2_n} r={r} p={p} are out of range")
+    salt = _hex_field(sc, "salt")
+    nonce = _hex_field(doc, "nonce")
+    sealed = _hex_field(doc, "ciphertext")
+    if not isinstance(doc.get("address"), str):
+        raise ValueError("not a valid encrypted wallet: field \"address\" "
+                         "must be a string")
+    try:
+        want = parse_address_text(doc["address"])
+    except ValueError as e:
+        raise ValueError(f"not a valid encrypted wallet: address: {e}")
     if not (16 <= len(salt) <= 64 and len(nonce) == 12 and len(sealed) == 48):
         raise ValueError("not a valid encrypted wallet: bad salt, nonce or "
                          "ciphertext size")
     key = wallet_key(passphrase, salt, log2_n, r, p)
     try:
         seed = ChaCha20Poly1305(key).decrypt(
-            nonce, sealed, wallet_aad(log2_n, r, p, salt, nonce, address))
+            nonce, sealed,
+            wallet_aad(log2_n, r, p, salt, nonce, address_text(want)))
     except InvalidTag:
         raise ValueError("wrong passphrase or damaged wallet file")
     if address_of(public_key_of(seed)) != want:

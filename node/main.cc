@@ -731,6 +731,13 @@ int main(int argc, char** argv) {
       ::kill(::getpid(), SIGTERM);  // to WaitForTerminationSignal
     }
   });
+  // Every return from here on stops the follower (and removes what calls
+  // it) before the node is closed: its thread reads the node's tip.
+  auto stop_health = [&health, &node, health_tips] {
+    (*node)->RemoveTipListener(health_tips);
+    (*node)->SetStoreListener(nullptr);
+    health.Stop();
+  };
   network.Start(advertised);
   // --- Admin API (issue 16): after the public listener (whose line comes
   // first), before the node is announced as serving ---
@@ -741,6 +748,7 @@ int main(int argc, char** argv) {
         StartAdminListener(admin_listen, admin_tls, options.datadir,
                            max_message, node->get(), &network);
     if (!started.ok()) {
+      stop_health();
       if (gateway != nullptr) gateway->Shutdown();
       network.Stop();
       (*server)->Stop(absl::ZeroDuration());
@@ -797,8 +805,7 @@ int main(int argc, char** argv) {
   }
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
-  (*node)->RemoveTipListener(health_tips);
-  health.Stop();
+  stop_health();
   (*server)->SetNotServing();
   // --- Admin API (issue 16): no admin call runs during the shutdown (a
   // StopNode answer still goes out within the grace) ---

@@ -140,9 +140,8 @@ constexpr unsigned char kV4MappedPrefix[12] = {0, 0, 0, 0, 0,    0,
 // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as its 4 IPv4 bytes; other
 // addresses unchanged.
 std::string Unmapped(const std::string& bytes) {
-  if (bytes.size() == 16 &&
-      std::memcmp(bytes.data(), kV4MappedPrefix, sizeof(kV4MappedPrefix)) ==
-          0) {
+  if (bytes.size() == 16 && std::memcmp(bytes.data(), kV4MappedPrefix,
+                                        sizeof(kV4MappedPrefix)) == 0) {
     return bytes.substr(12);
   }
   return bytes;
@@ -152,8 +151,7 @@ std::string Unmapped(const std::string& bytes) {
 // getaddrinfo) take but inet_pton does not: "0", "127.1", "2130706433",
 // "0x7f.1". False for anything else.
 bool ParseIpv4Shorthand(absl::string_view host, std::string* bytes) {
-  if (host.empty() ||
-      !std::all_of(host.begin(), host.end(), [](char c) {
+  if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
         return absl::ascii_isxdigit(static_cast<unsigned char>(c)) ||
                c == '.' || c == 'x' || c == 'X';
       })) {

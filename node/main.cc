@@ -347,8 +347,8 @@ class HealthFollower {
   void Poll() ABSL_LOCKS_EXCLUDED(mu_) {
     const uint64_t tip = node_->chain().Tip().height;
     const uint32_t validated = network_->validated_header_height();
-    const bool behind = network_->sync_run_pending() ||
-                        validated > tip + kFarBehindBlocks;
+    const bool behind =
+        network_->sync_run_pending() || validated > tip + kFarBehindBlocks;
     absl::MutexLock lock(&mu_);
     if (behind != behind_) {
       LOG(INFO) << "health: "

@@ -76,21 +76,35 @@ TEST(HostPortTest, Loopback) {
 // a remote peer could use to get a local-only address spread is caught.
 TEST(HostPortTest, LoopbackInAnySpelling) {
   for (const char* host : {
-           "::ffff:7f00:1",       // v4-mapped 127.0.0.1, hex
-           "0:0:0:0:0:0:0:1",     // ::1 in full
-           "0000::0001",          // ::1, zero-padded
-           "::FFFF:127.0.0.1",    // upper case
-           "LOCALHOST", "localhost.", "LocalHost.", "localhost",
-           "node.localhost",      // RFC 6761: names under localhost
-           "0",                   // inet_aton: 0.0.0.0, dials this host
-           "127.1", "2130706433", "0x7f.1", "0x7f000001",
+           "::ffff:7f00:1",     // v4-mapped 127.0.0.1, hex
+           "0:0:0:0:0:0:0:1",   // ::1 in full
+           "0000::0001",        // ::1, zero-padded
+           "::FFFF:127.0.0.1",  // upper case
+           "LOCALHOST",
+           "localhost.",
+           "LocalHost.",
+           "localhost",
+           "node.localhost",  // RFC 6761: names under localhost
+           "0",               // inet_aton: 0.0.0.0, dials this host
+           "127.1",
+           "2130706433",
+           "0x7f.1",
+           "0x7f000001",
        }) {
     EXPECT_TRUE(IsLoopbackIp(host)) << host;
   }
   for (const char* host : {
-           "10.0.0.1", "::ffff:a00:1", "::2", "localhost.example",
-           "notlocalhost", "example.com.", "dead", "10.1", "1.0.0.127",
-           "", "::ffff:7f00:1x",
+           "10.0.0.1",
+           "::ffff:a00:1",
+           "::2",
+           "localhost.example",
+           "notlocalhost",
+           "example.com.",
+           "dead",
+           "10.1",
+           "1.0.0.127",
+           "",
+           "::ffff:7f00:1x",
        }) {
     EXPECT_FALSE(IsLoopbackIp(host)) << host;
   }
@@ -100,9 +114,9 @@ TEST(HostPortTest, LoopbackInAnySpelling) {
 // stays local-only (refused from off loopback) or is the wildcard (replaced
 // by the observed IP); none passes as a reachable address.
 TEST(HostPortTest, ClaimedLocalAddressesAreRecognisedAfterResolution) {
-  for (const char* claimed : {"LOCALHOST:7700", "[::ffff:7f00:1]:7700",
-                              "[0:0:0:0:0:0:0:1]:7700", "localhost.:7700",
-                              "0:7700"}) {
+  for (const char* claimed :
+       {"LOCALHOST:7700", "[::ffff:7f00:1]:7700", "[0:0:0:0:0:0:0:1]:7700",
+        "localhost.:7700", "0:7700"}) {
     absl::StatusOr<std::string> got =
         ResolveClaimedAddress(claimed, "198.51.100.4");
     ASSERT_TRUE(got.ok()) << claimed << " " << got.status();

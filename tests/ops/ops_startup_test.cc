@@ -83,16 +83,14 @@ TEST(StartupTest, AnAdminPortInUseExitsWithOneLineAndNoCrash) {
     ASSERT_TRUE(node.started());
     const int code = node.Wait(std::chrono::seconds(60));
     const std::string stderr_text = ReadAll(err);
-    EXPECT_EQ(code, kExitFailure) << "exit " << code
-                                  << " (128+ is a signal)\n"
+    EXPECT_EQ(code, kExitFailure) << "exit " << code << " (128+ is a signal)\n"
                                   << stderr_text;
     std::vector<std::string> lines;
     for (absl::string_view line : absl::StrSplit(stderr_text, '\n')) {
       if (absl::StartsWith(line, "pbnode: ")) lines.emplace_back(line);
     }
     ASSERT_EQ(lines.size(), 1u) << stderr_text;
-    EXPECT_TRUE(absl::StrContains(lines[0], "--admin_listen"))
-        << lines[0];
+    EXPECT_TRUE(absl::StrContains(lines[0], "--admin_listen")) << lines[0];
     EXPECT_TRUE(absl::StrContains(lines[0], absl::StrCat(held.port())))
         << lines[0];
   }

@@ -344,6 +344,15 @@ absl::StatusOr<std::vector<std::string>> ConfigFileArgs(
     }
     absl::StatusOr<std::string> flag_value = TomlValueText(*flag, value);
     if (!flag_value.ok()) return fail(flag_value.status().message());
+    // A value reaches absl as a C string: a NUL ("\u0000") would cut it
+    // after it was checked here; no flag takes other control characters.
+    for (const char c : *flag_value) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {
+        return fail(absl::StrFormat(
+            "control character U+%04X in the value (not allowed)", u));
+      }
+    }
     std::string error;
     if (!flag->ParseFrom(*flag_value, &error)) {
       return fail(absl::StrCat("'", *flag_value, "': ", error));

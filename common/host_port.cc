@@ -116,14 +116,10 @@ std::string IpFromGrpcPeer(absl::string_view peer) {
   return std::string(p);
 }
 
-bool IsLoopbackIp(absl::string_view ip) {
-  return absl::StartsWith(ip, "127.") || ip == "::1" ||
-         absl::StartsWith(ip, "::ffff:127.");
-}
-
 namespace {
 
-// The IP as 4 or 16 bytes; false if `ip` is not an IP address.
+// The IP as 4 or 16 bytes; false if `ip` is not an IP address (inet_pton:
+// dotted quads and every IPv6 spelling, IPv4-mapped included).
 bool ParseIp(absl::string_view ip, std::string* bytes) {
   const std::string text(ip);
   unsigned char buf[16];
@@ -138,12 +134,69 @@ bool ParseIp(absl::string_view ip, std::string* bytes) {
   return false;
 }
 
+constexpr unsigned char kV4MappedPrefix[12] = {0, 0, 0, 0, 0,    0,
+                                               0, 0, 0, 0, 0xff, 0xff};
+
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as its 4 IPv4 bytes; other
+// addresses unchanged.
+std::string Unmapped(const std::string& bytes) {
+  if (bytes.size() == 16 && std::memcmp(bytes.data(), kV4MappedPrefix,
+                                        sizeof(kV4MappedPrefix)) == 0) {
+    return bytes.substr(12);
+  }
+  return bytes;
+}
+
+// The IPv4 bytes of a numeric shorthand that resolvers (inet_aton,
+// getaddrinfo) take but inet_pton does not: "0", "127.1", "2130706433",
+// "0x7f.1". False for anything else.
+bool ParseIpv4Shorthand(absl::string_view host, std::string* bytes) {
+  if (host.empty() || !std::all_of(host.begin(), host.end(), [](char c) {
+        return absl::ascii_isxdigit(static_cast<unsigned char>(c)) ||
+               c == '.' || c == 'x' || c == 'X';
+      })) {
+    return false;
+  }
+  const std::string text(host);
+  in_addr a{};
+  if (inet_aton(text.c_str(), &a) == 0) return false;
+  bytes->assign(reinterpret_cast<const char*>(&a.s_addr), 4);
+  return true;
+}
+
+bool IsLoopbackBytes(const std::string& raw) {
+  const std::string bytes = Unmapped(raw);
+  if (bytes.size() == 4) return static_cast<unsigned char>(bytes[0]) == 127;
+  static constexpr unsigned char kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                    0, 0, 0, 0, 0, 0, 0, 1};
+  return bytes.size() == 16 && std::memcmp(bytes.data(), kV6Loopback, 16) == 0;
+}
+
+bool IsZeroBytes(const std::string& raw) {
+  const std::string bytes = Unmapped(raw);
+  return !bytes.empty() &&
+         std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
 }  // namespace
+
+bool IsLoopbackIp(absl::string_view ip) {
+  std::string bytes;
+  if (ParseIp(ip, &bytes)) return IsLoopbackBytes(bytes);
+  // A dial of 0.0.0.0 reaches this host: the shorthand "0" is local too.
+  if (ParseIpv4Shorthand(ip, &bytes)) {
+    return IsLoopbackBytes(bytes) || IsZeroBytes(bytes);
+  }
+  // Names: "localhost" and names under it (RFC 6761), any case, with or
+  // without the trailing dot of a fully qualified name.
+  std::string name = absl::AsciiStrToLower(ip);
+  if (absl::EndsWith(name, ".")) name.pop_back();
+  return name == "localhost" || absl::EndsWith(name, ".localhost");
+}
 
 bool IsUnspecifiedIp(absl::string_view ip) {
   std::string bytes;
-  return ParseIp(ip, &bytes) &&
-         std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+  return ParseIp(ip, &bytes) && IsZeroBytes(bytes);
 }
 
 absl::StatusOr<std::string> ResolveClaimedAddress(

@@ -48,12 +48,21 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text,
 // (unix:, inproc) give the whole text.
 std::string IpFromGrpcPeer(absl::string_view peer);
 
-// True for 127.0.0.0/8, ::1 and ::ffff:127.x.y.z.
+// True for a host that reaches only this machine, judged as an address, not
+// as text: an IP (inet_pton, any spelling) in 127.0.0.0/8, ::1 or
+// ::ffff:127.0.0.0/104 ("[0:0:0:0:0:0:0:1]", "::ffff:7f00:1" included); a
+// numeric shorthand resolvers take (inet_aton: "127.1", "2130706433",
+// "0x7f.1") for such an IP or for 0.0.0.0 (the bare "0": dialing it reaches
+// this host); the name "localhost" or a name under it, in any case, with
+// or without a trailing dot ("LOCALHOST", "localhost."). Takes an observed
+// IP (IpFromGrpcPeer) or any host text (HostPort::host).
 bool IsLoopbackIp(absl::string_view ip);
 
 // --- Addresses seen by the receiver (docs/PROTOCOL.md "Addresses") ---
 
-// True for the unspecified (wildcard) IP: 0.0.0.0, :: (any spelling).
+// True for the unspecified (wildcard) IP: 0.0.0.0, :: and ::ffff:0.0.0.0,
+// in any spelling (compared as bytes). Not for the shorthand "0" (which
+// IsLoopbackIp counts as local-only: never replaced by an observed IP).
 bool IsUnspecifiedIp(absl::string_view ip);
 
 // The address a peer or a tracker client can be reached at, from the

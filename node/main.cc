@@ -278,8 +278,12 @@ absl::StatusOr<std::string> DefaultDatadir(const std::string& chain_id) {
 //   pbchain.v1.NodeService  the same;
 //   pbchain.datadir         SERVING while writable and no block read found
 //                           damage.
-// "Far behind": a header sync is in progress, or a connected peer claims a
-// height more than kFarBehindBlocks above our tip.
+// "Far behind" is judged from evidence, never from a peer's claims: a
+// header run is being downloaded (headers received and checked, proof of
+// work included, with more work than our tip: Network::sync_run_pending),
+// or such checked headers reach more than kFarBehindBlocks above our tip
+// (Network::validated_header_height). A Hello's height or an outstanding
+// header request alone does not count (any peer could send those).
 constexpr uint32_t kFarBehindBlocks = 10;
 constexpr char kNodeServiceHealthService[] = "pbchain.v1.NodeService";
 // How often the follower looks at the tip, the sync state and the peers.
@@ -338,19 +342,20 @@ class HealthFollower {
       mu_.Lock();
     }
   }
-  // Looks at the tip, the sync state and the peers' heights (no lock of
+  // Looks at the tip and the checked headers of a sync run (no lock of
   // ours held), then applies.
   void Poll() ABSL_LOCKS_EXCLUDED(mu_) {
     const uint64_t tip = node_->chain().Tip().height;
-    const uint32_t best_peer = network_->best_peer_height();
+    const uint32_t validated = network_->validated_header_height();
     const bool behind =
-        network_->syncing() || best_peer > tip + kFarBehindBlocks;
+        network_->sync_run_pending() || validated > tip + kFarBehindBlocks;
     absl::MutexLock lock(&mu_);
     if (behind != behind_) {
       LOG(INFO) << "health: "
-                << (behind ? "far behind the peers or syncing: NOT_SERVING"
+                << (behind ? "syncing a chain with more work: NOT_SERVING"
                            : "caught up")
-                << " (tip " << tip << ", best peer " << best_peer << ")";
+                << " (tip " << tip << ", checked headers to " << validated
+                << ")";
       behind_ = behind;
     }
     Apply();
@@ -726,6 +731,13 @@ int main(int argc, char** argv) {
       ::kill(::getpid(), SIGTERM);  // to WaitForTerminationSignal
     }
   });
+  // Every return from here on stops the follower (and removes what calls
+  // it) before the node is closed: its thread reads the node's tip.
+  auto stop_health = [&health, &node, health_tips] {
+    (*node)->RemoveTipListener(health_tips);
+    (*node)->SetStoreListener(nullptr);
+    health.Stop();
+  };
   network.Start(advertised);
   // --- Admin API (issue 16): after the public listener (whose line comes
   // first), before the node is announced as serving ---
@@ -736,6 +748,7 @@ int main(int argc, char** argv) {
         StartAdminListener(admin_listen, admin_tls, options.datadir,
                            max_message, node->get(), &network);
     if (!started.ok()) {
+      stop_health();
       if (gateway != nullptr) gateway->Shutdown();
       network.Stop();
       (*server)->Stop(absl::ZeroDuration());
@@ -792,8 +805,7 @@ int main(int argc, char** argv) {
   }
   // Health answers NOT_SERVING at once, so balancers and probes stop
   // sending work while the node winds down.
-  (*node)->RemoveTipListener(health_tips);
-  health.Stop();
+  stop_health();
   (*server)->SetNotServing();
   // --- Admin API (issue 16): no admin call runs during the shutdown (a
   // StopNode answer still goes out within the grace) ---

@@ -107,7 +107,7 @@ absl::StatusOr<std::string> JoinAddress(const std::string& claimed,
   if (!resolved.ok()) return resolved.status();
   absl::StatusOr<HostPort> host = ParseHostPort(*resolved);
   if (ip_transport && host.ok() &&
-      (IsLoopbackIp(host->host) || host->host == "localhost") &&
+      IsLoopbackIp(host->host) &&  // any spelling, names included
       !IsLoopbackIp(ip)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "address ", claimed, " is loopback but the Join came from ", ip,

@@ -43,7 +43,15 @@ uint32_t BlockSync::best_peer_height() const {
 
 bool BlockSync::syncing() const {
   absl::MutexLock lock(&mu_);
-  if (header_peer_.has_value()) return true;
+  return header_peer_.has_value() || RunPendingLocked();
+}
+
+bool BlockSync::run_pending() const {
+  absl::MutexLock lock(&mu_);
+  return RunPendingLocked();
+}
+
+bool BlockSync::RunPendingLocked() const {
   if (pending_.empty()) return false;
   const TipInfo tip = node_->chain().Tip();
   if (pending_work_ <= tip.chain_work) return false;
@@ -51,6 +59,13 @@ bool BlockSync::syncing() const {
   // connected came another way (a block mined on our chain): relay as usual
   // while the run is fetched.
   return tip.hash == run_tip_ || tip.hash == pending_hashes_.front();
+}
+
+uint32_t BlockSync::validated_header_height() const {
+  absl::MutexLock lock(&mu_);
+  if (pending_.empty()) return 0;
+  if (pending_work_ <= node_->chain().Tip().chain_work) return 0;
+  return PendingHeight(pending_.size() - 1);
 }
 
 void BlockSync::Flush() {

@@ -131,9 +131,21 @@ class BlockSync {
   bool syncing() const;
   // The highest block height any connected peer is known to have (its
   // hello, announcements, headers; lowered when it fails to serve a run),
-  // 0 with no peers. Claims, not proof: for health and metrics (sync
-  // progress), not consensus.
+  // 0 with no peers. Claims, not proof (a Hello may say any height): for
+  // metrics and logs, never for health or consensus.
   uint32_t best_peer_height() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Evidence, not claims (for health): headers received and checked
+  // (links, proof of work, bits, time) that carry more work than our tip.
+  // An outstanding header request, or a Hello's height, is no evidence.
+  //
+  // True while such a run is being downloaded and our tip is still the
+  // run's base (or its block being connected): syncing() without its
+  // "a header request is outstanding" part.
+  bool run_pending() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The height of the last header of that run (whatever moved our tip
+  // meanwhile), 0 when no run out-works our tip.
+  uint32_t validated_header_height() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct InFlight {
@@ -141,6 +153,7 @@ class BlockSync {
     absl::Time since;
   };
   void Loop();
+  bool RunPendingLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Sends the messages and blame collected under the lock (never send while
   // holding mu_: the network calls in here with its own locks released, and
   // sending takes them).

@@ -99,8 +99,14 @@ class Network {
   uint32_t peer_count() const { return peers_.connected_count(); }
   bool syncing() const { return sync_.syncing(); }
   // The highest block a connected peer claims (BlockSync::best_peer_height),
-  // 0 with no peers; for health (how far behind the node is) and metrics.
+  // 0 with no peers. Claims, not proof: for metrics, not health.
   uint32_t best_peer_height() const { return sync_.best_peer_height(); }
+  // Evidence for health (BlockSync::run_pending, validated_header_height):
+  // checked headers with more work than our tip, never a claim alone.
+  bool sync_run_pending() const { return sync_.run_pending(); }
+  uint32_t validated_header_height() const {
+    return sync_.validated_header_height();
+  }
   void ListPeers(v1::ListPeersResponse* response) const {
     peers_.ListPeers(response);
   }

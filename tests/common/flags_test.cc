@@ -181,6 +181,15 @@ TEST_F(NormalizeTest, BadConfigFilesNameFileLineAndKey) {
       {"flagfile = \"f\"\n", "1: key 'flagfile': unknown key"},
       {"t_threads = = 2\n", "1: not valid TOML"},
       {"t_threads = 2\nt_threads = 3\n", "2: not valid TOML"},
+      // absl gets a C string: a NUL would cut the value after the check.
+      {"\nt_listen = \"127.0.0.1:1\\u0000zz\"\n",
+       "2: key 't_listen': control character U+0000"},
+      {"t_listen = \"a\\tb\"\n", "1: key 't_listen': control character U+0009"},
+      {"t_listen = \"a\\u007fb\"\n",
+       "1: key 't_listen': control character U+007F"},
+      {"t_peer = [\"a:1\", \"b:2\\u0000\"]\n",
+       "1: key 't_peer': control character U+0000"},
+      {"t_ban = \"1m\\u0000x\"\n", "1: key 't_ban': control character U+0000"},
   };
   int n = 0;
   for (const Case& c : cases) {

@@ -72,8 +72,67 @@ TEST(HostPortTest, Loopback) {
   EXPECT_FALSE(IsLoopbackIp("1127.0.0.1"));
 }
 
+// Loopback is judged as an address, not as text (issue 16): every spelling
+// a remote peer could use to get a local-only address spread is caught.
+TEST(HostPortTest, LoopbackInAnySpelling) {
+  for (const char* host : {
+           "::ffff:7f00:1",     // v4-mapped 127.0.0.1, hex
+           "0:0:0:0:0:0:0:1",   // ::1 in full
+           "0000::0001",        // ::1, zero-padded
+           "::FFFF:127.0.0.1",  // upper case
+           "LOCALHOST",
+           "localhost.",
+           "LocalHost.",
+           "localhost",
+           "node.localhost",  // RFC 6761: names under localhost
+           "0",               // inet_aton: 0.0.0.0, dials this host
+           "127.1",
+           "2130706433",
+           "0x7f.1",
+           "0x7f000001",
+       }) {
+    EXPECT_TRUE(IsLoopbackIp(host)) << host;
+  }
+  for (const char* host : {
+           "10.0.0.1",
+           "::ffff:a00:1",
+           "::2",
+           "localhost.example",
+           "notlocalhost",
+           "example.com.",
+           "dead",
+           "10.1",
+           "1.0.0.127",
+           "",
+           "::ffff:7f00:1x",
+       }) {
+    EXPECT_FALSE(IsLoopbackIp(host)) << host;
+  }
+}
+
+// The hosts of the review, as a remote peer would claim them: each either
+// stays local-only (refused from off loopback) or is the wildcard (replaced
+// by the observed IP); none passes as a reachable address.
+TEST(HostPortTest, ClaimedLocalAddressesAreRecognisedAfterResolution) {
+  for (const char* claimed :
+       {"LOCALHOST:7700", "[::ffff:7f00:1]:7700", "[0:0:0:0:0:0:0:1]:7700",
+        "localhost.:7700", "0:7700"}) {
+    absl::StatusOr<std::string> got =
+        ResolveClaimedAddress(claimed, "198.51.100.4");
+    ASSERT_TRUE(got.ok()) << claimed << " " << got.status();
+    absl::StatusOr<HostPort> host = ParseHostPort(*got);
+    ASSERT_TRUE(host.ok()) << *got;
+    EXPECT_TRUE(IsLoopbackIp(host->host)) << claimed << " -> " << *got;
+  }
+  absl::StatusOr<std::string> mapped_zero =
+      ResolveClaimedAddress("[::ffff:0.0.0.0]:7700", "198.51.100.4");
+  ASSERT_TRUE(mapped_zero.ok()) << mapped_zero.status();
+  EXPECT_EQ(*mapped_zero, "198.51.100.4:7700");
+}
+
 TEST(HostPortTest, UnspecifiedIps) {
-  for (const char* ip : {"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0"}) {
+  for (const char* ip : {"0.0.0.0", "::", "0:0:0:0:0:0:0:0", "::0",
+                         "::ffff:0.0.0.0", "::ffff:0:0"}) {
     EXPECT_TRUE(IsUnspecifiedIp(ip)) << ip;
   }
   for (const char* ip :

@@ -7,10 +7,15 @@
 // it can store them), restarts without mining, and the fresh node reaches
 // it through a TcpProxy that is cut until the test watches the fresh node's
 // health (Health/Watch streams every change, so a short spell is seen).
+//
+// A peer's claims are no evidence: a scripted peer whose Hello says height
+// 4e9 and more work, and that never answers the header request this draws,
+// leaves the node SERVING (it used to hold it at NOT_SERVING).
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/network/gossip_client.h"
 #include "tests/network/net_harness.h"
 #include "tests/network/tcp_proxy.h"
 #include "tests/ops/health_watch.h"
@@ -106,6 +111,42 @@ TEST(HealthTest, NotServingWhileFarBehindServingWhenCaughtUpAndAtShutdown) {
       << node_service.SeenText();
   EXPECT_EQ(fresh->Stop(), 0);
   std::cout << "NodeService health seen: " << node_service.SeenText() << "\n";
+}
+
+TEST(HealthTest, AHelloClaimingAHugeHeightDoesNotMakeTheNodeNotServing) {
+  TestNet net("ops_health_claim", GenesisConfig{});
+  ASSERT_TRUE(net.ok());
+  NodeProcess* node = net.StartNode("node", NodeConfig{});
+  ASSERT_NE(node, nullptr);
+  absl::StatusOr<v1::GetInfoResponse> info = node->Info();
+  ASSERT_TRUE(info.ok()) << info.status();
+  HealthWatch node_service(node->address(), "pbchain.v1.NodeService");
+  ASSERT_TRUE(node_service.WaitFor(HealthResponse::SERVING, kWait))
+      << node_service.SeenText();
+  const size_t before = node_service.seen().size();
+
+  nettest::GossipSession liar(node->address());
+  v1::GossipEnvelope hello =
+      nettest::MakeHello(info->genesis_hash(), nettest::RandomNodeId());
+  hello.mutable_hello()->set_height(4'000'000'000u);
+  hello.mutable_hello()->set_chain_work("999999999999999999");
+  ASSERT_TRUE(liar.Send(hello));
+  // The claim draws a header request, which is never answered.
+  ASSERT_TRUE(liar.WaitForMessage(
+      [](const v1::GossipEnvelope& m) { return m.has_get_headers(); },
+      absl::Seconds(10)))
+      << liar.ReceivedSummary();
+  absl::StatusOr<v1::GetInfoResponse> now = node->Info();
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_TRUE(now->syncing()) << "the header request is not outstanding";
+  // Health is looked at every 250 ms (kHealthPollInterval): eight looks
+  // with the claim and the request outstanding change nothing.
+  EXPECT_FALSE(node_service.WaitForAfter(before, HealthResponse::NOT_SERVING,
+                                         absl::Seconds(2)))
+      << node_service.SeenText() << "\n"
+      << node->LogTail();
+  EXPECT_EQ(node_service.seen().back(), HealthResponse::SERVING)
+      << node_service.SeenText();
 }
 
 }  // namespace

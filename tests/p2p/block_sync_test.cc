@@ -657,5 +657,54 @@ TEST_F(BlockSyncTest, ARunWithoutABodyForTheStallTimeoutIsDropped) {
   }
 }
 
+// Health judges "behind" from evidence (issue 16): a Hello's height and an
+// outstanding header request are claims any peer can make; only headers
+// received and checked, with more work than our tip, count.
+TEST_F(BlockSyncTest, AClaimedHeightIsNoEvidenceOfBeingBehindHeadersAre) {
+  const std::vector<Block> theirs = Branch(chain().Tip().hash, 3, 7);
+  v1::Hello liar = HelloWithMoreWork("liar", theirs);
+  liar.set_height(4'000'000'000u);
+  std::unique_ptr<InboundPeer> peer = Greeted(liar);
+  ASSERT_TRUE((*peer)->WaitFor(IsGetHeaders).has_value()) << (*peer)->Summary();
+  // The claim is recorded (metrics show it) and a request is out...
+  EXPECT_EQ(network().best_peer_height(), 4'000'000'000u);
+  EXPECT_TRUE(network().syncing());
+  // ...but neither is evidence.
+  EXPECT_FALSE(network().sync_run_pending());
+  EXPECT_EQ(network().validated_header_height(), 0u);
+  // Never answered: still no evidence once the request times out.
+  clock().Advance(kSyncRequestTimeout + absl::Seconds(1));
+  network().SyncStep();
+  EXPECT_FALSE(network().syncing());
+  EXPECT_FALSE(network().sync_run_pending());
+  EXPECT_EQ(network().validated_header_height(), 0u);
+
+  // An honest peer's headers (checked: proof of work) are evidence.
+  std::unique_ptr<InboundPeer> honest =
+      Greeted(HelloWithMoreWork("honest", theirs));
+  ASSERT_TRUE((*honest)->WaitFor(IsGetHeaders).has_value())
+      << (*honest)->Summary();
+  EXPECT_FALSE(network().sync_run_pending());
+  ASSERT_TRUE((*honest)->Send(HeadersOf(HeadersOfBlocks(theirs))));
+  ASSERT_TRUE((*honest)->Sync());
+  EXPECT_TRUE(network().sync_run_pending());
+  EXPECT_EQ(network().validated_header_height(), 3u);
+}
+
+TEST_F(BlockSyncTest, HeadersWithoutMoreWorkAreNoEvidenceOfBeingBehind) {
+  const Hash256 genesis = chain().Tip().hash;
+  Extend();
+  Extend();
+  Extend();
+  const std::vector<Block> theirs = Branch(genesis, 2, /*extra=*/7);
+  std::unique_ptr<InboundPeer> peer =
+      Greeted(HelloWithMoreWork("lighter", theirs));
+  ASSERT_TRUE((*peer)->WaitFor(IsGetHeaders).has_value());
+  ASSERT_TRUE((*peer)->Send(HeadersOf(HeadersOfBlocks(theirs))));
+  ASSERT_TRUE((*peer)->Sync());
+  EXPECT_FALSE(network().sync_run_pending());
+  EXPECT_EQ(network().validated_header_height(), 0u);
+}
+
 }  // namespace
 }  // namespace pbchain::p2ptest

@@ -284,7 +284,12 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     verdict.why = "connected to itself";
     return verdict;
   }
+  // The ban is on the address the operator sees: the claim with an
+  // unspecified host filled in from the connection (as stored below).
+  const std::string listen_address =
+      ListenAddressFromHello(hello.listen_address(), peer->observed_ip);
   if (IsBannedLocked(hello.node_id(), peer->remote_ip, now) ||
+      (!listen_address.empty() && book_.IsBanned(listen_address, now)) ||
       (!hello.listen_address().empty() &&
        book_.IsBanned(hello.listen_address(), now))) {
     verdict.reject = v1::REJECT_CODE_BANNED;
@@ -328,8 +333,7 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     peer->node_id = hello.node_id();
     // An unspecified host becomes the IP the connection came from; a
     // loopback address from off loopback is dropped (address_book.h).
-    peer->listen_address =
-        ListenAddressFromHello(hello.listen_address(), peer->observed_ip);
+    peer->listen_address = listen_address;
     peer->role = hello.role();
     peer->height = hello.height();
     peer->tip = tip;

@@ -1,7 +1,10 @@
 #include "node/p2p/address_book.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <tuple>
 #include <utility>
 
@@ -35,6 +38,52 @@ std::string ListenAddressFromHello(const std::string& claimed,
     return "";
   }
   return *resolved;
+}
+
+std::string CanonicalIp(const std::string& ip, IpKind* kind) {
+  IpKind ignored;
+  if (kind == nullptr) kind = &ignored;
+  *kind = IpKind::kNotAnIp;
+  unsigned char bytes[16];
+  char text[INET6_ADDRSTRLEN];
+  int family = AF_INET;
+  if (inet_pton(AF_INET, ip.c_str(), bytes) != 1) {
+    if (inet_pton(AF_INET6, ip.c_str(), bytes) != 1) return "";
+    family = AF_INET6;
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0,    0,
+                                                  0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(bytes, kMapped, sizeof(kMapped)) == 0) {
+      std::memmove(bytes, bytes + 12, 4);
+      family = AF_INET;
+    }
+  }
+  if (family == AF_INET) {
+    const bool zero =
+        bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0;
+    *kind = bytes[0] == 127 ? IpKind::kLoopback
+            : zero          ? IpKind::kUnspecified
+                            : IpKind::kOther;
+  } else {
+    bool zero = true;
+    for (int i = 0; i < 15; ++i) zero = zero && bytes[i] == 0;
+    *kind = zero && bytes[15] == 1   ? IpKind::kLoopback
+            : zero && bytes[15] == 0 ? IpKind::kUnspecified
+                                     : IpKind::kOther;
+  }
+  if (inet_ntop(family, bytes, text, sizeof(text)) == nullptr) {
+    *kind = IpKind::kNotAnIp;
+    return "";
+  }
+  return text;
+}
+
+std::string CanonicalAddress(const std::string& address) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  if (!parsed.ok()) return address;
+  std::string ip = CanonicalIp(parsed->host);
+  if (ip.empty()) return address;
+  parsed->host = ip;
+  return parsed->ToString();
 }
 
 bool IsSpreadableAddress(const std::string& address,

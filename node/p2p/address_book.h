@@ -76,6 +76,21 @@ std::string ListenAddressFromHello(const std::string& claimed,
 bool IsSpreadableAddress(const std::string& address,
                          const std::string& source_ip);
 
+// --- Ban keys (the operator's targets, compared as addresses) ---
+// What a canonical IP is (CanonicalIp).
+enum class IpKind { kNotAnIp, kLoopback, kUnspecified, kOther };
+// `ip` (IPv4 or IPv6 text, without brackets) parsed with inet_pton and
+// printed back with inet_ntop: lower case, zeros compressed, and an
+// IPv4-mapped IPv6 address ("::ffff:10.0.0.5", "::FFFF:a00:5") as plain
+// IPv4 ("10.0.0.5"), the way gRPC reports an IPv4 client
+// ("ipv4:10.0.0.5:PORT"). Sets *kind (loopback: 127.0.0.0/8 and ::1, also
+// when mapped; unspecified: 0.0.0.0 and ::). Returns "" (kind kNotAnIp) if
+// `ip` is not an IP address.
+std::string CanonicalIp(const std::string& ip, IpKind* kind = nullptr);
+// A "host:port" whose IP host is in CanonicalIp form (IPv6 in brackets);
+// other hosts and malformed text unchanged.
+std::string CanonicalAddress(const std::string& address);
+
 enum class AddressSource { kSeed, kTracker, kExchange, kDiscovery, kHello };
 
 // One ban in force (AddressBook::Bans).

@@ -285,11 +285,13 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     return verdict;
   }
   // The ban is on the address the operator sees: the claim with an
-  // unspecified host filled in from the connection (as stored below).
+  // unspecified host filled in from the connection (as stored below), in
+  // the canonical form of ban keys.
   const std::string listen_address =
       ListenAddressFromHello(hello.listen_address(), peer->observed_ip);
   if (IsBannedLocked(hello.node_id(), peer->remote_ip, now) ||
-      (!listen_address.empty() && book_.IsBanned(listen_address, now)) ||
+      (!listen_address.empty() &&
+       book_.IsBanned(CanonicalAddress(listen_address), now)) ||
       (!hello.listen_address().empty() &&
        book_.IsBanned(hello.listen_address(), now))) {
     verdict.reject = v1::REJECT_CODE_BANNED;
@@ -638,8 +640,12 @@ namespace {
 // announced address, or IP).
 bool Matches(const Peer& peer, const std::string& target)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(peer.mu) {
+  // (Ban keys are canonical: CanonicalAddress.)
   return peer.node_id == target || peer.listen_address == target ||
-         (!peer.inbound && peer.dial_address == target) ||
+         (!peer.listen_address.empty() &&
+          CanonicalAddress(peer.listen_address) == target) ||
+         (!peer.inbound && (peer.dial_address == target ||
+                            CanonicalAddress(peer.dial_address) == target)) ||
          (!peer.remote_ip.empty() && peer.remote_ip == target);
 }
 

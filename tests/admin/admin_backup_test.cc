@@ -91,8 +91,8 @@ class AdminBackupTest : public ::testing::Test {
     ASSERT_TRUE(public_server.ok()) << public_server.status();
     public_server_ = *std::move(public_server);
 
-    admin_service_ = std::make_unique<AdminServiceImpl>(
-        node_.get(), network_.get(), [] {});
+    admin_service_ =
+        std::make_unique<AdminServiceImpl>(node_.get(), network_.get(), [] {});
     admin_service_->SetBackupHookForTesting([this] { gate_.Wait(); });
     absl::StatusOr<GrpcServerConfig> admin_config = MakeAdminServerConfig(
         "127.0.0.1:0", ServerTlsFiles(), kToken, 4 * 1024 * 1024);
@@ -195,8 +195,7 @@ TEST_F(AdminBackupTest, ABackupInProgressBlocksNoOtherCall) {
   }
   ASSERT_TRUE(first_status.ok()) << first_status.error_message();
   EXPECT_EQ(first.backup_dir(), dir_ + "/backups");
-  absl::StatusOr<std::vector<BackupInfo>> list =
-      ListBackups(dir_ + "/backups");
+  absl::StatusOr<std::vector<BackupInfo>> list = ListBackups(dir_ + "/backups");
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].id, first.backup_id());

@@ -128,8 +128,8 @@ TEST_F(PeerSetTest, ABanOffLoopbackCoversTheIp) {
 TEST_F(PeerSetTest, AnOperatorBanOfHostPortCoversAWildcardClaim) {
   uint32_t closed = 0;
   ASSERT_TRUE(network()
-                  .Ban(std::string(kRemoteIp) + ":7700", absl::Hours(1),
-                       "test", &closed)
+                  .Ban(std::string(kRemoteIp) + ":7700", absl::Hours(1), "test",
+                       &closed)
                   .ok());
   v1::Hello wildcard = HonestHello("wildcard-node");
   wildcard.set_listen_address("0.0.0.0:7700");
@@ -145,6 +145,25 @@ TEST_F(PeerSetTest, AnOperatorBanOfHostPortCoversAWildcardClaim) {
   v1::Hello other_port = HonestHello("other-port");
   other_port.set_listen_address("0.0.0.0:7701");
   EXPECT_TRUE(Admitted(other_port, kPublicRemote));
+}
+
+// An operator's IP ban in another spelling matches gRPC's peer text.
+TEST_F(PeerSetTest, AnOperatorBanOfAnIpMatchesAnySpelling) {
+  uint32_t closed = 0;
+  ASSERT_TRUE(
+      network().Ban("2001:DB8:0:0::7", absl::Hours(1), "test", &closed).ok());
+  ASSERT_TRUE(
+      network().Ban("::ffff:10.1.2.3", absl::Hours(1), "test", &closed).ok());
+  EXPECT_FALSE(Admitted("v6-node", "ipv6:[2001:db8::7]:45000"));
+  EXPECT_FALSE(Admitted("v4-node", kPublicRemote));
+  EXPECT_TRUE(Admitted("v6-other", "ipv6:[2001:db8::8]:45000"));
+  // And a host:port ban in another spelling matches the claimed address.
+  ASSERT_TRUE(network()
+                  .Ban("[2001:DB8:0::9]:7700", absl::Hours(1), "test", &closed)
+                  .ok());
+  v1::Hello claim = HonestHello("v6-claim");
+  claim.set_listen_address("[2001:db8::9]:7700");
+  EXPECT_FALSE(Admitted(claim, "ipv6:[2001:db8::9]:45000"));
 }
 
 TEST_F(PeerSetTest, ScoresHealOverTime) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <tuple>
 #include <utility>
 
@@ -318,15 +319,58 @@ std::vector<KnownAddress> AddressBook::List() const {
 
 void AddressBook::Ban(const std::string& key, absl::Time until,
                       const std::string& reason) {
-  if (bans_.size() >= kMaxBans && !bans_.contains(key)) {
-    // Forget the ban that ends first.
-    auto first = std::min_element(bans_.begin(), bans_.end(),
-                                  [](const auto& a, const auto& b) {
-                                    return a.second.until < b.second.until;
-                                  });
-    bans_.erase(first);
+  auto it = bans_.find(key);
+  if (it != bans_.end()) {
+    if (it->second.by_operator) {
+      // The operator's reason stays; the ban lasts as long as either says.
+      it->second.until = std::max(it->second.until, until);
+    } else {
+      it->second = BanRecord{until, reason, false};
+    }
+    return;
   }
-  bans_[key] = BanRecord{until, reason};
+  if (bans_.size() - operator_bans_ >= kMaxBans) {
+    // Forget the misbehaviour ban that ends first (never an operator's).
+    auto first = bans_.end();
+    for (auto b = bans_.begin(); b != bans_.end(); ++b) {
+      if (b->second.by_operator) continue;
+      if (first == bans_.end() || b->second.until < first->second.until) {
+        first = b;
+      }
+    }
+    if (first != bans_.end()) EraseBan(first);
+  }
+  bans_[key] = BanRecord{until, reason, false};
+}
+
+absl::Status AddressBook::OperatorBan(const std::string& key, absl::Time until,
+                                      const std::string& reason,
+                                      absl::Time now) {
+  auto it = bans_.find(key);
+  if (it == bans_.end() || !it->second.by_operator) {
+    if (operator_bans_ >= kMaxOperatorBans) {
+      // Expired ones make room first.
+      for (auto b = bans_.begin(); b != bans_.end();) {
+        auto next = std::next(b);
+        if (b->second.by_operator && b->second.until <= now) EraseBan(b);
+        b = next;
+      }
+    }
+    if (operator_bans_ >= kMaxOperatorBans) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the node holds ", kMaxOperatorBans,
+          " operator bans, the most it keeps: lift one (UnbanPeer) first"));
+    }
+    ++operator_bans_;
+  }
+  bans_[key] = BanRecord{until, reason, true};
+  return absl::OkStatus();
+}
+
+void AddressBook::EraseBan(
+    absl::flat_hash_map<std::string, BanRecord>::iterator it) {
+  if (it->second.by_operator) --operator_bans_;
+  bans_.erase(it);
 }
 
 bool AddressBook::IsBanned(const std::string& key, absl::Time now) const {
@@ -335,11 +379,19 @@ bool AddressBook::IsBanned(const std::string& key, absl::Time now) const {
 }
 
 void AddressBook::ExpireBans(absl::Time now) {
-  absl::erase_if(bans_,
-                 [now](const auto& ban) { return ban.second.until <= now; });
+  for (auto b = bans_.begin(); b != bans_.end();) {
+    auto next = std::next(b);
+    if (b->second.until <= now) EraseBan(b);
+    b = next;
+  }
 }
 
-bool AddressBook::Unban(const std::string& key) { return bans_.erase(key) > 0; }
+bool AddressBook::Unban(const std::string& key) {
+  auto it = bans_.find(key);
+  if (it == bans_.end()) return false;
+  EraseBan(it);
+  return true;
+}
 
 std::vector<BanEntry> AddressBook::Bans(absl::Time now) const {
   std::vector<BanEntry> out;

@@ -350,7 +350,8 @@ absl::StatusOr<absl::Time> Network::Ban(const std::string& target,
   if (duration == absl::ZeroDuration()) duration = options_.ban_duration;
   const std::string why = reason.empty() ? "banned by the operator" : reason;
   const absl::Time until = clock_->Now() + duration;
-  const uint32_t closed = peers_.BanKey(key, until, why);
+  PBCHAIN_ASSIGN_OR_RETURN(const uint32_t closed,
+                           peers_.BanKey(key, until, why));
   if (sessions_closed != nullptr) *sessions_closed = closed;
   LOG(WARNING) << "operator banned " << key << " for "
                << absl::FormatDuration(duration) << ": " << why << " ("

@@ -130,7 +130,8 @@ class Network {
   // ban_duration; at most kMaxBanDuration) with `reason` (at most
   // kMaxBanReasonBytes; empty: "banned by the operator"), ending the
   // matching sessions (their number in *sessions_closed). Returns when the
-  // ban ends. INVALID_ARGUMENT naming the field for bad input.
+  // ban ends. INVALID_ARGUMENT naming the field for bad input;
+  // RESOURCE_EXHAUSTED at kMaxOperatorBans operator bans.
   absl::StatusOr<absl::Time> Ban(const std::string& target,
                                  absl::Duration duration,
                                  const std::string& reason,

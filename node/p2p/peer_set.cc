@@ -698,12 +698,16 @@ PeerSet::Removal PeerSet::DisconnectPeer(const std::string& target) {
   return removal;
 }
 
-uint32_t PeerSet::BanKey(const std::string& key, absl::Time until,
-                         const std::string& reason) {
+absl::StatusOr<uint32_t> PeerSet::BanKey(const std::string& key,
+                                         absl::Time until,
+                                         const std::string& reason) {
+  const absl::Time now = clock_->Now();
   std::vector<PeerPtr> closing;
   {
     absl::MutexLock lock(&mu_);
-    book_.Ban(key, until, reason);
+    if (absl::Status s = book_.OperatorBan(key, until, reason, now); !s.ok()) {
+      return s;
+    }
     for (const auto& [id, peer] : peers_) {
       absl::MutexLock peer_lock(&peer->mu);
       if (Matches(*peer, key)) closing.push_back(peer);

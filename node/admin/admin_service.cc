@@ -1,5 +1,6 @@
 #include "node/admin/admin_service.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,14 +11,18 @@
 namespace pbchain {
 namespace {
 
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
-                                const absl::Status& status) {
+void Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& status) {
   if (absl::IsInternal(status) || absl::IsDataLoss(status) ||
       absl::IsUnknown(status)) {
     LOG(ERROR) << "admin rpc failed: " << status;
   }
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
+}
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
+                                const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Finish(reactor, status);
   return reactor;
 }
 
@@ -26,6 +31,20 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
 AdminServiceImpl::AdminServiceImpl(Node* node, Network* network,
                                    std::function<void()> request_stop)
     : node_(node), network_(network), request_stop_(std::move(request_stop)) {}
+
+AdminServiceImpl::~AdminServiceImpl() {
+  std::thread backup;
+  {
+    absl::MutexLock lock(&backup_mu_);
+    backup = std::move(backup_thread_);
+  }
+  if (backup.joinable()) backup.join();
+}
+
+void AdminServiceImpl::SetBackupHookForTesting(std::function<void()> hook) {
+  absl::MutexLock lock(&backup_mu_);
+  backup_hook_ = std::move(hook);
+}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::AddPeer(
     grpc::CallbackServerContext* ctx, const v1::AddPeerRequest* request,
@@ -106,11 +125,45 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetMining(
 grpc::ServerUnaryReactor* AdminServiceImpl::Backup(
     grpc::CallbackServerContext* ctx, const v1::BackupRequest* /*request*/,
     v1::BackupResponse* response) {
-  absl::StatusOr<uint32_t> id = node_->BackupNow();
-  if (!id.ok()) return Reply(ctx, id.status());
-  response->set_backup_id(*id);
-  response->set_backup_dir(node_->options().backup_dir);
-  return Reply(ctx, absl::OkStatus());
+  // A backup takes as long as the datadir is big: it runs on a thread of
+  // its own, not on gRPC's callback threads (shared by every service), and
+  // finishes the call from there. The call holds the gRPC server's Stop
+  // until it is finished, so node_ outlives the thread's use of it; the
+  // destructor joins the thread itself.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::thread previous;
+  bool refused = false;
+  {
+    absl::MutexLock lock(&backup_mu_);
+    refused = backup_running_;
+    if (!refused) {
+      backup_running_ = true;
+      // The previous backup's thread cleared backup_running_ and at most
+      // still hands its answer to gRPC: joined below, outside the lock.
+      previous = std::move(backup_thread_);
+      backup_thread_ =
+          std::thread([this, reactor, response, hook = backup_hook_] {
+            if (hook) hook();
+            absl::StatusOr<uint32_t> id = node_->BackupNow();
+            if (id.ok()) {
+              response->set_backup_id(*id);
+              response->set_backup_dir(node_->options().backup_dir);
+            }
+            {
+              absl::MutexLock lock(&backup_mu_);
+              backup_running_ = false;
+            }
+            Finish(reactor, id.status());
+          });
+    }
+  }
+  if (refused) {
+    Finish(reactor, absl::FailedPreconditionError(
+                        "a backup is in progress: try again once it is done"));
+    return reactor;
+  }
+  if (previous.joinable()) previous.join();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::StopNode(

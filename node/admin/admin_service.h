@@ -9,13 +9,16 @@
 // INFO..FATAL), mining threads 0..kMaxMiningThreads, ban durations and
 // reasons as Network::Ban (kMaxBanDuration, kMaxBanReasonBytes).
 //
-// Handlers run on gRPC's callback threads. Backup blocks its thread for
-// the length of the backup; the others return at once (StopNode answers
-// first and then asks main to shut down).
+// Handlers run on gRPC's callback threads, which every service of the
+// process shares, and return at once: Backup runs the backup on a thread
+// of its own (one operator backup at a time: a second is
+// FAILED_PRECONDITION "a backup is in progress") and finishes the call
+// from there; StopNode answers first and then asks main to shut down.
 #ifndef PBCHAIN_NODE_ADMIN_ADMIN_SERVICE_H_
 #define PBCHAIN_NODE_ADMIN_ADMIN_SERVICE_H_
 
 #include <functional>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
@@ -36,6 +39,17 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // pbnode raises SIGTERM in it.
   AdminServiceImpl(Node* node, Network* network,
                    std::function<void()> request_stop);
+  // Waits for a backup in progress (its thread). The gRPC server must be
+  // stopped first (its Stop waits for the backup call to finish too).
+  ~AdminServiceImpl() override;
+
+  AdminServiceImpl(const AdminServiceImpl&) = delete;
+  AdminServiceImpl& operator=(const AdminServiceImpl&) = delete;
+
+  // Tests: `hook` runs on the backup thread before each operator backup
+  // (a test holds a backup in progress with it). Set before calls come.
+  void SetBackupHookForTesting(std::function<void()> hook)
+      ABSL_LOCKS_EXCLUDED(backup_mu_);
 
   grpc::ServerUnaryReactor* AddPeer(grpc::CallbackServerContext* ctx,
                                     const v1::AddPeerRequest* request,
@@ -72,6 +86,12 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   const std::function<void()> request_stop_;
   // Serializes read-modify-write of glog's FLAGS_v / FLAGS_minloglevel.
   absl::Mutex log_mu_;
+  // The operator backup: its thread (the last one started, joined before
+  // the next starts and in the destructor) and whether it still runs.
+  absl::Mutex backup_mu_;
+  bool backup_running_ ABSL_GUARDED_BY(backup_mu_) = false;
+  std::thread backup_thread_ ABSL_GUARDED_BY(backup_mu_);
+  std::function<void()> backup_hook_ ABSL_GUARDED_BY(backup_mu_);
 };
 
 }  // namespace pbchain

@@ -500,12 +500,14 @@ absl::StatusOr<uint32_t> Node::BackupNow() {
   }
   // Without backup_mu_: a backup may take long, and metrics read backup_.
   absl::StatusOr<uint32_t> id = backup->BackupNow();
+  // Logged before the count drops: once it is 0, Stop may go on and the
+  // node may be destroyed under this call's remaining lines.
+  if (id.ok()) {
+    LOG(INFO) << "backup " << *id << " taken into " << options_.backup_dir;
+  }
   {
     absl::MutexLock lock(&backup_mu_);
     --backups_in_use_;
-  }
-  if (id.ok()) {
-    LOG(INFO) << "backup " << *id << " taken into " << options_.backup_dir;
   }
   return id;
 }

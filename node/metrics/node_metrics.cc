@@ -165,7 +165,8 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
           static_cast<double>(health.damaged_blocks));
   f.Gauge("pbchain_backups_enabled", "1 with --backup_dir (periodic backups)",
           c.backups_enabled ? 1 : 0);
-  f.Counter("pbchain_backups_total", "periodic backups taken since start",
+  f.Counter("pbchain_backups_total",
+            "backups taken since start (periodic and the operator's)",
             static_cast<double>(c.backups_taken));
   f.Gauge("pbchain_backup_last_failed", "1 if the last backup attempt failed",
           c.last_backup_failed ? 1 : 0);

@@ -1,7 +1,11 @@
 #include "node/p2p/address_book.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <iterator>
 #include <tuple>
 #include <utility>
 
@@ -35,6 +39,52 @@ std::string ListenAddressFromHello(const std::string& claimed,
     return "";
   }
   return *resolved;
+}
+
+std::string CanonicalIp(const std::string& ip, IpKind* kind) {
+  IpKind ignored;
+  if (kind == nullptr) kind = &ignored;
+  *kind = IpKind::kNotAnIp;
+  unsigned char bytes[16];
+  char text[INET6_ADDRSTRLEN];
+  int family = AF_INET;
+  if (inet_pton(AF_INET, ip.c_str(), bytes) != 1) {
+    if (inet_pton(AF_INET6, ip.c_str(), bytes) != 1) return "";
+    family = AF_INET6;
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0,    0,
+                                                  0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(bytes, kMapped, sizeof(kMapped)) == 0) {
+      std::memmove(bytes, bytes + 12, 4);
+      family = AF_INET;
+    }
+  }
+  if (family == AF_INET) {
+    const bool zero =
+        bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0;
+    *kind = bytes[0] == 127 ? IpKind::kLoopback
+            : zero          ? IpKind::kUnspecified
+                            : IpKind::kOther;
+  } else {
+    bool zero = true;
+    for (int i = 0; i < 15; ++i) zero = zero && bytes[i] == 0;
+    *kind = zero && bytes[15] == 1   ? IpKind::kLoopback
+            : zero && bytes[15] == 0 ? IpKind::kUnspecified
+                                     : IpKind::kOther;
+  }
+  if (inet_ntop(family, bytes, text, sizeof(text)) == nullptr) {
+    *kind = IpKind::kNotAnIp;
+    return "";
+  }
+  return text;
+}
+
+std::string CanonicalAddress(const std::string& address) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  if (!parsed.ok()) return address;
+  std::string ip = CanonicalIp(parsed->host);
+  if (ip.empty()) return address;
+  parsed->host = ip;
+  return parsed->ToString();
 }
 
 bool IsSpreadableAddress(const std::string& address,
@@ -269,15 +319,58 @@ std::vector<KnownAddress> AddressBook::List() const {
 
 void AddressBook::Ban(const std::string& key, absl::Time until,
                       const std::string& reason) {
-  if (bans_.size() >= kMaxBans && !bans_.contains(key)) {
-    // Forget the ban that ends first.
-    auto first = std::min_element(bans_.begin(), bans_.end(),
-                                  [](const auto& a, const auto& b) {
-                                    return a.second.until < b.second.until;
-                                  });
-    bans_.erase(first);
+  auto it = bans_.find(key);
+  if (it != bans_.end()) {
+    if (it->second.by_operator) {
+      // The operator's reason stays; the ban lasts as long as either says.
+      it->second.until = std::max(it->second.until, until);
+    } else {
+      it->second = BanRecord{until, reason, false};
+    }
+    return;
   }
-  bans_[key] = BanRecord{until, reason};
+  if (bans_.size() - operator_bans_ >= kMaxBans) {
+    // Forget the misbehaviour ban that ends first (never an operator's).
+    auto first = bans_.end();
+    for (auto b = bans_.begin(); b != bans_.end(); ++b) {
+      if (b->second.by_operator) continue;
+      if (first == bans_.end() || b->second.until < first->second.until) {
+        first = b;
+      }
+    }
+    if (first != bans_.end()) EraseBan(first);
+  }
+  bans_[key] = BanRecord{until, reason, false};
+}
+
+absl::Status AddressBook::OperatorBan(const std::string& key, absl::Time until,
+                                      const std::string& reason,
+                                      absl::Time now) {
+  auto it = bans_.find(key);
+  if (it == bans_.end() || !it->second.by_operator) {
+    if (operator_bans_ >= kMaxOperatorBans) {
+      // Expired ones make room first.
+      for (auto b = bans_.begin(); b != bans_.end();) {
+        auto next = std::next(b);
+        if (b->second.by_operator && b->second.until <= now) EraseBan(b);
+        b = next;
+      }
+    }
+    if (operator_bans_ >= kMaxOperatorBans) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the node holds ", kMaxOperatorBans,
+          " operator bans, the most it keeps: lift one (UnbanPeer) first"));
+    }
+    ++operator_bans_;
+  }
+  bans_[key] = BanRecord{until, reason, true};
+  return absl::OkStatus();
+}
+
+void AddressBook::EraseBan(
+    absl::flat_hash_map<std::string, BanRecord>::iterator it) {
+  if (it->second.by_operator) --operator_bans_;
+  bans_.erase(it);
 }
 
 bool AddressBook::IsBanned(const std::string& key, absl::Time now) const {
@@ -286,11 +379,19 @@ bool AddressBook::IsBanned(const std::string& key, absl::Time now) const {
 }
 
 void AddressBook::ExpireBans(absl::Time now) {
-  absl::erase_if(bans_,
-                 [now](const auto& ban) { return ban.second.until <= now; });
+  for (auto b = bans_.begin(); b != bans_.end();) {
+    auto next = std::next(b);
+    if (b->second.until <= now) EraseBan(b);
+    b = next;
+  }
 }
 
-bool AddressBook::Unban(const std::string& key) { return bans_.erase(key) > 0; }
+bool AddressBook::Unban(const std::string& key) {
+  auto it = bans_.find(key);
+  if (it == bans_.end()) return false;
+  EraseBan(it);
+  return true;
+}
 
 std::vector<BanEntry> AddressBook::Bans(absl::Time now) const {
   std::vector<BanEntry> out;

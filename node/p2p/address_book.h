@@ -30,9 +30,14 @@
 
 namespace pbchain {
 
-// Most addresses kept; most bans remembered at once.
+// Most addresses kept; most misbehaviour bans remembered at once (a full
+// table forgets the one that ends first).
 inline constexpr size_t kMaxKnownAddresses = 1000;
 inline constexpr size_t kMaxBans = 10000;
+// Most operator bans (the admin API's BanPeer) in force at once: counted
+// apart from kMaxBans and never pushed out by misbehaviour bans; one more
+// is refused (RESOURCE_EXHAUSTED).
+inline constexpr size_t kMaxOperatorBans = 1000;
 // Redial backoff after failures: 1 s, doubling, at most this.
 inline constexpr absl::Duration kMaxDialBackoff = absl::Seconds(30);
 // A learned (not --peer) address that failed this many dials in a row is
@@ -75,6 +80,21 @@ std::string ListenAddressFromHello(const std::string& claimed,
 // named by a peer off loopback.
 bool IsSpreadableAddress(const std::string& address,
                          const std::string& source_ip);
+
+// --- Ban keys (the operator's targets, compared as addresses) ---
+// What a canonical IP is (CanonicalIp).
+enum class IpKind { kNotAnIp, kLoopback, kUnspecified, kOther };
+// `ip` (IPv4 or IPv6 text, without brackets) parsed with inet_pton and
+// printed back with inet_ntop: lower case, zeros compressed, and an
+// IPv4-mapped IPv6 address ("::ffff:10.0.0.5", "::FFFF:a00:5") as plain
+// IPv4 ("10.0.0.5"), the way gRPC reports an IPv4 client
+// ("ipv4:10.0.0.5:PORT"). Sets *kind (loopback: 127.0.0.0/8 and ::1, also
+// when mapped; unspecified: 0.0.0.0 and ::). Returns "" (kind kNotAnIp) if
+// `ip` is not an IP address.
+std::string CanonicalIp(const std::string& ip, IpKind* kind = nullptr);
+// A "host:port" whose IP host is in CanonicalIp form (IPv6 in brackets);
+// other hosts and malformed text unchanged.
+std::string CanonicalAddress(const std::string& address);
 
 enum class AddressSource { kSeed, kTracker, kExchange, kDiscovery, kHello };
 
@@ -143,9 +163,16 @@ class AddressBook {
   size_t size() const { return entries_.size(); }
 
   // Bans: by node id, dialed address and (off loopback) IP; see Network.
-  // A banned address is not a dial candidate.
+  // A banned address is not a dial candidate. Ban is a misbehaviour ban
+  // (at most kMaxBans: a full table forgets the misbehaviour ban that ends
+  // first); on a key the operator banned it only extends the ban.
   void Ban(const std::string& key, absl::Time until,
            const std::string& reason = "");
+  // The operator's ban of `key` until `until` (replacing any ban of it).
+  // RESOURCE_EXHAUSTED if kMaxOperatorBans other operator bans are in
+  // force at `now`.
+  absl::Status OperatorBan(const std::string& key, absl::Time until,
+                           const std::string& reason, absl::Time now);
   bool IsBanned(const std::string& key, absl::Time now) const;
   void ExpireBans(absl::Time now);
   // Lifts the ban of `key`; false if there was none.
@@ -180,8 +207,13 @@ class AddressBook {
   struct BanRecord {
     absl::Time until;
     std::string reason;
+    bool by_operator = false;
   };
+  // Erases `it`, keeping operator_bans_.
+  void EraseBan(absl::flat_hash_map<std::string, BanRecord>::iterator it);
   absl::flat_hash_map<std::string, BanRecord> bans_;
+  // How many records of bans_ are the operator's (by_operator).
+  size_t operator_bans_ = 0;
   absl::flat_hash_map<std::string, DialRecord> dials_;  // by address
   // The last dial of an unverified address, by source.
   absl::flat_hash_map<std::string, absl::Time> source_dials_;

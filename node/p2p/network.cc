@@ -6,7 +6,6 @@
 #include <chrono>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
 #include "common/status_macros.h"
@@ -267,19 +266,32 @@ absl::StatusOr<std::string> ParseBanTarget(const std::string& target) {
   if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') {
     ip = ip.substr(1, ip.size() - 2);
   }
-  in6_addr v6;
-  in_addr v4;
-  if (inet_pton(AF_INET, ip.c_str(), &v4) == 1 ||
-      inet_pton(AF_INET6, ip.c_str(), &v6) == 1) {
-    if (IsLoopbackIp(ip)) {
+  // Compared as addresses: the key is the canonical text (CanonicalIp),
+  // the form gRPC's peer text and the peers' addresses take.
+  IpKind kind = IpKind::kNotAnIp;
+  std::string canonical = CanonicalIp(ip, &kind);
+  if (kind == IpKind::kLoopback) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target ", target,
+        " is a loopback address, which every local node shares: ban a "
+        "node id or a host:port instead"));
+  }
+  if (kind == IpKind::kUnspecified) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target ", target,
+        " is the unspecified address, which no peer connects from"));
+  }
+  if (kind == IpKind::kOther) return canonical;
+  if (absl::StatusOr<HostPort> parsed = ParseHostPort(target); parsed.ok()) {
+    CanonicalIp(parsed->host, &kind);
+    if (kind == IpKind::kUnspecified) {
       return absl::InvalidArgumentError(absl::StrCat(
           "target ", target,
-          " is a loopback address, which every local node shares: ban a "
-          "node id or a host:port instead"));
+          " has the unspecified host, which no peer is reached at: ban the "
+          "address the peer is known by (its IP and port)"));
     }
-    return absl::AsciiStrToLower(ip);
+    return CanonicalAddress(target);
   }
-  if (ParseHostPort(target).ok()) return target;
   if (IsValidNodeId(target) && target.find(':') == std::string::npos) {
     return target;
   }
@@ -338,7 +350,8 @@ absl::StatusOr<absl::Time> Network::Ban(const std::string& target,
   if (duration == absl::ZeroDuration()) duration = options_.ban_duration;
   const std::string why = reason.empty() ? "banned by the operator" : reason;
   const absl::Time until = clock_->Now() + duration;
-  const uint32_t closed = peers_.BanKey(key, until, why);
+  PBCHAIN_ASSIGN_OR_RETURN(const uint32_t closed,
+                           peers_.BanKey(key, until, why));
   if (sessions_closed != nullptr) *sessions_closed = closed;
   LOG(WARNING) << "operator banned " << key << " for "
                << absl::FormatDuration(duration) << ": " << why << " ("

@@ -65,10 +65,14 @@ inline constexpr absl::Duration kMaxBanDuration = absl::Hours(24 * 3650);
 inline constexpr size_t kMaxBanReasonBytes = 256;
 
 // The ban key of an operator's target: an IP address without port (IPv6
-// with or without brackets; returned without them), a dialable
-// "host:port" (as given), or else a node id (IsValidNodeId, without ':').
-// INVALID_ARGUMENT for anything else, and for a loopback IP (every local
-// node shares it, so it would match none: ban a node id or host:port).
+// with or without brackets; returned without them, in CanonicalIp form:
+// "2001:DB8:0:0::1" is "2001:db8::1", "::ffff:10.0.0.5" is "10.0.0.5"), a
+// dialable "host:port" (CanonicalAddress: an IP host canonical, a name as
+// given), or else a node id (IsValidNodeId, without ':'). INVALID_ARGUMENT
+// for anything else, for a loopback IP in any spelling (127.0.0.0/8, ::1,
+// ::ffff:127.x.y.z: every local node shares it, so it would match none:
+// ban a node id or host:port) and for an unspecified IP or host (0.0.0.0,
+// ::: no peer has it).
 absl::StatusOr<std::string> ParseBanTarget(const std::string& target);
 
 class Network {
@@ -132,7 +136,8 @@ class Network {
   // ban_duration; at most kMaxBanDuration) with `reason` (at most
   // kMaxBanReasonBytes; empty: "banned by the operator"), ending the
   // matching sessions (their number in *sessions_closed). Returns when the
-  // ban ends. INVALID_ARGUMENT naming the field for bad input.
+  // ban ends. INVALID_ARGUMENT naming the field for bad input;
+  // RESOURCE_EXHAUSTED at kMaxOperatorBans operator bans.
   absl::StatusOr<absl::Time> Ban(const std::string& target,
                                  absl::Duration duration,
                                  const std::string& reason,

@@ -284,7 +284,14 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     verdict.why = "connected to itself";
     return verdict;
   }
+  // The ban is on the address the operator sees: the claim with an
+  // unspecified host filled in from the connection (as stored below), in
+  // the canonical form of ban keys.
+  const std::string listen_address =
+      ListenAddressFromHello(hello.listen_address(), peer->observed_ip);
   if (IsBannedLocked(hello.node_id(), peer->remote_ip, now) ||
+      (!listen_address.empty() &&
+       book_.IsBanned(CanonicalAddress(listen_address), now)) ||
       (!hello.listen_address().empty() &&
        book_.IsBanned(hello.listen_address(), now))) {
     verdict.reject = v1::REJECT_CODE_BANNED;
@@ -328,8 +335,7 @@ PeerSet::Admission PeerSet::Admit(const PeerPtr& peer, const v1::Hello& hello,
     peer->node_id = hello.node_id();
     // An unspecified host becomes the IP the connection came from; a
     // loopback address from off loopback is dropped (address_book.h).
-    peer->listen_address =
-        ListenAddressFromHello(hello.listen_address(), peer->observed_ip);
+    peer->listen_address = listen_address;
     peer->role = hello.role();
     peer->height = hello.height();
     peer->tip = tip;
@@ -634,8 +640,12 @@ namespace {
 // announced address, or IP).
 bool Matches(const Peer& peer, const std::string& target)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(peer.mu) {
+  // (Ban keys are canonical: CanonicalAddress.)
   return peer.node_id == target || peer.listen_address == target ||
-         (!peer.inbound && peer.dial_address == target) ||
+         (!peer.listen_address.empty() &&
+          CanonicalAddress(peer.listen_address) == target) ||
+         (!peer.inbound && (peer.dial_address == target ||
+                            CanonicalAddress(peer.dial_address) == target)) ||
          (!peer.remote_ip.empty() && peer.remote_ip == target);
 }
 
@@ -688,12 +698,16 @@ PeerSet::Removal PeerSet::DisconnectPeer(const std::string& target) {
   return removal;
 }
 
-uint32_t PeerSet::BanKey(const std::string& key, absl::Time until,
-                         const std::string& reason) {
+absl::StatusOr<uint32_t> PeerSet::BanKey(const std::string& key,
+                                         absl::Time until,
+                                         const std::string& reason) {
+  const absl::Time now = clock_->Now();
   std::vector<PeerPtr> closing;
   {
     absl::MutexLock lock(&mu_);
-    book_.Ban(key, until, reason);
+    if (absl::Status s = book_.OperatorBan(key, until, reason, now); !s.ok()) {
+      return s;
+    }
     for (const auto& [id, peer] : peers_) {
       absl::MutexLock peer_lock(&peer->mu);
       if (Matches(*peer, key)) closing.push_back(peer);

@@ -296,11 +296,13 @@ class PeerSet {
   // address is `target`, and forgets the addresses of `target` (seeds and
   // operator peers too).
   Removal DisconnectPeer(const std::string& target) ABSL_LOCKS_EXCLUDED(mu_);
-  // Bans `key` (a node id, "host:port" or IP, see Network::Ban) until
-  // `until` and ends the matching sessions with Reject(BANNED). Returns
-  // how many.
-  uint32_t BanKey(const std::string& key, absl::Time until,
-                  const std::string& reason) ABSL_LOCKS_EXCLUDED(mu_);
+  // The operator's ban (AddressBook::OperatorBan) of `key` (a node id,
+  // "host:port" or IP, see Network::Ban) until `until`; ends the matching
+  // sessions with Reject(BANNED) and returns how many. RESOURCE_EXHAUSTED
+  // at kMaxOperatorBans.
+  absl::StatusOr<uint32_t> BanKey(const std::string& key, absl::Time until,
+                                  const std::string& reason)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Lifts a ban; false if `key` was not banned.
   bool Unban(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
   // The bans in force.

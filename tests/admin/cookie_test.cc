@@ -102,6 +102,34 @@ TEST(CookieTest, BanTargetsAreAddressesIpsOrNodeIds) {
   }
 }
 
+// Ban keys are canonical addresses, so that every spelling of one address
+// is one key, the one gRPC's peer text and a peer's address give, and
+// every spelling of loopback or the unspecified address is refused.
+TEST(CookieTest, BanTargetsAreComparedAsAddresses) {
+  EXPECT_EQ(*ParseBanTarget("2001:DB8:0:0::1"), "2001:db8::1");
+  EXPECT_EQ(*ParseBanTarget("[2001:0db8:0000::0001]"), "2001:db8::1");
+  // IPv4-mapped: the IPv4 address gRPC reports ("ipv4:10.0.0.5:PORT").
+  EXPECT_EQ(*ParseBanTarget("::ffff:10.0.0.5"), "10.0.0.5");
+  EXPECT_EQ(*ParseBanTarget("::FFFF:a00:5"), "10.0.0.5");
+  EXPECT_EQ(*ParseBanTarget("[2001:DB8::1]:7700"), "[2001:db8::1]:7700");
+  EXPECT_EQ(*ParseBanTarget("[::ffff:10.0.0.5]:7700"), "10.0.0.5:7700");
+  // A loopback host:port stays allowed (devnet nodes differ by port).
+  EXPECT_EQ(*ParseBanTarget("127.0.0.1:7700"), "127.0.0.1:7700");
+  for (const char* bad :
+       {"::ffff:7f00:1", "::ffff:127.0.0.1", "[::FFFF:7F00:1]", "127.1.2.3",
+        "0:0:0:0:0:0:0:1", "0.0.0.0", "::", "[::]", "0:0::0", "0.0.0.0:7700",
+        "[::]:7700"}) {
+    absl::StatusOr<std::string> key = ParseBanTarget(bad);
+    EXPECT_TRUE(absl::IsInvalidArgument(key.status())) << bad;
+  }
+  IpKind kind;
+  EXPECT_EQ(CanonicalIp("::ffff:127.0.0.1", &kind), "127.0.0.1");
+  EXPECT_EQ(kind, IpKind::kLoopback);
+  EXPECT_EQ(CanonicalIp("not-an-ip", &kind), "");
+  EXPECT_EQ(kind, IpKind::kNotAnIp);
+  EXPECT_EQ(CanonicalAddress("node.example:7700"), "node.example:7700");
+}
+
 TEST(CookieTest, AdminListenIsLoopbackUnlessTls) {
   EXPECT_TRUE(CheckAdminListen("127.0.0.1:0", false).ok());
   EXPECT_TRUE(CheckAdminListen("[::1]:7000", false).ok());

@@ -40,8 +40,11 @@ class PeerSetTest : public P2pTest {
   // Whether a new session from `node_id` is admitted (else: refused BANNED).
   bool Admitted(const std::string& node_id,
                 const std::string& remote = kLoopbackRemote) {
+    return Admitted(HonestHello(node_id), remote);
+  }
+  bool Admitted(const v1::Hello& hello, const std::string& remote) {
     std::unique_ptr<InboundPeer> peer = Open(remote);
-    EXPECT_TRUE((*peer)->Send(HelloEnvelope(HonestHello(node_id))));
+    EXPECT_TRUE((*peer)->Send(HelloEnvelope(hello)));
     EXPECT_TRUE((*peer)->Send(Ping(77)));
     std::optional<Envelope> answer = (*peer)->WaitFor([](const Envelope& e) {
       return e.has_reject() || (e.has_pong() && e.pong().nonce() == 77);
@@ -118,6 +121,49 @@ TEST_F(PeerSetTest, ABanOffLoopbackCoversTheIp) {
   EXPECT_FALSE(Admitted("another-id", kPublicRemote));
   EXPECT_TRUE(Admitted("another-id", "ipv4:10.1.2.4:45000"));
   EXPECT_TRUE(Admitted("another-id-2", "ipv6:[2001:db8::7]:45000"));
+}
+
+// The operator bans the address a peer is known by: a Hello claiming an
+// unspecified host ("0.0.0.0:7700") from 10.1.2.3 is 10.1.2.3:7700.
+TEST_F(PeerSetTest, AnOperatorBanOfHostPortCoversAWildcardClaim) {
+  uint32_t closed = 0;
+  ASSERT_TRUE(network()
+                  .Ban(std::string(kRemoteIp) + ":7700", absl::Hours(1), "test",
+                       &closed)
+                  .ok());
+  v1::Hello wildcard = HonestHello("wildcard-node");
+  wildcard.set_listen_address("0.0.0.0:7700");
+  EXPECT_FALSE(Admitted(wildcard, kPublicRemote));
+  v1::Hello wildcard6 = HonestHello("wildcard-node-6");
+  wildcard6.set_listen_address("[::]:7700");
+  EXPECT_FALSE(Admitted(wildcard6, kPublicRemote));
+  // The same claim from another IP is another address.
+  v1::Hello other = HonestHello("other-node");
+  other.set_listen_address("0.0.0.0:7700");
+  EXPECT_TRUE(Admitted(other, "ipv4:10.1.2.4:45000"));
+  // And another port of the banned IP is not banned either.
+  v1::Hello other_port = HonestHello("other-port");
+  other_port.set_listen_address("0.0.0.0:7701");
+  EXPECT_TRUE(Admitted(other_port, kPublicRemote));
+}
+
+// An operator's IP ban in another spelling matches gRPC's peer text.
+TEST_F(PeerSetTest, AnOperatorBanOfAnIpMatchesAnySpelling) {
+  uint32_t closed = 0;
+  ASSERT_TRUE(
+      network().Ban("2001:DB8:0:0::7", absl::Hours(1), "test", &closed).ok());
+  ASSERT_TRUE(
+      network().Ban("::ffff:10.1.2.3", absl::Hours(1), "test", &closed).ok());
+  EXPECT_FALSE(Admitted("v6-node", "ipv6:[2001:db8::7]:45000"));
+  EXPECT_FALSE(Admitted("v4-node", kPublicRemote));
+  EXPECT_TRUE(Admitted("v6-other", "ipv6:[2001:db8::8]:45000"));
+  // And a host:port ban in another spelling matches the claimed address.
+  ASSERT_TRUE(network()
+                  .Ban("[2001:DB8:0::9]:7700", absl::Hours(1), "test", &closed)
+                  .ok());
+  v1::Hello claim = HonestHello("v6-claim");
+  claim.set_listen_address("[2001:db8::9]:7700");
+  EXPECT_FALSE(Admitted(claim, "ipv6:[2001:db8::9]:45000"));
 }
 
 TEST_F(PeerSetTest, ScoresHealOverTime) {

@@ -285,7 +285,7 @@ const std::map<std::string, std::string>& CommandHelp() {
                            show, or set, glog's verbosity (0..10) and least
                            severity logged (0 INFO .. 3 FATAL)
   A missing or wrong token is refused by the node (exit 1).
-  Example: pbcli admin ban 10.0.0.7 --duration 1h --datadir ~/.pbchain
+  Example: pbcli admin ban 10.0.0.7 --duration 1h --datadir ~/.pbchain/CHAIN_ID
   --json: add-peer {"address", "already_connected"}; disconnect {"target",
           "sessions_closed", "addresses_forgotten"}; ban {"target", "until",
           "sessions_closed"}; unban {"target"}; bans {"bans": [{"target",

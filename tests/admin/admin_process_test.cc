@@ -18,6 +18,7 @@
 #include "storage/rocksdb_store.h"
 #include "tests/admin/admin_harness.h"
 #include "tests/chain/test_chain.h"
+#include "tests/util/process.h"
 
 namespace pbchain::testing {
 namespace {
@@ -170,17 +171,6 @@ TEST(AdminProcessTest, AdminServiceIsOnlyOnTheAdminListener) {
             grpc::StatusCode::UNIMPLEMENTED);
 }
 
-std::string RunCommand(const std::string& cmd, int* code) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) {
-    out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 TEST(AdminProcessTest, ReflectionOnTheAdminListenerListsAdminService) {
   const std::string kBuf =
@@ -200,7 +190,7 @@ TEST(AdminProcessTest, ReflectionOnTheAdminListenerListsAdminService) {
   const std::string header = "'authorization: Bearer " + n.token() + "'";
   const std::string url = "http://" + n.admin_address;
   int code = 0;
-  std::string services = RunCommand(
+  std::string services = testing::RunShellCommand(
       curl + "--reflect-header " + header + " --list-services " + url, &code);
   ASSERT_EQ(code, 0) << services;
   EXPECT_TRUE(absl::StrContains(services, "pbchain.v1.AdminService"))
@@ -209,13 +199,13 @@ TEST(AdminProcessTest, ReflectionOnTheAdminListenerListsAdminService) {
   EXPECT_FALSE(absl::StrContains(services, "pbchain.v1.NodeService"))
       << services;
   // A call through reflection.
-  std::string bans = RunCommand(curl + "--reflect-header " + header + " -H " +
+  std::string bans = testing::RunShellCommand(curl + "--reflect-header " + header + " -H " +
                                     header + " --data '{}' " + url +
                                     "/pbchain.v1.AdminService/ListBans",
                                 &code);
   EXPECT_EQ(code, 0) << bans;
   // Without the token, reflection is refused.
-  std::string refused = RunCommand(curl + "--list-services " + url, &code);
+  std::string refused = testing::RunShellCommand(curl + "--list-services " + url, &code);
   EXPECT_NE(code, 0) << refused;
   EXPECT_FALSE(absl::StrContains(refused, "pbchain.v1.AdminService"))
       << refused;

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "tests/metrics/metrics_util.h"
 #include "tests/network/net_harness.h"
+#include "tests/util/process.h"
 
 namespace pbchain::nettest {
 namespace {
@@ -116,17 +117,6 @@ std::set<std::string> Documented(const std::string& prefix) {
   return out;
 }
 
-std::string RunCommand(const std::string& cmd, int* code) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) {
-    out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 TEST(MetricsProcessTest, NodesAndTrackerExportWhatTheyDo) {
   TestNet net("metrics_process", GenesisConfig{});
@@ -263,12 +253,12 @@ TEST(MetricsProcessTest, BadMetricsAddressesStopTheBinariesFirst) {
   int code = 0;
   for (const std::string bad :
        {"nohost", "example.com:9100", "127.0.0.1:99999"}) {
-    std::string out = RunCommand(
+    std::string out = testing::RunShellCommand(
         absl::StrCat(pbnode, node_args, " --metrics-listen=", bad), &code);
     EXPECT_EQ(code, 2) << out;
     EXPECT_NE(out.find("--metrics_listen"), std::string::npos) << out;
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
-    out = RunCommand(absl::StrCat(pbtracker, " --listen=127.0.0.1:0",
+    out = testing::RunShellCommand(absl::StrCat(pbtracker, " --listen=127.0.0.1:0",
                                   " --metrics-listen=", bad),
                      &code);
     EXPECT_EQ(code, 2) << out;
@@ -279,7 +269,7 @@ TEST(MetricsProcessTest, BadMetricsAddressesStopTheBinariesFirst) {
       net.StartTracker("127.0.0.1:0", {"--metrics-listen=127.0.0.1:0"});
   ASSERT_NE(tracker, nullptr);
   std::string out =
-      RunCommand(absl::StrCat(pbnode, node_args,
+      testing::RunShellCommand(absl::StrCat(pbnode, node_args,
                               " --metrics-listen=", tracker->metrics_address()),
                  &code);
   EXPECT_EQ(code, 1) << out;
@@ -287,7 +277,7 @@ TEST(MetricsProcessTest, BadMetricsAddressesStopTheBinariesFirst) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   EXPECT_FALSE(std::filesystem::exists(datadir));
   out =
-      RunCommand(absl::StrCat(pbtracker, " --listen=127.0.0.1:0",
+      testing::RunShellCommand(absl::StrCat(pbtracker, " --listen=127.0.0.1:0",
                               " --metrics-listen=", tracker->metrics_address()),
                  &code);
   EXPECT_EQ(code, 1) << out;

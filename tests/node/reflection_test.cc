@@ -20,16 +20,6 @@ using testing::TempDir;
 const std::string kBuf =
     std::string(PBCHAIN_SOURCE_DIR) + "/tools/node_modules/.bin/buf";
 
-std::string RunCommand(const std::string& cmd, int* code) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe))
-    out.append(buf.data(), n);
-  int status = pclose(pipe);
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 TEST(ReflectionTest, BufCurlListsDescribesAndCallsThroughReflection) {
   ASSERT_EQ(access(kBuf.c_str(), X_OK), 0)
@@ -52,7 +42,7 @@ TEST(ReflectionTest, BufCurlListsDescribesAndCallsThroughReflection) {
                           "--reflect-protocol grpc-v1alpha ";
   int code = 0;
 
-  std::string services = RunCommand(buf + "--list-services " + url, &code);
+  std::string services = testing::RunShellCommand(buf + "--list-services " + url, &code);
   ASSERT_EQ(code, 0) << services;
   EXPECT_NE(services.find("pbchain.v1.NodeService"), std::string::npos)
       << services;
@@ -61,7 +51,7 @@ TEST(ReflectionTest, BufCurlListsDescribesAndCallsThroughReflection) {
 
   // The service's description: every method, with its request/response types
   // resolved through reflection.
-  std::string methods = RunCommand(buf + "--list-methods " + url, &code);
+  std::string methods = testing::RunShellCommand(buf + "--list-methods " + url, &code);
   ASSERT_EQ(code, 0) << methods;
   for (const char* method :
        {"GetInfo", "GetBlock", "GetHeaders", "GetBlocks", "BroadcastBlock",
@@ -74,7 +64,7 @@ TEST(ReflectionTest, BufCurlListsDescribesAndCallsThroughReflection) {
   }
 
   std::string info =
-      RunCommand(buf + url + "/pbchain.v1.NodeService/GetInfo", &code);
+      testing::RunShellCommand(buf + url + "/pbchain.v1.NodeService/GetInfo", &code);
   ASSERT_EQ(code, 0) << info;
   nlohmann::json j = nlohmann::json::parse(info, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << info;
@@ -82,12 +72,12 @@ TEST(ReflectionTest, BufCurlListsDescribesAndCallsThroughReflection) {
   EXPECT_EQ(j["genesisHash"].is_string(), true);
 
   std::string health =
-      RunCommand(buf + url + "/grpc.health.v1.Health/Check", &code);
+      testing::RunShellCommand(buf + url + "/grpc.health.v1.Health/Check", &code);
   ASSERT_EQ(code, 0) << health;
   EXPECT_NE(health.find("SERVING"), std::string::npos) << health;
 
   // A bad request through reflection gets a clear gRPC status, not a crash.
-  std::string bad = RunCommand(buf + "--data '{\"address\":\"nope\"}' " + url +
+  std::string bad = testing::RunShellCommand(buf + "--data '{\"address\":\"nope\"}' " + url +
                                    "/pbchain.v1.NodeService/GetAccount",
                                &code);
   EXPECT_NE(code, 0);

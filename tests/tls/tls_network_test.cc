@@ -16,6 +16,7 @@
 #include "common/tls.h"
 #include "gtest/gtest.h"
 #include "tests/network/net_harness.h"
+#include "tests/util/process.h"
 
 namespace pbchain::nettest {
 namespace {
@@ -37,18 +38,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Runs a shell command; its output (stdout and stderr) and exit code.
-std::string RunShell(const std::string& cmd, int* code) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) {
-    out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 // GetInfo on `address` over a channel with `credentials`.
 grpc::Status GetInfoWith(
@@ -218,13 +207,13 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
     const std::string url =
         absl::StrCat("https://", node1, "/pbchain.v1.NodeService/GetInfo");
     std::string out =
-        RunShell(absl::StrCat(base, "--cert ", pki.crt("client"), " --key ",
+        testing::RunShellCommand(absl::StrCat(base, "--cert ", pki.crt("client"), " --key ",
                               pki.key("client"), " ", url),
                  &code);
     EXPECT_EQ(code, 0) << out;
     EXPECT_TRUE(absl::StrContains(out, "\"genesisHash\"")) << out;
     // Without a client certificate, buf is refused too.
-    out = RunShell(base + url, &code);
+    out = testing::RunShellCommand(base + url, &code);
     EXPECT_NE(code, 0) << out;
   }
 
@@ -257,7 +246,7 @@ TEST(TlsNetworkTest, MutualTlsNetworkConvergesRelaysAndRefusesStrangers) {
     // with nothing but --cacert gets through.
     if (access(buf.c_str(), X_OK) == 0) {
       int code = 0;
-      const std::string out = RunShell(
+      const std::string out = testing::RunShellCommand(
           absl::StrCat(buf,
                        " curl --protocol grpc --reflect-protocol grpc-v1alpha "
                        "--cacert ",

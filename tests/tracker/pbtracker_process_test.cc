@@ -160,17 +160,6 @@ std::string Describe(const v1::WatchPeersResponse& msg) {
   return out;
 }
 
-std::string RunCommand(const std::string& cmd, int* code) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) {
-    out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
 
 TEST(PbtrackerProcessTest, JoinListWatchLeaveAndExpiry) {
   TempDir dir("pbtracker_watch");
@@ -281,12 +270,12 @@ TEST(PbtrackerProcessTest, ReflectionListsTrackerAndHealth) {
                           " curl --protocol grpc --http2-prior-knowledge "
                           "--reflect-protocol grpc-v1alpha ";
   int code = 0;
-  std::string services = RunCommand(buf + "--list-services " + url, &code);
+  std::string services = testing::RunShellCommand(buf + "--list-services " + url, &code);
   ASSERT_EQ(code, 0) << services;
   EXPECT_THAT(services, HasSubstr("pbchain.v1.Tracker"));
   EXPECT_THAT(services, HasSubstr("grpc.health.v1.Health"));
 
-  std::string methods = RunCommand(buf + "--list-methods " + url, &code);
+  std::string methods = testing::RunShellCommand(buf + "--list-methods " + url, &code);
   ASSERT_EQ(code, 0) << methods;
   for (const char* method :
        {"Join", "Heartbeat", "Leave", "ListPeers", "WatchPeers"}) {
@@ -294,7 +283,7 @@ TEST(PbtrackerProcessTest, ReflectionListsTrackerAndHealth) {
                 HasSubstr(std::string("pbchain.v1.Tracker/") + method));
   }
   std::string health =
-      RunCommand(buf + url + "/grpc.health.v1.Health/Check", &code);
+      testing::RunShellCommand(buf + url + "/grpc.health.v1.Health/Check", &code);
   ASSERT_EQ(code, 0) << health;
   EXPECT_THAT(health, HasSubstr("SERVING"));
 
@@ -335,7 +324,7 @@ TEST(PbtrackerProcessTest, SigtermWithOpenWatchExitsZeroWithinTwoSeconds) {
 
 TEST(PbtrackerProcessTest, HelpExplainsAndBadFlagsAreRefused) {
   int code = 0;
-  std::string help = RunCommand(kPbtracker + " --help", &code);
+  std::string help = testing::RunShellCommand(kPbtracker + " --help", &code);
   for (const char* flag :
        {"--listen", "--lease_ttl", "--heartbeat_interval", "--probe_timeout",
         "--max_peers_per_network", "--max_networks", "--max_watchers",
@@ -343,27 +332,27 @@ TEST(PbtrackerProcessTest, HelpExplainsAndBadFlagsAreRefused) {
     EXPECT_THAT(help, HasSubstr(flag));
   }
   std::string bad =
-      RunCommand(kPbtracker + " --lease-ttl=1s --heartbeat-interval=2s", &code);
+      testing::RunShellCommand(kPbtracker + " --lease-ttl=1s --heartbeat-interval=2s", &code);
   EXPECT_EQ(code, 2) << bad;
   EXPECT_THAT(bad, HasSubstr("--heartbeat_interval"));
-  bad = RunCommand(kPbtracker + " --max-peers-per-network=5000", &code);
+  bad = testing::RunShellCommand(kPbtracker + " --max-peers-per-network=5000", &code);
   EXPECT_EQ(code, 2) << bad;
-  bad = RunCommand(kPbtracker + " --listen=nohost", &code);
+  bad = testing::RunShellCommand(kPbtracker + " --listen=nohost", &code);
   EXPECT_EQ(code, 2) << bad;
   EXPECT_THAT(bad, HasSubstr("nohost"));
   // Unknown flags and values that do not parse are usage errors too (absl
   // alone exits 1 for them).
-  bad = RunCommand(kPbtracker + " --lease-ttl=ten", &code);
+  bad = testing::RunShellCommand(kPbtracker + " --lease-ttl=ten", &code);
   EXPECT_EQ(code, 2) << bad;
   EXPECT_THAT(bad, HasSubstr("--lease_ttl=ten"));
-  bad = RunCommand(kPbtracker + " --no-such-flag", &code);
+  bad = testing::RunShellCommand(kPbtracker + " --no-such-flag", &code);
   EXPECT_EQ(code, 2) << bad;
   EXPECT_THAT(bad, HasSubstr("unknown flag --no_such_flag"));
 }
 
 TEST(PbtrackerProcessTest, VersionAndFlagfile) {
   int code = 0;
-  EXPECT_EQ(RunCommand(kPbtracker + " --version", &code),
+  EXPECT_EQ(testing::RunShellCommand(kPbtracker + " --version", &code),
             std::string("pbtracker ") + kVersion + "\n");
   EXPECT_EQ(code, 0);
   // A flag file with the command line's dashed names is read: here with
@@ -372,10 +361,10 @@ TEST(PbtrackerProcessTest, VersionAndFlagfile) {
   const std::string flags = dir.Sub("tracker.flags");
   std::ofstream(flags)
       << "# tracker\n--lease-ttl=1s\n--heartbeat-interval=2s\n";
-  std::string out = RunCommand(kPbtracker + " --flagfile=" + flags, &code);
+  std::string out = testing::RunShellCommand(kPbtracker + " --flagfile=" + flags, &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("--heartbeat_interval"));
-  out = RunCommand(kPbtracker + " --flagfile=" + dir.Sub("none.flags"), &code);
+  out = testing::RunShellCommand(kPbtracker + " --flagfile=" + dir.Sub("none.flags"), &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("none.flags"));
 }

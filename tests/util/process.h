@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -19,6 +21,24 @@
 #include <vector>
 
 namespace pbchain::testing {
+
+// Runs `cmd` with /bin/sh, stderr merged into stdout; returns the output and
+// stores the exit code in *code (-1 if it did not exit normally).
+inline std::string RunShellCommand(const std::string& cmd, int* code) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  if (pipe == nullptr) {
+    *code = -1;
+    return out;
+  }
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) {
+    out.append(buf.data(), n);
+  }
+  const int status = pclose(pipe);
+  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
 
 class ChildProcess {
  public:

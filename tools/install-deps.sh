@@ -16,6 +16,7 @@ PACKAGES=(
   prometheus-cpp-dev libtomlplusplus-dev prometheus
   nodejs python3 python3-cryptography python3-grpcio python3-protobuf
   chromium
+  docker.io docker-compose debootstrap iproute2 dpkg-dev
 )
 
 SUDO=""

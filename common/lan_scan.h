@@ -38,8 +38,12 @@ inline constexpr int64_t kMaxScanTargets = 65536;
 // Probes in flight at once, and the default pace of their starts.
 inline constexpr int kScanConcurrency = 16;
 inline constexpr int kScanRatePerSecond = 200;
-// The largest --rate pbtool scan accepts.
+// The largest --rate / --discover-rate accepted.
 inline constexpr int kMaxScanRatePerSecond = 10000;
+// The deadline of one probe (a GetInfo call), and the longest pbtool scan
+// --timeout accepts.
+inline constexpr absl::Duration kScanProbeTimeout = absl::Milliseconds(500);
+inline constexpr absl::Duration kMaxScanProbeTimeout = absl::Seconds(60);
 // The kernel's IPv4 neighbour (ARP) table, and the most of it read.
 inline constexpr char kNeighbourTablePath[] = "/proc/net/arp";
 inline constexpr int64_t kMaxNeighbourTableBytes = 1 << 20;

@@ -273,8 +273,12 @@ void Network::DiscoverLoop() {
     LOG(INFO) << "discovery: " << found.load()
               << " node(s) of this network in " << cidr->ToString()
               << " ports " << ports.low << "-" << ports.high << " ("
-              << targets->size() << " probes, " << neighbours->size()
-              << " neighbour-table hosts)";
+              << targets->size() << " probes, "
+              << std::count_if(targets->begin(), targets->end(),
+                               [&](const ScanTarget& t) {
+                                 return t.from_neighbour_table;
+                               })
+              << " of them to neighbour-table hosts)";
     // Scan again later only while alone.
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };

@@ -148,5 +148,19 @@ TEST(LanDiscoverTest, FindsNodesOnTheSubnetAndScanListsThem) {
   }
 }
 
+// A /16 takes minutes at the default rate; SIGTERM in the middle of it
+// stops the node cleanly (exit 0), not after the scan or by SIGKILL at the
+// end of Stop's 20 s grace. 127.1.0.0/16 is all loopback.
+TEST(LanDiscoverTest, StopsInTheMiddleOfALargeScan) {
+  TestNet net("lan_discover_stop", GenesisConfig{.target_interval_ms = 300});
+  ASSERT_TRUE(net.ok());
+  NodeConfig scanner;
+  scanner.extra = {"--discover-subnet=127.1.0.0/16", "--discover-ports=9"};
+  NodeProcess* node = net.StartNode("scanner", scanner);
+  ASSERT_NE(node, nullptr);
+  ASSERT_TRUE(node->Info().ok());
+  EXPECT_EQ(node->Stop(), 0) << node->LogTail();
+}
+
 }  // namespace
 }  // namespace pbchain::nettest

@@ -46,9 +46,9 @@ std::string Ipv4Cidr::ToString() const {
 
 absl::StatusOr<Ipv4Cidr> ParseIpv4Cidr(absl::string_view text) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad subnet '", text, "': ", why,
-        " (want an IPv4 CIDR such as 192.168.1.0/24)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad subnet '", text, "': ", why,
+                     " (want an IPv4 CIDR such as 192.168.1.0/24)"));
   };
   if (text.find(':') != absl::string_view::npos) {
     return bad("IPv6 is not supported, only IPv4");
@@ -66,10 +66,10 @@ absl::StatusOr<Ipv4Cidr> ParseIpv4Cidr(absl::string_view text) {
     }
   }
   if (prefix < kMinScanPrefix) {
-    return bad(absl::StrCat("a /", prefix, " has ", uint64_t{1} << (32 - prefix),
-                            " addresses; at most a /", kMinScanPrefix, " (",
-                            uint64_t{1} << (32 - kMinScanPrefix),
-                            " addresses) is scanned"));
+    return bad(absl::StrCat(
+        "a /", prefix, " has ", uint64_t{1} << (32 - prefix),
+        " addresses; at most a /", kMinScanPrefix, " (",
+        uint64_t{1} << (32 - kMinScanPrefix), " addresses) is scanned"));
   }
   Ipv4Cidr cidr;
   cidr.prefix = prefix;
@@ -161,7 +161,9 @@ std::vector<std::string> LocalIpv4Addresses() {
   return out;
 }
 
-std::string ScanTarget::address() const { return absl::StrCat(host, ":", port); }
+std::string ScanTarget::address() const {
+  return absl::StrCat(host, ":", port);
+}
 
 absl::StatusOr<std::vector<ScanTarget>> ScanTargets(
     const Ipv4Cidr& cidr, const PortRange& ports,
@@ -189,11 +191,11 @@ absl::StatusOr<std::vector<ScanTarget>> ScanTargets(
   const uint64_t hosts = last - first + 1;
   const uint64_t total = hosts * static_cast<uint64_t>(ports.count());
   if (total > static_cast<uint64_t>(kMaxScanTargets)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scanning ", cidr.ToString(), " on ", ports.count(), " port(s) is ",
-        total, " probes (", hosts, " hosts x ", ports.count(),
-        " ports); at most ", kMaxScanTargets,
-        ": narrow the subnet or the port range"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("scanning ", cidr.ToString(), " on ", ports.count(),
+                     " port(s) is ", total, " probes (", hosts, " hosts x ",
+                     ports.count(), " ports); at most ", kMaxScanTargets,
+                     ": narrow the subnet or the port range"));
   }
   const std::set<std::string> skipped(skip.begin(), skip.end());
   std::vector<ScanTarget> out;
@@ -222,11 +224,10 @@ int64_t RunScan(const std::vector<ScanTarget>& targets,
   std::function<absl::Time()> now =
       hooks.now ? hooks.now : [] { return absl::Now(); };
   std::function<bool(absl::Time)> wait_until =
-      hooks.wait_until ? hooks.wait_until
-                       : [now](absl::Time t) {
-                           absl::SleepFor(t - now());
-                           return true;
-                         };
+      hooks.wait_until ? hooks.wait_until : [now](absl::Time t) {
+        absl::SleepFor(t - now());
+        return true;
+      };
   const int rate = std::max(1, limits.rate_per_second);
   const absl::Duration spacing = absl::Seconds(1) / rate;
   const absl::Time start = now();

@@ -491,7 +491,8 @@ int main(int argc, char** argv) {
       "serves the NodeService gRPC API (with health and reflection).\n\n"
       "  pbnode --genesis FILE [--datadir DIR] [--listen HOST:PORT] [--mine "
       "--miner_address pb...]\n         [--tracker HOST:PORT] [--peer "
-      "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--discover_subnet CIDR "
+      "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--discover_subnet "
+      "CIDR "
       "[--discover_ports LOW-HIGH]] [--http "
       "127.0.0.1:PORT]\n\nGossip with other nodes runs on the same port as "
       "the API; --http adds the JSON API and the block explorer. Flags may be "
@@ -614,19 +615,20 @@ int main(int argc, char** argv) {
           "--discover_ports LOW-HIGH: give one form, not both");
     }
     if (!local.empty() && local.find('-') == std::string::npos) {
-      return Fail(absl::StrCat("--discover_local: want LOW-HIGH; got '",
-                               local, "'"));
+      return Fail(
+          absl::StrCat("--discover_local: want LOW-HIGH; got '", local, "'"));
     }
     if (subnet.empty() && !ports.empty()) {
       return Fail("--discover_ports needs --discover_subnet");
     }
     const std::string cidr_text = !local.empty() ? "127.0.0.1/32" : subnet;
     const std::string port_text =
-        !local.empty() ? local
+        !local.empty()   ? local
         : !ports.empty() ? ports
                          : std::to_string(pbchain::kDefaultNodePort);
     if (!cidr_text.empty()) {
-      const char* flag = !local.empty() ? "--discover_local" : "--discover_ports";
+      const char* flag =
+          !local.empty() ? "--discover_local" : "--discover_ports";
       absl::StatusOr<pbchain::PortRange> range =
           pbchain::ParsePortRange(port_text);
       if (!range.ok()) {
@@ -635,14 +637,15 @@ int main(int argc, char** argv) {
       absl::StatusOr<pbchain::Ipv4Cidr> cidr =
           pbchain::ParseIpv4Cidr(cidr_text);
       if (!cidr.ok()) {
-        return Fail(absl::StrCat("--discover_subnet: ", cidr.status().message()));
+        return Fail(
+            absl::StrCat("--discover_subnet: ", cidr.status().message()));
       }
       // The size check of ScanTargets, before the node starts.
       if (absl::StatusOr<std::vector<pbchain::ScanTarget>> targets =
               pbchain::ScanTargets(*cidr, *range, {});
           !targets.ok()) {
-        return Fail(absl::StrCat("--discover_subnet: ",
-                                 targets.status().message()));
+        return Fail(
+            absl::StrCat("--discover_subnet: ", targets.status().message()));
       }
       net.discover_subnet = cidr->ToString();
       net.discover_low = range->low;

@@ -243,37 +243,40 @@ void Network::DiscoverLoop() {
       return;
     }
     std::atomic<int> found{0};
-    RunScan(*targets, limits, [&](const ScanTarget& target) {
-      if (stopping()) return;
-      const std::string address = target.address();
-      auto stub = v1::NodeService::NewStub(grpc::CreateChannel(
-          address, options_.channel_credentials != nullptr
-                       ? options_.channel_credentials
-                       : grpc::InsecureChannelCredentials()));
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() +
-                           absl::ToChronoMilliseconds(kDiscoverProbeTimeout));
-      v1::GetInfoRequest request;
-      v1::GetInfoResponse info;
-      if (!stub->GetInfo(&context, request, &info).ok() ||
-          info.genesis_hash() != genesis ||
-          info.node_id() == node_->node_id()) {
-        return;
-      }
-      v1::PeerInfo peer;
-      peer.set_node_id(info.node_id());
-      peer.set_address(address);
-      peer.set_role(info.role());
-      peer.set_genesis_hash(genesis);
-      peer.set_height(info.height());
-      AddKnown(peer, AddressSource::kDiscovery);
-      ++found;
-    }, hooks);
+    RunScan(
+        *targets, limits,
+        [&](const ScanTarget& target) {
+          if (stopping()) return;
+          const std::string address = target.address();
+          auto stub = v1::NodeService::NewStub(grpc::CreateChannel(
+              address, options_.channel_credentials != nullptr
+                           ? options_.channel_credentials
+                           : grpc::InsecureChannelCredentials()));
+          grpc::ClientContext context;
+          context.set_deadline(
+              std::chrono::system_clock::now() +
+              absl::ToChronoMilliseconds(kDiscoverProbeTimeout));
+          v1::GetInfoRequest request;
+          v1::GetInfoResponse info;
+          if (!stub->GetInfo(&context, request, &info).ok() ||
+              info.genesis_hash() != genesis ||
+              info.node_id() == node_->node_id()) {
+            return;
+          }
+          v1::PeerInfo peer;
+          peer.set_node_id(info.node_id());
+          peer.set_address(address);
+          peer.set_role(info.role());
+          peer.set_genesis_hash(genesis);
+          peer.set_height(info.height());
+          AddKnown(peer, AddressSource::kDiscovery);
+          ++found;
+        },
+        hooks);
     if (stopping()) return;
-    LOG(INFO) << "discovery: " << found.load()
-              << " node(s) of this network in " << cidr->ToString()
-              << " ports " << ports.low << "-" << ports.high << " ("
-              << targets->size() << " probes, "
+    LOG(INFO) << "discovery: " << found.load() << " node(s) of this network in "
+              << cidr->ToString() << " ports " << ports.low << "-" << ports.high
+              << " (" << targets->size() << " probes, "
               << std::count_if(targets->begin(), targets->end(),
                                [&](const ScanTarget& t) {
                                  return t.from_neighbour_table;

@@ -46,19 +46,19 @@ TEST(LanScanTest, RefusesBadCidrsWithAReason) {
     const char* text;
     const char* why;
   };
-  for (const Case& c : {Case{"10.0.0.0/15", "at most a /16"},
-                        Case{"0.0.0.0/0", "at most a /16"},
-                        Case{"fe80::/64", "IPv6 is not supported"},
-                        Case{"10.0.0.0/33", "prefix length"},
-                        Case{"10.0.0.0/", "prefix length"},
-                        Case{"10.0.0.0/2x", "prefix length"},
-                        Case{"10.0.0.0/+8", "prefix length"},
-                        Case{"10.0.0/24", "not an IPv4 address"},
-                        Case{"10.0.0.256/24", "not an IPv4 address"},
-                        Case{"127.1/32", "not an IPv4 address"},
-                        Case{"", "not an IPv4 address"},
-                        Case{"10.0.0.0/24/1", "more than one"},
-                        Case{"host.lan/24", "not an IPv4 address"}}) {
+  for (const Case& c :
+       {Case{"10.0.0.0/15", "at most a /16"},
+        Case{"0.0.0.0/0", "at most a /16"},
+        Case{"fe80::/64", "IPv6 is not supported"},
+        Case{"10.0.0.0/33", "prefix length"},
+        Case{"10.0.0.0/", "prefix length"},
+        Case{"10.0.0.0/2x", "prefix length"},
+        Case{"10.0.0.0/+8", "prefix length"},
+        Case{"10.0.0/24", "not an IPv4 address"},
+        Case{"10.0.0.256/24", "not an IPv4 address"},
+        Case{"127.1/32", "not an IPv4 address"},
+        Case{"", "not an IPv4 address"}, Case{"10.0.0.0/24/1", "more than one"},
+        Case{"host.lan/24", "not an IPv4 address"}}) {
     absl::StatusOr<Ipv4Cidr> r = ParseIpv4Cidr(c.text);
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -117,32 +117,31 @@ TEST(LanScanTest, ReadsCompleteNeighbourEntriesFromAFile) {
 TEST(LanScanTest, TargetsNeighboursFirstThenTheSubnetInsideItOnly) {
   const Ipv4Cidr cidr = *ParseIpv4Cidr("192.168.1.0/29");
   const PortRange ports = *ParsePortRange("7701-7702");
-  absl::StatusOr<std::vector<ScanTarget>> targets =
-      ScanTargets(cidr, ports, ParseNeighbourTable(kArpFixture),
-                  {"192.168.1.3:7702"});
+  absl::StatusOr<std::vector<ScanTarget>> targets = ScanTargets(
+      cidr, ports, ParseNeighbourTable(kArpFixture), {"192.168.1.3:7702"});
   ASSERT_TRUE(targets.ok()) << targets.status();
   std::vector<std::string> got;
   for (const ScanTarget& t : *targets) got.push_back(t.address());
   // .5 from the neighbour table first (.20 and 10.9.9.9 are outside the
   // /29), then .1-.6 without .5, without the network (.0) and broadcast
   // (.7) addresses and without the skipped endpoint.
-  EXPECT_THAT(got, ElementsAre("192.168.1.5:7701", "192.168.1.5:7702",
-                               "192.168.1.1:7701", "192.168.1.1:7702",
-                               "192.168.1.2:7701", "192.168.1.2:7702",
-                               "192.168.1.3:7701", "192.168.1.4:7701",
-                               "192.168.1.4:7702", "192.168.1.6:7701",
-                               "192.168.1.6:7702"));
+  EXPECT_THAT(
+      got,
+      ElementsAre("192.168.1.5:7701", "192.168.1.5:7702", "192.168.1.1:7701",
+                  "192.168.1.1:7702", "192.168.1.2:7701", "192.168.1.2:7702",
+                  "192.168.1.3:7701", "192.168.1.4:7701", "192.168.1.4:7702",
+                  "192.168.1.6:7701", "192.168.1.6:7702"));
   EXPECT_TRUE((*targets)[0].from_neighbour_table);
   EXPECT_FALSE((*targets)[2].from_neighbour_table);
 
   // A /32 and a /31 have no network or broadcast address to leave out.
-  targets = ScanTargets(*ParseIpv4Cidr("127.0.0.1/32"), *ParsePortRange("5"),
-                        {});
+  targets =
+      ScanTargets(*ParseIpv4Cidr("127.0.0.1/32"), *ParsePortRange("5"), {});
   ASSERT_TRUE(targets.ok());
   ASSERT_EQ(targets->size(), 1u);
   EXPECT_EQ((*targets)[0].address(), "127.0.0.1:5");
-  targets = ScanTargets(*ParseIpv4Cidr("10.0.0.0/31"), *ParsePortRange("5"),
-                        {});
+  targets =
+      ScanTargets(*ParseIpv4Cidr("10.0.0.0/31"), *ParsePortRange("5"), {});
   ASSERT_TRUE(targets.ok());
   EXPECT_EQ(targets->size(), 2u);
 }
@@ -161,9 +160,9 @@ TEST(LanScanTest, RefusesScansBeyondTheTargetLimit) {
   EXPECT_THAT(too_many.status().message(),
               HasSubstr("narrow the subnet or the port range"));
   // A /24 on 1,024 ports is too many as well.
-  EXPECT_FALSE(ScanTargets(*ParseIpv4Cidr("10.1.1.0/24"),
-                           *ParsePortRange("1-1024"), {})
-                   .ok());
+  EXPECT_FALSE(
+      ScanTargets(*ParseIpv4Cidr("10.1.1.0/24"), *ParsePortRange("1-1024"), {})
+          .ok());
 }
 
 // A clock that moves only when a scan waits.
@@ -197,21 +196,21 @@ TEST(LanScanTest, RunScanPacesProbeStartsToTheRate) {
   absl::Mutex mu;
   std::vector<absl::Time> starts;
   const int kRate = 10;
-  const int64_t ran =
-      RunScan(Targets(50), ScanLimits{4, kRate},
-              [&](const ScanTarget&) {
-                absl::Time t = clock.Now();
-                absl::MutexLock lock(&mu);
-                starts.push_back(t);
-              },
-              hooks);
+  const int64_t ran = RunScan(
+      Targets(50), ScanLimits{4, kRate},
+      [&](const ScanTarget&) {
+        absl::Time t = clock.Now();
+        absl::MutexLock lock(&mu);
+        starts.push_back(t);
+      },
+      hooks);
   EXPECT_EQ(ran, 50);
   ASSERT_EQ(starts.size(), 50u);
   std::sort(starts.begin(), starts.end());
   // Counted: by start + k/rate at most k+1 probes had started.
   for (size_t i = 0; i < starts.size(); ++i) {
-    EXPECT_GE(starts[i], absl::UnixEpoch() + absl::Seconds(1) / kRate *
-                                                 static_cast<int64_t>(i))
+    EXPECT_GE(starts[i], absl::UnixEpoch() +
+                             absl::Seconds(1) / kRate * static_cast<int64_t>(i))
         << "probe " << i << " started early";
   }
 }
@@ -248,8 +247,7 @@ TEST(LanScanTest, RunScanStopsStartingProbesWhenTold) {
   std::atomic<int> probed{0};
   // The 6th wait says stop: 5 probes ran, no more start.
   const int64_t ran = RunScan(
-      Targets(100), ScanLimits{1, 100},
-      [&](const ScanTarget&) { ++probed; },
+      Targets(100), ScanLimits{1, 100}, [&](const ScanTarget&) { ++probed; },
       ScanHooks{nullptr, [&](absl::Time) { return ++waits <= 5; }});
   EXPECT_EQ(ran, 5);
   EXPECT_EQ(probed.load(), 5);

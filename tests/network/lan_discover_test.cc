@@ -32,9 +32,8 @@ std::string RunPbtool(const std::string& args, int* code) {
 TEST(LanDiscoverTest, FindsNodesOnTheSubnetAndScanListsThem) {
   TestNet net("lan_discover", GenesisConfig{.target_interval_ms = 300});
   ASSERT_TRUE(net.ok());
-  TestNet other("lan_discover_other",
-                GenesisConfig{.chain_id = "pbchain-other",
-                              .target_interval_ms = 300});
+  TestNet other("lan_discover_other", GenesisConfig{.chain_id = "pbchain-other",
+                                                    .target_interval_ms = 300});
   ASSERT_TRUE(other.ok());
 
   // One port for every node, as on a LAN where all use the default port.
@@ -128,7 +127,8 @@ TEST(LanDiscoverTest, FindsNodesOnTheSubnetAndScanListsThem) {
   ASSERT_NE(host2, std::string::npos) << text;
   ASSERT_NE(host3, std::string::npos) << text;
   EXPECT_LT(host2, host3);
-  const size_t port_line = text.find(absl::StrCat("  port ", port, "\n"), host2);
+  const size_t port_line =
+      text.find(absl::StrCat("  port ", port, "\n"), host2);
   ASSERT_NE(port_line, std::string::npos) << text;
   const size_t details = text.find(
       absl::StrCat("chain id ", n1_info->chain_id(), ", role head"), host2);

@@ -171,8 +171,10 @@ const cli::HelpTexts& HelpTexts() {
       (*t)[c.name] = c.text;
     }
     // --- pbtool scan (tools/pbtool/scan.h) ---
-    absl::StrAppend(&usage, "\nNetwork (see docs/OPERATIONS.md, LAN "
-                            "discovery):\n", scan::kScanHelp);
+    absl::StrAppend(&usage,
+                    "\nNetwork (see docs/OPERATIONS.md, LAN "
+                    "discovery):\n",
+                    scan::kScanHelp);
     (*t)["scan"] = scan::kScanHelp;
     // --- end pbtool scan ---
     absl::StrAppend(&usage,

@@ -91,10 +91,10 @@ int RunScanCommand(const ScanCommandOptions& options, std::ostream& out,
     int64_t ms = 0;
     if (!ParseBounded(options.timeout_ms, 1,
                       absl::ToInt64Milliseconds(kMaxScanProbeTimeout), &ms)) {
-      return Usage(err, absl::StrCat("--timeout: want milliseconds 1..",
-                                     absl::ToInt64Milliseconds(
-                                         kMaxScanProbeTimeout),
-                                     "; got '", options.timeout_ms, "'"));
+      return Usage(err,
+                   absl::StrCat("--timeout: want milliseconds 1..",
+                                absl::ToInt64Milliseconds(kMaxScanProbeTimeout),
+                                "; got '", options.timeout_ms, "'"));
     }
     timeout = absl::Milliseconds(ms);
   }

@@ -19,12 +19,12 @@ extern const char kScanHelp[];
 
 // The command line of `pbtool scan`, as text (checked by RunScanCommand).
 struct ScanCommandOptions {
-  std::string cidr;                    // the one argument
-  std::string ports = "7701";          // --ports LOW-HIGH | PORT
-  bool json = false;                   // --json
-  std::string timeout_ms;              // --timeout MS (empty: 500)
-  std::string rate;                    // --rate N (empty: 200)
-  ClientTlsFiles tls;                  // --tls-ca, --tls-client-cert/-key
+  std::string cidr;            // the one argument
+  std::string ports = "7701";  // --ports LOW-HIGH | PORT
+  bool json = false;           // --json
+  std::string timeout_ms;      // --timeout MS (empty: 500)
+  std::string rate;            // --rate N (empty: 200)
+  ClientTlsFiles tls;          // --tls-ca, --tls-client-cert/-key
   std::string neighbour_table = kNeighbourTablePath;
 };
 

@@ -1,4 +1,5 @@
-// pbtool: offline tools on pbchain data (no network).
+// pbtool: offline tools on pbchain data (no network), and `scan`, which
+// looks for nodes on a subnet.
 //
 //   pbtool hash-header HEX                  hash, target, pow check and work of
 //                                           an 80-byte header
@@ -11,6 +12,8 @@
 //   pbtool backup / restore                 RocksDB backups of a datadir
 //   pbtool tls-ca / tls-cert                a TLS CA and the certificates it
 //                                           signs (tools/pbtool/tls_certs.h)
+//   pbtool scan CIDR [--ports LOW-HIGH]     pbchain nodes on a subnet
+//                                           (tools/pbtool/scan.h; network)
 //
 // `pbtool help COMMAND` or `pbtool COMMAND --help` explains one command;
 // the command line is parsed by CLI11 (client/cli_app.h). Exit codes
@@ -53,6 +56,7 @@
 #include "proto/convert.h"
 #include "storage/rocksdb_store.h"
 #include "storage/verify.h"
+#include "tools/pbtool/scan.h"
 #include "tools/pbtool/tls_certs.h"
 
 namespace pbchain {
@@ -166,6 +170,13 @@ const cli::HelpTexts& HelpTexts() {
       absl::StrAppend(&usage, c.text);
       (*t)[c.name] = c.text;
     }
+    // --- pbtool scan (tools/pbtool/scan.h) ---
+    absl::StrAppend(&usage,
+                    "\nNetwork (see docs/OPERATIONS.md, LAN "
+                    "discovery):\n",
+                    scan::kScanHelp);
+    (*t)["scan"] = scan::kScanHelp;
+    // --- end pbtool scan ---
     absl::StrAppend(&usage,
                     "\n  pbtool help [COMMAND]     (the same: pbtool COMMAND "
                     "--help)\n  pbtool --version\n\nOptions may come in any "
@@ -957,6 +968,18 @@ int Main(int argc, char** argv) {
   force_flag(tls_cert);
   commands[tls_cert] = TlsCert;
 
+  // --- pbtool scan (tools/pbtool/scan.h) ---
+  CLI::App* scan_command = line.AddCommand("scan", &args);
+  for (const char* name : {"ports", "timeout", "rate", "tls-ca",
+                           "tls-client-cert", "tls-client-key"}) {
+    value(scan_command, name, "VALUE");
+  }
+  scan_command
+      ->add_flag_callback("--json",
+                          [&opts] { opts.values.emplace_back("json", "true"); })
+      ->disable_flag_override();
+  // --- end pbtool scan ---
+
   if (std::optional<int> done = line.Parse(argc, argv)) return *done;
   if (line.command() == nullptr) {
     std::cout << HelpTexts().at("");
@@ -964,6 +987,22 @@ int Main(int argc, char** argv) {
   }
   if (line.command() == hash_header) return HashHeader(args);
   if (line.command() == merkle_root) return MerkleRoot(args);
+  if (line.command() == scan_command) {  // --- pbtool scan ---
+    if (!line.CheckArgCount(1, 1)) return kExitUsage;
+    scan::ScanCommandOptions scan_options;
+    scan_options.cidr = args[0];
+    auto get = [&opts](const char* name, std::string* out) {
+      if (const std::string* v = opts.Get(name)) *out = *v;
+    };
+    get("ports", &scan_options.ports);
+    get("timeout", &scan_options.timeout_ms);
+    get("rate", &scan_options.rate);
+    get("tls-ca", &scan_options.tls.ca);
+    get("tls-client-cert", &scan_options.tls.cert);
+    get("tls-client-key", &scan_options.tls.key);
+    scan_options.json = opts.Get("json") != nullptr;
+    return scan::RunScanCommand(scan_options, std::cout, std::cerr);
+  }
   if (!line.CheckArgCount(0, 0)) return kExitUsage;
   return commands.at(line.command())(opts);
 }

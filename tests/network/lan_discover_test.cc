@@ -1,0 +1,173 @@
+// --discover-subnet and `pbtool scan` on loopback addresses: nodes listen on
+// 127.0.0.2, .3 (one network) and .5 (another network), all on the same
+// port P; a node on 127.0.0.4:P started with --discover-subnet
+// 127.0.0.0/29 --discover-ports P and no tracker or --peer finds and
+// connects to both nodes of its network and leaves the stranger out of its
+// address book. `pbtool scan` lists all three by host and port, as text and
+// as JSON (parsed here), and exits 2 on a bad subnet or port range.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/network/net_harness.h"
+#include "tests/util/process.h"
+
+namespace pbchain::nettest {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(60);
+
+std::string Pbtool() { return std::string(PBCHAIN_BIN_DIR) + "/pbtool"; }
+
+// pbtool's stdout alone (stderr dropped), and its exit code.
+std::string RunPbtool(const std::string& args, int* code) {
+  return testing::RunShellCommand(
+      absl::StrCat("(", Pbtool(), " ", args, " 2>/dev/null)"), code);
+}
+
+TEST(LanDiscoverTest, FindsNodesOnTheSubnetAndScanListsThem) {
+  TestNet net("lan_discover", GenesisConfig{.target_interval_ms = 300});
+  ASSERT_TRUE(net.ok());
+  TestNet other("lan_discover_other", GenesisConfig{.chain_id = "pbchain-other",
+                                                    .target_interval_ms = 300});
+  ASSERT_TRUE(other.ok());
+
+  // One port for every node, as on a LAN where all use the default port.
+  const uint16_t port = ReserveLoopbackPort();
+  ASSERT_NE(port, 0);
+  NodeConfig miner;
+  miner.role = "head";
+  miner.mine = true;
+  miner.listen = absl::StrCat("127.0.0.2:", port);
+  NodeProcess* n1 = net.StartNode("node1", miner);
+  ASSERT_NE(n1, nullptr);
+  NodeConfig full;
+  full.listen = absl::StrCat("127.0.0.3:", port);
+  NodeProcess* n2 = net.StartNode("node2", full);
+  ASSERT_NE(n2, nullptr);
+  miner.listen = absl::StrCat("127.0.0.5:", port);
+  NodeProcess* stranger = other.StartNode("stranger", miner);
+  ASSERT_NE(stranger, nullptr);
+
+  NodeConfig finder;
+  finder.listen = absl::StrCat("127.0.0.4:", port);
+  finder.extra = {"--discover-subnet=127.0.0.0/29",
+                  absl::StrCat("--discover-ports=", port)};
+  NodeProcess* n3 = net.StartNode("node3", finder);
+  ASSERT_NE(n3, nullptr);
+
+  absl::StatusOr<v1::GetInfoResponse> n1_info = n1->Info();
+  absl::StatusOr<v1::GetInfoResponse> n2_info = n2->Info();
+  absl::StatusOr<v1::GetInfoResponse> stranger_info = stranger->Info();
+  ASSERT_TRUE(n1_info.ok() && n2_info.ok() && stranger_info.ok());
+  ASSERT_TRUE(WaitFor(
+      [&](std::string& seen) {
+        absl::StatusOr<v1::ListPeersResponse> peers = n3->Peers();
+        seen = n3->Summary();
+        return peers.ok() && FindConnected(*peers, n1_info->node_id()) &&
+               FindConnected(*peers, n2_info->node_id());
+      },
+      kWait, "node3 to connect to node1 and node2 found by the subnet scan"));
+  ASSERT_TRUE(WaitForSameTip({n1, n2, n3}, 2, kWait).has_value());
+
+  // The stranger answered the probe too, and was left alone.
+  absl::StatusOr<v1::ListPeersResponse> peers = n3->Peers();
+  ASSERT_TRUE(peers.ok());
+  EXPECT_EQ(FindConnected(*peers, stranger_info->node_id()), nullptr);
+  for (const v1::PeerInfo& known : peers->known()) {
+    EXPECT_NE(known.node_id(), stranger_info->node_id());
+  }
+
+  // pbtool scan --json: one array, every node of both networks by host.
+  int code = -1;
+  const std::string json_text = RunPbtool(
+      absl::StrCat("scan 127.0.0.0/29 --ports ", port, " --json"), &code);
+  ASSERT_EQ(code, 0) << json_text;
+  nlohmann::json doc = nlohmann::json::parse(json_text, nullptr, false);
+  ASSERT_TRUE(doc.is_array()) << json_text;
+  std::map<std::string, nlohmann::json> by_host;
+  for (const nlohmann::json& entry : doc) {
+    ASSERT_TRUE(entry.is_object());
+    EXPECT_EQ(entry.value("port", 0), port);
+    // Another test running alongside may have got port P on 127.0.0.1
+    // (it was free there only when reserved); .2-.5 are this test's own.
+    if (entry.value("host", "") == "127.0.0.1") continue;
+    by_host[entry.value("host", "")] = entry;
+  }
+  ASSERT_EQ(by_host.size(), 4u) << json_text;
+  ASSERT_EQ(by_host.count("127.0.0.2"), 1u) << json_text;
+  ASSERT_EQ(by_host.count("127.0.0.3"), 1u) << json_text;
+  ASSERT_EQ(by_host.count("127.0.0.4"), 1u) << json_text;
+  ASSERT_EQ(by_host.count("127.0.0.5"), 1u) << json_text;
+  const nlohmann::json& head = by_host["127.0.0.2"];
+  EXPECT_EQ(head.value("node_id", ""), n1_info->node_id());
+  EXPECT_EQ(head.value("chain_id", ""), n1_info->chain_id());
+  EXPECT_EQ(head.value("role", ""), "head");
+  EXPECT_EQ(head.value("version", ""), n1_info->version());
+  EXPECT_EQ(head.value("genesis_hash", ""),
+            DisplayHex(n1_info->genesis_hash()));
+  EXPECT_TRUE(head.contains("height") && head["height"].is_number());
+  EXPECT_TRUE(head.contains("tip_hash"));
+  EXPECT_EQ(by_host["127.0.0.5"].value("chain_id", ""), "pbchain-other");
+  EXPECT_EQ(by_host["127.0.0.3"].value("node_id", ""), n2_info->node_id());
+  EXPECT_EQ(by_host["127.0.0.4"].value("role", ""), "full");
+
+  // Text: host, then port, then the details, hosts in address order.
+  // 127.0.0.2/31 is .2 and .3 (a /31 has no network or broadcast address).
+  const std::string text = RunPbtool(
+      absl::StrCat("scan 127.0.0.2/31 --ports ", port, " --rate 1000"), &code);
+  ASSERT_EQ(code, 0) << text;
+  EXPECT_TRUE(absl::StrContains(text, "2 node(s) found")) << text;
+  const size_t host2 = text.find("\n127.0.0.2\n");
+  const size_t host3 = text.find("\n127.0.0.3\n");
+  ASSERT_NE(host2, std::string::npos) << text;
+  ASSERT_NE(host3, std::string::npos) << text;
+  EXPECT_LT(host2, host3);
+  const size_t port_line =
+      text.find(absl::StrCat("  port ", port, "\n"), host2);
+  ASSERT_NE(port_line, std::string::npos) << text;
+  const size_t details = text.find(
+      absl::StrCat("chain id ", n1_info->chain_id(), ", role head"), host2);
+  ASSERT_NE(details, std::string::npos) << text;
+  EXPECT_LT(port_line, details);
+  EXPECT_LT(details, host3);
+  EXPECT_LT(text.find(n1_info->node_id()), host3) << text;
+  const size_t n2_at = text.find(n2_info->node_id());
+  ASSERT_NE(n2_at, std::string::npos) << text;
+  EXPECT_GT(n2_at, host3);
+
+  // An empty range is not an error: the scan ran.
+  const std::string none =
+      RunPbtool(absl::StrCat("scan 127.0.0.6/32 --ports ", port), &code);
+  EXPECT_EQ(code, 0) << none;
+  EXPECT_TRUE(absl::StrContains(none, "no nodes found")) << none;
+  // Bad arguments: exit 2.
+  for (const std::string bad :
+       {"scan 10.0.0.0/8", "scan fe80::/64", "scan 127.0.0.0/29 --ports 0",
+        "scan 127.0.0.0/29 --ports 9-8", "scan 127.0.0.0/29 --timeout 0",
+        "scan 127.0.0.0/29 --rate x", "scan", "scan 10.0.0.0/16 --ports 1-2"}) {
+    RunPbtool(bad, &code);
+    EXPECT_EQ(code, 2) << bad;
+  }
+}
+
+// A /16 takes minutes at the default rate; SIGTERM in the middle of it
+// stops the node cleanly (exit 0), not after the scan or by SIGKILL at the
+// end of Stop's 20 s grace. 127.1.0.0/16 is all loopback.
+TEST(LanDiscoverTest, StopsInTheMiddleOfALargeScan) {
+  TestNet net("lan_discover_stop", GenesisConfig{.target_interval_ms = 300});
+  ASSERT_TRUE(net.ok());
+  NodeConfig scanner;
+  scanner.extra = {"--discover-subnet=127.1.0.0/16", "--discover-ports=9"};
+  NodeProcess* node = net.StartNode("scanner", scanner);
+  ASSERT_NE(node, nullptr);
+  ASSERT_TRUE(node->Info().ok());
+  EXPECT_EQ(node->Stop(), 0) << node->LogTail();
+}
+
+}  // namespace
+}  // namespace pbchain::nettest

@@ -15,6 +15,7 @@
 #      - the tracker lists every node at its container IP in the test subnet
 #        (never 127.0.0.1 or 0.0.0.0),
 #      - the HEALTHCHECK makes every server container "healthy";
+#      - Prometheus (profile metrics) scrapes all four nodes and the tracker;
 #   5. down -v and the test's image removed, also on failure (trap).
 #
 #   bash tests/docker/compose_test.sh [SOURCE_DIR]
@@ -28,7 +29,11 @@ cd "$src"
 
 name="pbtest-docker-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 image="$name:test"
-compose=(docker-compose -p "$name" -f "$src/deploy/compose.yaml")
+compose=(docker-compose -p "$name" -f "$src/deploy/compose.yaml" --profile metrics)
+# Prometheus's image depends only on deploy/compose/Dockerfile.prometheus and
+# prometheus.yml: kept between runs under this tag (like the base image), so
+# docker's build cache makes it once per machine.
+prometheus_image=pbchain-prometheus:test
 work=$(mktemp -d "/tmp/$name.XXXXXX")
 started_dockerd=""
 dockerd_pid=""
@@ -77,9 +82,20 @@ skip() {
 }
 
 # --- 1. a docker daemon ------------------------------------------------------
-command -v docker >/dev/null 2>&1 || skip "no docker command (apt-get install docker.io)"
-command -v docker-compose >/dev/null 2>&1 ||
-  { log "docker-compose is missing (apt-get install docker-compose)"; exit 1; }
+# Debian's docker.io and docker-compose (v1) when missing, as root: the
+# project's machines install what its tests need.
+missing=()
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || skip "${missing[*]} missing and not root to install them"
+  log "installing ${missing[*]} (apt-get)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$work/apt.log" 2>&1 ||
+    { tail -20 "$work/apt.log" >&2; log "cannot install ${missing[*]}"; exit 1; }
+fi
+command -v docker >/dev/null 2>&1 || skip "no docker command after installing docker.io"
 if ! docker info >/dev/null 2>&1; then
   command -v dockerd >/dev/null 2>&1 || skip "no docker daemon answers and there is no dockerd"
   [ "$(id -u)" = 0 ] || skip "no docker daemon answers and starting dockerd needs root"
@@ -143,11 +159,20 @@ EOF
 prefix="${subnet%.0/24}."
 # A free loopback port for the head node's published port (an internal
 # network publishes nothing, but compose still wants a valid number).
-public_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+public_port=$(free_port)
 
+prometheus_port=$(free_port)
 export PBCHAIN_IMAGE="$image" PBCHAIN_SUBNET="$subnet" PBCHAIN_INTERNAL=true \
        PBCHAIN_PUBLIC_PORT="$public_port" PBCHAIN_FULL_NODES=2 \
-       PBCHAIN_CHAIN_ID="$name"
+       PBCHAIN_CHAIN_ID="$name" PBCHAIN_BASE="$base" \
+       PBCHAIN_PROMETHEUS_IMAGE="$prometheus_image" \
+       PBCHAIN_PROMETHEUS_PORT="$prometheus_port"
+"${compose[@]}" build prometheus >"$work/prometheus-build.log" 2>&1 ||
+  { tail -30 "$work/prometheus-build.log" >&2; exit 1; }
+ok "Prometheus image $prometheus_image built (Debian's prometheus)"
 log "project $name on internal network $subnet"
 up=1
 "${compose[@]}" up -d >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
@@ -295,6 +320,27 @@ while :; do
   fi
   sleep 2
 done
+# --- Prometheus scrapes every node and the tracker ------------------------------
+prom=$(containers prometheus)
+prom_pid=$(docker inspect -f '{{.State.Pid}}' "$prom")
+deadline=$((SECONDS + 90))
+while :; do
+  targets=$(nsenter -t "$prom_pid" -n curl -sf http://127.0.0.1:9090/api/v1/targets |
+    python3 -c 'import json,sys; print(" ".join(sorted(t["labels"]["job"] + "=" + t["health"] for t in json.load(sys.stdin)["data"]["activeTargets"])))' 2>/dev/null || true)
+  heights=$(nsenter -t "$prom_pid" -n curl -sf 'http://127.0.0.1:9090/api/v1/query?query=pbchain_chain_height' |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))' 2>/dev/null || echo 0)
+  if [ "$targets" = "pbnode=up pbnode=up pbnode=up pbnode=up pbtracker=up" ] &&
+     [ "$heights" = 4 ]; then
+    ok "Prometheus scrapes 4 nodes and the tracker (pbchain_chain_height from 4)"
+    break
+  fi
+  if [ $SECONDS -ge $deadline ]; then
+    fail "Prometheus targets: [$targets], pbchain_chain_height series: $heights"
+    break
+  fi
+  sleep 2
+done
+
 # The image's user is not root.
 user=$(docker exec "$full1" id -un)
 if [ "$user" = pbchain ]; then

@@ -125,6 +125,13 @@ TEST(PbcliHealthTest, BadUsageIsExitTwo) {
   Result missing_ca =
       Health(d, {"health", "--node", dead, "--tls-ca", d + "/missing.crt"});
   EXPECT_EQ(missing_ca.code, kExitUsage) << missing_ca.Show();
+  // Listed in the usage, with help of its own (no node needed).
+  Result usage = Health(d, {"help"});
+  EXPECT_TRUE(absl::StrContains(usage.out, "  health [--service NAME]"))
+      << usage.out;
+  Result help = Health(d, {"health", "--help"});
+  EXPECT_EQ(help.code, kExitOk) << help.Show();
+  EXPECT_TRUE(absl::StrContains(help.out, "Example: pbcli health")) << help.out;
   // --service belongs to health only.
   Result other = Health(d, {"info", "--node", dead, "--service", "x"});
   EXPECT_EQ(other.code, kExitUsage) << other.Show();

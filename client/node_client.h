@@ -84,6 +84,8 @@ class NodeClient {
 
   const NodeClientOptions& options() const { return options_; }
   const std::string& address() const { return options_.address; }
+  // The channel, for services this class does not wrap (pbcli health).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   // The raw stub, for calls this class does not wrap (set your own deadline).
   v1::NodeService::Stub& stub() { return *stub_; }
 

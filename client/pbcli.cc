@@ -33,6 +33,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "chain/address.h"
 #include "chain/bytes.h"
@@ -46,6 +47,8 @@
 #include "client/wallet.h"
 #include "common/exit_codes.h"
 #include "common/tls.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "nlohmann/json.hpp"
 
 namespace pbchain::client {
@@ -58,6 +61,9 @@ constexpr uint64_t kDefaultPutFee = 0;
 constexpr uint64_t kDefaultChainBlocks = 20;
 // Entries `history` shows without --limit (the node's default page).
 constexpr uint64_t kDefaultHistoryEntries = 50;
+// Longest `health --service NAME` sent (service names are short; a longer
+// one is a usage error, not a call).
+constexpr size_t kMaxHealthServiceNameBytes = 200;
 
 constexpr char kUsage[] = R"(pbcli: command-line client of a pbchain node
 
@@ -83,6 +89,8 @@ Reading:
   tips                           branch tips the node knows (forks)
   info                           node and chain summary
   watch                          print each new tip (and reorgs) until Ctrl-C
+  health [--service NAME]        ask the node's grpc.health.v1 service
+                                 (exit 0 when SERVING; for probes)
 Writing (signed with the wallet key; waits for inclusion):
   send TO AMOUNT [--fee F]       transfer AMOUNT base units to address TO
   put NAMESPACE [KEY] PAYLOAD    write a data record (a zero-amount transfer
@@ -293,6 +301,18 @@ const std::map<std::string, std::string>& CommandHelp() {
           {"backup_id", "backup_dir"}; stop {"stopping"}; log-level
           {"previous_verbosity", "previous_min_log_level", "verbosity",
           "min_log_level"})"},
+      // --- health (issue 17: the container HEALTHCHECK) ---
+      {"health", R"(pbcli health [--service NAME]
+  Asks the node's grpc.health.v1.Health/Check for NAME (default "", the
+  whole server; also pbchain.v1.NodeService, pbchain.datadir: see
+  docs/OPERATIONS.md, Health), over the usual --node and --tls-* options,
+  with the --timeout deadline. Prints the status (SERVING, NOT_SERVING,
+  ...); exit 0 only on SERVING, 1 otherwise (also for an unknown service:
+  NOT_FOUND, or no answer), 2 for bad usage. Made for health probes that
+  have no other gRPC client (the container image's HEALTHCHECK).
+  Example: pbcli health --node 127.0.0.1:7701 --tls-ca ca.crt
+  --json: {"node", "service", "status"})"},
+      // --- end health ---
       {"watch", R"(pbcli watch
   Prints the current tip, then each new tip as the node reports it, and
   says when the main chain reorganised (blocks disconnected), until
@@ -329,6 +349,7 @@ const std::map<std::string, std::vector<std::string>>& CommandOptions() {
           {"chain", {"from", "to"}},
           {"mempool", {"limit"}},
           {"tips", {"limit"}},
+          {"health", {"service"}},
           {"admin",
            {"admin", "cookie", "datadir", "duration", "reason", "threads",
             "verbosity", "minloglevel"}},
@@ -520,6 +541,7 @@ class Cli {
   int Tips();
   int Info();
   int Watch();
+  int Health();
   int Admin();
   // Runs admin subcommand `sub` with its arguments `args`.
   int AdminCommand(AdminClient& admin, const std::string& sub,
@@ -688,6 +710,7 @@ int Cli::Run(int argc, char** argv) {
   if (command_ == "tips") return Tips();
   if (command_ == "info") return Info();
   if (command_ == "watch") return Watch();
+  if (command_ == "health") return Health();
   if (command_ == "admin") return Admin();
   return Fail(kExitUsage, absl::StrCat("unknown command '", command_, "'"));
 }
@@ -1622,6 +1645,70 @@ int Cli::Watch() {
   if (interrupted) return kExitOk;
   return FailStatus(s);
 }
+
+// --- health (issue 17) ---
+// grpc.health.v1.Health/Check over the node client's channel (a generic
+// stub: the health messages come from pbchain_health_proto, no generated
+// service stub is needed).
+int Cli::Health() {
+  int rc = 0;
+  if (!WantArgs(0, 0, rc)) return rc;
+  if (!Connect(rc)) return rc;
+  const std::string* service_opt = Opt("service");
+  const std::string service = service_opt ? *service_opt : "";
+  if (service.size() > kMaxHealthServiceNameBytes) {
+    return Fail(kExitUsage, absl::StrCat("--service: longer than ",
+                                         kMaxHealthServiceNameBytes, " bytes"));
+  }
+  grpc::TemplatedGenericStub<grpc::health::v1::HealthCheckRequest,
+                             grpc::health::v1::HealthCheckResponse>
+      stub(node_->channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(
+      absl::ToChronoTime(absl::Now() + node_->options().call_timeout));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status;
+  absl::Notification finished;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   finished.Notify();
+                 });
+  finished.WaitForNotification();
+  const std::string shown = service.empty() ? "\"\"" : service;
+  if (!status.ok()) {
+    const char* what = status.error_code() == grpc::StatusCode::NOT_FOUND
+                           ? "unknown service: "
+                           : "";
+    return Fail(kExitFailure,
+                absl::StrCat("health of ", node_->address(), " (service ",
+                             shown, "): ", what, status.error_message(), " (",
+                             absl::StatusCodeToString(static_cast<
+                                 absl::StatusCode>(status.error_code())),
+                             ")"));
+  }
+  const std::string name =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+          response.status());
+  if (args_.json) {
+    Json j;
+    j["node"] = node_->address();
+    j["service"] = service;
+    j["status"] = name;
+    PrintJson(j);
+  } else {
+    std::cout << name << std::endl;
+  }
+  if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    std::cerr << "pbcli: health of " << node_->address() << " (service "
+              << shown << "): " << name << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+// --- end health ---
 
 // ---------------------------------------------------------------------------
 // admin: the node's AdminService.

@@ -15,6 +15,7 @@ PACKAGES=(
   libmicrohttpd-dev libcpp-httplib-dev libcli11-dev libgnutls28-dev
   prometheus-cpp-dev libtomlplusplus-dev prometheus
   nodejs python3 python3-cryptography python3-grpcio python3-protobuf
+  dpkg-dev  # tools/package.sh: dpkg-shlibdeps computes the .deb's Depends
   chromium
   docker.io docker-compose debootstrap iproute2 dpkg-dev
 )

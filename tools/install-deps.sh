@@ -17,7 +17,7 @@ PACKAGES=(
   nodejs python3 python3-cryptography python3-grpcio python3-protobuf
   dpkg-dev  # tools/package.sh: dpkg-shlibdeps computes the .deb's Depends
   chromium
-  docker.io docker-compose debootstrap iproute2 dpkg-dev
+  docker.io docker-compose debootstrap iproute2  # container and multihost tests
 )
 
 SUDO=""

@@ -28,6 +28,7 @@
 #include "common/exit_codes.h"
 #include "common/flags.h"
 #include "common/host_port.h"
+#include "common/lan_scan.h"
 #include "common/metrics_server.h"
 #include "common/server.h"
 #include "common/status_macros.h"
@@ -81,9 +82,21 @@ ABSL_FLAG(std::string, tracker, "",
           "keeps working from known peers while it is down");
 ABSL_FLAG(std::vector<std::string>, peer, {},
           "host:port of a node to connect to; may repeat or be a comma list");
+// --- LAN discovery (common/lan_scan.h; docs/OPERATIONS.md, LAN discovery) ---
 ABSL_FLAG(std::string, discover_local, "",
           "LOW-HIGH: probe 127.0.0.1 ports LOW..HIGH (at most 1024) for nodes "
-          "of the same network, e.g. 7700-7720");
+          "of the same network, e.g. 7700-7720 (the same as --discover-subnet "
+          "127.0.0.1/32 --discover-ports LOW-HIGH)");
+ABSL_FLAG(std::string, discover_subnet, "",
+          "IPv4 CIDR (at most a /16) to probe for nodes of the same network, "
+          "neighbour-table hosts first, e.g. 192.168.1.0/24; ports from "
+          "--discover-ports");
+ABSL_FLAG(std::string, discover_ports, "",
+          "LOW-HIGH or PORT: the ports --discover-subnet probes (at most 1024; "
+          "default 7701, the default port)");
+ABSL_FLAG(int, discover_rate, pbchain::kScanRatePerSecond,
+          "most discovery probes started per second (1..10000)");
+// --- end LAN discovery ---
 ABSL_FLAG(bool, connect_only, false,
           "dial only the --peer nodes (no addresses from the tracker, peer "
           "exchange or discovery); inbound peers are still accepted");
@@ -478,7 +491,8 @@ int main(int argc, char** argv) {
       "serves the NodeService gRPC API (with health and reflection).\n\n"
       "  pbnode --genesis FILE [--datadir DIR] [--listen HOST:PORT] [--mine "
       "--miner_address pb...]\n         [--tracker HOST:PORT] [--peer "
-      "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--http "
+      "HOST:PORT]... [--discover_local LOW-HIGH]\n         [--discover_subnet CIDR "
+      "[--discover_ports LOW-HIGH]] [--http "
       "127.0.0.1:PORT]\n\nGossip with other nodes runs on the same port as "
       "the API; --http adds the JSON API and the block explorer. Flags may be "
       "written with dashes or underscores (--mining-threads = "
@@ -589,20 +603,59 @@ int main(int argc, char** argv) {
     }
     net.peers.push_back(peer);
   }
-  if (const std::string range = absl::GetFlag(FLAGS_discover_local);
-      !range.empty()) {
-    std::vector<std::string> parts = absl::StrSplit(range, '-');
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &net.discover_low) ||
-        !absl::SimpleAtoi(parts[1], &net.discover_high) ||
-        net.discover_low < 1 || net.discover_high > 65535 ||
-        net.discover_low > net.discover_high ||
-        net.discover_high - net.discover_low >= pbchain::kMaxDiscoverPorts) {
-      return Fail(absl::StrCat(
-          "--discover_local: want LOW-HIGH, ports 1..65535, "
-          "at most ",
-          pbchain::kMaxDiscoverPorts, " ports; got '", range, "'"));
+  // --- LAN discovery ---
+  {
+    const std::string local = absl::GetFlag(FLAGS_discover_local);
+    const std::string subnet = absl::GetFlag(FLAGS_discover_subnet);
+    const std::string ports = absl::GetFlag(FLAGS_discover_ports);
+    if (!local.empty() && (!subnet.empty() || !ports.empty())) {
+      return Fail(
+          "--discover_local LOW-HIGH is --discover_subnet 127.0.0.1/32 "
+          "--discover_ports LOW-HIGH: give one form, not both");
+    }
+    if (!local.empty() && local.find('-') == std::string::npos) {
+      return Fail(absl::StrCat("--discover_local: want LOW-HIGH; got '",
+                               local, "'"));
+    }
+    if (subnet.empty() && !ports.empty()) {
+      return Fail("--discover_ports needs --discover_subnet");
+    }
+    const std::string cidr_text = !local.empty() ? "127.0.0.1/32" : subnet;
+    const std::string port_text =
+        !local.empty() ? local
+        : !ports.empty() ? ports
+                         : std::to_string(pbchain::kDefaultNodePort);
+    if (!cidr_text.empty()) {
+      const char* flag = !local.empty() ? "--discover_local" : "--discover_ports";
+      absl::StatusOr<pbchain::PortRange> range =
+          pbchain::ParsePortRange(port_text);
+      if (!range.ok()) {
+        return Fail(absl::StrCat(flag, ": ", range.status().message()));
+      }
+      absl::StatusOr<pbchain::Ipv4Cidr> cidr =
+          pbchain::ParseIpv4Cidr(cidr_text);
+      if (!cidr.ok()) {
+        return Fail(absl::StrCat("--discover_subnet: ", cidr.status().message()));
+      }
+      // The size check of ScanTargets, before the node starts.
+      if (absl::StatusOr<std::vector<pbchain::ScanTarget>> targets =
+              pbchain::ScanTargets(*cidr, *range, {});
+          !targets.ok()) {
+        return Fail(absl::StrCat("--discover_subnet: ",
+                                 targets.status().message()));
+      }
+      net.discover_subnet = cidr->ToString();
+      net.discover_low = range->low;
+      net.discover_high = range->high;
+    }
+    net.discover_rate = absl::GetFlag(FLAGS_discover_rate);
+    if (net.discover_rate < 1 ||
+        net.discover_rate > pbchain::kMaxScanRatePerSecond) {
+      return Fail(absl::StrCat("--discover_rate must be 1..",
+                               pbchain::kMaxScanRatePerSecond));
     }
   }
+  // --- end LAN discovery ---
   net.connect_only = absl::GetFlag(FLAGS_connect_only);
   if (net.connect_only && net.peers.empty()) {
     return Fail("--connect_only needs at least one --peer");

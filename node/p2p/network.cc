@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/host_port.h"
+#include "common/lan_scan.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "grpcpp/grpcpp.h"
@@ -72,7 +74,8 @@ void Network::Start(const std::string& advertise) {
   if (options_.maintenance_thread) {
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
   }
-  if (options_.discover_high >= options_.discover_low) {
+  if (!options_.discover_subnet.empty() &&
+      options_.discover_high >= options_.discover_low) {
     discover_ = std::thread([this] { DiscoverLoop(); });
   }
 }
@@ -201,14 +204,48 @@ void Network::MaintenanceLoop() {
 void Network::DiscoverLoop() {
   // Probes and their pacing are real I/O: on the real clock.
   const std::string genesis = HashBytes(node_->chain().genesis_hash());
+  absl::StatusOr<Ipv4Cidr> cidr = ParseIpv4Cidr(options_.discover_subnet);
+  if (!cidr.ok()) {  // node/main.cc checked it; a test may not have
+    LOG(ERROR) << "discovery off: " << cidr.status().message();
+    return;
+  }
+  const PortRange ports{options_.discover_low, options_.discover_high};
+  // Never probe ourselves: our listening port on each of our addresses
+  // (a node on another port of this host is a peer like any other).
+  std::vector<std::string> skip = {options_.advertise};
+  if (absl::StatusOr<HostPort> self = ParseHostPort(options_.advertise);
+      self.ok()) {
+    for (const std::string& ip : LocalIpv4Addresses()) {
+      skip.push_back(absl::StrCat(ip, ":", self->port));
+    }
+  }
+  ScanLimits limits;
+  limits.rate_per_second = options_.discover_rate;
+  ScanHooks hooks;
+  hooks.wait_until = [this](absl::Time when) {
+    absl::MutexLock lock(&mu_);
+    auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithDeadline(absl::Condition(&stop), when);
+    return !stopping_;
+  };
   while (true) {
-    const int last = std::min(options_.discover_high,
-                              options_.discover_low + kMaxDiscoverPorts - 1);
-    int found = 0;
-    for (int port = options_.discover_low; port <= last; ++port) {
+    absl::StatusOr<std::vector<std::string>> neighbours =
+        ReadNeighbourTable(options_.discover_neighbour_table);
+    if (!neighbours.ok()) {
+      VLOG(1) << "discovery: no neighbour table: "
+              << neighbours.status().message();
+      neighbours = std::vector<std::string>{};
+    }
+    absl::StatusOr<std::vector<ScanTarget>> targets =
+        ScanTargets(*cidr, ports, *neighbours, skip);
+    if (!targets.ok()) {
+      LOG(ERROR) << "discovery off: " << targets.status().message();
+      return;
+    }
+    std::atomic<int> found{0};
+    RunScan(*targets, limits, [&](const ScanTarget& target) {
       if (stopping()) return;
-      const std::string address = absl::StrCat("127.0.0.1:", port);
-      if (address == options_.advertise) continue;
+      const std::string address = target.address();
       auto stub = v1::NodeService::NewStub(grpc::CreateChannel(
           address, options_.channel_credentials != nullptr
                        ? options_.channel_credentials
@@ -221,7 +258,7 @@ void Network::DiscoverLoop() {
       if (!stub->GetInfo(&context, request, &info).ok() ||
           info.genesis_hash() != genesis ||
           info.node_id() == node_->node_id()) {
-        continue;
+        return;
       }
       v1::PeerInfo peer;
       peer.set_node_id(info.node_id());
@@ -231,18 +268,22 @@ void Network::DiscoverLoop() {
       peer.set_height(info.height());
       AddKnown(peer, AddressSource::kDiscovery);
       ++found;
-    }
-    LOG(INFO) << "local discovery: " << found
-              << " node(s) on 127.0.0.1:" << options_.discover_low << "-"
-              << last;
+    }, hooks);
+    if (stopping()) return;
+    LOG(INFO) << "discovery: " << found.load()
+              << " node(s) of this network in " << cidr->ToString()
+              << " ports " << ports.low << "-" << ports.high << " ("
+              << targets->size() << " probes, " << neighbours->size()
+              << " neighbour-table hosts)";
     // Scan again later only while alone.
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
-    if (mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(30))) {
+    if (mu_.AwaitWithTimeout(absl::Condition(&stop), kDiscoverRescanInterval)) {
       return;
     }
     if (peers_.connected_count() > 0) {
-      while (!mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(30))) {
+      while (!mu_.AwaitWithTimeout(absl::Condition(&stop),
+                                   kDiscoverRescanInterval)) {
         if (peers_.connected_count() == 0) break;
       }
       if (stopping_) return;

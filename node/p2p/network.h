@@ -57,9 +57,12 @@ class TrackerClient;
 // How often the maintenance thread dials, pings, expires and flushes the
 // batched transaction announcements.
 inline constexpr absl::Duration kMaintenanceInterval = absl::Milliseconds(100);
-// Local discovery probes at most this many ports, each with this deadline.
+// LAN discovery (--discover-subnet / --discover-local; common/lan_scan.h)
+// probes at most this many ports, each with this deadline, and scans
+// again after this long while the node has no peer.
 inline constexpr int kMaxDiscoverPorts = 1024;
 inline constexpr absl::Duration kDiscoverProbeTimeout = absl::Milliseconds(500);
+inline constexpr absl::Duration kDiscoverRescanInterval = absl::Seconds(30);
 // Longest ban the operator may set, and longest ban reason kept (bytes).
 inline constexpr absl::Duration kMaxBanDuration = absl::Hours(24 * 3650);
 inline constexpr size_t kMaxBanReasonBytes = 256;

@@ -21,9 +21,18 @@ struct NetworkOptions {
   std::string advertise;
   std::string tracker;             // "host:port" or empty
   std::vector<std::string> peers;  // --peer seeds
-  // --discover-local: probe 127.0.0.1 ports [discover_low, discover_high].
+  // LAN discovery (common/lan_scan.h): probe every address of
+  // `discover_subnet` (an IPv4 CIDR, checked by node/main.cc; empty = off),
+  // neighbour-table hosts first, on ports [discover_low, discover_high].
+  // --discover-subnet CIDR --discover-ports LOW-HIGH; --discover-local
+  // LOW-HIGH is the subnet 127.0.0.1/32.
+  std::string discover_subnet;
   int discover_low = 0;
   int discover_high = -1;
+  // The neighbour table read before each scan (tests give a fixture).
+  std::string discover_neighbour_table = "/proc/net/arp";
+  // Probe starts per second during a scan (kScanRatePerSecond).
+  int discover_rate = 200;
   // Dial only `peers`; addresses learned elsewhere are not dialed.
   bool connect_only = false;
   int max_outbound = 8;

@@ -155,7 +155,9 @@ TEST(PbnodeProcessTest, BadFlagsExitWithAClearError) {
   for (const char* bad :
        {"--peer=nohost", "--peer=h:0", "--tracker=h:99999",
         "--discover-local=7000", "--discover-local=7000-9000",
-        "--discover-local=9-8", "--advertise=[::1", "--max-outbound=-1",
+        "--discover-local=9-8", "--discover-subnet=10.0.0.0/8",
+        "--discover-subnet=fe80::/64", "--discover-subnet=10.0.0.300/24",
+        "--discover-ports=7701", "--discover-rate=0", "--advertise=[::1", "--max-outbound=-1",
         "--connect-only", "--listen=127.0.0.1", "--no-such-flag",
         "--max-outbound=x", "--mine=maybe", "--fromenv=mine"}) {
     ChildProcess p(kPbnode,

@@ -649,16 +649,19 @@ def scenario_lan_discovery(net):
     net.make_genesis([])
     for i, h in enumerate(net.hosts):
         net.start_node(h, ["--discover-subnet", str(net.subnet), "--discover-ports",
-                           f"{NODE_PORT}-{NODE_PORT}"],
+                           f"{NODE_PORT}-{NODE_PORT + 9}"],
                        mine_to=miner if i == 0 else None)
     net.wait_converged(net.hosts, 3)
     n = len(net.hosts)
+    # Each node probes the subnet itself, so each ends up connected to all
+    # the others (4 hosts: well under --max-outbound).
     for h in net.hosts:
-        def all_known(h=h):
+        def all_found(h=h):
             peers = net.cli(h, ["peers"])
             addrs = {p.get("address") for p in peers.get("connected", [])}
-            return len(addrs & {o.addr for o in net.hosts}) >= 1
-        wait_for(f"node{h.index} to have a peer", all_known, CONVERGE_TIMEOUT)
+            return addrs >= {o.addr for o in net.hosts if o is not h}
+        wait_for(f"node{h.index} to be connected to all {n - 1} others",
+                 all_found, CONVERGE_TIMEOUT)
     check_node_peer_addresses(net, net.hosts)
     log(f"{n} nodes found each other by subnet discovery and converged")
 

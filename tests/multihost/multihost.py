@@ -150,16 +150,26 @@ def remove_netns(ns):
     run(["ip", "netns", "del", ns], check=False)
 
 
-def sweep_stale(keep_pids=()):
+def _stale(name):
+    """The pid of a dead run that made name (pbns-PID-...), else None."""
+    m = re.match(r"^pbns-(\d+)-", name)
+    if not m:
+        return None
+    pid = int(m.group(1))
+    return None if pid == os.getpid() or pid_is_harness(pid) else pid
+
+
+def sweep_stale():
+    """Removes namespaces and temp dirs of runs that were SIGKILLed."""
     for ns in list_netns():
-        m = re.match(r"^pbns-(\d+)-", ns)
-        if not m:
-            continue
-        pid = int(m.group(1))
-        if pid == os.getpid() or pid in keep_pids or pid_is_harness(pid):
-            continue
-        log(f"removing {ns}, left behind by a killed run (pid {pid})")
-        remove_netns(ns)
+        pid = _stale(ns)
+        if pid is not None:
+            log(f"removing {ns}, left behind by a killed run (pid {pid})")
+            remove_netns(ns)
+    tmp = tempfile.gettempdir()
+    for d in os.listdir(tmp):
+        if "-tmp-" in d and _stale(d) is not None:
+            shutil.rmtree(os.path.join(tmp, d), ignore_errors=True)
 
 
 # --- the network -------------------------------------------------------------------
@@ -206,7 +216,7 @@ class Net:
         self.prefix = f"{NAME_PREFIX}{os.getpid()}-"
         self.switch = f"{self.prefix}sw"
         self.keep = keep
-        self.tmp = tempfile.mkdtemp(prefix="pbns-")
+        self.tmp = tempfile.mkdtemp(prefix=f"{self.prefix}tmp-")
         self.subnet = self._pick_subnet()
         self.hosts = [Host(self, i) for i in range(1, n_hosts + 1)]
         self.procs = []
@@ -443,6 +453,9 @@ class Net:
         sys.stdout.flush()
 
     def destroy(self):
+        # A second SIGTERM/SIGINT must not cut the cleanup short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for w in self.watchers:
             w.stop()
         for p in reversed(self.procs):
@@ -870,7 +883,7 @@ def main(argv):
     if len(argv) < 3:
         print(usage, file=sys.stderr)
         return EXIT_USAGE
-    bin_dir, what = argv[1], argv[2]
+    bin_dir, what = os.path.abspath(argv[1]), argv[2]
     if what not in SCENARIOS and what not in ("up", "down"):
         print(f"multihost: unknown scenario '{what}'\n{usage}", file=sys.stderr)
         return EXIT_USAGE

@@ -650,6 +650,7 @@ def scenario_partition_heal(net):
         if bal != 333:
             raise Fail(f"node{h.index}: dest balance {bal}, want 333")
     log("both sides' transactions confirmed on every node after the heal")
+    check_node_peer_addresses(net, net.hosts)
 
 
 def scenario_lan_discovery(net):

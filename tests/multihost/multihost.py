@@ -401,26 +401,60 @@ class Net:
             raise Fail(f"tracker ListPeers failed: {p.stderr.strip()}")
         return json.loads(p.stdout)
 
+    def block_at(self, host, height):
+        """Hash of host's main-chain block at height, None if it has none."""
+        p = self.cli(host, ["block", str(height)], check=False)
+        return json.loads(p.stdout)["hash"] if p.returncode == 0 else None
+
     def wait_converged(self, hosts, min_height, timeout=CONVERGE_TIMEOUT):
-        """Waits until every host's node has the same tip at >= min_height."""
+        """Waits until the nodes of hosts share their main chain up to a
+        height >= min_height: the lowest of their heights, m, has the same
+        block on every node. Works while a miner keeps extending the chain
+        (a same-tip check would race blocks mined between the queries).
+        Returns {"height": m, "hash": that block}."""
+        def shared():
+            m = min(int(self.info(h)["height"]) for h in hosts)
+            if m < min_height:
+                return None
+            hashes = {self.block_at(h, m) for h in hosts}
+            if len(hashes) == 1 and None not in hashes:
+                return {"height": m, "hash": hashes.pop()}
+            return None
+        try:
+            return wait_for(f"{len(hosts)} nodes to share their chain up to a "
+                            f"height >= {min_height}", shared, timeout, 0.5)
+        except Fail:
+            self.log_states(hosts)
+            raise
+
+    def wait_same_tip(self, hosts, min_work=0, timeout=CONVERGE_TIMEOUT):
+        """Waits until the nodes of hosts have one tip with chain work >=
+        min_work (for when no one mines). Returns that node info."""
         def same():
             infos = [self.info(h) for h in hosts]
-            tips = {i["tip_hash"] for i in infos}
-            if len(tips) == 1 and min(int(i["height"]) for i in infos) >= min_height:
+            if (len({i["tip_hash"] for i in infos}) == 1
+                    and int(infos[0]["chain_work"]) >= min_work):
                 return infos[0]
             return None
         try:
-            return wait_for(f"{len(hosts)} nodes to share a tip at height >= "
-                            f"{min_height}", same, timeout, 0.5)
+            return wait_for(f"{len(hosts)} nodes on one tip with work >= {min_work}",
+                            same, timeout, 0.5)
         except Fail:
-            for h in hosts:
-                try:
-                    i = self.info(h)
-                    log(f"  node{h.index}: height {i['height']} tip {i['tip_hash'][:16]}"
-                        f" peers {i['peer_count']}")
-                except Fail as e:
-                    log(f"  node{h.index}: {e}")
+            self.log_states(hosts)
             raise
+
+    def log_states(self, hosts):
+        for h in hosts:
+            try:
+                i = self.info(h)
+                log(f"  node{h.index}: height {i['height']} tip {i['tip_hash'][:16]}"
+                    f" work {i['chain_work']} peers {i['peer_count']}")
+            except Fail as e:
+                log(f"  node{h.index}: {e}")
+
+    def mining(self, host, on):
+        self.cli(host, ["admin", "mining", "on" if on else "off",
+                        "--datadir", host.datadir])
 
     def tx_status(self, host, txid):
         p = self.cli(host, ["tx", txid], check=False)
@@ -464,6 +498,12 @@ class Net:
         for h in self.hosts:
             remove_netns(h.ns)
         remove_netns(self.switch)
+        keep = os.environ.get("PBCHAIN_MULTIHOST_LOGS")
+        if keep:  # the daemons' logs survive the run (for a look afterwards)
+            os.makedirs(keep, exist_ok=True)
+            for p in self.procs:
+                for f in (p.out_path, p.err_path):
+                    shutil.copy(f, keep)
         shutil.rmtree(self.tmp, ignore_errors=True)
         left = [ns for ns in list_netns() if ns.startswith(self.prefix)]
         if left:
@@ -602,32 +642,37 @@ def scenario_partition_heal(net):
     tx_b = net.send(side_b[1], wallet_b, dest, 222)
     net.wait_confirmed(side_a, tx_a)
     net.wait_confirmed(side_b, tx_b)
-    info_a = net.wait_converged(side_a, int(base["height"]) + 3)
-    info_b = net.wait_converged(side_b, int(base["height"]) + 3)
-    if info_a["tip_hash"] == info_b["tip_hash"]:
-        raise Fail("the two sides share a tip during the partition")
+    net.wait_converged(side_a, base["height"] + 3)
+    net.wait_converged(side_b, base["height"] + 3)
     b_block = net.tx_status(side_b[0], tx_b)["block_hash"]
+    # Side B stops mining; its two nodes settle on its last block.
+    net.mining(side_b[0], False)
+    b_stop = net.wait_same_tip(side_b)
+    b_tip, b_work = b_stop["tip_hash"], int(b_stop["chain_work"])
+    # The split was real: side A knows neither B's tip nor B's tx.
     for h in side_a:
         if net.tx_status(h, tx_b):
             raise Fail(f"node{h.index} knows side B's tx during the partition")
-    # Make side A the heavier: B stops mining, A mines on until its work is
-    # greater (chain_work is a decimal string).
-    net.cli(side_b[0], ["admin", "mining", "off", "--datadir", side_b[0].datadir],
-            target=None)
-    b_stop = net.info(side_b[0])
-    b_tip, b_work = b_stop["tip_hash"], int(b_stop["chain_work"])
+        if net.cli(h, ["block", b_tip], check=False).returncode == 0:
+            raise Fail(f"node{h.index} has side B's tip during the partition")
+    # Side A mines on until its branch has more work (chain_work is a
+    # decimal string) and is 2 blocks longer.
     wait_for("side A to out-work side B",
-             lambda: int(net.info(side_a[0])["chain_work"]) > b_work
-             and int(net.info(side_a[0])["height"]) >= int(b_stop["height"]) + 2,
+             lambda: (lambda i: int(i["chain_work"]) > b_work
+                      and int(i["height"]) >= int(b_stop["height"]) + 2)(
+                          net.info(side_a[0])),
              CONVERGE_TIMEOUT, 0.5)
     a_work = int(net.info(side_a[0])["chain_work"])
-    log(f"side B stopped at work {b_work}, side A at {a_work}: healing")
+    log(f"side B stopped at height {b_stop['height']} work {b_work}, side A "
+        f"at work {a_work}: healing")
     net.heal()
-    final = wait_for("every node on one tip at least as heavy as side A's",
-                     lambda: (lambda infos: infos[0] if len({i["tip_hash"] for i in infos}) == 1
-                              and int(infos[0]["chain_work"]) >= a_work else None)(
-                                  [net.info(h) for h in net.hosts]),
-                     CONVERGE_TIMEOUT, 0.5)
+    # The losing side's transaction must be confirmed again (re-mined by A's
+    # miner, which still mines), on every node.
+    net.wait_confirmed(net.hosts, tx_b)
+    net.wait_confirmed(net.hosts, tx_a)
+    log("both transactions confirmed on every node; side A stops mining")
+    net.mining(side_a[0], False)
+    final = net.wait_same_tip(net.hosts, min_work=a_work)
     log(f"all on tip {final['tip_hash'][:16]} height {final['height']}")
     # Side B's old tip is off the main chain everywhere: a side branch on
     # side B's nodes; side A's nodes may never have fetched it ("unknown").
@@ -638,9 +683,6 @@ def scenario_partition_heal(net):
                 raise Fail(f"node{h.index}: side B's tip is still in the main chain")
         elif h in side_b or "unknown block" not in p.stdout + p.stderr:
             raise Fail(f"node{h.index}: pbcli block {b_tip}: {p.stdout}{p.stderr}")
-    # The losing side's transaction must be confirmed again (re-mined by A).
-    net.wait_confirmed(net.hosts, tx_b)
-    net.wait_confirmed(net.hosts, tx_a)
     for h in net.hosts:
         now = net.tx_status(h, tx_b)["block_hash"]
         if now == b_block:

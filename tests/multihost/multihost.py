@@ -212,11 +212,10 @@ class Host:
 class Net:
     """N hosts on one bridge, in namespaces named after this process's pid."""
 
-    def __init__(self, bin_dir, n_hosts, keep=False):
+    def __init__(self, bin_dir, n_hosts):
         self.bin = bin_dir
         self.prefix = f"{NAME_PREFIX}{os.getpid()}-"
         self.switch = f"{self.prefix}sw"
-        self.keep = keep
         self.tmp = tempfile.mkdtemp(prefix=f"{self.prefix}tmp-")
         self.subnet = self._pick_subnet()
         self.hosts = [Host(self, i) for i in range(1, n_hosts + 1)]
@@ -255,6 +254,15 @@ class Net:
         if p.returncode != 0:
             raise Skip(f"cannot make a network namespace (`ip netns add`: "
                        f"{p.stderr.strip()})")
+        try:
+            self._wire()
+        except Fail as e:
+            raise Skip("cannot build the test network (bridge, veth): "
+                       + " ".join(str(e).split()))
+        log(f"{len(self.hosts)} hosts in namespaces {self.prefix}h1.."
+            f"h{len(self.hosts)} on subnet {self.subnet} (bridge in {self.switch})")
+
+    def _wire(self):
         sw = ["ip", "-n", self.switch]
         run(sw + ["link", "set", "lo", "up"])
         for br in ("br0", "br1"):  # br1: the far side of a partition
@@ -271,8 +279,6 @@ class Net:
             run(["ip", "-n", h.ns, "addr", "add",
                  f"{h.ip}/{self.subnet.prefixlen}", "dev", "eth0"])
             run(["ip", "-n", h.ns, "link", "set", "eth0", "up"])
-        log(f"{len(self.hosts)} hosts in namespaces {self.prefix}h1.."
-            f"h{len(self.hosts)} on subnet {self.subnet} (bridge in {self.switch})")
 
     def shape(self, netem_args):
         """Tries netem on every host's eth0 (egress); False where unavailable."""
@@ -856,7 +862,7 @@ SCENARIOS = {
 # --- manual mode -------------------------------------------------------------------
 
 def manual_up(bin_dir, n):
-    net = Net(bin_dir, n + 1, keep=True)
+    net = Net(bin_dir, n + 1)
     try:
         net.create()
         net.shape(NETEM_LOSSY)
@@ -943,6 +949,9 @@ def main(argv):
     if os.geteuid() != 0:
         print("multihost: SKIP: needs root (network namespaces)", flush=True)
         return EXIT_SKIP
+    if shutil.which("ip") is None:
+        print("multihost: SKIP: needs iproute2's `ip`", flush=True)
+        return EXIT_SKIP
     if what == "down":
         return manual_down()
     for b in ("pbnode", "pbtracker", "pbtool", "pbcli"):
@@ -959,10 +968,11 @@ def main(argv):
             print(f"multihost: SKIP: {e}", flush=True)
             return EXIT_SKIP
     fn, n_hosts = SCENARIOS[what]
-    net = Net(bin_dir, n_hosts)
     # SIGTERM (ctest, kill) runs the same cleanup as a failure.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    net = None
     try:
+        net = Net(bin_dir, n_hosts)
         fn(net)
         log(f"{what}: PASS")
         return 0
@@ -971,13 +981,15 @@ def main(argv):
         return EXIT_SKIP
     except Fail as e:
         log(f"{what}: FAIL: {e}")
-        net.dump_logs()
+        if net:
+            net.dump_logs()
         return 1
     except KeyboardInterrupt:
         log(f"{what}: interrupted")
         return 1
     finally:
-        net.destroy()
+        if net:
+            net.destroy()
 
 
 if __name__ == "__main__":

@@ -164,6 +164,13 @@ void Relay::HandleGetData(const PeerPtr& peer, const v1::GetData& request) {
     std::optional<Transaction> tx = node_->mempool().Get(txid);
     if (!tx) {
       missing.mutable_not_found()->add_txids(HashBytes(txid));
+      // The peer asked, so it lacks the transaction, though we may have
+      // told it of it (e.g. across a network partition, before a block
+      // holding it was undone here): when it comes back into our mempool,
+      // the peer is told again at once, not only at the next
+      // re-announcement (issue 17, tests/multihost partition_heal).
+      absl::MutexLock lock(&mu_);
+      if (PeerState* state = StateLocked(peer->id)) state->known.erase(txid);
       continue;
     }
     Envelope reply;

@@ -538,6 +538,41 @@ TEST_F(CompleteRelayTest, TransactionsAReorganisationReturnsAreAnnounced) {
   EXPECT_NE(std::find(inv.begin(), inv.end(), b0.Id()), inv.end());
 }
 
+// Issue 17 (tests/multihost partition_heal): a peer we told of a
+// transaction asks for it after a block of ours confirmed it (NotFound);
+// when a reorganisation returns it to our mempool, that peer is told again
+// at once, not only after kReannounceFirst.
+TEST_F(CompleteRelayTest, AReturnedTransactionReachesAPeerThatFoundItMissing) {
+  std::unique_ptr<InboundPeer> peer = Greeted("partitioned-peer");
+  network().MaintenanceStep();
+  const Hash256 base = chain().Tip().hash;
+  const Transaction tx = Pay(0, 100, 5, 0);
+  ASSERT_TRUE(node().SubmitTransaction(tx).ok());
+  network().MaintenanceStep();
+  ASSERT_EQ(Announced(*peer, tx.Id()), 1);
+  // Our branch confirms it; the peer, late, asks for it: NotFound.
+  Extend({tx});
+  ASSERT_FALSE(node().mempool().Contains(tx.Id()));
+  ASSERT_TRUE((*peer)->Send(GetDataOf({}, {tx.Id()})));
+  ASSERT_TRUE((*peer)
+                  ->WaitFor([&](const Envelope& e) {
+                    return e.has_not_found() && e.not_found().txids_size() == 1 &&
+                           e.not_found().txids(0) == Raw(tx.Id());
+                  })
+                  .has_value())
+      << (*peer)->Summary();
+  // A heavier branch without it wins: it is back in the mempool and the
+  // peer hears of it in the next round (the fake clock stands still).
+  const Block c1 = BlockOn(base, {}, 1);
+  ASSERT_TRUE(node().SubmitBlock(c1).ok());
+  const Block c2 = BlockOn(c1.Hash(), {}, 2);
+  ASSERT_TRUE(node().SubmitBlock(c2).ok());
+  ASSERT_EQ(chain().Tip().hash, c2.Hash());
+  ASSERT_TRUE(node().mempool().Contains(tx.Id()));
+  network().MaintenanceStep();
+  EXPECT_EQ(Announced(*peer, tx.Id()), 2) << (*peer)->Summary();
+}
+
 TEST_F(CompleteRelayTest, AnUnconfirmedTransactionIsReannouncedWithBackoff) {
   std::unique_ptr<InboundPeer> peer = Greeted("forgetful-peer");
   network().MaintenanceStep();

@@ -87,7 +87,8 @@ bool WaitFor(F done, std::chrono::seconds limit = kWait) {
 }
 
 // grpc.health.v1.Health/Check of the whole server at `address`.
-std::optional<HealthResponse::ServingStatus> Health(const std::string& address) {
+std::optional<HealthResponse::ServingStatus> Health(
+    const std::string& address) {
   auto channel =
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
@@ -120,6 +121,10 @@ class PackagedContainer {
       RunShellCommand("docker rm -f " + tag_ + " >/dev/null", &code);
     }
     RunShellCommand("docker rmi -f " + tag_ + ":latest >/dev/null", &code);
+    // Layers of a build that failed half way carry the label.
+    RunShellCommand("docker image prune -f --filter label=pbchain-test=" +
+                        tag_ + " >/dev/null",
+                    &code);
   }
 
   const std::string& name() const { return tag_; }
@@ -128,24 +133,25 @@ class PackagedContainer {
   // Builds the image (FROM `base`, the .deb installed with apt-get) and
   // boots it with systemd as PID 1. Failures are recorded; returns false.
   bool Start(const std::string& base, const std::string& deb) {
-    const std::string deb_name =
-        std::filesystem::path(deb).filename().string();
+    const std::string deb_name = std::filesystem::path(deb).filename().string();
     std::filesystem::copy_file(deb, context_.Sub(deb_name));
     std::ofstream(context_.Sub("Dockerfile"))
         << "FROM " << base << "\n"
+        << "LABEL pbchain-test=" << tag_ << "\n"
         << "ENV DEBIAN_FRONTEND=noninteractive\n"
         << "RUN apt-get update -qq\n"
-        << "COPY " << deb_name << " /tmp/\n"
+        << "COPY " << deb_name
+        << " /tmp/\n"
         // The package alone on minbase first: its Depends must be enough.
         << "RUN cd /tmp && apt-get install -y -qq ./" << deb_name
-        << " >/dev/null && pbnode --version && rm " << deb_name
-        << "\n"
+        << " >/dev/null && pbnode --version && rm " << deb_name << "\n"
         << "RUN apt-get install -y -qq systemd >/dev/null\n"
         << "STOPSIGNAL SIGRTMIN+3\n"
         << "CMD [\"/lib/systemd/systemd\"]\n";
     int code = 0;
-    std::string out = RunShellCommand(
-        "docker build -q --force-rm -t " + tag_ + " " + context_.path().string(), &code);
+    std::string out = RunShellCommand("docker build -q --force-rm -t " + tag_ +
+                                          " " + context_.path().string(),
+                                      &code);
     if (code != 0) {
       ADD_FAILURE() << "docker build of the test image failed:\n" << out;
       return false;
@@ -177,10 +183,11 @@ class PackagedContainer {
       ADD_FAILURE() << "cannot run systemd in a container:\n" << out;
       return false;
     }
-    ip_ = Trim(RunShellCommand(
-        "docker inspect -f '{{range .NetworkSettings.Networks}}"
-        "{{.IPAddress}}{{end}}' " + tag_,
-        &code));
+    ip_ = Trim(
+        RunShellCommand("docker inspect -f '{{range .NetworkSettings.Networks}}"
+                        "{{.IPAddress}}{{end}}' " +
+                            tag_,
+                        &code));
     if (code != 0 || ip_.empty()) {
       ADD_FAILURE() << "no IP address for the container: " << ip_;
       return false;
@@ -255,8 +262,9 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
   // Installed, not enabled, nothing running yet.
   EXPECT_EQ(UnitProperty("pbnode@node", "UnitFileState"), "disabled");
   EXPECT_EQ(UnitProperty("pbnode@node", "ActiveState"), "inactive");
-  EXPECT_EQ(Trim(c_.Exec("stat -c %U:%G /var/lib/pbchain /etc/pbchain/node.toml")),
-            "pbchain:pbchain\nroot:pbchain");
+  EXPECT_EQ(
+      Trim(c_.Exec("stat -c %U:%G /var/lib/pbchain /etc/pbchain/node.toml")),
+      "pbchain:pbchain\nroot:pbchain");
 
   // Start both from the shipped configs.
   c_.Exec("systemctl start pbtracker pbnode@node");
@@ -292,11 +300,13 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
 
   // Mine a few blocks (the operator's edit of the conffile), then restart:
   // the chain is still there.
-  const std::string miner = LastLine(c_.Exec("pbtool keygen --out /root/miner.json"));
+  const std::string miner =
+      LastLine(c_.Exec("pbtool keygen --out /root/miner.json"));
   ASSERT_TRUE(miner.starts_with("pb")) << miner;
-  c_.Exec("sed -i -e \"s/^mine = false/mine = true/\" -e "
-          "\"s/^miner_address = .*/miner_address = \\\"" +
-          miner + "\\\"/\" /etc/pbchain/node.toml");
+  c_.Exec(
+      "sed -i -e \"s/^mine = false/mine = true/\" -e "
+      "\"s/^miner_address = .*/miner_address = \\\"" +
+      miner + "\\\"/\" /etc/pbchain/node.toml");
   c_.Exec("systemctl start pbnode@node");
   uint64_t height = 0;
   ASSERT_TRUE(WaitFor([&] {

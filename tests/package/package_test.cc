@@ -129,22 +129,25 @@ class PackagedContainer {
 
   const std::string& name() const { return tag_; }
   const std::string& ip() const { return ip_; }
+  // The .deb's path inside the container.
+  const std::string& deb() const { return deb_; }
 
   // Builds the image (FROM `base`, the .deb installed with apt-get) and
   // boots it with systemd as PID 1. Failures are recorded; returns false.
   bool Start(const std::string& base, const std::string& deb) {
     const std::string deb_name = std::filesystem::path(deb).filename().string();
     std::filesystem::copy_file(deb, context_.Sub(deb_name));
+    deb_ = "/root/" + deb_name;
     std::ofstream(context_.Sub("Dockerfile"))
         << "FROM " << base << "\n"
         << "LABEL pbchain-test=" << tag_ << "\n"
         << "ENV DEBIAN_FRONTEND=noninteractive\n"
         << "RUN apt-get update -qq\n"
         << "COPY " << deb_name
-        << " /tmp/\n"
+        << " /root/\n"
         // The package alone on minbase first: its Depends must be enough.
-        << "RUN cd /tmp && apt-get install -y -qq ./" << deb_name
-        << " >/dev/null && pbnode --version && rm " << deb_name << "\n"
+        << "RUN cd /root && apt-get install -y -qq ./" << deb_name
+        << " >/dev/null && pbnode --version\n"
         << "RUN apt-get install -y -qq systemd >/dev/null\n"
         << "STOPSIGNAL SIGRTMIN+3\n"
         << "CMD [\"/lib/systemd/systemd\"]\n";
@@ -217,6 +220,7 @@ class PackagedContainer {
   std::string tag_;
   pbchain::testing::TempDir context_;
   std::string ip_;
+  std::string deb_;
   bool started_ = false;
 };
 
@@ -345,6 +349,16 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
     return pid != "0" && pid != killed && Serving(node);
   })) << c_.Exec("systemctl status --no-pager pbnode@node");
   EXPECT_EQ(UnitProperty("pbnode@node", "NRestarts"), "1");
+
+  // An upgrade (here the same version again) keeps the edited conffile
+  // and leaves the running node alone.
+  const std::string running = UnitProperty("pbnode@node", "MainPID");
+  c_.Exec("apt-get install -y -qq --reinstall " + c_.deb() + " >/dev/null");
+  EXPECT_NE(c_.Exec("cat /etc/pbchain/node.toml").find(miner),
+            std::string::npos)
+      << "the reinstall replaced the edited /etc/pbchain/node.toml";
+  EXPECT_EQ(UnitProperty("pbnode@node", "MainPID"), running);
+  EXPECT_EQ(UnitProperty("pbnode@node", "ActiveState"), "active");
 
   // remove keeps the chains and the user; purge deletes them.
   c_.Exec("apt-get remove -y -qq pbchain >/dev/null");

@@ -360,6 +360,16 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
   EXPECT_EQ(UnitProperty("pbnode@node", "MainPID"), running);
   EXPECT_EQ(UnitProperty("pbnode@node", "ActiveState"), "active");
 
+  // The tracker stops cleanly on SIGTERM too.
+  c_.Exec("systemctl stop pbtracker");
+  EXPECT_EQ(UnitProperty("pbtracker", "Result"), "success");
+  EXPECT_EQ(UnitProperty("pbtracker", "ExecMainStatus"), "0");
+  const std::string tracker_log = c_.Exec("journalctl -u pbtracker --no-pager");
+  EXPECT_NE(tracker_log.find("signal 15: shutting down"), std::string::npos)
+      << tracker_log;
+  EXPECT_NE(tracker_log.find("stopped cleanly"), std::string::npos)
+      << tracker_log;
+
   // remove keeps the chains and the user; purge deletes them.
   c_.Exec("apt-get remove -y -qq pbchain >/dev/null");
   EXPECT_EQ(UnitProperty("pbnode@node", "ActiveState"), "inactive");

@@ -73,10 +73,12 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CPACK_PACKAGE_CONTACT})
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 # The client library's headers and CMake config need the -dev packages of
-# what they include, but a server needs none of them: Suggests, which apt
-# does not install by default, keeps the runtime install small.
+# what they include (and Debian's gRPC CMake config wants the
+# grpc_cpp_plugin of protobuf-compiler-grpc), but a server needs none of
+# them: Suggests, which apt does not install by default, keeps the runtime
+# install small. tests/package builds a program against them.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-  "libgrpc++-dev, libprotobuf-dev, libabsl-dev, libssl-dev, nlohmann-json3-dev, cmake, g++")
+  "libgrpc++-dev, protobuf-compiler-grpc, libprotobuf-dev, libabsl-dev, libssl-dev, nlohmann-json3-dev, cmake, g++")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/deploy/debian/postinst
   ${PROJECT_SOURCE_DIR}/deploy/debian/prerm

@@ -226,6 +226,26 @@ class PackagedContainer {
 
 class PackageTest : public ::testing::Test {
  protected:
+  // The .deb and the base image, made once for every test here.
+  static void SetUpTestSuite() {
+    const std::string src = PBCHAIN_SOURCE_DIR;
+    // In the source tree's build-pkg/, beside build/: ccache rewrites paths
+    // relative to the build directory, so one level deep they match
+    // build/'s and the package's objects come from the cache.
+    deb_ = new std::string(LastLine(Sh("bash " + src + "/tools/package.sh")));
+    base_ = new std::string(
+        LastLine(Sh("bash " + src + "/tools/make-base-image.sh")));
+  }
+  static void TearDownTestSuite() {
+    delete deb_;
+    delete base_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(deb_->ends_with(".deb") && std::filesystem::exists(*deb_))
+        << "package.sh's last line is not a .deb: " << *deb_;
+    ASSERT_FALSE(base_->empty());
+  }
+
   // `pbcli info --json` of the node in the container, or null.
   nlohmann::json Info() {
     int code = 0;
@@ -241,21 +261,15 @@ class PackageTest : public ::testing::Test {
     return Trim(c_.Exec("systemctl show -p " + prop + " --value " + unit));
   }
 
+  static std::string* deb_;
+  static std::string* base_;
   PackagedContainer c_;
 };
+std::string* PackageTest::deb_ = nullptr;
+std::string* PackageTest::base_ = nullptr;
 
 TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
-  const std::string src = PBCHAIN_SOURCE_DIR;
-  // In the source tree's build-pkg/, beside build/: ccache rewrites paths
-  // relative to the build directory, so one level deep they match build/'s
-  // and the package's objects come from the cache.
-  const std::string deb = LastLine(Sh("bash " + src + "/tools/package.sh"));
-  ASSERT_TRUE(deb.ends_with(".deb") && std::filesystem::exists(deb))
-      << "package.sh's last line is not a .deb: " << deb;
-  const std::string base =
-      LastLine(Sh("bash " + src + "/tools/make-base-image.sh"));
-  ASSERT_FALSE(base.empty());
-  ASSERT_TRUE(c_.Start(base, deb));
+  ASSERT_TRUE(c_.Start(*base_, *deb_));
 
   // The units as installed: systemd-analyze prints nothing (it warns about
   // unknown keys and bad values on stderr but still exits 0).
@@ -385,6 +399,38 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
   EXPECT_NE(code, 0) << "purge left /etc/pbchain";
   c_.Exec("getent passwd pbchain", &code);
   EXPECT_NE(code, 0) << "purge left the pbchain user";
+}
+
+// The client library as packaged: with the Suggests installed, a program
+// outside the tree (tests/install/consumer) finds it with
+// find_package(pbchain), builds and runs.
+TEST_F(PackageTest, ClientLibraryBuildsWithTheSuggests) {
+  pbchain::testing::TempDir dir("pkg_test_consumer");
+  std::filesystem::copy_file(*deb_, dir.Sub("pbchain.deb"));
+  std::filesystem::copy(
+      std::string(PBCHAIN_SOURCE_DIR) + "/tests/install/consumer",
+      dir.Sub("consumer"));
+  const std::string name = absl::StrCat("pkg-test-consumer-", getpid());
+  const std::string script =
+      "set -e; export DEBIAN_FRONTEND=noninteractive; "
+      "apt-get update -qq; "
+      "apt-get install -y -qq /w/pbchain.deb >/dev/null; "
+      "apt-get install -y -qq --no-install-recommends make "
+      "$(dpkg-query -W -f=\\${Suggests} pbchain | tr -d ,) >/dev/null; "
+      "cmake -S /w/consumer -B /b >/dev/null; cmake --build /b >/dev/null; "
+      "pbtool keygen --out /k.json >/a; /b/consumer $(cat /a)";
+  int code = 0;
+  const std::string out = RunShellCommand(
+      "docker run --rm --name " + name + " -v " + dir.path().string() + ":/w " +
+          *base_ + " sh -c '" + script + "'",
+      &code);
+  int rm_code = 0;
+  RunShellCommand("docker rm -f " + name + " >/dev/null 2>&1", &rm_code);
+  EXPECT_EQ(code, 0) << out;
+  const std::string line = LastLine(out);
+  EXPECT_TRUE(line.starts_with("pbchain " + std::string(PBCHAIN_VERSION) +
+                               " address pb"))
+      << out;
 }
 
 // True once a docker daemon answers; starts dockerd if there is none.

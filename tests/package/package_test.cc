@@ -11,8 +11,12 @@
 //     main process exits 0;
 //   - a restart keeps the chain (a mined block is still there, same hash);
 //   - a SIGKILLed node is restarted by systemd (Restart=on-failure);
+//   - an upgrade keeps an edited conffile and the running node; pbtracker
+//     stops cleanly too;
 //   - `apt-get remove` keeps /var/lib/pbchain and the user; `purge` deletes
-//     them.
+//     them;
+//   - in a second container, tests/install/consumer builds against the
+//     packaged client library once the package's Suggests are installed.
 //
 // ctest label `docker`; exits 77 (skipped) with one line only when no
 // docker daemon can run here. It starts dockerd when it is not running (and

@@ -31,6 +31,19 @@ if(PBCHAIN_PACKAGE)
                 ${PROJECT_SOURCE_DIR}/docs/pbnode.example.toml
                 ${PROJECT_SOURCE_DIR}/docs/pbtracker.example.toml
           DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pbchain)
+  # CPACK_STRIP_FILES strips the programs only; the static libraries lose
+  # their debug sections here (as Debian's dh_strip does): 80 MB less.
+  if(CMAKE_STRIP)
+    install(CODE "
+      file(GLOB pbchain_archives \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/libpbchain_*.a\")
+      foreach(archive \${pbchain_archives})
+        execute_process(COMMAND ${CMAKE_STRIP} --strip-debug \${archive}
+                        RESULT_VARIABLE rc)
+        if(NOT rc EQUAL 0)
+          message(FATAL_ERROR \"strip --strip-debug \${archive} failed\")
+        endif()
+      endforeach()")
+  endif()
 endif()
 
 set(CPACK_PACKAGE_NAME pbchain)
@@ -60,10 +73,12 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CPACK_PACKAGE_CONTACT})
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 # The client library's headers and CMake config need the -dev packages of
-# what they include, but a server needs none of them: Suggests, which apt
-# does not install by default, keeps the runtime install small.
+# what they include (and Debian's gRPC CMake config wants the
+# grpc_cpp_plugin of protobuf-compiler-grpc), but a server needs none of
+# them: Suggests, which apt does not install by default, keeps the runtime
+# install small. tests/package builds a program against them.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-  "libgrpc++-dev, libprotobuf-dev, libabsl-dev, libssl-dev, nlohmann-json3-dev, cmake, g++")
+  "libgrpc++-dev, protobuf-compiler-grpc, libprotobuf-dev, libabsl-dev, libssl-dev, nlohmann-json3-dev, cmake, g++")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/deploy/debian/postinst
   ${PROJECT_SOURCE_DIR}/deploy/debian/prerm

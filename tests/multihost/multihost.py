@@ -76,6 +76,43 @@ class Exited(Fail):
     """A process died: not worth waiting on."""
 
 
+class OutOfTime(Exception):
+    """The run's overall budget ran out (not a Fail: no wait swallows it)."""
+
+
+# The overall budget: ctest SIGKILLs the harness at the test's TIMEOUT (300 s,
+# tests/multihost/CMakeLists.txt), and then no cleanup runs. So every wait is
+# cut to what is left of BUDGET seconds, and an alarm BUDGET + ALARM_GRACE
+# seconds in raises OutOfTime wherever the harness is; either way the run
+# fails through the same log dump and cleanup, with TIMEOUT - BUDGET -
+# ALARM_GRACE seconds left for that cleanup.
+BUDGET_ENV = "PBCHAIN_MULTIHOST_BUDGET"
+DEFAULT_BUDGET = 240
+ALARM_GRACE = 10
+_deadline = None  # monotonic time the budget runs out, None: no budget
+
+
+def remaining():
+    return None if _deadline is None else _deadline - time.monotonic()
+
+
+def arm_budget(seconds, grace=ALARM_GRACE):
+    global _deadline
+    _deadline = time.monotonic() + seconds
+
+    def on_alarm(*_):
+        raise OutOfTime(f"the overall budget of {seconds:g} s (+{grace:g} s) "
+                        f"ran out")
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds + grace)
+
+
+def disarm_budget():
+    global _deadline
+    _deadline = None
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def log(msg):
     print(f"[multihost {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -94,7 +131,12 @@ def run(args, check=True, timeout=CMD_TIMEOUT, input_text=None):
 
 
 def wait_for(what, fn, timeout, interval=0.25):
-    """Polls fn() until it returns a truthy value; Fail after timeout."""
+    """Polls fn() until it returns a truthy value; Fail after timeout, or
+    OutOfTime when what is left of the overall budget runs out first."""
+    left = remaining()
+    cut = left is not None and left < timeout
+    if cut:
+        timeout = max(0.0, left)
     deadline = time.monotonic() + timeout
     last_error = None
     while time.monotonic() < deadline:
@@ -107,8 +149,10 @@ def wait_for(what, fn, timeout, interval=0.25):
         except Fail as e:
             last_error = e
         time.sleep(interval)
-    raise Fail(f"timed out after {timeout}s waiting for {what}"
-               + (f" (last error: {last_error})" if last_error else ""))
+    err = f" (last error: {last_error})" if last_error else ""
+    if cut:
+        raise OutOfTime(f"the overall budget ran out waiting for {what}{err}")
+    raise Fail(f"timed out after {timeout}s waiting for {what}{err}")
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -224,6 +268,7 @@ class Net:
         self.netem = None  # True/False once tried
         self.genesis = os.path.join(self.tmp, "genesis.json")
         self.genesis_hash = None
+        self.destroyed = False
 
     # -- setup ------------------------------------------------------------------
 
@@ -341,7 +386,11 @@ class Net:
                     os.killpg(proc.popen.pid, signal.SIGKILL)
                 except OSError:
                     pass
-                proc.popen.wait(10)
+                try:
+                    proc.popen.wait(10)
+                except subprocess.TimeoutExpired:
+                    log(f"{proc.name} (pid {proc.popen.pid}) still there 10 s "
+                        f"after SIGKILL")
 
     def make_genesis(self, allocs, target_interval_ms=1000, extra=()):
         args = [self.tool("pbtool"), "genesis", "--out", self.genesis,
@@ -494,24 +543,41 @@ class Net:
         sys.stdout.flush()
 
     def destroy(self):
-        # A second SIGTERM/SIGINT must not cut the cleanup short.
+        """Stops everything and removes the namespaces and the temp dir. Each
+        step runs on its own: one that fails is logged and the rest still run
+        (a failed kill must not leave namespaces or the temp dir behind)."""
+        # A second SIGTERM/SIGINT (or the budget alarm) must not cut the
+        # cleanup short.
+        disarm_budget()
+        if self.destroyed:
+            return
+        self.destroyed = True
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        def step(what, fn, *args):
+            try:
+                fn(*args)
+            except Exception as e:  # log and go on with the next step
+                log(f"cleanup: {what} failed: {type(e).__name__}: {e}")
+
         for w in self.watchers:
-            w.stop()
+            step("stopping a watcher", w.stop)
         for p in reversed(self.procs):
-            self.stop_proc(p)
-        for h in self.hosts:
-            remove_netns(h.ns)
-        remove_netns(self.switch)
+            step(f"stopping {p.name}", self.stop_proc, p)
+        for ns in [h.ns for h in self.hosts] + [self.switch]:
+            step(f"removing namespace {ns}", remove_netns, ns)
         keep = os.environ.get("PBCHAIN_MULTIHOST_LOGS")
         if keep:  # the daemons' logs survive the run (for a look afterwards)
-            os.makedirs(keep, exist_ok=True)
+            step(f"creating {keep}", os.makedirs, keep, 0o777, True)
             for p in self.procs:
                 for f in (p.out_path, p.err_path):
-                    shutil.copy(f, keep)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        left = [ns for ns in list_netns() if ns.startswith(self.prefix)]
+                    step(f"copying {f} to {keep}", shutil.copy, f, keep)
+        step(f"removing {self.tmp}", shutil.rmtree, self.tmp)
+        try:
+            left = [ns for ns in list_netns() if ns.startswith(self.prefix)]
+        except Exception as e:
+            left = [f"(cannot list: {e})"]
         if left:
             log(f"WARNING: namespaces left: {left}")
 
@@ -551,7 +617,10 @@ class Watcher:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except OSError:
                 pass
-            self.popen.wait(10)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                log(f"watcher pid {self.popen.pid} still there 10 s after SIGKILL")
 
 
 # --- checks shared by scenarios --------------------------------------------------
@@ -817,7 +886,7 @@ def scenario_propagation(net):
     wait_for("the watchers to start", lambda: first.arrived and last.arrived, 30, 0.1)
     samples, mined_at = [], []
     seen = set()
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + min(180, remaining() or 180)
     while len(samples) < PROPAGATION_BLOCKS and time.monotonic() < deadline:
         with first.lock:
             items = list(first.arrived.items())
@@ -852,12 +921,79 @@ def scenario_propagation(net):
           flush=True)
 
 
+def scenario_selftest(net):
+    """The harness's own safety nets, no pbchain process: (1) a wait cut by
+    the overall budget ends with OutOfTime when the budget, not the wait's
+    own timeout, runs out; (2) the budget alarm raises OutOfTime in code that
+    does not wait_for; (3) destroy() still kills the processes and removes
+    the namespaces and the temp dir when stopping a process, a watcher and
+    copying the logs all fail."""
+    net.create()
+    saved = remaining()
+    # (1) A 60 s wait under a 1 s budget.
+    arm_budget(1, grace=30)
+    t0 = time.monotonic()
+    try:
+        wait_for("something that never happens", lambda: False, 60, 0.1)
+        raise Fail("wait_for returned")
+    except OutOfTime as e:
+        took = time.monotonic() - t0
+        if took > 10 or "overall budget" not in str(e):
+            raise Fail(f"budget-cut wait: {e} after {took:.1f} s")
+    # (2) The alarm, 0.5 s after a 0.5 s budget, in a plain sleep.
+    arm_budget(0.5, grace=0.5)
+    try:
+        time.sleep(30)
+        raise Fail("the budget alarm did not fire")
+    except OutOfTime as e:
+        log(f"alarm: {e}")
+    arm_budget(saved if saved is not None else DEFAULT_BUDGET)
+    # (3) One process per host that cannot be stopped the normal way.
+    for h in net.hosts:
+        net.start(h, f"sleeper{h.index}",
+                  ["sh", "-c", "echo listening on; exec sleep 600"])
+    pids = [p.popen.pid for p in net.procs]
+
+    class BrokenWatcher:
+        def stop(self):
+            raise subprocess.TimeoutExpired("pbcli watch", 10)
+
+    def broken_stop(proc):
+        raise Fail(f"injected: cannot stop {proc.name}")
+    net.watchers.append(BrokenWatcher())
+    net.stop_proc = broken_stop
+    blocker = os.path.join(net.tmp, "not-a-dir")
+    with open(blocker, "w"):
+        pass
+    os.environ["PBCHAIN_MULTIHOST_LOGS"] = os.path.join(blocker, "logs")
+    try:
+        net.destroy()
+    finally:
+        del os.environ["PBCHAIN_MULTIHOST_LOGS"]
+    left = [ns for ns in list_netns() if ns.startswith(net.prefix)]
+    if left:
+        raise Fail(f"destroy() left namespaces {left}")
+    if os.path.exists(net.tmp):
+        raise Fail(f"destroy() left {net.tmp}")
+    alive = []
+    for pid in pids:
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                alive.append(pid)
+        except ChildProcessError:
+            pass
+    if alive:
+        raise Fail(f"destroy() left processes {alive}")
+    log("destroy() cleaned up despite three failing steps")
+
+
 SCENARIOS = {
     "five_hosts": (scenario_five_hosts, 6),
     "partition_heal": (scenario_partition_heal, 5),
     "lan_discovery": (scenario_lan_discovery, 4),
     "tls": (scenario_tls, 4),
     "propagation": (scenario_propagation, 5),
+    "selftest": (scenario_selftest, 2),
 }
 
 
@@ -970,10 +1106,19 @@ def main(argv):
             print(f"multihost: SKIP: {e}", flush=True)
             return EXIT_SKIP
     fn, n_hosts = SCENARIOS[what]
+    try:
+        budget = float(os.environ.get(BUDGET_ENV, DEFAULT_BUDGET))
+    except ValueError:
+        budget = -1
+    if budget <= 0:
+        print(f"multihost: {BUDGET_ENV} must be a number of seconds > 0",
+              file=sys.stderr)
+        return EXIT_USAGE
     # SIGTERM (ctest, kill) runs the same cleanup as a failure.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     net = None
     try:
+        arm_budget(budget)
         net = Net(bin_dir, n_hosts)
         fn(net)
         log(f"{what}: PASS")
@@ -982,6 +1127,11 @@ def main(argv):
         print(f"multihost: SKIP: {e}", flush=True)
         return EXIT_SKIP
     except Fail as e:
+        log(f"{what}: FAIL: {e}")
+        if net:
+            net.dump_logs()
+        return 1
+    except OutOfTime as e:
         log(f"{what}: FAIL: {e}")
         if net:
             net.dump_logs()

@@ -60,6 +60,10 @@ NETEM_UNAVAILABLE = ("tc netem unavailable on this kernel: links are not "
                      "shaped; figures are for unshaped links")
 PROPAGATION_BLOCKS = 20
 PROPAGATION_WINDOW = 10  # the propagation genesis's difficulty window
+# The errors that mean "this machine cannot" (no root, no veth or bridge
+# driver): a skip. Any other failure to build the network is a test failure.
+NO_CAPABILITY = ("Operation not permitted", "Permission denied",
+                 "Unknown device type", "Operation not supported")
 STATE_FILE = "/run/pbns-up.json"  # the manual mode's record of what it made
 NAME_PREFIX = "pbns-"
 
@@ -297,13 +301,19 @@ class Net:
         except FileNotFoundError:
             raise Skip("needs iproute2's `ip`")
         if p.returncode != 0:
-            raise Skip(f"cannot make a network namespace (`ip netns add`: "
-                       f"{p.stderr.strip()})")
+            msg = f"`ip netns add`: {p.stderr.strip()}"
+            if any(c in p.stderr for c in NO_CAPABILITY):
+                raise Skip(f"cannot make a network namespace ({msg})")
+            raise Fail(msg)
         try:
             self._wire()
         except Fail as e:
-            raise Skip("cannot build the test network (bridge, veth): "
-                       + " ".join(str(e).split()))
+            # Only a machine that cannot do it skips; any other failure of
+            # the wiring commands is a failure of the test.
+            if any(c in str(e) for c in NO_CAPABILITY):
+                raise Skip("cannot build the test network (bridge, veth): "
+                           + " ".join(str(e).split()))
+            raise
         log(f"{len(self.hosts)} hosts in namespaces {self.prefix}h1.."
             f"h{len(self.hosts)} on subnet {self.subnet} (bridge in {self.switch})")
 
@@ -922,14 +932,30 @@ def scenario_propagation(net):
 
 
 def scenario_selftest(net):
-    """The harness's own safety nets, no pbchain process: (1) a wait cut by
+    """The harness's own safety nets, no pbchain process: (0) a wiring
+    command that fails for a reason other than a missing capability is a
+    failure, not a skip; (1) a wait cut by
     the overall budget ends with OutOfTime when the budget, not the wait's
     own timeout, runs out; (2) the budget alarm raises OutOfTime in code that
     does not wait_for; (3) destroy() still kills the processes and removes
     the namespaces and the temp dir when stopping a process, a watcher and
     copying the logs all fail."""
-    net.create()
+    # (0) A wiring command that fails for another reason than a missing
+    # capability (here a switch port name too long for an interface) is a
+    # failure, not a skip.
     saved = remaining()
+    bad = Net(net.bin, 1)
+    bad.hosts[0].port = "x" * 20
+    try:
+        bad.create()
+        raise Fail("a broken wiring command did not fail create()")
+    except Skip as e:
+        raise Fail(f"a broken wiring command became a skip: {e}")
+    except Fail as e:
+        log(f"broken wiring fails: {' '.join(str(e).split())[:120]}")
+    finally:
+        bad.destroy()
+    net.create()
     # (1) A 60 s wait under a 1 s budget.
     arm_budget(1, grace=30)
     t0 = time.monotonic()

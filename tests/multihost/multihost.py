@@ -335,18 +335,34 @@ class Net:
                  f"{h.ip}/{self.subnet.prefixlen}", "dev", "eth0"])
             run(["ip", "-n", h.ns, "link", "set", "eth0", "up"])
 
-    def shape(self, netem_args):
-        """Tries netem on every host's eth0 (egress); False where unavailable."""
+    def shape(self, netem_args, kind="netem"):
+        """Tries qdisc kind (netem) with netem_args as the root qdisc of every
+        host's eth0 (egress). All hosts or none: where it fails on one host
+        (no sch_netem, no tc), the qdiscs already added are removed again, one
+        line says so, and it returns False (links unshaped)."""
+        if shutil.which("tc") is None:
+            log("tc (iproute2) not found: links are not shaped; figures are "
+                "for unshaped links")
+            self.netem = False
+            return False
+        done = []
         for h in self.hosts:
             p = run(["ip", "netns", "exec", h.ns, "tc", "qdisc", "add", "dev",
-                     "eth0", "root", "netem"] + netem_args, check=False)
+                     "eth0", "root", kind] + netem_args, check=False)
             if p.returncode != 0:
-                if self.netem is None or self.netem:
+                for d in done:  # never leave the links half shaped
+                    run(["ip", "netns", "exec", d.ns, "tc", "qdisc", "del", "dev",
+                         "eth0", "root"])
+                if kind == "netem":
                     log(NETEM_UNAVAILABLE + f" ({p.stderr.strip()})")
+                else:
+                    log(f"tc {kind} failed on host{h.index}: links are not "
+                        f"shaped ({p.stderr.strip()})")
                 self.netem = False
                 return False
+            done.append(h)
         self.netem = True
-        log(f"links shaped: netem {' '.join(netem_args)} on every host's eth0")
+        log(f"links shaped: {kind} {' '.join(netem_args)} on every host's eth0")
         return True
 
     def partition(self, group):
@@ -939,7 +955,8 @@ def scenario_selftest(net):
     own timeout, runs out; (2) the budget alarm raises OutOfTime in code that
     does not wait_for; (3) destroy() still kills the processes and removes
     the namespaces and the temp dir when stopping a process, a watcher and
-    copying the logs all fail."""
+    copying the logs all fail; (4) link shaping that fails on one host
+    leaves no host shaped."""
     # (0) A wiring command that fails for another reason than a missing
     # capability (here a switch port name too long for an interface) is a
     # failure, not a skip.
@@ -956,6 +973,25 @@ def scenario_selftest(net):
     finally:
         bad.destroy()
     net.create()
+    # (4) Shaping is all hosts or none: tbf (this kernel has it, not
+    # necessarily netem) works on host 1, host 2 fails (its namespace is made
+    # to be missing): host 1's qdisc must be gone again.
+    real_ns = net.hosts[1].ns
+    net.hosts[1].ns = net.prefix + "missing"
+    try:
+        shaped = net.shape(["rate", "100mbit", "burst", "32kbit", "latency",
+                            "50ms"], kind="tbf")
+    finally:
+        net.hosts[1].ns = real_ns
+    qdiscs = net.hosts[0].run(["tc", "qdisc", "show", "dev", "eth0"]).stdout
+    if shaped or "tbf" in qdiscs:
+        raise Fail(f"shaping failed on host 2 but host 1 keeps: {qdiscs}")
+    if not net.shape(["rate", "100mbit", "burst", "32kbit", "latency", "50ms"],
+                     kind="tbf"):
+        raise Fail("tbf shaping failed on every host")
+    for h in net.hosts:
+        if "tbf" not in h.run(["tc", "qdisc", "show", "dev", "eth0"]).stdout:
+            raise Fail(f"host{h.index} has no tbf qdisc after shape()")
     # (1) A 60 s wait under a 1 s budget.
     arm_budget(1, grace=30)
     t0 = time.monotonic()

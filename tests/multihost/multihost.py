@@ -910,7 +910,7 @@ def scenario_propagation(net):
     # Skip the current tip (reported at once by watch) by sampling only blocks
     # of greater height, once each watcher has reported its current tip.
     wait_for("the watchers to start", lambda: first.arrived and last.arrived, 30, 0.1)
-    samples, mined_at = [], []
+    samples, mined_at, arrivals = [], [], []
     seen = set()
     deadline = time.monotonic() + min(180, remaining() or 180)
     while len(samples) < PROPAGATION_BLOCKS and time.monotonic() < deadline:
@@ -926,14 +926,23 @@ def scenario_propagation(net):
             blk = net.cli(net.hosts[0], ["block", h], check=False)
             if blk.returncode != 0:
                 continue
-            if int(json.loads(blk.stdout)["height"]) <= start_height:
+            height = int(json.loads(blk.stdout)["height"])
+            if height <= start_height:
                 continue
             samples.append((t5 - t1) * 1000)
             mined_at.append(t1)
+            arrivals.append((t5, height, h))
         time.sleep(0.2)
     if len(samples) < PROPAGATION_BLOCKS:
         raise Fail(f"only {len(samples)} of {PROPAGATION_BLOCKS} blocks reached "
                    f"node5 in time")
+    # In order: node5 took the sampled blocks as its tip in height order.
+    arrivals.sort()
+    heights = [a[1] for a in arrivals]
+    if any(b <= a for a, b in zip(heights, heights[1:])):
+        raise Fail(f"blocks reached node5 out of order: heights in arrival "
+                   f"order {heights}")
+    log(f"node5 took blocks {heights[0]}..{heights[-1]} in height order")
     samples = samples[:PROPAGATION_BLOCKS]
     mined_at = sorted(mined_at[:PROPAGATION_BLOCKS])
     interval_ms = (mined_at[-1] - mined_at[0]) * 1000 / (len(mined_at) - 1)
@@ -1200,6 +1209,13 @@ def main(argv):
         return 1
     except KeyboardInterrupt:
         log(f"{what}: interrupted")
+        return 1
+    except Exception as e:  # a harness bug or an unexpected answer
+        import traceback
+        traceback.print_exc(file=sys.stdout)
+        log(f"{what}: FAIL: {type(e).__name__}: {e}")
+        if net:
+            net.dump_logs()
         return 1
     finally:
         if net:

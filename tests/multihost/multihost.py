@@ -798,18 +798,51 @@ def scenario_partition_heal(net):
     check_node_peer_addresses(net, net.hosts)
 
 
+# node/p2p/network.cc logs one line per subnet scan (DiscoverLoop).
+DISCOVERY_LINE = re.compile(
+    r"discovery: (\d+) node\(s\) of this network in \S+ ports (\d+)-(\d+) "
+    r"\((\d+) probes, (\d+) of them to neighbour-table hosts\)")
+DISCOVER_PORTS = (NODE_PORT, NODE_PORT + 9)
+# Sent in a host's namespace: one UDP datagram to each address given (port 9,
+# discard), so the kernel resolves them by ARP and they enter the host's
+# neighbour table (/proc/net/arp), which pbnode's scan reads.
+TOUCH_HOSTS = ("import socket,sys\n"
+               "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+               "[s.sendto(b'x',(a,9)) for a in sys.argv[1:]]\n")
+
+
+def fill_neighbour_tables(net):
+    """Makes every host's neighbour table list every other host."""
+    for h in net.hosts:
+        others = [o.ip for o in net.hosts if o is not h]
+
+        def listed(h=h, others=others):
+            h.run(["python3", "-c", TOUCH_HOSTS, *others])
+            table = h.run(["cat", "/proc/net/arp"]).stdout
+            rows = {line.split()[0]: line.split()[2]
+                    for line in table.splitlines()[1:] if len(line.split()) > 2}
+            return all(rows.get(ip, "0x0") != "0x0" for ip in others)
+        wait_for(f"host{h.index}'s neighbour table to list the other hosts",
+                 listed, START_TIMEOUT, 0.2)
+    log("every host's neighbour table lists every other host")
+
+
 def scenario_lan_discovery(net):
-    """Nodes find each other with --discover-subnet alone (no tracker, seeds)."""
+    """Nodes find each other with --discover-subnet alone (no tracker, seeds),
+    and each node's own scan (not peer exchange) finds the nodes up before it,
+    probing first the hosts of its (real, kernel) neighbour table."""
     help_text = run([net.tool("pbnode"), "--helpfull"], check=False).stdout
     if "discover_subnet" not in help_text:
         raise Skip("needs --discover-subnet (pbnode of this build has no such flag)")
     net.create()
     net.shape(NETEM_LOSSY)
+    fill_neighbour_tables(net)
     _, miner = net.keygen("miner")
     net.make_genesis([])
+    low, high = DISCOVER_PORTS
     for i, h in enumerate(net.hosts):
         net.start_node(h, ["--discover-subnet", str(net.subnet), "--discover-ports",
-                           f"{NODE_PORT}-{NODE_PORT + 9}"],
+                           f"{low}-{high}"],
                        mine_to=miner if i == 0 else None)
     net.wait_converged(net.hosts, 3)
     n = len(net.hosts)
@@ -822,6 +855,26 @@ def scenario_lan_discovery(net):
             return addrs >= {o.addr for o in net.hosts if o is not h}
         wait_for(f"node{h.index} to be connected to all {n - 1} others",
                  all_found, CONVERGE_TIMEOUT)
+    # The scans themselves, from each node's log: node i's first scan began
+    # once nodes 1..i-1 listened, so it found at least i-1 nodes by itself
+    # (the last node all n-1), and it read the neighbour table: every other
+    # host, on each port of the range, was probed as a neighbour-table host.
+    want_k = (n - 1) * (high - low + 1)
+    for h in net.hosts:
+        def first_scan(h=h):
+            m = DISCOVERY_LINE.search(h.proc.log_tail(10000))
+            return m and tuple(int(x) for x in m.groups())
+        found, _, _, probes, k = wait_for(f"node{h.index}'s first scan to end",
+                                          first_scan, CONVERGE_TIMEOUT, 0.5)
+        log(f"node{h.index} first scan: {found} node(s), {probes} probes, {k} "
+            f"to neighbour-table hosts")
+        if k != want_k:
+            raise Fail(f"node{h.index} probed {k} neighbour-table targets, want "
+                       f"{want_k} (the other {n - 1} hosts x "
+                       f"{high - low + 1} ports)")
+        if found < h.index - 1:
+            raise Fail(f"node{h.index}'s own scan found {found} node(s), but "
+                       f"the {h.index - 1} started before it were listening")
     check_node_peer_addresses(net, net.hosts)
     log(f"{n} nodes found each other by subnet discovery and converged")
 

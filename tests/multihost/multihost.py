@@ -14,7 +14,7 @@ so and the scenario runs on unshaped links (never a failure).
 
 Usage (root; ctest runs one scenario per test, see tests/CMakeLists.txt):
   multihost.py BIN_DIR SCENARIO     SCENARIO: five_hosts, partition_heal,
-                                    lan_discovery, tls, propagation
+                                    lan_discovery, tls, propagation, selftest
   multihost.py BIN_DIR up N         leave N hosts (a tracker on host N+1) running
   multihost.py BIN_DIR down         remove what `up` started
 Exit: 0 passed, 1 failed, 2 usage, 77 skipped (not root, no namespaces, or a

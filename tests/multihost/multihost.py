@@ -620,7 +620,8 @@ class Net:
                     step(f"copying {f} to {keep}", shutil.copy, f, keep)
         step(f"removing {self.tmp}", shutil.rmtree, self.tmp)
         try:
-            left = [ns for ns in list_netns() if ns.startswith(self.prefix)]
+            mine = {h.ns for h in self.hosts} | {self.switch}
+            left = [ns for ns in list_netns() if ns in mine]
         except Exception as e:
             left = [f"(cannot list: {e})"]
         if left:
@@ -1053,8 +1054,12 @@ def scenario_selftest(net):
     # (0) A wiring command that fails for another reason than a missing
     # capability (here a switch port name too long for an interface) is a
     # failure, not a skip.
+    # net.create() first: a machine that cannot make namespaces skips there.
+    net.create()
     saved = remaining()
     bad = Net(net.bin, 1)
+    bad.switch = net.prefix + "badsw"
+    bad.hosts[0].ns = net.prefix + "badh1"
     bad.hosts[0].port = "x" * 20
     try:
         bad.create()
@@ -1065,7 +1070,6 @@ def scenario_selftest(net):
         log(f"broken wiring fails: {' '.join(str(e).split())[:120]}")
     finally:
         bad.destroy()
-    net.create()
     # (4) Shaping is all hosts or none: tbf (this kernel has it, not
     # necessarily netem) works on host 1, host 2 fails (its namespace is made
     # to be missing): host 1's qdisc must be gone again.

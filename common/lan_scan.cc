@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -214,6 +215,13 @@ absl::StatusOr<std::vector<ScanTarget>> ScanTargets(
     add_host(static_cast<uint32_t>(ip), false);
   }
   return out;
+}
+
+int ScanConcurrency(int rate_per_second, absl::Duration timeout) {
+  const double needed = std::ceil(std::max(1, rate_per_second) *
+                                  absl::ToDoubleSeconds(timeout));
+  return static_cast<int>(std::clamp<double>(
+      needed, kScanConcurrency, kMaxScanConcurrency));
 }
 
 int64_t RunScan(const std::vector<ScanTarget>& targets,

@@ -221,6 +221,8 @@ void Network::DiscoverLoop() {
   }
   ScanLimits limits;
   limits.rate_per_second = options_.discover_rate;
+  limits.concurrency =
+      ScanConcurrency(options_.discover_rate, kDiscoverProbeTimeout);
   ScanHooks hooks;
   hooks.wait_until = [this](absl::Time when) {
     absl::MutexLock lock(&mu_);

@@ -47,6 +47,10 @@ inline constexpr int kMaxScanRatePerSecond = 10000;
 // --timeout accepts.
 inline constexpr absl::Duration kScanProbeTimeout = absl::Milliseconds(500);
 inline constexpr absl::Duration kMaxScanProbeTimeout = absl::Seconds(60);
+// The largest answer a probe accepts (the probe channel's gRPC receive
+// limit): a GetInfoResponse is a few hundred bytes; a host on the scanned
+// subnet is not trusted, and a larger answer fails the probe.
+inline constexpr int kMaxScanAnswerBytes = 64 * 1024;
 // The kernel's IPv4 neighbour (ARP) table, and the most of it read.
 inline constexpr char kNeighbourTablePath[] = "/proc/net/arp";
 inline constexpr int64_t kMaxNeighbourTableBytes = 1 << 20;
@@ -97,6 +101,11 @@ absl::StatusOr<std::vector<std::string>> ReadNeighbourTable(
 // This host's IPv4 interface addresses (getifaddrs), e.g. for a node to
 // skip its own listening port on each of them. Empty on error.
 std::vector<std::string> LocalIpv4Addresses();
+
+// `text` (from an untrusted answer) safe to print on a terminal: printable
+// ASCII as is, a backslash as "\\", any other byte (control characters
+// such as ESC, and non-ASCII) as "\xNN".
+std::string EscapeForTerminal(absl::string_view text);
 
 struct ScanTarget {
   std::string host;  // dotted quad

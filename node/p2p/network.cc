@@ -250,10 +250,15 @@ void Network::DiscoverLoop() {
         [&](const ScanTarget& target) {
           if (stopping()) return;
           const std::string address = target.address();
-          auto stub = v1::NodeService::NewStub(grpc::CreateChannel(
-              address, options_.channel_credentials != nullptr
-                           ? options_.channel_credentials
-                           : grpc::InsecureChannelCredentials()));
+          // The host is untrusted: its answer is bounded.
+          grpc::ChannelArguments args;
+          args.SetMaxReceiveMessageSize(kMaxScanAnswerBytes);
+          auto stub = v1::NodeService::NewStub(grpc::CreateCustomChannel(
+              address,
+              options_.channel_credentials != nullptr
+                  ? options_.channel_credentials
+                  : grpc::InsecureChannelCredentials(),
+              args));
           grpc::ClientContext context;
           context.set_deadline(
               std::chrono::system_clock::now() +

@@ -255,6 +255,14 @@ TEST(LanScanTest, ConcurrencyFollowsTheRateTimesTheDeadline) {
   EXPECT_EQ(ScanConcurrency(kScanRatePerSecond, kScanProbeTimeout), 100);
 }
 
+TEST(LanScanTest, EscapesUntrustedTextForTheTerminal) {
+  EXPECT_EQ(EscapeForTerminal("pbchain-devnet 0.1.0"), "pbchain-devnet 0.1.0");
+  EXPECT_EQ(EscapeForTerminal("a\x1b[31mb"), "a\\x1b[31mb");
+  EXPECT_EQ(EscapeForTerminal(std::string("\0\n\x7f\xff", 4)),
+            "\\x00\\x0a\\x7f\\xff");
+  EXPECT_EQ(EscapeForTerminal("back\\slash"), "back\\\\slash");
+}
+
 TEST(LanScanTest, RunScanStopsStartingProbesWhenTold) {
   std::atomic<int> waits{0};
   std::atomic<int> probed{0};

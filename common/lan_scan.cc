@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -161,6 +162,22 @@ std::vector<std::string> LocalIpv4Addresses() {
   return out;
 }
 
+std::string EscapeForTerminal(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(byte, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
 std::string ScanTarget::address() const {
   return absl::StrCat(host, ":", port);
 }
@@ -214,6 +231,13 @@ absl::StatusOr<std::vector<ScanTarget>> ScanTargets(
     add_host(static_cast<uint32_t>(ip), false);
   }
   return out;
+}
+
+int ScanConcurrency(int rate_per_second, absl::Duration timeout) {
+  const double needed = std::ceil(std::max(1, rate_per_second) *
+                                  absl::ToDoubleSeconds(timeout));
+  return static_cast<int>(std::clamp<double>(
+      needed, kScanConcurrency, kMaxScanConcurrency));
 }
 
 int64_t RunScan(const std::vector<ScanTarget>& targets,

@@ -35,15 +35,22 @@ inline constexpr int kMaxScanPorts = 1024;
 // Most probes in one scan (hosts x ports, neighbour hosts included): a /16
 // on one port, or a /24 on 256 ports. More is refused, not truncated.
 inline constexpr int64_t kMaxScanTargets = 65536;
-// Probes in flight at once, and the default pace of their starts.
-inline constexpr int kScanConcurrency = 16;
+// The default pace of probe starts, and the bounds of the probes in flight
+// at once (ScanConcurrency: enough for the rate when every probe waits out
+// its deadline, as one to an empty address does, between these bounds).
 inline constexpr int kScanRatePerSecond = 200;
+inline constexpr int kScanConcurrency = 16;
+inline constexpr int kMaxScanConcurrency = 256;
 // The largest --rate / --discover-rate accepted.
 inline constexpr int kMaxScanRatePerSecond = 10000;
 // The deadline of one probe (a GetInfo call), and the longest pbtool scan
 // --timeout accepts.
 inline constexpr absl::Duration kScanProbeTimeout = absl::Milliseconds(500);
 inline constexpr absl::Duration kMaxScanProbeTimeout = absl::Seconds(60);
+// The largest answer a probe accepts (the probe channel's gRPC receive
+// limit): a GetInfoResponse is a few hundred bytes; a host on the scanned
+// subnet is not trusted, and a larger answer fails the probe.
+inline constexpr int kMaxScanAnswerBytes = 64 * 1024;
 // The kernel's IPv4 neighbour (ARP) table, and the most of it read.
 inline constexpr char kNeighbourTablePath[] = "/proc/net/arp";
 inline constexpr int64_t kMaxNeighbourTableBytes = 1 << 20;
@@ -95,6 +102,11 @@ absl::StatusOr<std::vector<std::string>> ReadNeighbourTable(
 // skip its own listening port on each of them. Empty on error.
 std::vector<std::string> LocalIpv4Addresses();
 
+// `text` (from an untrusted answer) safe to print on a terminal: printable
+// ASCII as is, a backslash as "\\", any other byte (control characters
+// such as ESC, and non-ASCII) as "\xNN".
+std::string EscapeForTerminal(absl::string_view text);
+
 struct ScanTarget {
   std::string host;  // dotted quad
   int port = 0;
@@ -113,6 +125,14 @@ absl::StatusOr<std::vector<ScanTarget>> ScanTargets(
     const Ipv4Cidr& cidr, const PortRange& ports,
     const std::vector<std::string>& neighbours,
     const std::vector<std::string>& skip = {});
+
+// Probes in flight for `rate_per_second` starts a second of probes that
+// take up to `timeout` each: ceil(rate x timeout), at least
+// kScanConcurrency, at most kMaxScanConcurrency. A scan then starts
+// min(rate, kMaxScanConcurrency / timeout) probes a second even when no
+// address answers (at the 500 ms default deadline: up to 512 a second;
+// a /16 at the default 200 a second takes ~5.5 minutes).
+int ScanConcurrency(int rate_per_second, absl::Duration timeout);
 
 struct ScanLimits {
   int concurrency = kScanConcurrency;        // probes in flight, >= 1

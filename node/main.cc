@@ -95,7 +95,8 @@ ABSL_FLAG(std::string, discover_ports, "",
           "LOW-HIGH or PORT: the ports --discover-subnet probes (at most 1024; "
           "default 7701, the default port)");
 ABSL_FLAG(int, discover_rate, pbchain::kScanRatePerSecond,
-          "most discovery probes started per second (1..10000)");
+          "most discovery probes started per second (1..10000; effective "
+          "up to 512: rate x 500 ms probes in flight, at most 256)");
 // --- end LAN discovery ---
 ABSL_FLAG(bool, connect_only, false,
           "dial only the --peer nodes (no addresses from the tracker, peer "
@@ -626,6 +627,11 @@ int main(int argc, char** argv) {
         !local.empty()   ? local
         : !ports.empty() ? ports
                          : std::to_string(pbchain::kDefaultNodePort);
+    if (!cidr_text.empty() && absl::GetFlag(FLAGS_connect_only)) {
+      return Fail(
+          "--connect_only dials only --peer: it cannot be combined with "
+          "--discover_subnet or --discover_local");
+    }
     if (!cidr_text.empty()) {
       const char* flag =
           !local.empty() ? "--discover_local" : "--discover_ports";

@@ -221,12 +221,17 @@ void Network::DiscoverLoop() {
   }
   ScanLimits limits;
   limits.rate_per_second = options_.discover_rate;
+  limits.concurrency =
+      ScanConcurrency(options_.discover_rate, kDiscoverProbeTimeout);
+  // A scan ends at shutdown, and once the node has a connected peer (peer
+  // exchange spreads the rest; a LAN is not probed while the node has
+  // peers): no further probe starts then.
   ScanHooks hooks;
   hooks.wait_until = [this](absl::Time when) {
     absl::MutexLock lock(&mu_);
     auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
     mu_.AwaitWithDeadline(absl::Condition(&stop), when);
-    return !stopping_;
+    return !stopping_ && peers_.connected_count() == 0;
   };
   while (true) {
     absl::StatusOr<std::vector<std::string>> neighbours =
@@ -243,15 +248,20 @@ void Network::DiscoverLoop() {
       return;
     }
     std::atomic<int> found{0};
-    RunScan(
+    const int64_t started = RunScan(
         *targets, limits,
         [&](const ScanTarget& target) {
           if (stopping()) return;
           const std::string address = target.address();
-          auto stub = v1::NodeService::NewStub(grpc::CreateChannel(
-              address, options_.channel_credentials != nullptr
-                           ? options_.channel_credentials
-                           : grpc::InsecureChannelCredentials()));
+          // The host is untrusted: its answer is bounded.
+          grpc::ChannelArguments args;
+          args.SetMaxReceiveMessageSize(kMaxScanAnswerBytes);
+          auto stub = v1::NodeService::NewStub(grpc::CreateCustomChannel(
+              address,
+              options_.channel_credentials != nullptr
+                  ? options_.channel_credentials
+                  : grpc::InsecureChannelCredentials(),
+              args));
           grpc::ClientContext context;
           context.set_deadline(
               std::chrono::system_clock::now() +
@@ -274,6 +284,11 @@ void Network::DiscoverLoop() {
         },
         hooks);
     if (stopping()) return;
+    if (started < static_cast<int64_t>(targets->size())) {
+      LOG(INFO) << "discovery: scan of " << cidr->ToString() << " stopped after "
+                << started << " of " << targets->size()
+                << " probes: connected to a peer";
+    }
     LOG(INFO) << "discovery: " << found.load() << " node(s) of this network in "
               << cidr->ToString() << " ports " << ports.low << "-" << ports.high
               << " (" << targets->size() << " probes, "

@@ -59,9 +59,8 @@ class TrackerClient;
 // batched transaction announcements.
 inline constexpr absl::Duration kMaintenanceInterval = absl::Milliseconds(100);
 // LAN discovery (--discover-subnet / --discover-local; common/lan_scan.h)
-// probes at most this many ports, each with this deadline, and scans
-// again after this long while the node has no peer.
-inline constexpr int kMaxDiscoverPorts = 1024;
+// probes with this deadline, and scans again after this long while the
+// node has no peer.
 inline constexpr absl::Duration kDiscoverProbeTimeout = kScanProbeTimeout;
 inline constexpr absl::Duration kDiscoverRescanInterval = absl::Seconds(30);
 // Longest ban the operator may set, and longest ban reason kept (bytes).

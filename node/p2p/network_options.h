@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/lan_scan.h"
 #include "grpcpp/security/credentials.h"
 #include "node/core/node.h"
 #include "node/p2p/clock.h"
@@ -30,9 +31,9 @@ struct NetworkOptions {
   int discover_low = 0;
   int discover_high = -1;
   // The neighbour table read before each scan (tests give a fixture).
-  std::string discover_neighbour_table = "/proc/net/arp";
+  std::string discover_neighbour_table = kNeighbourTablePath;
   // Probe starts per second during a scan (kScanRatePerSecond).
-  int discover_rate = 200;
+  int discover_rate = kScanRatePerSecond;
   // Dial only `peers`; addresses learned elsewhere are not dialed.
   bool connect_only = false;
   int max_outbound = 8;

@@ -242,6 +242,27 @@ TEST(LanScanTest, RunScanBoundsConcurrencyAndProbesEveryTargetOnce) {
   for (int i = 0; i < 200; ++i) EXPECT_EQ(ports[i], i + 1);
 }
 
+TEST(LanScanTest, ConcurrencyFollowsTheRateTimesTheDeadline) {
+  // rate x timeout probes in flight keep `rate` starts a second going when
+  // every probe waits out its deadline; bounded below and above.
+  EXPECT_EQ(ScanConcurrency(200, absl::Milliseconds(500)), 100);
+  EXPECT_EQ(ScanConcurrency(201, absl::Milliseconds(500)), 101);  // ceil
+  EXPECT_EQ(ScanConcurrency(10, absl::Milliseconds(500)), kScanConcurrency);
+  EXPECT_EQ(ScanConcurrency(1, absl::Milliseconds(1)), kScanConcurrency);
+  EXPECT_EQ(ScanConcurrency(10000, absl::Milliseconds(500)),
+            kMaxScanConcurrency);
+  EXPECT_EQ(ScanConcurrency(100, absl::Seconds(60)), kMaxScanConcurrency);
+  EXPECT_EQ(ScanConcurrency(kScanRatePerSecond, kScanProbeTimeout), 100);
+}
+
+TEST(LanScanTest, EscapesUntrustedTextForTheTerminal) {
+  EXPECT_EQ(EscapeForTerminal("pbchain-devnet 0.1.0"), "pbchain-devnet 0.1.0");
+  EXPECT_EQ(EscapeForTerminal("a\x1b[31mb"), "a\\x1b[31mb");
+  EXPECT_EQ(EscapeForTerminal(std::string("\0\n\x7f\xff", 4)),
+            "\\x00\\x0a\\x7f\\xff");
+  EXPECT_EQ(EscapeForTerminal("back\\slash"), "back\\\\slash");
+}
+
 TEST(LanScanTest, RunScanStopsStartingProbesWhenTold) {
   std::atomic<int> waits{0};
   std::atomic<int> probed{0};

@@ -4,9 +4,19 @@
 // 127.0.0.0/29 --discover-ports P and no tracker or --peer finds and
 // connects to both nodes of its network and leaves the stranger out of its
 // address book. `pbtool scan` lists all three by host and port, as text and
-// as JSON (parsed here), and exits 2 on a bad subnet or port range.
+// as JSON (parsed here), and exits 2 on a bad subnet or port range. A node
+// stops in the middle of a /16 scan within 5 s of SIGTERM, and a scan ends
+// once the node has a peer.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -155,18 +165,124 @@ TEST(LanDiscoverTest, FindsNodesOnTheSubnetAndScanListsThem) {
   }
 }
 
-// A /16 takes minutes at the default rate; SIGTERM in the middle of it
-// stops the node cleanly (exit 0), not after the scan or by SIGKILL at the
-// end of Stop's 20 s grace. 127.1.0.0/16 is all loopback.
+// Hosts that accept a TCP connection and never answer: listeners on
+// 127.1.0.1 .. 127.1.0.N, all on one port, and a thread that accepts and
+// holds every connection. A GetInfo probe to one waits for its deadline,
+// so probes are really in flight while these are being scanned.
+class SilentHosts {
+ public:
+  explicit SilentHosts(int hosts) {
+    for (int i = 1; i <= hosts; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) continue;
+      const int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(port_);
+      addr.sin_addr.s_addr = htonl((127u << 24) | (1u << 16) | i);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+          listen(fd, 1024) != 0) {
+        close(fd);
+        if (port_ == 0) break;  // the first one picks the port
+        continue;
+      }
+      if (port_ == 0) {
+        socklen_t len = sizeof(addr);
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+      }
+      listeners_.push_back(fd);
+    }
+    accepter_ = std::thread([this] { Accept(); });
+  }
+  ~SilentHosts() {
+    stop_ = true;
+    accepter_.join();
+    for (int fd : listeners_) close(fd);
+    for (int fd : accepted_) close(fd);
+  }
+  uint16_t port() const { return port_; }
+  size_t listeners() const { return listeners_.size(); }
+  int accepted() const { return count_.load(); }
+
+ private:
+  void Accept() {
+    std::vector<pollfd> fds;
+    for (int fd : listeners_) fds.push_back({fd, POLLIN, 0});
+    while (!stop_) {
+      if (poll(fds.data(), fds.size(), 100) <= 0) continue;
+      for (pollfd& p : fds) {
+        if ((p.revents & POLLIN) == 0) continue;
+        const int c = accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) {
+          accepted_.push_back(c);  // held open, never answered
+          ++count_;
+        }
+      }
+    }
+  }
+
+  uint16_t port_ = 0;
+  std::vector<int> listeners_;
+  std::vector<int> accepted_;  // the accepter thread's until it is joined
+  std::atomic<int> count_{0};
+  std::atomic<bool> stop_{false};
+  std::thread accepter_;
+};
+
+// A /16 takes minutes at the default rate; SIGTERM in the middle of it,
+// with probes in flight (waiting on hosts that accept and never answer),
+// stops the node cleanly (exit 0) within 5 s, not after the scan or by
+// SIGKILL at the end of Stop's grace. 127.1.0.0/16 is all loopback.
 TEST(LanDiscoverTest, StopsInTheMiddleOfALargeScan) {
+  SilentHosts silent(254);
+  ASSERT_NE(silent.port(), 0);
+  ASSERT_GE(silent.listeners(), 200u);
   TestNet net("lan_discover_stop", GenesisConfig{.target_interval_ms = 300});
   ASSERT_TRUE(net.ok());
   NodeConfig scanner;
-  scanner.extra = {"--discover-subnet=127.1.0.0/16", "--discover-ports=9"};
+  scanner.extra = {"--discover-subnet=127.1.0.0/16",
+                   absl::StrCat("--discover-ports=", silent.port())};
   NodeProcess* node = net.StartNode("scanner", scanner);
   ASSERT_NE(node, nullptr);
   ASSERT_TRUE(node->Info().ok());
-  EXPECT_EQ(node->Stop(), 0) << node->LogTail();
+  // At 200 probes a second with a 500 ms deadline, ~100 probes wait on
+  // the silent hosts at once; 50 accepted connections means many are.
+  ASSERT_TRUE(WaitFor(
+      [&](std::string& seen) {
+        seen = absl::StrCat(silent.accepted(), " connections accepted");
+        return silent.accepted() >= 50;
+      },
+      kWait, "the scan to reach the silent hosts"));
+  const absl::Time sigterm = absl::Now();
+  EXPECT_EQ(node->Stop(std::chrono::seconds(20)), 0) << node->LogTail();
+  // A bound on a hang (the probes' deadline is 500 ms), not a speed figure.
+  EXPECT_LT(absl::Now() - sigterm, absl::Seconds(5)) << node->LogTail();
+}
+
+// A scan ends once the node has a connected peer: a node with --peer and
+// a /16 to scan (about 5.5 minutes at the default rate) logs that its scan
+// stopped, long before the scan could have finished.
+TEST(LanDiscoverTest, ScanEndsOnceThereIsAPeer) {
+  TestNet net("lan_discover_peer", GenesisConfig{.target_interval_ms = 300});
+  ASSERT_TRUE(net.ok());
+  NodeProcess* seed = net.StartNode("seed", NodeConfig{});
+  ASSERT_NE(seed, nullptr);
+  NodeConfig scanner;
+  scanner.peers = {seed->address()};
+  scanner.extra = {"--discover-subnet=127.2.0.0/16", "--discover-ports=9"};
+  NodeProcess* node = net.StartNode("scanner", scanner);
+  ASSERT_NE(node, nullptr);
+  ASSERT_TRUE(WaitFor(
+      [&](std::string& seen) {
+        const std::string log = node->LogTail(100000);
+        seen = node->LogTail(5);
+        return absl::StrContains(log, "discovery: scan of 127.2.0.0/16 "
+                                      "stopped after") &&
+               absl::StrContains(log, "connected to a peer");
+      },
+      absl::Seconds(30), "the scan to stop once connected to the seed"));
 }
 
 }  // namespace

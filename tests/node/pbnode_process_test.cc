@@ -165,6 +165,15 @@ TEST(PbnodeProcessTest, BadFlagsExitWithAClearError) {
                    dir.Sub("err.log"));
     EXPECT_EQ(p.Wait(), 2) << bad;
   }
+  // --connect-only dials no discovered address: discovery with it is refused.
+  for (const char* discover :
+       {"--discover-local=7000-7001", "--discover-subnet=127.0.0.0/30"}) {
+    ChildProcess p(kPbnode,
+                   {"--datadir=" + dir.Sub("d"), "--genesis=" + genesis,
+                    "--peer=127.0.0.1:9", "--connect-only", discover},
+                   dir.Sub("err.log"));
+    EXPECT_EQ(p.Wait(), 2) << discover;
+  }
 }
 
 // --version prints the project's version; --flagfile takes the command

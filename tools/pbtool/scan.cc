@@ -27,21 +27,32 @@ const char kScanHelp[] =
       first the hosts in the kernel's neighbour table (/proc/net/arp), then
       every address, each on every port of --ports (default 7701), asking
       NodeService.GetInfo with a --timeout deadline (default 500 ms; up to
-      60000), 16 probes at once, at most --rate starts a second (default 200,
-      up to 10000). Prints each node found by host, then port, then chain id,
+      60000), at most --rate starts a second (default 200, up to 10000) with
+      rate x timeout probes in flight (16..256), so a scan where nobody
+      answers runs at most 256 / timeout probes a second (512 at 500 ms; a
+      /16 at the default rate takes ~5.5 minutes). Prints each node found by host, then port, then chain id,
       role, height, version, genesis hash, node id and tip; --json prints one
       JSON array of {host, port, chain_id, role, height, version,
-      genesis_hash, node_id, tip_hash}. Exits 0 when the scan ran, found
+      genesis_hash, node_id, tip_hash}. An answer over 64 KiB is ignored;
+      text output shows control and non-ASCII bytes as \xNN. Exits 0 when the scan ran, found
       nodes or not ("no nodes found").
 )";
 
 namespace {
 
+// What is kept of one answer: the printed fields only (an answer is at most
+// kMaxScanAnswerBytes; its unknown fields and the rest are dropped).
 struct Found {
   uint32_t ip = 0;  // for the order
   std::string host;
   int port = 0;
-  v1::GetInfoResponse info;
+  std::string chain_id;
+  v1::PeerRole role = v1::PEER_ROLE_UNSPECIFIED;
+  uint64_t height = 0;
+  std::string version;
+  std::string genesis_hash;
+  std::string node_id;
+  std::string tip_hash;
 };
 
 std::string RoleName(v1::PeerRole role) {
@@ -108,6 +119,7 @@ int RunScanCommand(const ScanCommandOptions& options, std::ostream& out,
     }
     limits.rate_per_second = static_cast<int>(rate);
   }
+  limits.concurrency = ScanConcurrency(limits.rate_per_second, timeout);
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       MakeChannelCredentials(options.tls);
   if (!credentials.ok()) {
@@ -126,14 +138,25 @@ int RunScanCommand(const ScanCommandOptions& options, std::ostream& out,
   absl::Mutex mu;
   std::vector<Found> found;  // guarded by mu (a local: no annotation)
   RunScan(*targets, limits, [&](const ScanTarget& target) {
+    // The host is untrusted: its answer is bounded.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(kMaxScanAnswerBytes);
     auto stub = v1::NodeService::NewStub(
-        grpc::CreateChannel(target.address(), *credentials));
+        grpc::CreateCustomChannel(target.address(), *credentials, args));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoMilliseconds(timeout));
     v1::GetInfoRequest request;
+    v1::GetInfoResponse info;
+    if (!stub->GetInfo(&context, request, &info).ok()) return;
     Found f;
-    if (!stub->GetInfo(&context, request, &f.info).ok()) return;
+    f.chain_id = info.chain_id();
+    f.role = info.role();
+    f.height = info.height();
+    f.version = info.version();
+    f.genesis_hash = info.genesis_hash();
+    f.node_id = info.node_id();
+    f.tip_hash = info.tip_hash();
     ParseIpv4(target.host, &f.ip);
     f.host = target.host;
     f.port = target.port;
@@ -149,15 +172,18 @@ int RunScanCommand(const ScanCommandOptions& options, std::ostream& out,
     for (const Found& f : found) {
       array.push_back({{"host", f.host},
                        {"port", f.port},
-                       {"chain_id", f.info.chain_id()},
-                       {"role", RoleName(f.info.role())},
-                       {"height", f.info.height()},
-                       {"version", f.info.version()},
-                       {"genesis_hash", DisplayHex(f.info.genesis_hash())},
-                       {"node_id", f.info.node_id()},
-                       {"tip_hash", DisplayHex(f.info.tip_hash())}});
+                       {"chain_id", f.chain_id},
+                       {"role", RoleName(f.role)},
+                       {"height", f.height},
+                       {"version", f.version},
+                       {"genesis_hash", DisplayHex(f.genesis_hash)},
+                       {"node_id", f.node_id},
+                       {"tip_hash", DisplayHex(f.tip_hash)}});
     }
-    out << array.dump(2) << "\n";
+    // JSON escapes control characters; bytes that are not UTF-8 become
+    // U+FFFD instead of an exception.
+    out << array.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
     return kExitOk;
   }
   const std::string scanned =
@@ -175,12 +201,12 @@ int RunScanCommand(const ScanCommandOptions& options, std::ostream& out,
       out << host << "\n";
     }
     out << "  port " << f.port << "\n"
-        << "    chain id " << f.info.chain_id() << ", role "
-        << RoleName(f.info.role()) << ", height " << f.info.height()
-        << ", version " << f.info.version() << "\n"
-        << "    genesis " << DisplayHex(f.info.genesis_hash()) << "\n"
-        << "    node id " << f.info.node_id() << "\n"
-        << "    tip " << DisplayHex(f.info.tip_hash()) << "\n";
+        << "    chain id " << EscapeForTerminal(f.chain_id) << ", role "
+        << RoleName(f.role) << ", height " << f.height << ", version "
+        << EscapeForTerminal(f.version) << "\n"
+        << "    genesis " << DisplayHex(f.genesis_hash) << "\n"
+        << "    node id " << EscapeForTerminal(f.node_id) << "\n"
+        << "    tip " << DisplayHex(f.tip_hash) << "\n";
   }
   return kExitOk;
 }

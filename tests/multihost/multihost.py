@@ -884,9 +884,11 @@ def scenario_lan_discovery(net):
         wait_for(f"node{h.index} to be connected to all {n - 1} others",
                  all_found, CONVERGE_TIMEOUT)
     # The scans themselves, from each node's log: node i's first scan began
-    # once nodes 1..i-1 listened, so it found at least i-1 nodes by itself
-    # (the last node all n-1), and it read the neighbour table: every other
-    # host, on each port of the range, was probed as a neighbour-table host.
+    # once nodes 1..i-1 listened, so it found at least one of them by itself
+    # (not necessarily all: a scan ends early once the node has a peer, and
+    # peer exchange brings the rest), and it read the neighbour table: every
+    # other host, on each port of the range, is in its target list as a
+    # neighbour-table host.
     want_k = (n - 1) * (high - low + 1)
     for h in net.hosts:
         def first_scan(h=h):
@@ -900,7 +902,7 @@ def scenario_lan_discovery(net):
             raise Fail(f"node{h.index} probed {k} neighbour-table targets, want "
                        f"{want_k} (the other {n - 1} hosts x "
                        f"{high - low + 1} ports)")
-        if found < h.index - 1:
+        if found < min(1, h.index - 1):
             raise Fail(f"node{h.index}'s own scan found {found} node(s), but "
                        f"the {h.index - 1} started before it were listening")
     check_node_peer_addresses(net, net.hosts)

@@ -11,10 +11,11 @@
 //     main process exits 0;
 //   - a restart keeps the chain (a mined block is still there, same hash);
 //   - a SIGKILLed node is restarted by systemd (Restart=on-failure);
-//   - an upgrade keeps an edited conffile and the running node; pbtracker
+//   - a reinstall of the same version keeps an edited conffile, its mode
+//     and the running node, and copes with a deleted conffile; pbtracker
 //     stops cleanly too;
 //   - `apt-get remove` keeps /var/lib/pbchain and the user; `purge` deletes
-//     them;
+//     them and the units' enable links;
 //   - in a second container, tests/install/consumer builds against the
 //     packaged client library once the package's Suggests are installed.
 //
@@ -372,12 +373,17 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
   EXPECT_EQ(UnitProperty("pbnode@node", "NRestarts"), "1");
 
   int code = 0;
-  // A reinstall of the same version keeps the edited conffile, leaves the
-  // running node alone and copes with a conffile the admin deleted
-  // (postinst must not fail on it).
+  // A reinstall of the same version (the upgrade path of dpkg, minus a
+  // changed conffile) keeps the edited conffile, leaves the running node
+  // alone and copes with a conffile the admin deleted (postinst must not
+  // fail on it).
   const std::string running = UnitProperty("pbnode@node", "MainPID");
   c_.Exec("rm /etc/pbchain/tracker.toml");
+  // ... and keeps the mode the admin gave a config (postinst sets modes at
+  // the first install only).
+  c_.Exec("chmod 0644 /etc/pbchain/node.toml");
   c_.Exec("apt-get install -y -qq --reinstall " + c_.deb() + " >/dev/null");
+  EXPECT_EQ(Trim(c_.Exec("stat -c %a /etc/pbchain/node.toml")), "644");
   EXPECT_EQ(Trim(c_.Exec("dpkg-query -W -f=\\${db:Status-Status} pbchain")),
             "installed");
   EXPECT_NE(c_.Exec("cat /etc/pbchain/node.toml").find(miner),

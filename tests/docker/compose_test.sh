@@ -113,7 +113,7 @@ remove_leftovers() {
   } 2>/dev/null | grep -E '^pbtest-docker-[0-9]+-[0-9a-f]+$' | sort -u |
     while read -r p; do
       pid=$(echo "$p" | cut -d- -f3)
-      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q compose_test.sh; then
+      if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q compose_test.sh; then
         continue
       fi
       log "removing $p (left by compose_test.sh pid $pid, which is gone)"
@@ -155,6 +155,7 @@ remove_leftovers
   pkill -TERM -P $$ 2>/dev/null || true  # ends this watchdog too
 ) &
 watchdog_pid=$!
+disown "$watchdog_pid"  # no "Terminated" line when cleanup ends it
 
 # --- 2., 3. base image, package, image ----------------------------------------
 base=$(bash tools/make-base-image.sh | tail -1)

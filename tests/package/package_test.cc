@@ -482,8 +482,9 @@ void RemoveContainers(const std::string& pid_or_empty) {
       "if [ -n \"$self\" ]; then [ \"$pid\" = \"$self\" ] || continue; "
       "elif [ \"$(cat /proc/$pid/comm 2>/dev/null)\" = package_test ]; then "
       "continue; fi; "
-      "echo \"package_test: removing $c (its package_test, pid $pid, is "
-      "gone)\" >&2; "
+      "if [ -n \"$self\" ]; then echo \"package_test: removing $c\" >&2; "
+      "else echo \"package_test: removing $c (its package_test, pid $pid, "
+      "is gone)\" >&2; fi; "
       "docker rm -f $c >/dev/null 2>&1; docker rmi -f $c >/dev/null 2>&1; "
       "docker image prune -f --filter label=pbchain-test=$c >/dev/null 2>&1; "
       "done; true";

@@ -68,8 +68,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CPACK_PACKAGE_CONTACT})
 # Depends: the shared libraries the programs link (libgrpc++1.51,
-# librocksdb7.8, libgoogle-glog0v6, libssl3, ...), computed by
-# dpkg-shlibdeps (dpkg-dev), plus adduser for the postinst.
+# libgoogle-glog0v6, libssl3, ...; RocksDB is linked statically), computed
+# by dpkg-shlibdeps (dpkg-dev), plus adduser for the postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 # The client library's headers and CMake config need the -dev packages of

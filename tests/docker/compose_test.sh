@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The container image and the compose network, end to end (issue 17):
-#   1. a docker daemon (started here if none answers; stopped again only if
-#      started here); exit 77 (ctest: skipped) only when none can run;
+#   1. a docker daemon (tools/ensure-dockerd.sh starts one if none answers
+#      and leaves it running); exit 77 (ctest: skipped) only when none can
+#      run or this is not root (nsenter into the containers' namespaces);
 #   2. a Debian 12 base image made from Debian's packages
 #      (tools/make-base-image.sh: no registry is reachable here);
 #   3. the .deb (tools/package.sh, or $PBCHAIN_DEB) and the image from
@@ -18,16 +19,24 @@
 #      - Prometheus (profile metrics) scrapes all four nodes and the tracker;
 #   5. down -v and the test's image removed, also on failure (trap).
 #
+# ctest's TIMEOUT SIGKILLs the script (no trap runs) while the containers,
+# which belong to dockerd, would keep mining: a watchdog removes the
+# project at overall_limit, below that TIMEOUT (tests/CMakeLists.txt), and
+# stops the script. The project name carries the script's PID
+# (pbtest-docker-PID-RANDOM); each run first removes projects and images
+# whose compose_test.sh is gone.
+#
 #   bash tests/docker/compose_test.sh [SOURCE_DIR]
 #
 # Env: PBCHAIN_DEB=FILE skips building the package; PBCHAIN_DOCKER_KEEP=1
-# leaves the network up on failure (for debugging; clean up by hand).
+# leaves the network up on failure (for debugging; clean up by hand);
+# PBCHAIN_DOCKER_LIMIT=SECONDS replaces the watchdog's overall_limit.
 set -euo pipefail
 
 src="$(cd "${1:-$(dirname "$0")/../..}" && pwd)"
 cd "$src"
 
-name="pbtest-docker-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+name="pbtest-docker-$$-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 image="$name:test"
 compose=(docker-compose -p "$name" -f "$src/deploy/compose.yaml" --profile metrics)
 # Prometheus's image depends only on deploy/compose/Dockerfile.prometheus and
@@ -35,8 +44,10 @@ compose=(docker-compose -p "$name" -f "$src/deploy/compose.yaml" --profile metri
 # docker's build cache makes it once per machine.
 prometheus_image=pbchain-prometheus:test
 work=$(mktemp -d "/tmp/$name.XXXXXX")
-started_dockerd=""
-dockerd_pid=""
+# Seconds until the watchdog removes the project and stops the script;
+# below docker_compose_test's ctest TIMEOUT (1800) with room for cleanup.
+overall_limit="${PBCHAIN_DOCKER_LIMIT:-1650}"
+watchdog_pid=""
 passed=0
 failed=0
 up=0
@@ -63,13 +74,9 @@ cleanup() {
   fi
   docker image rm -f "$image" >/dev/null 2>&1 || true
   rm -rf "$work"
-  if [ -n "$started_dockerd" ] && [ -n "$dockerd_pid" ]; then
-    log "stopping the dockerd started here (pid $dockerd_pid)"
-    kill "$dockerd_pid" 2>/dev/null || true
-    for _ in $(seq 1 30); do
-      kill -0 "$dockerd_pid" 2>/dev/null || break
-      sleep 1
-    done
+  if [ -n "$watchdog_pid" ]; then
+    pkill -P "$watchdog_pid" 2>/dev/null || true  # its sleep
+    kill "$watchdog_pid" 2>/dev/null || true
   fi
   exit "$rc"
 }
@@ -79,6 +86,39 @@ trap 'exit 130' INT TERM
 skip() {
   echo "compose_test: SKIPPED: $*" >&2
   exit 77
+}
+
+# Removes compose project $1 (containers, networks, volumes) and its image
+# by their labels and names: needs neither compose.yaml's variables nor
+# the compose command.
+remove_project() {
+  local p="$1"
+  docker ps -aq --filter "label=com.docker.compose.project=$p" |
+    xargs -r docker rm -f >/dev/null 2>&1 || true
+  docker network ls -q --filter "label=com.docker.compose.project=$p" |
+    xargs -r docker network rm >/dev/null 2>&1 || true
+  docker volume ls -q --filter "label=com.docker.compose.project=$p" |
+    xargs -r docker volume rm -f >/dev/null 2>&1 || true
+  docker image rm -f "$p:test" >/dev/null 2>&1 || true
+}
+
+# Projects and images pbtest-docker-PID-* whose compose_test.sh (PID) is
+# gone: left by a run that was SIGKILLed.
+remove_leftovers() {
+  local p pid
+  {
+    docker ps -a --format '{{.Label "com.docker.compose.project"}}'
+    docker network ls --format '{{.Label "com.docker.compose.project"}}'
+    docker images --format '{{.Repository}}'
+  } 2>/dev/null | grep -E '^pbtest-docker-[0-9]+-[0-9a-f]+$' | sort -u |
+    while read -r p; do
+      pid=$(echo "$p" | cut -d- -f3)
+      if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q compose_test.sh; then
+        continue
+      fi
+      log "removing $p (left by compose_test.sh pid $pid, which is gone)"
+      remove_project "$p"
+    done || true  # grep finds none: no leftovers
 }
 
 # --- 1. a docker daemon ------------------------------------------------------
@@ -96,23 +136,26 @@ if [ ${#missing[@]} -gt 0 ]; then
     { tail -20 "$work/apt.log" >&2; log "cannot install ${missing[*]}"; exit 1; }
 fi
 command -v docker >/dev/null 2>&1 || skip "no docker command after installing docker.io"
-if ! docker info >/dev/null 2>&1; then
-  command -v dockerd >/dev/null 2>&1 || skip "no docker daemon answers and there is no dockerd"
-  [ "$(id -u)" = 0 ] || skip "no docker daemon answers and starting dockerd needs root"
-  log "no docker daemon answers: starting dockerd"
-  dockerd >"$work/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  started_dockerd=1
-  for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && break
-    kill -0 "$dockerd_pid" 2>/dev/null || break
-    sleep 1
-  done
-  if ! docker info >/dev/null 2>&1; then
-    tail -5 "$work/dockerd.log" >&2 || true
-    skip "dockerd cannot run on this machine (log above)"
-  fi
-fi
+# The checks enter the containers' network namespaces with nsenter.
+[ "$(id -u)" = 0 ] || skip "nsenter into the containers' network namespaces needs root"
+bash tools/ensure-dockerd.sh 2>"$work/dockerd.err" ||
+  skip "no docker daemon can run here: $(tail -1 "$work/dockerd.err")"
+remove_leftovers
+
+# The watchdog: at overall_limit removes this run's project and image and
+# stops the script (its children first: bash runs the TERM trap only once
+# the command in the foreground has ended).
+# (sleep's own output is /dev/null: ctest waits until every holder of the
+# test's output pipe is gone.)
+(
+  sleep "$overall_limit" >/dev/null 2>&1
+  log "FAIL: overall deadline of $overall_limit s passed; removing project $name"
+  remove_project "$name"
+  kill -TERM $$ 2>/dev/null || true
+  pkill -TERM -P $$ 2>/dev/null || true  # ends this watchdog too
+) &
+watchdog_pid=$!
+disown "$watchdog_pid"  # no "Terminated" line when cleanup ends it
 
 # --- 2., 3. base image, package, image ----------------------------------------
 base=$(bash tools/make-base-image.sh | tail -1)
@@ -212,12 +255,12 @@ while [ $SECONDS -lt $deadline ]; do
   heights=""
   for c in $nodes; do
     j=$(cli "$c" info --json 2>/dev/null) || { tips="x"; break; }
-    tips="$tips $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tip_hash"])')"
-    heights="$heights $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])')"
+    tips="$tips $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tip_hash"])' 2>/dev/null || echo x)"
+    heights="$heights $(echo "$j" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null || echo 0)"
   done
   distinct=$(echo "$tips" | tr ' ' '\n' | grep -v '^$' | sort -u | wc -l)
   min_height=$(echo "$heights" | tr ' ' '\n' | grep -v '^$' | sort -n | head -1)
-  if [ "$tips" != "x" ] && [ "$distinct" = 1 ] && [ "${min_height:-0}" -ge 3 ]; then
+  if [ "$tips" != "x" ] && ! echo "$tips" | grep -qw x && [ "$distinct" = 1 ] && [ "${min_height:-0}" -ge 3 ]; then
     converged=1
     break
   fi
@@ -282,11 +325,13 @@ curl_in() {  # curl_in PID URL [JSON]
     --cacert "$work/ca.crt" --cert "$work/client.crt" --key "$work/client.key" \
     -d "$data" "$url"
 }
-genesis=$(curl_in "$head_pid" https://127.0.0.1:7701/pbchain.v1.NodeService/GetInfo |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["genesisHash"])')
+genesis=$(curl_in "$head_pid" https://127.0.0.1:7701/pbchain.v1.NodeService/GetInfo 2>"$work/curl.err" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["genesisHash"])' 2>/dev/null) ||
+  { fail "GetInfo of the head node by buf curl: $(tail -3 "$work/curl.err")"; genesis=""; }
 listed=$(curl_in "$tracker_pid" https://127.0.0.1:7600/pbchain.v1.Tracker/ListPeers \
-  "{\"genesisHash\": \"$genesis\"}" |
-  python3 -c 'import json,sys; [print(p["address"]) for p in json.load(sys.stdin).get("peers", [])]' | sort)
+  "{\"genesisHash\": \"$genesis\"}" 2>"$work/curl.err" |
+  python3 -c 'import json,sys; [print(p["address"]) for p in json.load(sys.stdin).get("peers", [])]' 2>/dev/null | sort) ||
+  { fail "ListPeers of the tracker by buf curl: $(tail -3 "$work/curl.err")"; listed=""; }
 want=$(for c in $nodes; do echo "$(ip_of "$c"):7701"; done | sort)
 if [ -n "$listed" ] && [ "$listed" = "$want" ]; then
   ok "tracker lists the $node_count nodes at their container IPs: $(echo "$listed" | tr '\n' ' ')"
@@ -306,7 +351,7 @@ while :; do
   states=""
   all=1
   for c in $nodes $tracker; do
-    s=$(docker inspect -f '{{.State.Health.Status}}' "$c")
+    s=$(docker inspect -f '{{.State.Health.Status}}' "$c" 2>/dev/null || echo unknown)
     states="$states $s"
     [ "$s" = healthy ] || all=0
   done
@@ -323,11 +368,17 @@ done
 # --- Prometheus scrapes every node and the tracker ------------------------------
 prom=$(containers prometheus)
 prom_pid=$(docker inspect -f '{{.State.Pid}}' "$prom")
+# GET URL from inside the Prometheus container's network namespace (the
+# host's python3: this script needs it anyway; no curl on the host).
+get_in_prom() {
+  nsenter -t "$prom_pid" -n python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}
 deadline=$((SECONDS + 90))
 while :; do
-  targets=$(nsenter -t "$prom_pid" -n curl -sf http://127.0.0.1:9090/api/v1/targets |
+  targets=$(get_in_prom http://127.0.0.1:9090/api/v1/targets 2>/dev/null |
     python3 -c 'import json,sys; print(" ".join(sorted(t["labels"]["job"] + "=" + t["health"] for t in json.load(sys.stdin)["data"]["activeTargets"])))' 2>/dev/null || true)
-  heights=$(nsenter -t "$prom_pid" -n curl -sf 'http://127.0.0.1:9090/api/v1/query?query=pbchain_chain_height' |
+  heights=$(get_in_prom 'http://127.0.0.1:9090/api/v1/query?query=pbchain_chain_height' 2>/dev/null |
     python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))' 2>/dev/null || echo 0)
   if [ "$targets" = "pbnode=up pbnode=up pbnode=up pbnode=up pbtracker=up" ] &&
      [ "$heights" = 4 ]; then

@@ -1,8 +1,9 @@
 // pbnode and pbtracker configuration (docs/OPERATIONS.md "Configuration"):
 // the example config files list every flag of the binary with its default
-// and load; --config entries lose to the command line; a bad file is one
-// line naming FILE:LINE and the key, exit 2, before anything starts; the
-// default --datadir is $HOME/.pbchain/CHAIN_ID (an error without HOME).
+// and load; the Debian package's deploy/etc/*.toml list every flag and
+// load; --config entries lose to the command line; a bad file is one line
+// naming FILE:LINE and the key, exit 2, before anything starts; the default
+// --datadir is $HOME/.pbchain/CHAIN_ID (an error without HOME).
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -157,6 +158,39 @@ TEST_P(ConfigTest, ExampleListsEveryFlagWithItsDefaultAndLoads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, ConfigTest,
+                         ::testing::Values("pbnode", "pbtracker"));
+
+// The Debian package's configs (deploy/etc, installed as /etc/pbchain):
+// their values are the package's, not the defaults, but each names every
+// flag of its program, names nothing else, and loads.
+class PackagedConfigTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PackagedConfigTest, ListsEveryFlagAndLoads) {
+  const std::string program = GetParam();
+  const std::string file = std::string(PBCHAIN_SOURCE_DIR) + "/deploy/etc/" +
+                           (program == "pbnode" ? "node" : "tracker") +
+                           ".toml";
+  TempDir dir("ops_config_packaged");
+  const std::map<std::string, std::string> flags = FlagsOf(
+      program, program == "pbnode" ? "node/main.cc" : "tracker/main.cc",
+      dir.Sub("help.log"));
+  ASSERT_GT(flags.size(), 3u);
+  const std::map<std::string, std::string> entries = ExampleEntries(file);
+  for (const auto& [name, shown] : flags) {
+    EXPECT_TRUE(entries.contains(name)) << "--" << name << " is missing from "
+                                        << file;
+  }
+  for (const auto& [name, value] : entries) {
+    EXPECT_TRUE(flags.contains(name)) << file << " names " << name
+                                      << ", not a flag";
+  }
+  ChildProcess check(Binary(program),
+                     {"--config", file, "--only_check_args"},
+                     dir.Sub("check.log"));
+  EXPECT_EQ(check.Wait(), 0) << ReadFile(dir.Sub("check.log"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, PackagedConfigTest,
                          ::testing::Values("pbnode", "pbtracker"));
 
 TEST(ConfigFileTest, CommandLineWinsOverTheFile) {

@@ -11,17 +11,21 @@
 //     main process exits 0;
 //   - a restart keeps the chain (a mined block is still there, same hash);
 //   - a SIGKILLed node is restarted by systemd (Restart=on-failure);
-//   - an upgrade keeps an edited conffile and the running node; pbtracker
+//   - a reinstall of the same version keeps an edited conffile, its mode
+//     and the running node, and copes with a deleted conffile; pbtracker
 //     stops cleanly too;
 //   - `apt-get remove` keeps /var/lib/pbchain and the user; `purge` deletes
-//     them;
+//     them and the units' enable links;
 //   - in a second container, tests/install/consumer builds against the
 //     packaged client library once the package's Suggests are installed.
 //
 // ctest label `docker`; exits 77 (skipped) with one line only when no
-// docker daemon can run here. It starts dockerd when it is not running (and
-// leaves it running). Every container and image it makes is removed at the
-// end, also when a check fails; the shared base image is kept.
+// docker daemon can run here. It starts dockerd when it is not running
+// (tools/ensure-dockerd.sh; left running). Every container and image it
+// makes is removed at the end, also when a check fails; the shared base
+// image is kept. A watchdog below ctest's TIMEOUT removes them too (a
+// SIGKILL runs no destructor), and each run first removes what runs killed
+// earlier left (names carry the owning process's PID).
 #include <unistd.h>
 
 #include <chrono>
@@ -368,10 +372,20 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
   })) << c_.Exec("systemctl status --no-pager pbnode@node");
   EXPECT_EQ(UnitProperty("pbnode@node", "NRestarts"), "1");
 
-  // An upgrade (here the same version again) keeps the edited conffile
-  // and leaves the running node alone.
+  int code = 0;
+  // A reinstall of the same version (the upgrade path of dpkg, minus a
+  // changed conffile) keeps the edited conffile, leaves the running node
+  // alone and copes with a conffile the admin deleted (postinst must not
+  // fail on it).
   const std::string running = UnitProperty("pbnode@node", "MainPID");
+  c_.Exec("rm /etc/pbchain/tracker.toml");
+  // ... and keeps the mode the admin gave a config (postinst sets modes at
+  // the first install only).
+  c_.Exec("chmod 0644 /etc/pbchain/node.toml");
   c_.Exec("apt-get install -y -qq --reinstall " + c_.deb() + " >/dev/null");
+  EXPECT_EQ(Trim(c_.Exec("stat -c %a /etc/pbchain/node.toml")), "644");
+  EXPECT_EQ(Trim(c_.Exec("dpkg-query -W -f=\\${db:Status-Status} pbchain")),
+            "installed");
   EXPECT_NE(c_.Exec("cat /etc/pbchain/node.toml").find(miner),
             std::string::npos)
       << "the reinstall replaced the edited /etc/pbchain/node.toml";
@@ -388,7 +402,10 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
   EXPECT_NE(tracker_log.find("stopped cleanly"), std::string::npos)
       << tracker_log;
 
-  // remove keeps the chains and the user; purge deletes them.
+  // remove keeps the chains and the user; purge deletes them and the
+  // enable links (else a later install would start the units by itself).
+  c_.Exec("systemctl enable pbnode@node pbtracker 2>/dev/null");
+  EXPECT_EQ(UnitProperty("pbnode@node", "UnitFileState"), "enabled");
   c_.Exec("apt-get remove -y -qq pbchain >/dev/null");
   EXPECT_EQ(UnitProperty("pbnode@node", "ActiveState"), "inactive");
   EXPECT_EQ(Trim(c_.Exec("test -d /var/lib/pbchain/node && "
@@ -396,13 +413,16 @@ TEST_F(PackageTest, InstallsAndItsUnitsRunANode) {
                          "getent passwd pbchain | cut -d: -f1")),
             "pbchain");
   c_.Exec("apt-get purge -y -qq pbchain >/dev/null");
-  int code = 0;
   c_.Exec("test -e /var/lib/pbchain", &code);
   EXPECT_NE(code, 0) << "purge left /var/lib/pbchain";
   c_.Exec("test -e /etc/pbchain", &code);
   EXPECT_NE(code, 0) << "purge left /etc/pbchain";
   c_.Exec("getent passwd pbchain", &code);
   EXPECT_NE(code, 0) << "purge left the pbchain user";
+  EXPECT_EQ(Trim(c_.Exec("find /etc/systemd/system -name \"pbnode@*\" -o "
+                         "-name \"pbtracker*\"")),
+            "")
+      << "purge left enable links";
 }
 
 // The client library as packaged: with the Suggests installed, a program
@@ -437,24 +457,60 @@ TEST_F(PackageTest, ClientLibraryBuildsWithTheSuggests) {
       << out;
 }
 
-// True once a docker daemon answers; starts dockerd if there is none.
+// True once a docker daemon answers: tools/ensure-dockerd.sh starts one
+// (left running) when none does and this is root.
 bool DockerRuns() {
   int code = 0;
-  RunShellCommand("docker info >/dev/null", &code);
-  if (code == 0) return true;
-  RunShellCommand("command -v dockerd", &code);
-  if (code != 0) return false;
-  std::cerr << "package_test: starting dockerd (left running)" << std::endl;
-  RunShellCommand(
-      "setsid dockerd >/tmp/pbchain_package_test_dockerd.log 2>&1 "
-      "</dev/null &",
+  const std::string out = RunShellCommand(
+      "bash " + std::string(PBCHAIN_SOURCE_DIR) + "/tools/ensure-dockerd.sh",
       &code);
-  return WaitFor(
-      [&] {
-        RunShellCommand("docker info >/dev/null", &code);
-        return code == 0;
-      },
-      std::chrono::seconds(30));
+  if (code != 0) std::cerr << out;
+  return code == 0;
+}
+
+// Containers and images of this test are named pkg-test-PID and
+// pkg-test-consumer-PID after the package_test process that made them.
+// Removes those whose process is gone (a run SIGKILLed by ctest's TIMEOUT
+// or by hand never reached its destructors), or, with `pid`, this run's.
+void RemoveContainers(const std::string& pid_or_empty) {
+  const std::string script =
+      "self=" + pid_or_empty +
+      "; for c in $(docker ps -a --format \"{{.Names}}\"; "
+      "docker images --format \"{{.Repository}}\"); do "
+      "case $c in pkg-test-*) ;; *) continue ;; esac; pid=${c##*-}; "
+      "case $pid in \"\"|*[!0-9]*) continue ;; esac; "
+      "if [ -n \"$self\" ]; then [ \"$pid\" = \"$self\" ] || continue; "
+      "elif [ \"$(cat /proc/$pid/comm 2>/dev/null)\" = package_test ]; then "
+      "continue; fi; "
+      "if [ -n \"$self\" ]; then echo \"package_test: removing $c\" >&2; "
+      "else echo \"package_test: removing $c (its package_test, pid $pid, "
+      "is gone)\" >&2; fi; "
+      "docker rm -f $c >/dev/null 2>&1; docker rmi -f $c >/dev/null 2>&1; "
+      "docker image prune -f --filter label=pbchain-test=$c >/dev/null 2>&1; "
+      "done; true";
+  int code = 0;
+  std::cerr << RunShellCommand(script, &code);
+}
+
+// ctest's TIMEOUT SIGKILLs the process tree: no destructor would run and
+// the --privileged systemd container would outlive the test. Below that
+// TIMEOUT (tests/package/CMakeLists.txt) this removes this run's
+// containers and images itself and exits with a failure.
+// PBCHAIN_PACKAGE_TEST_LIMIT=SECONDS replaces it (to try the watchdog).
+constexpr auto kOverallDeadline = std::chrono::seconds(1380);
+
+void StartWatchdog() {
+  std::chrono::seconds limit = kOverallDeadline;
+  if (const char* env = std::getenv("PBCHAIN_PACKAGE_TEST_LIMIT")) {
+    limit = std::chrono::seconds(std::atoi(env));
+  }
+  std::thread([limit] {
+    std::this_thread::sleep_for(limit);
+    std::cerr << "package_test: FAIL: overall deadline of " << limit.count()
+              << " s passed; removing this run's containers" << std::endl;
+    RemoveContainers(std::to_string(getpid()));
+    std::_Exit(1);
+  }).detach();
 }
 
 }  // namespace
@@ -467,5 +523,7 @@ int main(int argc, char** argv) {
               << std::endl;
     return 77;
   }
+  RemoveContainers("");
+  StartWatchdog();
   return RUN_ALL_TESTS();
 }

@@ -2,42 +2,15 @@
 // is on, bad listen addresses are refused with the right codes.
 #include "common/server.h"
 
-#include "absl/synchronization/notification.h"
-#include "grpc/health/v1/health.pb.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/impl/codegen/proto_utils.h"
 #include "gtest/gtest.h"
+#include "tests/util/health_check.h"
 
 namespace pbchain {
 namespace {
 
-using HealthRequest = grpc::health::v1::HealthCheckRequest;
-using HealthResponse = grpc::health::v1::HealthCheckResponse;
+using testing::CheckHealth;
+using testing::HealthResponse;
 
-// grpc.health.v1.Health/Check against `address`: the serving status, or the
-// call's error.
-absl::StatusOr<HealthResponse::ServingStatus> Check(
-    const std::string& address) {
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  HealthRequest request;
-  HealthResponse response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) {
-    return absl::UnavailableError(status.error_message());
-  }
-  return response.status();
-}
 
 TEST(GrpcServerTest, HealthSaysServingThenNotServingBeforeTheStop) {
   GrpcServerConfig config;
@@ -50,17 +23,17 @@ TEST(GrpcServerTest, HealthSaysServingThenNotServingBeforeTheStop) {
   const std::string address = (*server)->address();
   EXPECT_EQ(address, "127.0.0.1:" + std::to_string((*server)->port()));
 
-  absl::StatusOr<HealthResponse::ServingStatus> before = Check(address);
-  ASSERT_TRUE(before.ok()) << before.status();
+  std::optional<HealthResponse::ServingStatus> before = CheckHealth(address);
+  ASSERT_TRUE(before.has_value());
   EXPECT_EQ(*before, HealthResponse::SERVING);
 
   (*server)->SetNotServing();
-  absl::StatusOr<HealthResponse::ServingStatus> during = Check(address);
-  ASSERT_TRUE(during.ok()) << during.status();
+  std::optional<HealthResponse::ServingStatus> during = CheckHealth(address);
+  ASSERT_TRUE(during.has_value());
   EXPECT_EQ(*during, HealthResponse::NOT_SERVING);
 
   (*server)->Stop(absl::Seconds(1));
-  EXPECT_FALSE(Check(address).ok());  // down
+  EXPECT_FALSE(CheckHealth(address).has_value());  // down
 }
 
 TEST(GrpcServerTest, BadOrBusyListenAddressesAreRefused) {

@@ -19,8 +19,6 @@
 
 #include "absl/synchronization/notification.h"
 #include "chain/params.h"
-#include "grpc/health/v1/health.pb.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pbchain/v1/node.grpc.pb.h"
@@ -29,6 +27,7 @@
 #include "storage/rocksdb_store.h"
 #include "tests/chain/test_chain.h"
 #include "tests/storage/mount_util.h"
+#include "tests/util/health_check.h"
 #include "tests/util/pbnode_process.h"
 #include "tests/util/process.h"
 
@@ -36,8 +35,7 @@ namespace pbchain {
 namespace {
 
 namespace fs = std::filesystem;
-using HealthRequest = grpc::health::v1::HealthCheckRequest;
-using HealthResponse = grpc::health::v1::HealthCheckResponse;
+using testing::HealthResponse;
 using testing::ChildProcess;
 using testing::TestKey;
 
@@ -66,28 +64,6 @@ std::optional<uint64_t> Height(v1::NodeService::Stub& stub) {
   return info.height();
 }
 
-// grpc.health.v1.Health/Check of `service` ("" = the whole server).
-std::optional<HealthResponse::ServingStatus> Health(
-    const std::string& address, const std::string& service = "") {
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  HealthRequest request;
-  request.set_service(service);
-  HealthResponse response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) return std::nullopt;
-  return response.status();
-}
 
 // Polls `done` every 100 ms for up to `limit` (bounded waits, not timing
 // assertions).
@@ -146,14 +122,14 @@ TEST(PbnodeDiskTest, FullDiskStopsMiningReportsNotServingAndResumes) {
   ASSERT_TRUE(node.stub);
   ASSERT_TRUE(WaitFor([&] { return Height(*node.stub).value_or(0) >= 3; }))
       << "height did not rise";
-  EXPECT_EQ(Health(node.address), HealthResponse::SERVING);
+  EXPECT_EQ(testing::CheckHealth(node.address), HealthResponse::SERVING);
 
   disk.Fill("filler");
   // The next mined block cannot be stored: health goes NOT_SERVING.
   ASSERT_TRUE(WaitFor([&] {
-    return Health(node.address) == HealthResponse::NOT_SERVING;
+    return testing::CheckHealth(node.address) == HealthResponse::NOT_SERVING;
   })) << ReadFile(log);
-  EXPECT_EQ(Health(node.address, "pbchain.datadir"),
+  EXPECT_EQ(testing::CheckHealth(node.address, "pbchain.datadir"),
             HealthResponse::NOT_SERVING);
   const std::optional<uint64_t> stalled = Height(*node.stub);
   ASSERT_TRUE(stalled.has_value());
@@ -166,7 +142,7 @@ TEST(PbnodeDiskTest, FullDiskStopsMiningReportsNotServingAndResumes) {
   // Several retry intervals pass; the node stays put and says so once.
   std::this_thread::sleep_for(std::chrono::seconds(12));
   EXPECT_EQ(Height(*node.stub), stalled);
-  EXPECT_EQ(Health(node.address), HealthResponse::NOT_SERVING);
+  EXPECT_EQ(testing::CheckHealth(node.address), HealthResponse::NOT_SERVING);
   std::string text = ReadFile(log);
   EXPECT_EQ(Count(text, "the disk is full: stopped mining"), 1) << text;
   // Before: hundreds of these.
@@ -175,9 +151,9 @@ TEST(PbnodeDiskTest, FullDiskStopsMiningReportsNotServingAndResumes) {
   // Space freed: the node resumes by itself.
   fs::remove(disk.Sub("filler"));
   ASSERT_TRUE(WaitFor([&] {
-    return Health(node.address) == HealthResponse::SERVING;
+    return testing::CheckHealth(node.address) == HealthResponse::SERVING;
   })) << ReadFile(log);
-  EXPECT_EQ(Health(node.address, "pbchain.datadir"), HealthResponse::SERVING);
+  EXPECT_EQ(testing::CheckHealth(node.address, "pbchain.datadir"), HealthResponse::SERVING);
   ASSERT_TRUE(WaitFor([&] {
     return Height(*node.stub).value_or(0) > *stalled + 2;
   })) << "mining did not resume";
@@ -300,7 +276,7 @@ TEST(PbnodeDiskTest, DamagedBlocksAreAnsweredNotFoundCountedAndLoggedOnce) {
   ASSERT_TRUE(node.stub);
   height = Height(*node.stub).value_or(0);
   ASSERT_GE(height, 60u);
-  EXPECT_EQ(Health(node.address, "pbchain.datadir"), HealthResponse::SERVING);
+  EXPECT_EQ(testing::CheckHealth(node.address, "pbchain.datadir"), HealthResponse::SERVING);
   std::vector<uint64_t> damaged, intact;
   for (uint64_t h = 0; h <= height; ++h) {
     v1::GetBlockRequest req;
@@ -327,8 +303,8 @@ TEST(PbnodeDiskTest, DamagedBlocksAreAnsweredNotFoundCountedAndLoggedOnce) {
   EXPECT_EQ(node.stub->GetBlock(Ctx().get(), again, &resp).error_code(),
             grpc::StatusCode::NOT_FOUND);
   // Health: the server serves, the datadir entry says it is damaged.
-  EXPECT_EQ(Health(node.address), HealthResponse::SERVING);
-  EXPECT_EQ(Health(node.address, "pbchain.datadir"),
+  EXPECT_EQ(testing::CheckHealth(node.address), HealthResponse::SERVING);
+  EXPECT_EQ(testing::CheckHealth(node.address, "pbchain.datadir"),
             HealthResponse::NOT_SERVING);
   node.process->Kill(SIGTERM);
   EXPECT_EQ(node.process->Wait(std::chrono::seconds(30)), 0);

@@ -43,18 +43,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
-#include "grpc/health/v1/health.pb.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/impl/codegen/proto_utils.h"  // protobuf messages on a generic stub
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/util/health_check.h"
 #include "tests/util/process.h"
 
 namespace {
 
-using HealthRequest = grpc::health::v1::HealthCheckRequest;
-using HealthResponse = grpc::health::v1::HealthCheckResponse;
+using pbchain::testing::HealthResponse;
 using pbchain::testing::RunShellCommand;
 
 // Longest wait for one state (a unit SERVING, a block mined, ...); polls,
@@ -94,27 +91,6 @@ bool WaitFor(F done, std::chrono::seconds limit = kWait) {
   return done();
 }
 
-// grpc.health.v1.Health/Check of the whole server at `address`.
-std::optional<HealthResponse::ServingStatus> Health(
-    const std::string& address) {
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::TemplatedGenericStub<HealthRequest, HealthResponse> stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-  HealthRequest request;
-  HealthResponse response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  if (!status.ok()) return std::nullopt;
-  return response.status();
-}
 
 // The container, its image and its build context; all removed by the
 // destructor (also after a failed check).
@@ -262,7 +238,7 @@ class PackageTest : public ::testing::Test {
     return nlohmann::json::parse(out, nullptr, false);
   }
   bool Serving(const std::string& address) {
-    std::optional<HealthResponse::ServingStatus> s = Health(address);
+    std::optional<HealthResponse::ServingStatus> s = pbchain::testing::CheckHealth(address, "", std::chrono::seconds(3));
     return s.has_value() && *s == HealthResponse::SERVING;
   }
   std::string UnitProperty(const std::string& unit, const std::string& prop) {

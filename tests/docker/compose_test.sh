@@ -47,6 +47,13 @@ work=$(mktemp -d "/tmp/$name.XXXXXX")
 # Seconds until the watchdog removes the project and stops the script;
 # below docker_compose_test's ctest TIMEOUT (1800) with room for cleanup.
 overall_limit="${PBCHAIN_DOCKER_LIMIT:-1650}"
+case "$overall_limit" in
+  ""|*[!0-9]*) echo "compose_test: PBCHAIN_DOCKER_LIMIT must be a number of seconds" >&2; exit 2 ;;
+esac
+# Leftovers of other runs are removed only once older than this (ctest's
+# TIMEOUT): a younger project may belong to a live run that this shell
+# cannot see (another PID namespace sharing the daemon, say).
+sweep_age=1800
 watchdog_pid=""
 passed=0
 failed=0
@@ -61,6 +68,14 @@ fail() {
 
 cleanup() {
   local rc=$?
+  # Nothing may cut the cleanup short: not the watchdog, not ctest's TERM.
+  trap '' INT TERM
+  # The watchdog first, while it is surely alive (no PID reuse), unless it
+  # fired: then it is removing the project itself and signalled us.
+  if [ -n "$watchdog_pid" ] && [ ! -e "$work/watchdog.fired" ]; then
+    pkill -P "$watchdog_pid" 2>/dev/null || true  # its sleep
+    kill "$watchdog_pid" 2>/dev/null || true
+  fi
   if [ "$up" = 1 ]; then
     if [ "$failed" -gt 0 ] || [ "$rc" != 0 ]; then
       log "--- container logs (tail) ---"
@@ -74,10 +89,6 @@ cleanup() {
   fi
   docker image rm -f "$image" >/dev/null 2>&1 || true
   rm -rf "$work"
-  if [ -n "$watchdog_pid" ]; then
-    pkill -P "$watchdog_pid" 2>/dev/null || true  # its sleep
-    kill "$watchdog_pid" 2>/dev/null || true
-  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -102,8 +113,29 @@ remove_project() {
   docker image rm -f "$p:test" >/dev/null 2>&1 || true
 }
 
+# True while PID $1 is a compose_test.sh.
+script_alive() {
+  tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q compose_test.sh
+}
+
+# True when every container and the image of project $1 were made more
+# than sweep_age seconds ago.
+project_is_old() {
+  local now created t
+  now=$(date +%s)
+  for created in $( {
+      docker ps -aq --filter "label=com.docker.compose.project=$1" |
+        xargs -r docker inspect -f '{{.Created}}'
+      docker image inspect -f '{{.Created}}' "$1:test"
+    } 2>/dev/null); do
+    t=$(date -d "$created" +%s 2>/dev/null) || return 1
+    [ $((now - t)) -ge "$sweep_age" ] || return 1
+  done
+  return 0
+}
+
 # Projects and images pbtest-docker-PID-* whose compose_test.sh (PID) is
-# gone: left by a run that was SIGKILLed.
+# gone and that are older than sweep_age: left by a run that was SIGKILLed.
 remove_leftovers() {
   local p pid
   {
@@ -113,9 +145,10 @@ remove_leftovers() {
   } 2>/dev/null | grep -E '^pbtest-docker-[0-9]+-[0-9a-f]+$' | sort -u |
     while read -r p; do
       pid=$(echo "$p" | cut -d- -f3)
-      if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q compose_test.sh; then
+      if script_alive "$pid"; then
         continue
       fi
+      project_is_old "$p" || continue
       log "removing $p (left by compose_test.sh pid $pid, which is gone)"
       remove_project "$p"
     done || true  # grep finds none: no leftovers
@@ -147,12 +180,26 @@ remove_leftovers
 # the command in the foreground has ended).
 # (sleep's own output is /dev/null: ctest waits until every holder of the
 # test's output pipe is gone.)
+# It counts from the script's start (SECONDS), as ctest's TIMEOUT does, and
+# looks every 2 s whether the script is still there: a script SIGKILLed by
+# hand leaves it behind, and then it removes the project at once and ends
+# (never signalling a PID that may since belong to another process).
 (
-  sleep "$overall_limit" >/dev/null 2>&1
+  while [ "$SECONDS" -lt "$overall_limit" ]; do
+    sleep 2 >/dev/null 2>&1
+    if ! script_alive $$; then
+      remove_project "$name"
+      rm -rf "$work"
+      exit 0
+    fi
+  done
+  touch "$work/watchdog.fired"
   log "FAIL: overall deadline of $overall_limit s passed; removing project $name"
   remove_project "$name"
   kill -TERM $$ 2>/dev/null || true
-  pkill -TERM -P $$ 2>/dev/null || true  # ends this watchdog too
+  for child in $(pgrep -P $$); do  # the command in the foreground, not us
+    [ "$child" = "$BASHPID" ] || kill -TERM "$child" 2>/dev/null || true
+  done
 ) &
 watchdog_pid=$!
 disown "$watchdog_pid"  # no "Terminated" line when cleanup ends it

@@ -857,7 +857,9 @@ def scenario_lan_discovery(net):
     if "discover_subnet" not in help_text:
         raise Skip("needs --discover-subnet (pbnode of this build has no such flag)")
     net.create()
-    net.shape(NETEM_LOSSY)
+    # Delay without loss: node 2's first scan has one real target, and one
+    # lost packet (a 1 s TCP retransmit) would outlast its 500 ms probe.
+    net.shape(NETEM_FLAT)
     fill_neighbour_tables(net)
     _, miner = net.keygen("miner")
     net.make_genesis([])
@@ -1288,19 +1290,23 @@ def main(argv):
         print(f"multihost: SKIP: {e}", flush=True)
         return EXIT_SKIP
     except Fail as e:
+        disarm_budget()  # no second OutOfTime while logs are dumped
         log(f"{what}: FAIL: {e}")
         if net:
             net.dump_logs()
         return 1
     except OutOfTime as e:
+        disarm_budget()  # no second OutOfTime while logs are dumped
         log(f"{what}: FAIL: {e}")
         if net:
             net.dump_logs()
         return 1
     except KeyboardInterrupt:
+        disarm_budget()  # no second OutOfTime while logs are dumped
         log(f"{what}: interrupted")
         return 1
     except Exception as e:  # a harness bug or an unexpected answer
+        disarm_budget()  # no second OutOfTime while logs are dumped
         import traceback
         traceback.print_exc(file=sys.stdout)
         log(f"{what}: FAIL: {type(e).__name__}: {e}")

@@ -444,10 +444,17 @@ bool DockerRuns() {
   return code == 0;
 }
 
+// ctest's TIMEOUT for this test (tests/package/CMakeLists.txt).
+constexpr auto kSweepAge = std::chrono::seconds(1500);
+
+// When main() began: the watchdog counts from there, as ctest does.
+const auto kStarted = std::chrono::steady_clock::now();
+
 // Containers and images of this test are named pkg-test-PID and
 // pkg-test-consumer-PID after the package_test process that made them.
-// Removes those whose process is gone (a run SIGKILLed by ctest's TIMEOUT
-// or by hand never reached its destructors), or, with `pid`, this run's.
+// Removes those whose process is gone and that are older than kSweepAge (a
+// run SIGKILLed by ctest's TIMEOUT or by hand never reached its
+// destructors), or, with `pid`, this run's.
 void RemoveContainers(const std::string& pid_or_empty) {
   const std::string script =
       "self=" + pid_or_empty +
@@ -457,7 +464,14 @@ void RemoveContainers(const std::string& pid_or_empty) {
       "case $pid in \"\"|*[!0-9]*) continue ;; esac; "
       "if [ -n \"$self\" ]; then [ \"$pid\" = \"$self\" ] || continue; "
       "elif [ \"$(cat /proc/$pid/comm 2>/dev/null)\" = package_test ]; then "
-      "continue; fi; "
+      "continue; "
+      // Another run's may be alive where this process cannot see it (another
+      // PID namespace sharing the daemon): only what is older than ctest's
+      // TIMEOUT is surely left over.
+      "else created=$(docker inspect -f \"{{.Created}}\" $c 2>/dev/null) && "
+      "t=$(date -d \"$created\" +%s 2>/dev/null) && "
+      "[ $(( $(date +%s) - t )) -ge " + std::to_string(kSweepAge.count()) +
+      " ] || continue; fi; "
       "if [ -n \"$self\" ]; then echo \"package_test: removing $c\" >&2; "
       "else echo \"package_test: removing $c (its package_test, pid $pid, "
       "is gone)\" >&2; fi; "
@@ -481,7 +495,7 @@ void StartWatchdog() {
     limit = std::chrono::seconds(std::atoi(env));
   }
   std::thread([limit] {
-    std::this_thread::sleep_for(limit);
+    std::this_thread::sleep_until(kStarted + limit);
     std::cerr << "package_test: FAIL: overall deadline of " << limit.count()
               << " s passed; removing this run's containers" << std::endl;
     RemoveContainers(std::to_string(getpid()));
